@@ -14,6 +14,8 @@ type CPU struct {
 	Threads int
 }
 
+var _ Device = (*CPU)(nil)
+
 // NewCPU returns a CPU device using every core the Go runtime offers.
 func NewCPU() *CPU { return &CPU{} }
 

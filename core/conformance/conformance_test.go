@@ -1,0 +1,240 @@
+package conformance
+
+import (
+	"errors"
+	"math"
+	"strings"
+	"testing"
+
+	"pretune/core"
+)
+
+// result is one report the suite made.
+type result struct {
+	name string
+	err  error
+}
+
+func runSuite(d core.Device) []result {
+	var got []result
+	Run(d, func(name string, err error) { got = append(got, result{name, err}) })
+	return got
+}
+
+// groups are the name prefixes of the exported op groups.
+var groups = []string{"matmul/", "addbias/", "embed/", "layernorm/", "gelu/", "heads/", "attnsoftmax/",
+	"dropout/", "crossentropy/", "elementwise/", "adamw/"}
+
+// TestCPUPassesItsOwnSuite: the reference device conforms, every group reports, and names are
+// unique (a duplicate would hide a case).
+func TestCPUPassesItsOwnSuite(t *testing.T) {
+	for _, d := range []*core.CPU{core.NewCPU(), {Threads: 1}, {Threads: 3}} {
+		results := runSuite(d)
+		seen := map[string]bool{}
+		perGroup := map[string]int{}
+		for _, r := range results {
+			if r.err != nil {
+				t.Errorf("threads=%d: %s: %v", d.Threads, r.name, r.err)
+			}
+			if seen[r.name] {
+				t.Errorf("check name %q reported twice", r.name)
+			}
+			seen[r.name] = true
+			for _, g := range groups {
+				if strings.HasPrefix(r.name, g) {
+					perGroup[g]++
+				}
+			}
+		}
+		for _, g := range groups {
+			if perGroup[g] == 0 {
+				t.Errorf("no check named %s*", g)
+			}
+		}
+		if !seen["matmul/NT/M=7,N=13,K=5,batch=3"] || !seen["matmul/TN/M=13,N=7,K=31,batch=2,strideB=0,accumulate"] {
+			t.Errorf("matmul names not in the documented form; got e.g. %q", results[0].name)
+		}
+	}
+}
+
+// Broken devices: each wraps the CPU device and breaks one op the way a GPU kernel might.
+
+// offByOne adds 1e-2 to the first element of every MatMul result.
+type offByOne struct{ *core.CPU }
+
+func (d offByOne) MatMul(c, a, b core.Buf, p core.MatMulArgs) {
+	d.CPU.MatMul(c, a, b, p)
+	core.Floats(c)[0] += 1e-2
+}
+
+// noAccumulate ignores MatMulArgs.Accumulate (overwrites C).
+type noAccumulate struct{ *core.CPU }
+
+func (d noAccumulate) MatMul(c, a, b core.Buf, p core.MatMulArgs) {
+	p.Accumulate = false
+	d.CPU.MatMul(c, a, b, p)
+}
+
+// overwritingLayerNorm breaks the ADD convention of LayerNormBackward.
+type overwritingLayerNorm struct{ *core.CPU }
+
+func (d overwritingLayerNorm) LayerNormBackward(dx, dw, db, dout, x, w, mean, rstd core.Buf, N, C int) {
+	d.Zero(dx)
+	d.Zero(dw)
+	d.Zero(db)
+	d.CPU.LayerNormBackward(dx, dw, db, dout, x, w, mean, rstd, N, C)
+}
+
+// leakyMask ignores the causal mask.
+type leakyMask struct{ *core.CPU }
+
+func (d leakyMask) AttnSoftmax(p, s core.Buf, BH, Tq, Tk int, scale float32, mode core.MaskMode) {
+	d.CPU.AttnSoftmax(p, s, BH, Tq, Tk, scale, core.Bidirectional)
+}
+
+// otherMask draws the dropout mask from the wrong step.
+type otherMask struct{ *core.CPU }
+
+func (d otherMask) Dropout(out, x core.Buf, n int, rate float32, key core.DropoutKey) {
+	key.Step++
+	d.CPU.Dropout(out, x, n, rate, key)
+}
+
+// slightlyOffGELU is within float32 noise of GELU except near 2, where it is 1e-3 off.
+type slightlyOffGELU struct{ *core.CPU }
+
+func (d slightlyOffGELU) GELU(out, x core.Buf, n int) {
+	d.CPU.GELU(out, x, n)
+	for i, v := range core.Floats(x)[:n] {
+		if v > 2 && v < 2.1 {
+			core.Floats(out)[i] += 1e-3
+		}
+	}
+}
+
+// lostDevice fails every Download, as a device does after losing its GPU.
+type lostDevice struct{ *core.CPU }
+
+var errLost = errors.New("GPU device lost")
+
+func (d lostDevice) Download(b core.Buf, dst []float32) error { return errLost }
+
+// panickingAdamW panics, as a device rejecting a size would.
+type panickingAdamW struct{ *core.CPU }
+
+func (d panickingAdamW) AdamW(p, g, m, v core.Buf, n int, a core.AdamWArgs) { panic("no AdamW here") }
+
+// TestSuiteCatchesBrokenDevices: the suite can fail, and names the op that is wrong and only
+// that op.
+func TestSuiteCatchesBrokenDevices(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		d         core.Device
+		failing   string // every failure's name starts with this, and some check fails
+		errSubstr string
+		allFail   bool // every check under the prefix must fail
+	}{
+		{"matmul off by 1e-2", offByOne{core.NewCPU()}, "matmul/", "index 0: got", true},
+		{"matmul drops accumulate", noAccumulate{core.NewCPU()}, "matmul/", "C: ", false},
+		{"layernorm backward overwrites", overwritingLayerNorm{core.NewCPU()}, "layernorm/backward/", "dw: ", true},
+		{"attention ignores the causal mask", leakyMask{core.NewCPU()}, "attnsoftmax/forward/causal", "p: ", false},
+		{"dropout mask from another step", otherMask{core.NewCPU()}, "dropout/forward/", "out: ", false},
+		{"gelu 1e-3 off near 2", slightlyOffGELU{core.NewCPU()}, "gelu/forward/n=1031", "out: 1 of", false},
+		{"downloads fail", lostDevice{core.NewCPU()}, "", "GPU device lost", true},
+		{"adamw panics", panickingAdamW{core.NewCPU()}, "adamw/", "panic: no AdamW here", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			results := runSuite(tc.d)
+			failed, under := 0, 0
+			for _, r := range results {
+				inScope := strings.HasPrefix(r.name, tc.failing)
+				if inScope {
+					under++
+				}
+				switch {
+				case r.err != nil && !inScope:
+					t.Errorf("%s failed but only %s* is broken: %v", r.name, tc.failing, r.err)
+				case r.err == nil && inScope && tc.allFail:
+					t.Errorf("%s passed on a broken device", r.name)
+				case r.err != nil:
+					failed++
+					if !strings.Contains(r.err.Error(), tc.errSubstr) {
+						t.Errorf("%s: error %q does not contain %q", r.name, r.err, tc.errSubstr)
+					}
+				}
+			}
+			if failed == 0 {
+				t.Fatalf("no check under %q failed (of %d)", tc.failing, under)
+			}
+		})
+	}
+}
+
+// TestCompare pins the acceptance rule and the mismatch listing.
+func TestCompare(t *testing.T) {
+	nan := float32(math.NaN())
+	inf := float32(math.Inf(1))
+	for _, tc := range []struct {
+		name      string
+		got, want []float32
+		tol       tol
+		wantErr   string // "" means pass
+	}{
+		{"equal", []float32{1, -2, 0}, []float32{1, -2, 0}, exact, ""},
+		{"within atol", []float32{1e-6}, []float32{0}, tol{atol: 2e-6}, ""},
+		{"beyond atol", []float32{3e-6}, []float32{0}, tol{atol: 2e-6}, "index 0: got 3e-06, want 0"},
+		{"within rtol", []float32{1000.1}, []float32{1000}, tol{rtol: 1e-3}, ""},
+		{"beyond rtol", []float32{1, 1002}, []float32{1, 1000}, tol{rtol: 1e-3}, "1 of 2 values outside atol=0 rtol=0.001 (index 1: got 1002, want 1000)"},
+		{"NaN never matches", []float32{nan}, []float32{1}, tol{atol: 1}, "index 0: got NaN"},
+		{"NaN want never matches", []float32{nan}, []float32{nan}, tol{atol: 1}, "index 0"},
+		{"infinity matches itself", []float32{inf}, []float32{inf}, exact, ""},
+		{"exact zero required", []float32{1e-9}, []float32{0}, tol{atol: 1e-6, zero: true}, "index 0: got 1e-09, want 0"},
+		{"zero rule off", []float32{1e-9}, []float32{0}, tol{atol: 1e-6}, ""},
+		{"length", []float32{1}, []float32{1, 2}, exact, "1 values, want 2"},
+		{"lists the first four", []float32{1, 1, 1, 1, 1, 1}, []float32{0, 0, 0, 0, 0, 0}, exact,
+			"6 of 6 values outside atol=0 rtol=0 (index 0: got 1, want 0; index 1: got 1, want 0; index 2: got 1, want 0; index 3: got 1, want 0)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := compare(tc.got, tc.want, tc.tol)
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Fatalf("want pass, got %v", err)
+			case tc.wantErr != "" && err == nil:
+				t.Fatalf("want an error containing %q, got pass", tc.wantErr)
+			case tc.wantErr != "" && !strings.Contains(err.Error(), tc.wantErr):
+				t.Fatalf("error %q does not contain %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+// TestGenIsFixed: inputs depend only on the check's name, so a failure seen in a browser
+// reproduces under go test; and different names give different inputs.
+func TestGenIsFixed(t *testing.T) {
+	a, b, c := newGen("x").uniform(64, -1, 1), newGen("x").uniform(64, -1, 1), newGen("y").uniform(64, -1, 1)
+	same := 0
+	for i := range a {
+		if a[i] != b[i] {
+			t.Fatalf("index %d: %v then %v from the same name", i, a[i], b[i])
+		}
+		if a[i] < -1 || a[i] >= 1 {
+			t.Fatalf("index %d: %v outside [-1,1)", i, a[i])
+		}
+		if a[i] == c[i] {
+			same++
+		}
+	}
+	if same > 1 {
+		t.Fatalf("names x and y share %d of 64 values", same)
+	}
+	ids := newGen("z").intn(1000, 7)
+	var counts [7]int
+	for _, v := range ids {
+		counts[v]++
+	}
+	for v, n := range counts {
+		if n < 100 {
+			t.Fatalf("id %d drawn %d times of 1000 (want about 143)", v, n)
+		}
+	}
+}

@@ -1,0 +1,273 @@
+package core
+
+import (
+	"math"
+)
+
+// layerActs are one block's saved activations, kept for the backward pass.
+type layerActs struct {
+	x                   Buf // the block's input: the residual stream (B,T,C)
+	ln1, ln1Mean, ln1R  Buf
+	q, k, v, qh, kh, vh Buf // (B,T,C) and, split into heads, (B,H,T,D)
+	s, p                Buf // attention scores and probabilities (B,H,T,T)
+	yh, y, o, oDrop     Buf
+	x2                  Buf // x + attention branch
+	ln2, ln2Mean, ln2R  Buf
+	h, g                Buf // MLP hidden before and after GELU (B,T,4C)
+	mo, moDrop          Buf
+}
+
+// acts are the activations and gradient scratch of one batch shape. Gradient scratch is shared by
+// all blocks: the backward pass handles one block at a time.
+type acts struct {
+	B, T   int
+	emb    Buf // embedding sum before dropout
+	layers []layerActs
+	xL     Buf // the final residual stream
+	lnf    Buf
+	lnfM   Buf
+	lnfR   Buf
+	logits Buf // (B,T,V)
+	probs  Buf
+	losses Buf // (B,T)
+
+	dres, dln, dq, dk, dv, dqh, dkh, dvh, ds, dp, dyh, dy, dmo, dh, dg, dlogits, ddrop Buf
+}
+
+func newActs(dev Device, cfg Config, B, T int) *acts {
+	C, H, V, N := cfg.Dim, cfg.Heads, cfg.Vocab, B*T
+	a := &acts{B: B, T: T}
+	f := dev.Alloc
+	dropped := func(x Buf) Buf { // without dropout the "dropped" tensor is the tensor itself
+		if cfg.Dropout > 0 {
+			return f(x.Len())
+		}
+		return x
+	}
+	a.emb = f(N * C)
+	x := dropped(a.emb)
+	for l := 0; l < cfg.Layers; l++ {
+		la := layerActs{x: x}
+		la.ln1, la.ln1Mean, la.ln1R = f(N*C), f(N), f(N)
+		la.q, la.k, la.v, la.qh, la.kh, la.vh = f(N*C), f(N*C), f(N*C), f(N*C), f(N*C), f(N*C)
+		la.s, la.p = f(B*H*T*T), f(B*H*T*T)
+		la.yh, la.y, la.o = f(N*C), f(N*C), f(N*C)
+		la.oDrop = dropped(la.o)
+		la.x2 = f(N * C)
+		la.ln2, la.ln2Mean, la.ln2R = f(N*C), f(N), f(N)
+		la.h, la.g = f(N*4*C), f(N*4*C)
+		la.mo = f(N * C)
+		la.moDrop = dropped(la.mo)
+		x = f(N * C)
+		a.layers = append(a.layers, la)
+	}
+	a.xL = x
+	a.lnf, a.lnfM, a.lnfR = f(N*C), f(N), f(N)
+	a.logits, a.probs, a.losses = f(N*V), f(N*V), f(N)
+
+	a.dres, a.dln = f(N*C), f(N*C)
+	a.dq, a.dk, a.dv, a.dqh, a.dkh, a.dvh = f(N*C), f(N*C), f(N*C), f(N*C), f(N*C), f(N*C)
+	a.ds, a.dp = f(B*H*T*T), f(B*H*T*T)
+	a.dyh, a.dy, a.dmo = f(N*C), f(N*C), f(N*C)
+	a.dh, a.dg = f(N*4*C), f(N*4*C)
+	a.dlogits = f(N * V)
+	if cfg.Dropout > 0 {
+		a.ddrop = f(N * C)
+	}
+	return a
+}
+
+func (a *acts) free(dev Device) {
+	seen := map[Buf]bool{}
+	free := func(bufs ...Buf) {
+		for _, b := range bufs {
+			if b != nil && !seen[b] {
+				seen[b] = true
+				dev.Free(b)
+			}
+		}
+	}
+	free(a.emb, a.xL, a.lnf, a.lnfM, a.lnfR, a.logits, a.probs, a.losses)
+	for _, l := range a.layers {
+		free(l.x, l.ln1, l.ln1Mean, l.ln1R, l.q, l.k, l.v, l.qh, l.kh, l.vh, l.s, l.p, l.yh, l.y, l.o,
+			l.oDrop, l.x2, l.ln2, l.ln2Mean, l.ln2R, l.h, l.g, l.mo, l.moDrop)
+	}
+	free(a.dres, a.dln, a.dq, a.dk, a.dv, a.dqh, a.dkh, a.dvh, a.ds, a.dp, a.dyh, a.dy, a.dmo, a.dh, a.dg, a.dlogits, a.ddrop)
+}
+
+// Dropout sites: one key per place dropout is applied, so masks never repeat across sites.
+func siteEmbed() uint32        { return 0 }
+func siteAttn(layer int) uint32 { return uint32(1 + 2*layer) }
+func siteMLP(layer int) uint32  { return uint32(2 + 2*layer) }
+
+// Pass says how a forward pass runs.
+type Pass struct {
+	Train       bool   // apply dropout
+	DropoutSeed uint64 // with Step, keys the dropout masks
+	Step        int
+}
+
+// linear computes y = x·Wᵀ + b for N rows (b may be nil).
+func (m *Model) linear(y, x Buf, w, b *Param, N, in, out int) {
+	m.Dev.MatMul(y, x, w.W, MatMulArgs{M: N, N: out, K: in, TransB: true})
+	if b != nil {
+		m.Dev.AddBias(y, b.W, N, out)
+	}
+}
+
+// linearBackward adds dx += dy·W (or overwrites dx when accumulate is false) and, unless the
+// parameters are frozen, dW += dyᵀ·x and db += Σ dy.
+func (m *Model) linearBackward(dx, dy, x Buf, w, b *Param, N, in, out int, accumulate bool) {
+	if dx != nil {
+		m.Dev.MatMul(dx, dy, w.W, MatMulArgs{M: N, N: in, K: out, Accumulate: accumulate})
+	}
+	if !w.Frozen {
+		m.Dev.MatMul(w.DW, dy, x, MatMulArgs{M: out, N: in, K: N, TransA: true, Accumulate: true})
+	}
+	if b != nil && !b.Frozen {
+		m.Dev.AddBiasBackward(b.DW, dy, N, out)
+	}
+}
+
+func (m *Model) dropout(out, x Buf, n int, pass Pass, site uint32) {
+	if out == x {
+		return // dropout is off in this model: out aliases x
+	}
+	rate := m.Cfg.Dropout
+	if !pass.Train {
+		rate = 0
+	}
+	m.Dev.Dropout(out, x, n, rate, DropoutKey{Seed: pass.DropoutSeed, Step: uint32(pass.Step), Site: site})
+}
+
+// dropoutBackward returns the gradient of the dropout's input given dout, the gradient of its
+// output: dout itself when dropout is off, else scratch holding the masked gradient.
+func (m *Model) dropoutBackward(a *acts, dout Buf, aliased bool, n int, pass Pass, site uint32) Buf {
+	if aliased {
+		return dout
+	}
+	m.Dev.Zero(a.ddrop)
+	m.Dev.DropoutBackward(a.ddrop, dout, n, m.Cfg.Dropout, DropoutKey{Seed: pass.DropoutSeed, Step: uint32(pass.Step), Site: site})
+	return a.ddrop
+}
+
+// forward runs the model on the batch's inputs, leaving logits in a.logits.
+func (m *Model) forward(a *acts, b *Batch, pass Pass) {
+	cfg, d := m.Cfg, m.Dev
+	B, T, C, H, D, V := b.B, b.T, cfg.Dim, cfg.Heads, cfg.HeadDim(), cfg.Vocab
+	N := B * T
+	d.Embed(a.emb, b.Inputs, m.wte.W, m.wpe.W, B, T, C)
+	m.dropout(a.layers[0].x, a.emb, N*C, pass, siteEmbed())
+	scale := 1 / sqrt32(float32(D))
+	for l, bl := range m.blocks {
+		la := &a.layers[l]
+		next := a.xL
+		if l+1 < len(a.layers) {
+			next = a.layers[l+1].x
+		}
+		d.LayerNorm(la.ln1, la.ln1Mean, la.ln1R, la.x, bl.ln1W.W, bl.ln1B.W, N, C)
+		m.linear(la.q, la.ln1, bl.wq, bl.bq, N, C, C)
+		m.linear(la.k, la.ln1, bl.wk, bl.bk, N, C, C)
+		m.linear(la.v, la.ln1, bl.wv, bl.bv, N, C, C)
+		d.SplitHeads(la.qh, la.q, B, T, H, D)
+		d.SplitHeads(la.kh, la.k, B, T, H, D)
+		d.SplitHeads(la.vh, la.v, B, T, H, D)
+		// Per head: S = Q·Kᵀ, P = softmax(S/√D), Y = P·V.
+		d.MatMul(la.s, la.qh, la.kh, MatMulArgs{M: T, N: T, K: D, TransB: true, Batch: B * H, StrideA: T * D, StrideB: T * D, StrideC: T * T})
+		d.AttnSoftmax(la.p, la.s, B*H, T, T, scale, Causal)
+		d.MatMul(la.yh, la.p, la.vh, MatMulArgs{M: T, N: D, K: T, Batch: B * H, StrideA: T * T, StrideB: T * D, StrideC: T * D})
+		d.MergeHeads(la.y, la.yh, B, T, H, D)
+		m.linear(la.o, la.y, bl.wo, bl.bo, N, C, C)
+		m.dropout(la.oDrop, la.o, N*C, pass, siteAttn(l))
+		d.Add(la.x2, la.x, la.oDrop, N*C)
+
+		d.LayerNorm(la.ln2, la.ln2Mean, la.ln2R, la.x2, bl.ln2W.W, bl.ln2B.W, N, C)
+		m.linear(la.h, la.ln2, bl.wfc, bl.bfc, N, C, 4*C)
+		d.GELU(la.g, la.h, N*4*C)
+		m.linear(la.mo, la.g, bl.wproj, bl.bproj, N, 4*C, C)
+		m.dropout(la.moDrop, la.mo, N*C, pass, siteMLP(l))
+		d.Add(next, la.x2, la.moDrop, N*C)
+	}
+	d.LayerNorm(a.lnf, a.lnfM, a.lnfR, a.xL, m.lnfW.W, m.lnfB.W, N, C)
+	m.linear(a.logits, a.lnf, m.lmHead, nil, N, C, V)
+}
+
+// loss computes the per-position cross-entropy of a.logits against the batch's targets and
+// returns the weighted mean, read back to the host, and the total weight.
+func (m *Model) loss(a *acts, b *Batch) (mean, weight float64, err error) {
+	N := b.B * b.T
+	m.Dev.CrossEntropy(a.losses, a.probs, a.logits, b.Targets, b.Weights, N, m.Cfg.Vocab)
+	losses := make([]float32, a.losses.Len())
+	weights := make([]float32, b.Weights.Len())
+	if err := m.Dev.Download(a.losses, losses); err != nil {
+		return 0, 0, err
+	}
+	if err := m.Dev.Download(b.Weights, weights); err != nil {
+		return 0, 0, err
+	}
+	var sum float64
+	for i := 0; i < N; i++ {
+		sum += float64(losses[i])
+		weight += float64(weights[i])
+	}
+	if weight == 0 {
+		return 0, 0, nil
+	}
+	return sum / weight, weight, nil
+}
+
+// backward adds every trainable parameter's gradient of the weighted mean loss (the forward pass
+// and loss must have run on the same batch and pass) into its DW.
+func (m *Model) backward(a *acts, b *Batch, pass Pass, weight float64) {
+	cfg, d := m.Cfg, m.Dev
+	B, T, C, H, D, V := b.B, b.T, cfg.Dim, cfg.Heads, cfg.HeadDim(), cfg.Vocab
+	N := B * T
+	scale := 1 / sqrt32(float32(D))
+
+	d.Zero(a.dlogits)
+	d.CrossEntropyBackward(a.dlogits, a.probs, b.Targets, b.Weights, N, V, float32(1/weight))
+	m.linearBackward(a.dln, a.dlogits, a.lnf, m.lmHead, nil, N, C, V, false)
+	d.Zero(a.dres)
+	m.layerNormBackward(a.dres, a.dln, a.xL, m.lnfW, m.lnfB, a.lnfM, a.lnfR, N, C)
+
+	for l := len(m.blocks) - 1; l >= 0; l-- {
+		bl, la := m.blocks[l], &a.layers[l]
+		// MLP branch: a.dres is the gradient of this block's output.
+		dmo := m.dropoutBackward(a, a.dres, la.moDrop == la.mo, N*C, pass, siteMLP(l))
+		m.linearBackward(a.dg, dmo, la.g, bl.wproj, bl.bproj, N, 4*C, C, false)
+		d.Zero(a.dh)
+		d.GELUBackward(a.dh, la.h, a.dg, N*4*C)
+		m.linearBackward(a.dln, a.dh, la.ln2, bl.wfc, bl.bfc, N, C, 4*C, false)
+		m.layerNormBackward(a.dres, a.dln, la.x2, bl.ln2W, bl.ln2B, la.ln2Mean, la.ln2R, N, C)
+
+		// Attention branch: a.dres is now the gradient of x2.
+		do := m.dropoutBackward(a, a.dres, la.oDrop == la.o, N*C, pass, siteAttn(l))
+		m.linearBackward(a.dy, do, la.y, bl.wo, bl.bo, N, C, C, false)
+		d.SplitHeads(a.dyh, a.dy, B, T, H, D)
+		d.MatMul(a.dp, a.dyh, la.vh, MatMulArgs{M: T, N: T, K: D, TransB: true, Batch: B * H, StrideA: T * D, StrideB: T * D, StrideC: T * T})
+		d.MatMul(a.dvh, la.p, a.dyh, MatMulArgs{M: T, N: D, K: T, TransA: true, Batch: B * H, StrideA: T * T, StrideB: T * D, StrideC: T * D})
+		d.Zero(a.ds)
+		d.AttnSoftmaxBackward(a.ds, la.p, a.dp, B*H, T, T, scale)
+		d.MatMul(a.dqh, a.ds, la.kh, MatMulArgs{M: T, N: D, K: T, Batch: B * H, StrideA: T * T, StrideB: T * D, StrideC: T * D})
+		d.MatMul(a.dkh, a.ds, la.qh, MatMulArgs{M: T, N: D, K: T, TransA: true, Batch: B * H, StrideA: T * T, StrideB: T * D, StrideC: T * D})
+		d.MergeHeads(a.dq, a.dqh, B, T, H, D)
+		d.MergeHeads(a.dk, a.dkh, B, T, H, D)
+		d.MergeHeads(a.dv, a.dvh, B, T, H, D)
+		m.linearBackward(a.dln, a.dq, la.ln1, bl.wq, bl.bq, N, C, C, false)
+		m.linearBackward(a.dln, a.dk, la.ln1, bl.wk, bl.bk, N, C, C, true)
+		m.linearBackward(a.dln, a.dv, la.ln1, bl.wv, bl.bv, N, C, C, true)
+		m.layerNormBackward(a.dres, a.dln, la.x, bl.ln1W, bl.ln1B, la.ln1Mean, la.ln1R, N, C)
+	}
+	demb := m.dropoutBackward(a, a.dres, a.layers[0].x == a.emb, N*C, pass, siteEmbed())
+	if !m.wte.Frozen || !m.wpe.Frozen {
+		// EmbedBackward writes both tables; a frozen table's gradient is simply never used.
+		d.EmbedBackward(m.wte.DW, m.wpe.DW, demb, b.Inputs, B, T, C)
+	}
+}
+
+func (m *Model) layerNormBackward(dx, dout, x Buf, w, b *Param, mean, rstd Buf, N, C int) {
+	m.Dev.LayerNormBackward(dx, w.DW, b.DW, dout, x, w.W, mean, rstd, N, C)
+}
+
+// sqrt32 is the correctly rounded float32 square root (exact, hence the same everywhere).
+func sqrt32(x float32) float32 { return float32(math.Sqrt(float64(x))) }

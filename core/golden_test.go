@@ -1,0 +1,64 @@
+package core
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+var updateGolden = flag.Bool("update", false, "rewrite core/testdata/golden.json from this run")
+
+// golden is a short seeded run: its losses as exact float64 bits and the final weights' hash.
+type golden struct {
+	Note          string   `json:"note"`
+	Losses        []string `json:"losses"`
+	WeightsSHA256 string   `json:"weights_sha256"`
+}
+
+func goldenRun(t *testing.T) golden {
+	cfg := DefaultConfig()
+	cfg.Context, cfg.Layers, cfg.Heads, cfg.Dim = 16, 2, 2, 16
+	cfg.Batch, cfg.Steps, cfg.Warmup, cfg.EvalEvery, cfg.EvalBatches = 4, 50, 5, 25, 2
+	cfg.Dropout, cfg.Seed = 0.1, 42
+	tr, err := NewTrainer(NewCPU(), cfg, grammarText(5, 300), grammarText(6, 40))
+	require.NoError(t, err)
+	g := golden{Note: "50 steps of a 16-channel, 2-layer model with dropout 0.1, seed 42 (core/golden_test.go); " +
+		"losses are float64 bits; must be identical natively, with GOAMD64=v3 and under GOOS=js"}
+	for !tr.Done() {
+		loss, err := tr.Step()
+		require.NoError(t, err)
+		g.Losses = append(g.Losses, fmt.Sprintf("%#016x", math.Float64bits(loss)))
+	}
+	g.WeightsSHA256, err = tr.Model.WeightsHash()
+	require.NoError(t, err)
+	return g
+}
+
+// TestGoldenRun pins the CPU device's arithmetic: the same seeded run must produce the same 50
+// losses and final weights, bit for bit, on every processor and in the browser.
+func TestGoldenRun(t *testing.T) {
+	path := filepath.Join("testdata", "golden.json")
+	got := goldenRun(t)
+	if *updateGolden {
+		data, err := json.MarshalIndent(got, "", "  ")
+		require.NoError(t, err)
+		require.NoError(t, os.MkdirAll("testdata", 0o755))
+		require.NoError(t, os.WriteFile(path, append(data, '\n'), 0o644))
+		t.Logf("wrote %s", path)
+	}
+	data, err := os.ReadFile(path)
+	require.NoError(t, err, "run go test -run TestGoldenRun -update ./core/ once to create it")
+	var want golden
+	require.NoError(t, json.Unmarshal(data, &want))
+	require.Len(t, got.Losses, 50)
+	for i := range want.Losses {
+		require.Equal(t, want.Losses[i], got.Losses[i], "loss of step %d differs", i+1)
+	}
+	require.Equal(t, want.WeightsSHA256, got.WeightsSHA256, "final weights differ")
+}

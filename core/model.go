@@ -1,0 +1,235 @@
+package core
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"math"
+)
+
+// Param is one named weight tensor with its gradient, both on the model's device.
+type Param struct {
+	Name  string // documented, stable names: checkpoints and safetensors files use them
+	Shape []int
+	W, DW Buf
+	// Decay says whether weight decay applies: matrices yes; biases and LayerNorm gains no.
+	Decay bool
+	// Frozen params get no gradient and no update (fine-tuning methods freeze the base).
+	Frozen bool
+}
+
+// Size is the number of elements.
+func (p *Param) Size() int {
+	n := 1
+	for _, d := range p.Shape {
+		n *= d
+	}
+	return n
+}
+
+// block holds one transformer block's parameters.
+type block struct {
+	ln1W, ln1B, wq, bq, wk, bk, wv, bv, wo, bo *Param
+	ln2W, ln2B, wfc, bfc, wproj, bproj        *Param
+}
+
+// Model is a GPT: token and position embeddings, pre-LayerNorm blocks of causal multi-head
+// attention and a GELU MLP, a final LayerNorm and an LM head. It is written once against Device.
+type Model struct {
+	Cfg    Config
+	Dev    Device
+	Params []*Param // in a fixed order: initialisation, optimizer and checkpoints follow it
+
+	wte, wpe, lnfW, lnfB, lmHead *Param
+	blocks                       []block
+
+	train, single *acts // activations for a training batch, and for one sequence (sampling)
+}
+
+// NewModel allocates a model on dev and initialises it from cfg.Seed's init stream, GPT-2's way:
+// weights N(0, 0.02), the two residual projections scaled by 1/sqrt(2·layers), biases 0,
+// LayerNorm gains 1.
+func NewModel(dev Device, cfg Config) (*Model, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Vocab < numSpecial+1 {
+		return nil, fmt.Errorf("model: vocab %d is too small", cfg.Vocab)
+	}
+	m := &Model{Cfg: cfg, Dev: dev}
+	C, V := cfg.Dim, cfg.Vocab
+	add := func(name string, decay bool, shape ...int) *Param {
+		p := &Param{Name: name, Shape: shape, Decay: decay}
+		p.W, p.DW = dev.Alloc(p.Size()), dev.Alloc(p.Size())
+		m.Params = append(m.Params, p)
+		return p
+	}
+	m.wte = add("wte.weight", true, V, C)
+	m.wpe = add("wpe.weight", true, cfg.Context, C)
+	for l := 0; l < cfg.Layers; l++ {
+		pre := fmt.Sprintf("blocks.%d.", l)
+		var b block
+		b.ln1W, b.ln1B = add(pre+"ln1.weight", false, C), add(pre+"ln1.bias", false, C)
+		b.wq, b.bq = add(pre+"attn.q_proj.weight", true, C, C), add(pre+"attn.q_proj.bias", false, C)
+		b.wk, b.bk = add(pre+"attn.k_proj.weight", true, C, C), add(pre+"attn.k_proj.bias", false, C)
+		b.wv, b.bv = add(pre+"attn.v_proj.weight", true, C, C), add(pre+"attn.v_proj.bias", false, C)
+		b.wo, b.bo = add(pre+"attn.o_proj.weight", true, C, C), add(pre+"attn.o_proj.bias", false, C)
+		b.ln2W, b.ln2B = add(pre+"ln2.weight", false, C), add(pre+"ln2.bias", false, C)
+		b.wfc, b.bfc = add(pre+"mlp.fc_in.weight", true, 4*C, C), add(pre+"mlp.fc_in.bias", false, 4*C)
+		b.wproj, b.bproj = add(pre+"mlp.fc_out.weight", true, C, 4*C), add(pre+"mlp.fc_out.bias", false, C)
+		m.blocks = append(m.blocks, b)
+	}
+	m.lnfW, m.lnfB = add("ln_f.weight", false, C), add("ln_f.bias", false, C)
+	m.lmHead = add("lm_head.weight", true, V, C)
+
+	m.initWeights()
+	m.train = newActs(dev, cfg, cfg.Batch, cfg.Context)
+	m.single = newActs(dev, cfg, 1, cfg.Context)
+	return m, nil
+}
+
+func (m *Model) initWeights() {
+	rng := NewRNG(m.Cfg.Seed, StreamInit)
+	residScale := float32(0.02) / sqrt32(float32(2*m.Cfg.Layers))
+	residual := map[*Param]bool{}
+	for _, b := range m.blocks {
+		residual[b.wo], residual[b.wproj] = true, true
+	}
+	for _, p := range m.Params {
+		host := make([]float32, p.Size())
+		switch {
+		case len(p.Shape) == 2:
+			std := float32(0.02)
+			if residual[p] {
+				std = residScale
+			}
+			for i := range host {
+				host[i] = rng.Normal() * std
+			}
+		case isGain(p.Name):
+			for i := range host {
+				host[i] = 1
+			}
+		}
+		m.Dev.Upload(p.W, host)
+	}
+}
+
+func isGain(name string) bool {
+	n := len(name)
+	return n > 7 && name[n-7:] == ".weight" // 1-D ".weight" tensors are LayerNorm gains
+}
+
+// ParamCount is the number of parameters; TrainableCount excludes frozen ones.
+func (m *Model) ParamCount() int {
+	n := 0
+	for _, p := range m.Params {
+		n += p.Size()
+	}
+	return n
+}
+
+// TrainableCount is the number of parameters that receive updates.
+func (m *Model) TrainableCount() int {
+	n := 0
+	for _, p := range m.Params {
+		if !p.Frozen {
+			n += p.Size()
+		}
+	}
+	return n
+}
+
+// Param returns the named parameter, or nil.
+func (m *Model) Param(name string) *Param {
+	for _, p := range m.Params {
+		if p.Name == name {
+			return p
+		}
+	}
+	return nil
+}
+
+// Free releases every buffer the model holds on its device.
+func (m *Model) Free() {
+	for _, p := range m.Params {
+		m.Dev.Free(p.W)
+		m.Dev.Free(p.DW)
+	}
+	m.train.free(m.Dev)
+	m.single.free(m.Dev)
+}
+
+// Batch is one step's tokens on the device: B sequences of T ids, the next-token targets and a
+// loss weight per position (0 excludes a position: padding, a prompt, an unmasked token).
+type Batch struct {
+	B, T                     int
+	Inputs, Targets, Weights Buf
+}
+
+// NewBatch allocates a batch of up to maxB×maxT positions on dev.
+func NewBatch(dev Device, maxB, maxT int) *Batch {
+	return &Batch{B: maxB, T: maxT, Inputs: dev.AllocInts(maxB * maxT), Targets: dev.AllocInts(maxB * maxT), Weights: dev.Alloc(maxB * maxT)}
+}
+
+// Set uploads B×T inputs, targets and weights (weights nil means all 1). The slices may be
+// shorter than the buffers; the rest is padded with weight 0.
+func (b *Batch) Set(dev Device, B, T int, inputs, targets []int32, weights []float32) {
+	n := b.Inputs.Len()
+	if B*T > n || len(inputs) != B*T || len(targets) != B*T || (weights != nil && len(weights) != B*T) {
+		panic(fmt.Sprintf("core: batch of %dx%d does not fit (%d inputs, %d targets, capacity %d)", B, T, len(inputs), len(targets), n))
+	}
+	b.B, b.T = B, T
+	in, tg, w := make([]int32, n), make([]int32, n), make([]float32, n)
+	copy(in, inputs)
+	copy(tg, targets)
+	if weights == nil {
+		for i := 0; i < B*T; i++ {
+			w[i] = 1
+		}
+	} else {
+		copy(w, weights)
+	}
+	dev.UploadInts(b.Inputs, in)
+	dev.UploadInts(b.Targets, tg)
+	dev.Upload(b.Weights, w)
+}
+
+// Free releases the batch's buffers.
+func (b *Batch) Free(dev Device) {
+	dev.Free(b.Inputs)
+	dev.Free(b.Targets)
+	dev.Free(b.Weights)
+}
+
+// Weights downloads every parameter, in Params order.
+func (m *Model) Weights() ([][]float32, error) {
+	out := make([][]float32, len(m.Params))
+	for i, p := range m.Params {
+		out[i] = make([]float32, p.Size())
+		if err := m.Dev.Download(p.W, out[i]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// WeightsHash is the hex SHA-256 of every parameter's name, shape and float32 bits (little
+// endian), in Params order: two models with the same hash have bit-identical weights.
+func (m *Model) WeightsHash() (string, error) {
+	ws, err := m.Weights()
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	var buf [4]byte
+	for i, p := range m.Params {
+		fmt.Fprintf(h, "%s%v;", p.Name, p.Shape)
+		for _, v := range ws[i] {
+			binary.LittleEndian.PutUint32(buf[:], math.Float32bits(v))
+			h.Write(buf[:])
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}

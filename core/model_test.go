@@ -1,0 +1,121 @@
+package core
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// tinyModel builds a small model on the CPU device for gradient and golden tests.
+func tinyModel(t testing.TB, dropout float32) (*Model, *Tokenizer) {
+	t.Helper()
+	tk, err := NewTokenizer("abcdefghij klmno.")
+	require.NoError(t, err)
+	cfg := DefaultConfig()
+	cfg.Vocab, cfg.Context, cfg.Layers, cfg.Heads, cfg.Dim = tk.VocabSize(), 6, 2, 2, 8
+	cfg.Batch, cfg.Dropout, cfg.Seed = 2, dropout, 3
+	m, err := NewModel(NewCPU(), cfg)
+	require.NoError(t, err)
+	return m, tk
+}
+
+// TestModelGradients checks every parameter's analytic gradient against central finite
+// differences of the whole model's loss, with and without dropout, and with uneven loss weights.
+func TestModelGradients(t *testing.T) {
+	for _, dropout := range []float32{0, 0.2} {
+		t.Run(fmt.Sprintf("dropout=%g", dropout), func(t *testing.T) {
+			m, _ := tinyModel(t, dropout)
+			r := rand.New(rand.NewPCG(1, 2))
+			// Random weights far from the initialisation make every path matter.
+			for _, p := range m.Params {
+				w := Floats(p.W)
+				for i := range w {
+					w[i] = float32(r.NormFloat64() * 0.3)
+				}
+			}
+			B, T := 2, 5
+			in, tg, wt := make([]int32, B*T), make([]int32, B*T), make([]float32, B*T)
+			for i := range in {
+				in[i], tg[i], wt[i] = int32(r.IntN(m.Cfg.Vocab)), int32(r.IntN(m.Cfg.Vocab)), float32(r.IntN(3))
+			}
+			wt[0] = 1
+			b := NewBatch(m.Dev, m.Cfg.Batch, m.Cfg.Context)
+			b.Set(m.Dev, B, T, in, tg, wt)
+			pass := Pass{Train: true, DropoutSeed: 99, Step: 4}
+			lossAt := func() float64 {
+				m.forward(m.train, b, pass)
+				l, _, err := m.loss(m.train, b)
+				require.NoError(t, err)
+				return l
+			}
+			for _, p := range m.Params {
+				m.Dev.Zero(p.DW)
+			}
+			m.forward(m.train, b, pass)
+			_, weight, err := m.loss(m.train, b)
+			require.NoError(t, err)
+			m.backward(m.train, b, pass, weight)
+
+			const h = 1e-2
+			for _, p := range m.Params {
+				w, g := Floats(p.W), Floats(p.DW)
+				// Up to 12 elements per tensor, spread over it.
+				for k := 0; k < min(12, len(w)); k++ {
+					i := k * len(w) / min(12, len(w))
+					old := w[i]
+					w[i] = old + h
+					up := lossAt()
+					w[i] = old - h
+					down := lossAt()
+					w[i] = old
+					num := (up - down) / (2 * h)
+					tol := 2e-3 + 3e-2*math.Abs(num)
+					require.InDelta(t, num, float64(g[i]), tol, "%s[%d]: numeric %g analytic %g", p.Name, i, num, g[i])
+				}
+			}
+		})
+	}
+}
+
+func TestModelParamCountMatchesConfig(t *testing.T) {
+	m, tk := tinyModel(t, 0)
+	require.Equal(t, m.Cfg.ParamCount(tk.VocabSize()), m.ParamCount())
+	require.Equal(t, m.ParamCount(), m.TrainableCount())
+	m.Params[0].Frozen = true
+	require.Equal(t, m.ParamCount()-m.Params[0].Size(), m.TrainableCount())
+}
+
+func TestLearningRateSchedule(t *testing.T) {
+	c := DefaultConfig()
+	c.Steps, c.Warmup, c.LR, c.MinLR = 110, 10, 1, 0.1
+	require.InDelta(t, 0.1, LearningRate(c, 0), 1e-7)
+	require.InDelta(t, 1.0, LearningRate(c, 9), 1e-7)
+	require.InDelta(t, 1.0, LearningRate(c, 10), 1e-7)
+	require.InDelta(t, 0.55, LearningRate(c, 10+99/2), 0.01)
+	require.InDelta(t, 0.1, LearningRate(c, 109), 1e-7)
+	for x := 0.0; x <= 1; x += 0.01 {
+		require.InDelta(t, math.Cos(math.Pi*x), cosPi(x), 1e-15)
+	}
+}
+
+// TestForwardShapesAgree runs the same sequence as row 1 of a training batch and alone (the
+// sampling path, B=1 and a shorter T): the logits must be identical, since every op works row by
+// row and the larger buffers are only partly used.
+func TestForwardShapesAgree(t *testing.T) {
+	m, tk := tinyModel(t, 0)
+	seq := tk.Encode("fedcba")
+	T := 4
+	b := NewBatch(m.Dev, m.Cfg.Batch, m.Cfg.Context)
+	in := append(append([]int32{}, tk.Encode("abcd")...), seq[:T]...)
+	b.Set(m.Dev, 2, T, in, make([]int32, 2*T), nil)
+	m.forward(m.train, b, Pass{})
+	batched := append([]float32{}, Floats(m.train.logits)[T*m.Cfg.Vocab:2*T*m.Cfg.Vocab]...)
+
+	one := NewBatch(m.Dev, 1, m.Cfg.Context)
+	one.Set(m.Dev, 1, T, seq[:T], make([]int32, T), nil)
+	m.forward(m.single, one, Pass{})
+	require.Equal(t, batched, Floats(m.single.logits)[:T*m.Cfg.Vocab])
+}
