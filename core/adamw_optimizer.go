@@ -109,7 +109,10 @@ func LearningRate(c Config, s int) float32 {
 		progress = 1
 	}
 	lr, minLR := float64(c.LR), float64(c.MinLR)
-	return float32(minLR + float64(0.5*float64(lr-minLR))*(1+cosPi(progress)))
+	// One operation per statement, each rounded (explicit conversions): no FMA anywhere.
+	half := float64(0.5 * float64(lr-minLR))
+	wave := float64(1 + cosPi(progress))
+	return float32(minLR + float64(half*wave))
 }
 
 // cosPi returns cos(πx) for x in [0, 1] with a Taylor series in plain float64 arithmetic (the
@@ -127,5 +130,18 @@ func cosPi(x float64) float64 {
 	for k := 11; k >= 1; k-- {
 		s = 1 - float64(float64(y2*s)/float64((2*k)*(2*k-1)))
 	}
-	return sign * s
+	return float64(sign * s)
+}
+
+// Moments returns the first and second moment buffers of a trainable parameter (nil for a frozen
+// one); checkpoints save and restore them.
+func (o *Optimizer) Moments(p *Param) (m, v Buf) { return o.m[p], o.v[p] }
+
+// SetSteps restores the update count of a resumed run, so bias corrections continue from it.
+func (o *Optimizer) SetSteps(t int) {
+	o.t, o.pow1, o.pow2 = t, 1, 1
+	for i := 0; i < t; i++ {
+		o.pow1 *= float64(o.cfg.Beta1)
+		o.pow2 *= float64(o.cfg.Beta2)
+	}
 }

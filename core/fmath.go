@@ -29,7 +29,7 @@ const (
 // |r| <= ln2/2 (plus rounding) and evaluates the Taylor series of e^r to degree 12, whose
 // truncation error there is below 2e-16 relative.
 func exp64(x float64) float64 {
-	t := x * invLn2
+	t := float64(x * invLn2)
 	var k int
 	if t >= 0 {
 		k = int(t + 0.5)
@@ -136,7 +136,7 @@ func Log32(x float32) float32 {
 	p = 1.0/5 + float64(z*p)
 	p = 1.0/3 + float64(z*p)
 	p = 1 + float64(z*p)
-	lnm := float64(2*s) * p
+	lnm := float64(float64(2*s) * p)
 	fe := float64(e)
 	return float32(float64(fe*ln2Hi) + (float64(fe*ln2Lo) + lnm))
 }

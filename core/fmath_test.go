@@ -201,3 +201,21 @@ func TestFmathOddAndMonotonic(t *testing.T) {
 		})
 	}
 }
+
+// fmathSink keeps the benchmarked calls from being optimized away.
+var fmathSink float32
+
+func BenchmarkFmath(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		f    func(float32) float32
+	}{{"Exp32", Exp32}, {"Log32", Log32}, {"Tanh32", Tanh32}} {
+		b.Run(c.name, func(b *testing.B) {
+			x := float32(0.1)
+			for i := 0; i < b.N; i++ {
+				fmathSink += c.f(x)
+				x += 1e-4
+			}
+		})
+	}
+}

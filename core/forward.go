@@ -96,7 +96,7 @@ func (a *acts) free(dev Device) {
 }
 
 // Dropout sites: one key per place dropout is applied, so masks never repeat across sites.
-func siteEmbed() uint32        { return 0 }
+func siteEmbed() uint32         { return 0 }
 func siteAttn(layer int) uint32 { return uint32(1 + 2*layer) }
 func siteMLP(layer int) uint32  { return uint32(2 + 2*layer) }
 

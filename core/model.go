@@ -31,7 +31,7 @@ func (p *Param) Size() int {
 // block holds one transformer block's parameters.
 type block struct {
 	ln1W, ln1B, wq, bq, wk, bk, wv, bv, wo, bo *Param
-	ln2W, ln2B, wfc, bfc, wproj, bproj        *Param
+	ln2W, ln2B, wfc, bfc, wproj, bproj         *Param
 }
 
 // Model is a GPT: token and position embeddings, pre-LayerNorm blocks of causal multi-head

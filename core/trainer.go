@@ -127,10 +127,16 @@ func (t *Trainer) emit(e Event) {
 	e.Step, e.Steps = t.step, t.Model.Cfg.Steps
 	e.LR = LearningRate(t.Model.Cfg, max(t.step-1, 0))
 	e.GradNorm = t.Opt.LastGradNorm
-	if s := t.elapsed.Seconds(); s > 0 {
-		e.TokensPerS = float64(t.tokens) / s
-	}
+	e.TokensPerS = t.TokensPerSecond()
 	t.OnEvent(e)
+}
+
+// TokensPerSecond is the training throughput so far (training steps only, evaluation excluded).
+func (t *Trainer) TokensPerSecond() float64 {
+	if s := t.elapsed.Seconds(); s > 0 {
+		return float64(t.tokens) / s
+	}
+	return 0
 }
 
 // Evaluate returns the mean loss over the fixed held-out windows: EvalBatches batches of windows
@@ -192,7 +198,7 @@ func (m *Model) MeanLoss(tokens []int32, b *Batch, batches int) (float64, error)
 		if err != nil {
 			return 0, err
 		}
-		sum += loss * w
+		sum += float64(loss * w)
 		weight += w
 	}
 	return sum / weight, nil
