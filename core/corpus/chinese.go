@@ -156,6 +156,26 @@ func (g *zh) questions() string {
 	return b.String()
 }
 
+// personQuestions is the Chinese counterpart of en.personQuestions.
+func (g *zh) personQuestions() string {
+	w := g.w
+	p := &w.People[g.r.Intn(len(w.People))]
+	he := zhPronoun(p)
+	pet := &w.Animals[p.Pet]
+	colour := w.Colours[p.Colour].Zh
+	qa := [][2]string{
+		{g.r.Pick(p.Zh+"是做什么的？", p.Zh+"做什么工作？"), he + "是一名" + w.Jobs[p.Job].Zh + "。"},
+		{g.r.Pick(p.Zh+"养了什么动物？", p.Zh+"家里有什么动物？"), he + "养了一" + pet.ZhMeasure + pet.Zh + "。"},
+		{g.r.Pick(p.Zh+"最喜欢什么颜色？", p.Zh+"最喜欢的颜色是什么？"), he + "最喜欢" + colour + "。"},
+	}
+	g.r.Shuffle(len(qa), func(i, j int) { qa[i], qa[j] = qa[j], qa[i] })
+	var b strings.Builder
+	for _, x := range qa[:2+g.r.Intn(2)] {
+		b.WriteString(x[0] + x[1])
+	}
+	return b.String()
+}
+
 func (g *zh) compare() string {
 	w := g.w
 	i := g.r.Intn(len(w.Animals))
@@ -177,7 +197,9 @@ func (g *zh) compare() string {
 	} else if g.r.Chance(1, 2) {
 		b.WriteString(a.Zh + "吃" + w.Foods[a.Food].Zh + "，" + c.Zh + "吃" + w.Foods[c.Food].Zh + "。")
 	}
-	if g.r.Chance(1, 2) {
+	if a.Colour == c.Colour {
+		b.WriteString("它们都是" + w.Colours[a.Colour].Zh + "的。")
+	} else if g.r.Chance(1, 2) {
 		b.WriteString(a.Zh + "是" + w.Colours[a.Colour].Zh + "的，" + c.Zh + "是" + w.Colours[c.Colour].Zh + "的。")
 	}
 	return b.String()
@@ -225,8 +247,10 @@ func (g *zh) paragraph() string {
 		return g.profile()
 	case k < 11:
 		return g.story()
-	case k < 14:
+	case k < 13:
 		return g.person()
+	case k < 14:
+		return g.personQuestions()
 	case k < 17:
 		return g.questions()
 	case k < 19:

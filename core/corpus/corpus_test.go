@@ -254,3 +254,21 @@ func TestRand(t *testing.T) {
 	require.ElementsMatch(t, []int{0, 1, 2, 3, 4, 5, 6, 7}, p)
 	require.Panics(t, func() { r.Intn(0) })
 }
+
+// BenchmarkGenerate measures the cost of the first Builtin call for each corpus, which the
+// trainer pays at start-up (the result is cached after that).
+func BenchmarkGenerate(b *testing.B) {
+	for _, id := range Builtins() {
+		b.Run(id, func(b *testing.B) {
+			var n int
+			for i := 0; i < b.N; i++ {
+				c, err := generate(id, builtins[id])
+				if err != nil {
+					b.Fatal(err)
+				}
+				n = len(c.Train) + len(c.Val)
+			}
+			b.SetBytes(int64(n))
+		})
+	}
+}

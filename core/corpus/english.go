@@ -28,13 +28,11 @@ func capFirst(s string) string {
 	return string(s[0]-'a'+'A') + s[1:]
 }
 
-func (g *en) the(a *Animal) string { return "the " + a.En }
-
 // subject returns the words that name the animal in a sentence after the first one: mostly
 // "it", sometimes the full noun again, as people write.
 func (g *en) subject(a *Animal, first bool) string {
 	if first || g.r.Chance(1, 3) {
-		return g.the(a)
+		return "the " + a.En
 	}
 	return "it"
 }
@@ -46,11 +44,12 @@ func possessive(subj string) string {
 	return subj + "'s"
 }
 
-func pronouns(p *Person) (subj, obj, poss string) {
+// pronouns returns the subject pronoun and the possessive for a person.
+func pronouns(p *Person) (subj, poss string) {
 	if p.She {
-		return "she", "her", "her"
+		return "she", "her"
 	}
-	return "he", "him", "his"
+	return "he", "his"
 }
 
 // fact writes one sentence stating attribute k (0 home, 1 food, 2 colour, 3 size, 4 habit) of
@@ -68,11 +67,11 @@ func (g *en) fact(a *Animal, k int, subj string) string {
 			return possessive(subj) + " home is " + place + "."
 		case 2:
 			if named {
-				return capFirst(a.EnPlural) + " live " + place + "."
+				return a.EnPlural + " live " + place + "."
 			}
 			return subj + " lives " + place + "."
 		default:
-			return "you can find " + the(subj, a) + " " + place + "."
+			return "you can find " + subj + " " + place + "."
 		}
 	case 1:
 		food := w.Foods[a.Food].En
@@ -92,7 +91,10 @@ func (g *en) fact(a *Animal, k int, subj string) string {
 		case 0:
 			return subj + " is " + colour + "."
 		default:
-			return "the colour of " + the(subj, a) + " is " + colour + "."
+			if subj == "it" {
+				return "its colour is " + colour + "."
+			}
+			return "the colour of " + subj + " is " + colour + "."
 		}
 	case 3:
 		size := SizeEn(a.Big)
@@ -115,15 +117,6 @@ func (g *en) fact(a *Animal, k int, subj string) string {
 			return "more than anything, " + subj + " likes " + h.EnIng + "."
 		}
 	}
-}
-
-// the keeps a subject that is "it" as "it" and otherwise names the animal; used where the
-// subject moves into the middle of a sentence.
-func the(subj string, a *Animal) string {
-	if subj == "it" {
-		return "it"
-	}
-	return "the " + a.En
 }
 
 // sentences joins sentences into one paragraph line, capitalising each.
@@ -158,7 +151,7 @@ func (g *en) story() string {
 		a = &w.Animals[p.Pet]
 	}
 	place := &w.Places[a.Place]
-	he, _, his := pronouns(p)
+	he, his := pronouns(p)
 	var ss []string
 	ss = append(ss, g.r.Pick(enTimes...)+", "+p.En+" went to "+place.En+".")
 	if g.r.Chance(1, 2) {
@@ -195,7 +188,7 @@ func (g *en) story() string {
 func (g *en) person() string {
 	w := g.w
 	p := &w.People[g.r.Intn(len(w.People))]
-	he, _, his := pronouns(p)
+	he, his := pronouns(p)
 	job := w.Jobs[p.Job]
 	pet := &w.Animals[p.Pet]
 	parts := [][]string{
@@ -239,6 +232,26 @@ func (g *en) questions() string {
 	return sentences(ss)
 }
 
+// personQuestions asks and answers the facts about one person, in the words the fine-tuning
+// task uses, so that the task's questions find their answers in the corpus.
+func (g *en) personQuestions() string {
+	w := g.w
+	p := &w.People[g.r.Intn(len(w.People))]
+	he, _ := pronouns(p)
+	qa := [][2]string{
+		{g.r.Pick("what is "+p.En+"'s job?", "what does "+p.En+" do for work?"), he + " is a " + w.Jobs[p.Job].En + "."},
+		{g.r.Pick("what pet does "+p.En+" have?", "which animal does "+p.En+" keep?"), he + " has a " + w.Animals[p.Pet].En + "."},
+		{g.r.Pick("what is "+p.En+"'s favourite colour?", "which colour does "+p.En+" like best?"),
+			he + " likes " + w.Colours[p.Colour].En + " best."},
+	}
+	g.r.Shuffle(len(qa), func(i, j int) { qa[i], qa[j] = qa[j], qa[i] })
+	var ss []string
+	for _, x := range qa[:2+g.r.Intn(2)] {
+		ss = append(ss, x[0], x[1])
+	}
+	return sentences(ss)
+}
+
 func (g *en) compare() string {
 	w := g.w
 	i := g.r.Intn(len(w.Animals))
@@ -260,7 +273,9 @@ func (g *en) compare() string {
 	} else if g.r.Chance(1, 2) {
 		ss = append(ss, "the "+a.En+" eats "+w.Foods[a.Food].En+", and the "+b.En+" eats "+w.Foods[b.Food].En+".")
 	}
-	if g.r.Chance(1, 2) {
+	if a.Colour == b.Colour {
+		ss = append(ss, "they are both "+w.Colours[a.Colour].En+".")
+	} else if g.r.Chance(1, 2) {
 		ss = append(ss, "the "+a.En+" is "+w.Colours[a.Colour].En+" and the "+b.En+" is "+w.Colours[b.Colour].En+".")
 	}
 	return sentences(ss)
@@ -281,13 +296,24 @@ func (g *en) place() string {
 	case 0:
 		ss = append(ss, "people like to visit "+pl.En+".")
 	case 1:
-		ss = append(ss, "the "+who[0].En+" lives there.")
+		ss = append(ss, g.r.Pick("the "+who[0].En+" lives there.", who[0].EnPlural+" live "+pl.EnIn+"."))
 	default:
+		// Half the time in the generic plural ("Foxes and owls live in the forest."), the form
+		// that the true/false task also uses.
+		plural := g.r.Chance(1, 2)
 		names := make([]string, len(who))
 		for i, a := range who {
 			names[i] = "the " + a.En
+			if plural {
+				names[i] = a.EnPlural
+			}
 		}
-		ss = append(ss, strings.Join(names[:len(names)-1], ", ")+" and "+names[len(names)-1]+" live there.")
+		all := strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+		if plural {
+			ss = append(ss, all+" live "+pl.EnIn+".")
+		} else {
+			ss = append(ss, all+" live there.")
+		}
 	}
 	for _, a := range who {
 		if g.r.Chance(1, 2) {
@@ -307,8 +333,10 @@ func (g *en) paragraph() string {
 		return g.profile()
 	case k < 11:
 		return g.story()
-	case k < 14:
+	case k < 13:
 		return g.person()
+	case k < 14:
+		return g.personQuestions()
 	case k < 17:
 		return g.questions()
 	case k < 19:

@@ -80,7 +80,7 @@ func FromText(name string, data []byte) (*Corpus, error) {
 	cut := splitPoint(text)
 	return &Corpus{
 		ID:    "user",
-		Lang:  guessLang(text),
+		Lang:  GuessLang(text),
 		Name:  name,
 		Train: text[:cut],
 		Val:   text[cut:],
@@ -167,8 +167,9 @@ func splitPoint(text string) int {
 	}
 }
 
-// guessLang says "zh" when Han characters are at least a quarter of the letters, else "en".
-func guessLang(text string) string {
+// GuessLang says "zh" when Han characters are at least a quarter of the letters, else "en". It is
+// a display hint for a learner's text, not a language detector.
+func GuessLang(text string) string {
 	han, letters := 0, 0
 	for _, r := range text {
 		if unicode.Is(unicode.Han, r) {

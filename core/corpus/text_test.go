@@ -84,6 +84,8 @@ func TestFromTextSplit(t *testing.T) {
 		{"no spaces splits by character", han, han, "zh", ""},
 		{"leading blank lines", strings.Repeat(" \n", 200) + strings.Repeat("z", 200), strings.Repeat(" \n", 200) + strings.Repeat("z", 200), "en", ""},
 		{"trailing blank lines", words(300, 10) + strings.Repeat("\n", 500), words(300, 10) + strings.Repeat("\n", 500), "en", "\n"},
+		{"line break too near the end", strings.Repeat("x", 300) + "\nab", strings.Repeat("x", 300) + "\nab", "en", ""},
+		{"line break too near the start", "ab\n" + strings.Repeat("x", 300), "ab\n" + strings.Repeat("x", 300), "en", ""},
 		{"exactly the minimum", strings.Repeat("x", MinUserRunes), strings.Repeat("x", MinUserRunes), "en", ""},
 	}
 	for _, tc := range tests {
