@@ -109,6 +109,8 @@ func TestMatMulParallelSplit(t *testing.T) {
 		{M: 33, N: 300, K: 29, strideA: -1, strideB: -1, strideC: -1, transA: true, transB: true},
 		{M: 9, N: 64, K: 64, batch: 12, strideA: -1, strideB: -1, strideC: -1, transB: true},
 		{M: 9, N: 64, K: 64, batch: 12, strideA: -1, strideB: 0, strideC: -1, accumulate: true},
+		// Two rows: only the column blocks can be shared out.
+		{M: 2, N: 401, K: 400, strideA: -1, strideB: -1, strideC: -1, transA: true, accumulate: true},
 	} {
 		t.Run(tc.String(), func(t *testing.T) {
 			p := tc.args()

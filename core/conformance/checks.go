@@ -177,7 +177,10 @@ func upload(d *core.CPU, vals []float32) core.Buf {
 // buffers three elements longer than n (the tail must be left alone).
 //
 // Tolerance: a GPU's tanh is not the CPU's Tanh32 (WGSL leaves its accuracy to the
-// implementation): atol = 2e-6, rtol = 1e-4 forward; atol = 1e-5, rtol = 1e-4 backward.
+// implementation, and a tanh built on exp loses absolute accuracy as it nears -1, which the
+// factor 0.5x multiplies by up to 3 at x = -6): atol = 1e-5, rtol = 1e-4 forward;
+// atol = 3e-5, rtol = 1e-4 backward. A wrong constant or a missing cube term is off by 1e-3
+// or more over this range.
 func GELU(d core.Device, report Reporter) {
 	for _, n := range []int{1, 7, 1031} {
 		name := fmt.Sprintf("gelu/forward/n=%d", n)
@@ -186,7 +189,7 @@ func GELU(d core.Device, report Reporter) {
 		check(d, report, name, func(ss *session) {
 			ob := ss.floats(out)
 			ss.d.GELU(ob, ss.floats(x), n)
-			ss.read("out", ob, tol{atol: 2e-6, rtol: 1e-4})
+			ss.read("out", ob, tol{atol: 1e-5, rtol: 1e-4})
 		})
 
 		name = fmt.Sprintf("gelu/backward/n=%d", n)
@@ -195,7 +198,7 @@ func GELU(d core.Device, report Reporter) {
 		check(d, report, name, func(ss *session) {
 			dxb := ss.floats(dx)
 			ss.d.GELUBackward(dxb, ss.floats(x), ss.floats(dout), n)
-			ss.read("dx", dxb, tol{atol: 1e-5, rtol: 1e-4})
+			ss.read("dx", dxb, tol{atol: 3e-5, rtol: 1e-4})
 		})
 	}
 }

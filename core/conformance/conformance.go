@@ -159,7 +159,7 @@ func compare(got, want []float32, t tol) error {
 		if !ok {
 			bad++
 			if len(listed) < maxListed {
-				listed = append(listed, fmt.Sprintf("index %d: got %g, want %g", i, g, w))
+				listed = append(listed, fmt.Sprintf("index %d: got %g, want %g", i, got[i], want[i]))
 			}
 		}
 	}
