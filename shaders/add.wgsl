@@ -1,0 +1,28 @@
+// add: out[i] = a[i] + b[i] for i < n (three distinct buffers; add_inplace.wgsl handles out == a).
+//
+// Dispatch: 1D over n, flattened across num_workgroups.x and .y, WG invocations per workgroup.
+//
+// Bindings:
+//   0 a      storage read        n f32
+//   1 b      storage read        n f32
+//   2 out    storage read_write  n f32 (output)
+//   3 params uniform            { n }
+struct Params {
+    n: u32,
+}
+
+override WG: u32 = 256u;
+
+@group(0) @binding(0) var<storage, read> a: array<f32>;
+@group(0) @binding(1) var<storage, read> b: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(3) var<uniform> params: Params;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * WG;
+    if (i >= params.n) {
+        return;
+    }
+    out[i] = a[i] + b[i];
+}

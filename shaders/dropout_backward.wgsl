@@ -1,0 +1,54 @@
+// dropout_backward: dx[i] += keep(i) ? dout[i] / keep_prob : 0 for i < n, with the same mask as
+// dropout.wgsl (dropout_bits mirrors core.DropoutBits; the mask is recomputed, never stored).
+//
+// Dispatch: 1D over n, flattened across num_workgroups.x and .y, WG invocations per workgroup.
+//
+// Bindings:
+//   0 dout   storage read        n f32
+//   1 dx     storage read_write  n f32 (accumulated into)
+//   2 params uniform            { n, seed_lo, seed_hi, step, site, threshold, keep_prob }
+struct Params {
+    n: u32,
+    seed_lo: u32,
+    seed_hi: u32,
+    step: u32,
+    site: u32,
+    threshold: u32,
+    keep_prob: f32,
+}
+
+override WG: u32 = 256u;
+
+@group(0) @binding(0) var<storage, read> dout: array<f32>;
+@group(0) @binding(1) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(2) var<uniform> params: Params;
+
+// mix32 is core.mix32 (Chris Wellons' lowbias32).
+fn mix32(v: u32) -> u32 {
+    var h = v;
+    h = h ^ (h >> 16u);
+    h = h * 0x7feb352du;
+    h = h ^ (h >> 15u);
+    h = h * 0x846ca68bu;
+    h = h ^ (h >> 16u);
+    return h;
+}
+
+fn dropout_bits(index: u32) -> u32 {
+    var h = mix32(params.seed_lo);
+    h = mix32(h + params.seed_hi);
+    h = mix32(h + params.step);
+    h = mix32(h + params.site);
+    return mix32(h + index);
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * WG;
+    if (i >= params.n) {
+        return;
+    }
+    if (dropout_bits(i) >= params.threshold) {
+        dx[i] = dx[i] + dout[i] / params.keep_prob;
+    }
+}

@@ -1,0 +1,25 @@
+// zero: x[i] = 0 for i < n.
+//
+// Dispatch: 1D over n, flattened across num_workgroups.x and .y (a dimension holds at most 65535
+// workgroups), WG invocations per workgroup.
+//
+// Bindings:
+//   0 x      storage read_write  n f32 (output)
+//   1 params uniform            { n }
+struct Params {
+    n: u32,
+}
+
+override WG: u32 = 256u;
+
+@group(0) @binding(0) var<storage, read_write> x: array<f32>;
+@group(0) @binding(1) var<uniform> params: Params;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * WG;
+    if (i >= params.n) {
+        return;
+    }
+    x[i] = 0.0;
+}
