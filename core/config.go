@@ -153,3 +153,12 @@ func (c Config) Validate() error {
 
 // HeadDim is D = C/H.
 func (c Config) HeadDim() int { return c.Dim / c.Heads }
+
+// LargestBuffer is the element count of the biggest single buffer a training step allocates
+// with a vocabulary of v tokens: the attention scores (B·H·T·T), the logits (B·T·V), the MLP's
+// hidden layer (B·T·4C) or a weight table. GPUs bound the size of one buffer, so this is what
+// decides whether a model fits there.
+func (c Config) LargestBuffer(v int) int {
+	B, T, C := c.Batch, c.Context, c.Dim
+	return max(B*c.Heads*T*T, B*T*v, B*T*4*C, v*C, 4*C*C, T*C)
+}

@@ -165,3 +165,10 @@ type Device interface {
 	// AdamW updates n parameters p in place from gradients g and moments m, v.
 	AdamW(p, g, m, v Buf, n int, a AdamWArgs)
 }
+
+// Limiter is implemented by devices that bound the size of one buffer (GPUs do). NewTrainer
+// refuses a model whose largest buffer would not fit, with a message, before allocating.
+type Limiter interface {
+	// MaxBufferElements is the most float32 values one buffer may hold.
+	MaxBufferElements() int
+}

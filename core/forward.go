@@ -32,11 +32,19 @@ type acts struct {
 	losses Buf // (B,T)
 
 	dres, dln, dq, dk, dv, dqh, dkh, dvh, ds, dp, dyh, dy, dmo, dh, dg, dlogits, ddrop Buf
+
+	// The fine-tuning methods' activations and scratch (empty for a plain model).
+	lora    map[*loraLayer]*loraActs
+	adapter map[*adapter]*adapterActs
+	prefix  []*prefixActs // per layer; nil entries without prefix tuning
+	head    *headActs
 }
 
-func newActs(dev Device, cfg Config, B, T int) *acts {
+func (m *Model) newActs(B, T int) *acts {
+	dev, cfg := m.Dev, m.Cfg
 	C, H, V, N := cfg.Dim, cfg.Heads, cfg.Vocab, B*T
 	a := &acts{B: B, T: T}
+	Tk := T + m.prefixLen // keys per query row: the prefix, then the tokens
 	f := dev.Alloc
 	dropped := func(x Buf) Buf { // without dropout the "dropped" tensor is the tensor itself
 		if cfg.Dropout > 0 {
@@ -50,7 +58,7 @@ func newActs(dev Device, cfg Config, B, T int) *acts {
 		la := layerActs{x: x}
 		la.ln1, la.ln1Mean, la.ln1R = f(N*C), f(N), f(N)
 		la.q, la.k, la.v, la.qh, la.kh, la.vh = f(N*C), f(N*C), f(N*C), f(N*C), f(N*C), f(N*C)
-		la.s, la.p = f(B*H*T*T), f(B*H*T*T)
+		la.s, la.p = f(B*H*T*Tk), f(B*H*T*Tk)
 		la.yh, la.y, la.o = f(N*C), f(N*C), f(N*C)
 		la.oDrop = dropped(la.o)
 		la.x2 = f(N * C)
@@ -67,13 +75,14 @@ func newActs(dev Device, cfg Config, B, T int) *acts {
 
 	a.dres, a.dln = f(N*C), f(N*C)
 	a.dq, a.dk, a.dv, a.dqh, a.dkh, a.dvh = f(N*C), f(N*C), f(N*C), f(N*C), f(N*C), f(N*C)
-	a.ds, a.dp = f(B*H*T*T), f(B*H*T*T)
+	a.ds, a.dp = f(B*H*T*Tk), f(B*H*T*Tk)
 	a.dyh, a.dy, a.dmo = f(N*C), f(N*C), f(N*C)
 	a.dh, a.dg = f(N*4*C), f(N*4*C)
 	a.dlogits = f(N * V)
 	if cfg.Dropout > 0 {
 		a.ddrop = f(N * C)
 	}
+	m.newMethodActs(a)
 	return a
 }
 
@@ -93,6 +102,20 @@ func (a *acts) free(dev Device) {
 			l.oDrop, l.x2, l.ln2, l.ln2Mean, l.ln2R, l.h, l.g, l.mo, l.moDrop)
 	}
 	free(a.dres, a.dln, a.dq, a.dk, a.dv, a.dqh, a.dkh, a.dvh, a.ds, a.dp, a.dyh, a.dy, a.dmo, a.dh, a.dg, a.dlogits, a.ddrop)
+	for _, la := range a.lora {
+		free(la.bufs()...)
+	}
+	for _, aa := range a.adapter {
+		free(aa.bufs()...)
+	}
+	for _, pa := range a.prefix {
+		if pa != nil {
+			free(pa.bufs()...)
+		}
+	}
+	if a.head != nil {
+		free(a.head.bufs()...)
+	}
 }
 
 // Dropout sites: one key per place dropout is applied, so masks never repeat across sites.
@@ -151,10 +174,22 @@ func (m *Model) dropoutBackward(a *acts, dout Buf, aliased bool, n int, pass Pas
 	return a.ddrop
 }
 
-// forward runs the model on the batch's inputs, leaving logits in a.logits.
+// forward runs the model on the batch's inputs, leaving the LM head's logits in a.logits. A
+// model with a class head keeps its LM head (unused by classification, frozen), so its language
+// modelling loss still measures forgetting; classForward runs the class head instead.
 func (m *Model) forward(a *acts, b *Batch, pass Pass) {
+	m.forwardBody(a, b, pass)
+	N, C, V := b.B*b.T, m.Cfg.Dim, m.Cfg.Vocab
+	m.linear(a.logits, a.lnf, m.lmHead, nil, N, C, V)
+}
+
+// forwardBody runs embeddings, blocks and the final LayerNorm, leaving the normalised hidden
+// states in a.lnf. Without fine-tuning methods it is exactly GPT-2's forward pass; each method
+// adds its ops at its hook (LoRA in proj, adapters after each branch, a prefix in the keys and
+// values), and adds nothing at all when it is absent.
+func (m *Model) forwardBody(a *acts, b *Batch, pass Pass) {
 	cfg, d := m.Cfg, m.Dev
-	B, T, C, H, D, V := b.B, b.T, cfg.Dim, cfg.Heads, cfg.HeadDim(), cfg.Vocab
+	B, T, C, H, D := b.B, b.T, cfg.Dim, cfg.Heads, cfg.HeadDim()
 	N := B * T
 	d.Embed(a.emb, b.Inputs, m.wte.W, m.wpe.W, B, T, C)
 	m.dropout(a.layers[0].x, a.emb, N*C, pass, siteEmbed())
@@ -166,30 +201,41 @@ func (m *Model) forward(a *acts, b *Batch, pass Pass) {
 			next = a.layers[l+1].x
 		}
 		d.LayerNorm(la.ln1, la.ln1Mean, la.ln1R, la.x, bl.ln1W.W, bl.ln1B.W, N, C)
-		m.linear(la.q, la.ln1, bl.wq, bl.bq, N, C, C)
-		m.linear(la.k, la.ln1, bl.wk, bl.bk, N, C, C)
-		m.linear(la.v, la.ln1, bl.wv, bl.bv, N, C, C)
+		pa := a.prefix[l]
+		kOut, vOut := la.k, la.v
+		if pa != nil {
+			kOut, vOut = pa.kext, pa.vext // the token rows of the prefixed keys and values
+		}
+		m.proj(a, la.q, la.ln1, bl.wq, bl.bq, bl.lora[loraQ], N, C, C, pass)
+		m.proj(a, kOut, la.ln1, bl.wk, bl.bk, bl.lora[loraK], N, C, C, pass)
+		m.proj(a, vOut, la.ln1, bl.wv, bl.bv, bl.lora[loraV], N, C, C, pass)
 		d.SplitHeads(la.qh, la.q, B, T, H, D)
-		d.SplitHeads(la.kh, la.k, B, T, H, D)
-		d.SplitHeads(la.vh, la.v, B, T, H, D)
+		kh, vh, Tk := la.kh, la.vh, T
+		if pa != nil {
+			kh, vh, Tk = m.prefixKeys(pa, bl.prefix, B, T)
+		} else {
+			d.SplitHeads(la.kh, la.k, B, T, H, D)
+			d.SplitHeads(la.vh, la.v, B, T, H, D)
+		}
 		// Per head: S = Q·Kᵀ, P = softmax(S/√D), Y = P·V.
-		d.MatMul(la.s, la.qh, la.kh, MatMulArgs{M: T, N: T, K: D, TransB: true, Batch: B * H, StrideA: T * D, StrideB: T * D, StrideC: T * T})
-		d.AttnSoftmax(la.p, la.s, B*H, T, T, scale, Causal)
-		d.MatMul(la.yh, la.p, la.vh, MatMulArgs{M: T, N: D, K: T, Batch: B * H, StrideA: T * T, StrideB: T * D, StrideC: T * D})
+		d.MatMul(la.s, la.qh, kh, MatMulArgs{M: T, N: Tk, K: D, TransB: true, Batch: B * H, StrideA: T * D, StrideB: Tk * D, StrideC: T * Tk})
+		d.AttnSoftmax(la.p, la.s, B*H, T, Tk, scale, m.Mask)
+		d.MatMul(la.yh, la.p, vh, MatMulArgs{M: T, N: D, K: Tk, Batch: B * H, StrideA: T * Tk, StrideB: Tk * D, StrideC: T * D})
 		d.MergeHeads(la.y, la.yh, B, T, H, D)
-		m.linear(la.o, la.y, bl.wo, bl.bo, N, C, C)
+		m.proj(a, la.o, la.y, bl.wo, bl.bo, bl.lora[loraO], N, C, C, pass)
 		m.dropout(la.oDrop, la.o, N*C, pass, siteAttn(l))
 		d.Add(la.x2, la.x, la.oDrop, N*C)
+		m.adapterForward(a, bl.adapters[0], la.x2, la.oDrop, N)
 
 		d.LayerNorm(la.ln2, la.ln2Mean, la.ln2R, la.x2, bl.ln2W.W, bl.ln2B.W, N, C)
-		m.linear(la.h, la.ln2, bl.wfc, bl.bfc, N, C, 4*C)
+		m.proj(a, la.h, la.ln2, bl.wfc, bl.bfc, bl.lora[loraFcIn], N, C, 4*C, pass)
 		d.GELU(la.g, la.h, N*4*C)
-		m.linear(la.mo, la.g, bl.wproj, bl.bproj, N, 4*C, C)
+		m.proj(a, la.mo, la.g, bl.wproj, bl.bproj, bl.lora[loraFcOut], N, 4*C, C, pass)
 		m.dropout(la.moDrop, la.mo, N*C, pass, siteMLP(l))
 		d.Add(next, la.x2, la.moDrop, N*C)
+		m.adapterForward(a, bl.adapters[1], next, la.moDrop, N)
 	}
 	d.LayerNorm(a.lnf, a.lnfM, a.lnfR, a.xL, m.lnfW.W, m.lnfB.W, N, C)
-	m.linear(a.logits, a.lnf, m.lmHead, nil, N, C, V)
 }
 
 // loss computes the per-position cross-entropy of a.logits against the batch's targets and
@@ -219,43 +265,62 @@ func (m *Model) loss(a *acts, b *Batch) (mean, weight float64, err error) {
 // backward adds every trainable parameter's gradient of the weighted mean loss (the forward pass
 // and loss must have run on the same batch and pass) into its DW.
 func (m *Model) backward(a *acts, b *Batch, pass Pass, weight float64) {
+	N, C, V := b.B*b.T, m.Cfg.Dim, m.Cfg.Vocab
+	m.Dev.Zero(a.dlogits)
+	m.Dev.CrossEntropyBackward(a.dlogits, a.probs, b.Targets, b.Weights, N, V, float32(1/weight))
+	m.linearBackward(a.dln, a.dlogits, a.lnf, m.lmHead, nil, N, C, V, false)
+	m.backwardBody(a, b, pass)
+}
+
+// backwardBody continues the backward pass from a.dln, the gradient of the final LayerNorm's
+// output, down to the embeddings.
+func (m *Model) backwardBody(a *acts, b *Batch, pass Pass) {
 	cfg, d := m.Cfg, m.Dev
-	B, T, C, H, D, V := b.B, b.T, cfg.Dim, cfg.Heads, cfg.HeadDim(), cfg.Vocab
+	B, T, C, H, D := b.B, b.T, cfg.Dim, cfg.Heads, cfg.HeadDim()
 	N := B * T
 	scale := 1 / sqrt32(float32(D))
 
-	d.Zero(a.dlogits)
-	d.CrossEntropyBackward(a.dlogits, a.probs, b.Targets, b.Weights, N, V, float32(1/weight))
-	m.linearBackward(a.dln, a.dlogits, a.lnf, m.lmHead, nil, N, C, V, false)
 	d.Zero(a.dres)
 	m.layerNormBackward(a.dres, a.dln, a.xL, m.lnfW, m.lnfB, a.lnfM, a.lnfR, N, C)
 
 	for l := len(m.blocks) - 1; l >= 0; l-- {
 		bl, la := m.blocks[l], &a.layers[l]
 		// MLP branch: a.dres is the gradient of this block's output.
-		dmo := m.dropoutBackward(a, a.dres, la.moDrop == la.mo, N*C, pass, siteMLP(l))
-		m.linearBackward(a.dg, dmo, la.g, bl.wproj, bl.bproj, N, 4*C, C, false)
+		dbranch := m.adapterBackward(a, bl.adapters[1], a.dres, la.moDrop, N)
+		dmo := m.dropoutBackward(a, dbranch, la.moDrop == la.mo, N*C, pass, siteMLP(l))
+		m.projBackward(a, a.dg, dmo, la.g, bl.wproj, bl.bproj, bl.lora[loraFcOut], N, 4*C, C, false, pass)
 		d.Zero(a.dh)
 		d.GELUBackward(a.dh, la.h, a.dg, N*4*C)
-		m.linearBackward(a.dln, a.dh, la.ln2, bl.wfc, bl.bfc, N, C, 4*C, false)
+		m.projBackward(a, a.dln, a.dh, la.ln2, bl.wfc, bl.bfc, bl.lora[loraFcIn], N, C, 4*C, false, pass)
 		m.layerNormBackward(a.dres, a.dln, la.x2, bl.ln2W, bl.ln2B, la.ln2Mean, la.ln2R, N, C)
 
 		// Attention branch: a.dres is now the gradient of x2.
-		do := m.dropoutBackward(a, a.dres, la.oDrop == la.o, N*C, pass, siteAttn(l))
-		m.linearBackward(a.dy, do, la.y, bl.wo, bl.bo, N, C, C, false)
+		dbranch = m.adapterBackward(a, bl.adapters[0], a.dres, la.oDrop, N)
+		do := m.dropoutBackward(a, dbranch, la.oDrop == la.o, N*C, pass, siteAttn(l))
+		m.projBackward(a, a.dy, do, la.y, bl.wo, bl.bo, bl.lora[loraO], N, C, C, false, pass)
 		d.SplitHeads(a.dyh, a.dy, B, T, H, D)
-		d.MatMul(a.dp, a.dyh, la.vh, MatMulArgs{M: T, N: T, K: D, TransB: true, Batch: B * H, StrideA: T * D, StrideB: T * D, StrideC: T * T})
-		d.MatMul(a.dvh, la.p, a.dyh, MatMulArgs{M: T, N: D, K: T, TransA: true, Batch: B * H, StrideA: T * T, StrideB: T * D, StrideC: T * D})
+		pa := a.prefix[l]
+		kh, vh, dkh, dvh, Tk := la.kh, la.vh, a.dkh, a.dvh, T
+		if pa != nil {
+			kh, vh, dkh, dvh, Tk = pa.kh, pa.vh, pa.dkh, pa.dvh, T+m.prefixLen
+		}
+		d.MatMul(a.dp, a.dyh, vh, MatMulArgs{M: T, N: Tk, K: D, TransB: true, Batch: B * H, StrideA: T * D, StrideB: Tk * D, StrideC: T * Tk})
+		d.MatMul(dvh, la.p, a.dyh, MatMulArgs{M: Tk, N: D, K: T, TransA: true, Batch: B * H, StrideA: T * Tk, StrideB: T * D, StrideC: Tk * D})
 		d.Zero(a.ds)
-		d.AttnSoftmaxBackward(a.ds, la.p, a.dp, B*H, T, T, scale)
-		d.MatMul(a.dqh, a.ds, la.kh, MatMulArgs{M: T, N: D, K: T, Batch: B * H, StrideA: T * T, StrideB: T * D, StrideC: T * D})
-		d.MatMul(a.dkh, a.ds, la.qh, MatMulArgs{M: T, N: D, K: T, TransA: true, Batch: B * H, StrideA: T * T, StrideB: T * D, StrideC: T * D})
+		d.AttnSoftmaxBackward(a.ds, la.p, a.dp, B*H, T, Tk, scale)
+		d.MatMul(a.dqh, a.ds, kh, MatMulArgs{M: T, N: D, K: Tk, Batch: B * H, StrideA: T * Tk, StrideB: Tk * D, StrideC: T * D})
+		d.MatMul(dkh, a.ds, la.qh, MatMulArgs{M: Tk, N: D, K: T, TransA: true, Batch: B * H, StrideA: T * Tk, StrideB: T * D, StrideC: Tk * D})
 		d.MergeHeads(a.dq, a.dqh, B, T, H, D)
-		d.MergeHeads(a.dk, a.dkh, B, T, H, D)
-		d.MergeHeads(a.dv, a.dvh, B, T, H, D)
-		m.linearBackward(a.dln, a.dq, la.ln1, bl.wq, bl.bq, N, C, C, false)
-		m.linearBackward(a.dln, a.dk, la.ln1, bl.wk, bl.bk, N, C, C, true)
-		m.linearBackward(a.dln, a.dv, la.ln1, bl.wv, bl.bv, N, C, C, true)
+		dk, dv := a.dk, a.dv
+		if pa != nil {
+			dk, dv = m.prefixKeysBackward(pa, bl.prefix, B, T)
+		} else {
+			d.MergeHeads(a.dk, a.dkh, B, T, H, D)
+			d.MergeHeads(a.dv, a.dvh, B, T, H, D)
+		}
+		m.projBackward(a, a.dln, a.dq, la.ln1, bl.wq, bl.bq, bl.lora[loraQ], N, C, C, false, pass)
+		m.projBackward(a, a.dln, dk, la.ln1, bl.wk, bl.bk, bl.lora[loraK], N, C, C, true, pass)
+		m.projBackward(a, a.dln, dv, la.ln1, bl.wv, bl.bv, bl.lora[loraV], N, C, C, true, pass)
 		m.layerNormBackward(a.dres, a.dln, la.x, bl.ln1W, bl.ln1B, la.ln1Mean, la.ln1R, N, C)
 	}
 	demb := m.dropoutBackward(a, a.dres, a.layers[0].x == a.emb, N*C, pass, siteEmbed())

@@ -20,6 +20,9 @@ func (m *Model) Generate(tk *Tokenizer, prompt string, o SampleOptions) (string,
 	if o.Temperature < 0 || o.TopK < 0 || o.Tokens < 0 {
 		return "", fmt.Errorf("generate: temperature, top-k and length must not be negative")
 	}
+	if m.Mask != Causal || m.head != nil {
+		return "", fmt.Errorf("generate: only a causal model with its LM head can generate text")
+	}
 	ids := tk.Encode(prompt)
 	if len(ids) == 0 {
 		ids = []int32{TokPad} // an empty prompt starts from padding
@@ -100,4 +103,78 @@ func sortByLogit(ids []int, row []float32) {
 		a, b := ids[i], ids[j]
 		return row[a] > row[b] || (row[a] == row[b] && a < b)
 	})
+}
+
+// GreedyBatch continues every prompt greedily (always the most likely token) until it writes
+// stop or maxTokens tokens, Cfg.Batch prompts per forward pass, and returns the continuations.
+// It gives exactly what Generate with Temperature 0 gives for each prompt alone: rows are
+// right-padded and causal attention never lets a position see the padding after it. A masked-LM
+// model cannot generate.
+func (m *Model) GreedyBatch(tk *Tokenizer, prompts []string, maxTokens int, stop string) ([]string, error) {
+	if m.Mask != Causal {
+		return nil, fmt.Errorf("generate: a masked-LM model cannot generate text")
+	}
+	if m.head != nil {
+		return nil, fmt.Errorf("generate: a model with a class head cannot generate text")
+	}
+	out := make([]string, len(prompts))
+	Bmax, V, ctx := m.Cfg.Batch, m.Cfg.Vocab, m.Cfg.Context
+	b := NewBatch(m.Dev, Bmax, ctx)
+	defer b.Free(m.Dev)
+	logits := make([]float32, m.train.logits.Len())
+	for start := 0; start < len(prompts); start += Bmax {
+		group := prompts[start:min(start+Bmax, len(prompts))]
+		B := len(group)
+		seqs, gen := make([][]int32, B), make([][]int32, B)
+		done := make([]bool, B)
+		for i, p := range group {
+			seqs[i] = tk.Encode(p)
+			if len(seqs[i]) == 0 {
+				seqs[i] = []int32{TokPad}
+			}
+		}
+		for n := 0; n < maxTokens; n++ {
+			T := 1
+			for _, s := range seqs {
+				T = max(T, min(len(s), ctx))
+			}
+			in := make([]int32, B*T)
+			for i, s := range seqs {
+				if len(s) > ctx {
+					s = s[len(s)-ctx:]
+				}
+				row := in[i*T : (i+1)*T]
+				copy(row, s)
+				for t := len(s); t < T; t++ {
+					row[t] = TokPad
+				}
+			}
+			b.Set(m.Dev, B, T, in, make([]int32, B*T), nil)
+			m.forward(m.train, b, Pass{})
+			if err := m.Dev.Download(m.train.logits, logits); err != nil {
+				return nil, err
+			}
+			active := false
+			for i := range seqs {
+				if done[i] {
+					continue
+				}
+				last := min(len(seqs[i]), ctx) - 1
+				next := int32(pick(logits[(i*T+last)*V:(i*T+last+1)*V], SampleOptions{}, nil))
+				seqs[i] = append(seqs[i], next)
+				gen[i] = append(gen[i], next)
+				if stop != "" && hasSuffix(tk.Decode(gen[i]), stop) {
+					done[i] = true
+				}
+				active = active || !done[i]
+			}
+			if !active {
+				break
+			}
+		}
+		for i := range group {
+			out[start+i] = tk.Decode(gen[i])
+		}
+	}
+	return out, nil
 }

@@ -32,17 +32,38 @@ func (p *Param) Size() int {
 type block struct {
 	ln1W, ln1B, wq, bq, wk, bk, wv, bv, wo, bo *Param
 	ln2W, ln2B, wfc, bfc, wproj, bproj         *Param
+
+	// Fine-tuning methods attached to the block (nil when absent): LoRA per target linear layer
+	// (indexed like LoRATargets), bottleneck adapters after attention [0] and after the MLP [1],
+	// and a learned key/value prefix.
+	lora     [numLoRATargets]*loraLayer
+	adapters [2]*adapter
+	prefix   *prefixKV
 }
 
 // Model is a GPT: token and position embeddings, pre-LayerNorm blocks of causal multi-head
 // attention and a GELU MLP, a final LayerNorm and an LM head. It is written once against Device.
 type Model struct {
-	Cfg    Config
-	Dev    Device
-	Params []*Param // in a fixed order: initialisation, optimizer and checkpoints follow it
+	Cfg Config
+	Dev Device
+	// Params lists every tensor in a fixed order: initialisation, optimizer and checkpoints follow
+	// it. The base model's tensors come first (BaseParams); a fine-tuning method appends its own
+	// (LoRA, adapters, prefixes, a class head) after them.
+	Params []*Param
+	// Mask is the attention mask of every block: Causal for a GPT, Bidirectional for a masked-LM
+	// model (which can be scored and given a class head, but cannot generate).
+	Mask MaskMode
 
 	wte, wpe, lnfW, lnfB, lmHead *Param
 	blocks                       []block
+	nBase                        int // len(BaseParams())
+
+	// Fine-tuning state shared by all blocks.
+	loraCfg   LoRAConfig
+	loraOff   bool       // LoRA is attached but switched off: the base model's outputs exactly
+	prefixLen int        // P: learned key/value rows per layer, 0 without prefix tuning
+	eye       Buf        // P×P identity: copies a prefix into its table with a MatMul
+	head      *classHead // a classification head replacing the LM head, or nil
 
 	train, single *acts // activations for a training batch, and for one sequence (sampling)
 }
@@ -83,9 +104,10 @@ func NewModel(dev Device, cfg Config) (*Model, error) {
 	m.lnfW, m.lnfB = add("ln_f.weight", false, C), add("ln_f.bias", false, C)
 	m.lmHead = add("lm_head.weight", true, V, C)
 
+	m.nBase = len(m.Params)
+
 	m.initWeights()
-	m.train = newActs(dev, cfg, cfg.Batch, cfg.Context)
-	m.single = newActs(dev, cfg, 1, cfg.Context)
+	m.allocActs()
 	return m, nil
 }
 
@@ -151,11 +173,87 @@ func (m *Model) Param(name string) *Param {
 	return nil
 }
 
+// BaseParams are the base model's tensors (what NewModel creates), without any fine-tuning
+// method's; checkpoints of the base model hold exactly these.
+func (m *Model) BaseParams() []*Param { return m.Params[:m.nBase] }
+
+// MethodParams are the tensors the attached fine-tuning methods added (none for a plain model).
+func (m *Model) MethodParams() []*Param { return m.Params[m.nBase:] }
+
+// allocActs (re)allocates the activations of the training batch shape and of one sequence; the
+// fine-tuning methods call it after they change what the forward pass computes.
+func (m *Model) allocActs() {
+	if m.train != nil {
+		m.train.free(m.Dev)
+		m.single.free(m.Dev)
+	}
+	m.train = m.newActs(m.Cfg.Batch, m.Cfg.Context)
+	m.single = m.newActs(1, m.Cfg.Context)
+}
+
+// SetBatchShape changes the training batch size and the dropout rate (a fine-tuning run may use
+// others than pretraining did) and reallocates the activations for them.
+func (m *Model) SetBatchShape(batch int, dropout float32) error {
+	c := m.Cfg
+	c.Batch, c.Dropout = batch, dropout
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	m.Cfg = c
+	m.allocActs()
+	return nil
+}
+
+// addParam allocates a method's tensor (zeros) and appends it to Params.
+func (m *Model) addParam(name string, decay bool, shape ...int) *Param {
+	p := &Param{Name: name, Shape: shape, Decay: decay}
+	p.W, p.DW = m.Dev.Alloc(p.Size()), m.Dev.Alloc(p.Size())
+	m.Params = append(m.Params, p)
+	return p
+}
+
+// FreezeBase freezes every base tensor; the methods' own tensors stay trainable.
+func (m *Model) FreezeBase() {
+	for _, p := range m.BaseParams() {
+		p.Frozen = true
+	}
+}
+
+// Clone returns a new model on the same device with the same config, mask mode and base weights
+// (bit for bit), and no fine-tuning method: the comparison starts every method from one clone.
+func (m *Model) Clone() (*Model, error) {
+	c, err := NewModel(m.Dev, m.Cfg)
+	if err != nil {
+		return nil, err
+	}
+	c.Mask = m.Mask
+	host := []float32{}
+	for i, p := range m.BaseParams() {
+		host = append(host[:0], make([]float32, p.Size())...)
+		if err := m.Dev.Download(p.W, host); err != nil {
+			c.Free()
+			return nil, err
+		}
+		m.Dev.Upload(c.Params[i].W, host)
+	}
+	return c, nil
+}
+
 // Free releases every buffer the model holds on its device.
 func (m *Model) Free() {
 	for _, p := range m.Params {
 		m.Dev.Free(p.W)
 		m.Dev.Free(p.DW)
+	}
+	for _, b := range m.blocks {
+		for _, lo := range b.lora {
+			if lo != nil && lo.backup != nil {
+				m.Dev.Free(lo.backup)
+			}
+		}
+	}
+	if m.eye != nil {
+		m.Dev.Free(m.eye)
 	}
 	m.train.free(m.Dev)
 	m.single.free(m.Dev)

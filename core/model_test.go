@@ -119,3 +119,21 @@ func TestForwardShapesAgree(t *testing.T) {
 	m.forward(m.single, one, Pass{})
 	require.Equal(t, batched, Floats(m.single.logits)[:T*m.Cfg.Vocab])
 }
+
+// smallDevice is a CPU device that claims a one-buffer limit, as a GPU does.
+type smallDevice struct {
+	*CPU
+	limit int
+}
+
+func (d smallDevice) MaxBufferElements() int { return d.limit }
+
+func TestTrainerRefusesModelsTooLargeForTheDevice(t *testing.T) {
+	text := grammarText(1, 50)
+	cfg := DefaultConfig()
+	_, err := NewTrainer(smallDevice{CPU: NewCPU(), limit: 1 << 20}, cfg, text, text)
+	require.NoError(t, err)
+	cfg.Batch, cfg.Context, cfg.Heads = 64, 512, 8 // attention scores: 64·8·512·512 floats = 512 MiB
+	_, err = NewTrainer(smallDevice{CPU: NewCPU(), limit: 1 << 20}, cfg, text, text)
+	require.ErrorContains(t, err, "too large for cpu: one of its buffers needs 512 MiB and the device allows 4 MiB")
+}

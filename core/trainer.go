@@ -46,11 +46,28 @@ func NewTrainer(dev Device, cfg Config, trainText, valText string) (*Trainer, er
 		return nil, err
 	}
 	cfg.Vocab = tk.VocabSize()
+	if err := CheckFits(dev, cfg); err != nil {
+		return nil, err
+	}
 	m, err := NewModel(dev, cfg)
 	if err != nil {
 		return nil, err
 	}
 	return NewTrainerFor(m, tk, trainText, valText)
+}
+
+// CheckFits refuses a config whose largest buffer exceeds what dev can hold in one buffer.
+func CheckFits(dev Device, cfg Config) error {
+	l, ok := dev.(Limiter)
+	if !ok {
+		return nil
+	}
+	need, limit := cfg.LargestBuffer(cfg.Vocab), l.MaxBufferElements()
+	if need > limit {
+		return fmt.Errorf("the model is too large for %s: one of its buffers needs %d MiB and the device allows %d MiB in one buffer; lower the batch, the context or the heads",
+			dev.Name(), (need*4)>>20, (limit*4)>>20)
+	}
+	return nil
 }
 
 // NewTrainerFor trains an existing model (a loaded checkpoint, say) with its tokenizer.
@@ -202,4 +219,75 @@ func (m *Model) MeanLoss(tokens []int32, b *Batch, batches int) (float64, error)
 		weight += w
 	}
 	return sum / weight, nil
+}
+
+// Snapshot is everything a run needs to continue exactly from a step, on any device: the weights,
+// the optimizer's moments and step count, and the data stream's position. The trainer takes one
+// at each evaluation when asked (the browser keeps it; a lost GPU resumes from it on the CPU).
+type Snapshot struct {
+	Step       int
+	Weights    [][]float32 // in Model.Params order
+	M, V       [][]float32 // nil for frozen parameters
+	OptSteps   int
+	DataState  uint64
+	LastTrain  float64
+	LastVal    float64
+	Tokens     int
+	ElapsedSec float64
+}
+
+// Snapshot reads the trainer's state back from its device.
+func (t *Trainer) Snapshot() (*Snapshot, error) {
+	s := &Snapshot{Step: t.step, OptSteps: t.Opt.Steps(), DataState: t.data.state,
+		LastTrain: t.lastTrain, LastVal: t.lastVal, Tokens: t.tokens, ElapsedSec: t.elapsed.Seconds()}
+	var err error
+	if s.Weights, err = t.Model.Weights(); err != nil {
+		return nil, err
+	}
+	for _, p := range t.Model.Params {
+		m, v := t.Opt.Moments(p)
+		if m == nil {
+			s.M, s.V = append(s.M, nil), append(s.V, nil)
+			continue
+		}
+		hm, hv := make([]float32, m.Len()), make([]float32, v.Len())
+		if err := t.Model.Dev.Download(m, hm); err != nil {
+			return nil, err
+		}
+		if err := t.Model.Dev.Download(v, hv); err != nil {
+			return nil, err
+		}
+		s.M, s.V = append(s.M, hm), append(s.V, hv)
+	}
+	return s, nil
+}
+
+// Restore puts a snapshot of a trainer with the same config and tokenizer into this one (which
+// may be on another device), so the next Step continues the run exactly where the snapshot was.
+func (t *Trainer) Restore(s *Snapshot) error {
+	ps := t.Model.Params
+	if len(s.Weights) != len(ps) || len(s.M) != len(ps) || len(s.V) != len(ps) {
+		return fmt.Errorf("trainer: the snapshot has %d tensors; the model has %d", len(s.Weights), len(ps))
+	}
+	for i, p := range ps {
+		if len(s.Weights[i]) != p.Size() {
+			return fmt.Errorf("trainer: snapshot tensor %s has %d values; want %d", p.Name, len(s.Weights[i]), p.Size())
+		}
+		m, v := t.Opt.Moments(p)
+		if (m == nil) != (s.M[i] == nil) || (m != nil && (len(s.M[i]) != m.Len() || len(s.V[i]) != v.Len())) {
+			return fmt.Errorf("trainer: snapshot moments of %s do not match the model", p.Name)
+		}
+	}
+	for i, p := range ps {
+		t.Model.Dev.Upload(p.W, s.Weights[i])
+		if m, v := t.Opt.Moments(p); m != nil {
+			t.Model.Dev.Upload(m, s.M[i])
+			t.Model.Dev.Upload(v, s.V[i])
+		}
+	}
+	t.Opt.SetSteps(s.OptSteps)
+	t.step, t.data.state = s.Step, s.DataState
+	t.lastTrain, t.lastVal, t.tokens = s.LastTrain, s.LastVal, s.Tokens
+	t.elapsed = time.Duration(s.ElapsedSec * float64(time.Second))
+	return t.Model.Dev.Flush()
 }

@@ -1,0 +1,211 @@
+package core
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strings"
+)
+
+// A LoRA adapter travels alone, as a safetensors file in PEFT's naming: every tensor is
+// "base_model.model." + the model's name for it, e.g.
+// "base_model.model.blocks.0.attn.q_proj.lora_A.weight" ([r, in]) and "...lora_B.weight"
+// ([out, r]); the metadata holds "peft_type": "LORA", "format": "pt" and "lora_config", the
+// LoRAConfig as JSON with PEFT's field names (r, lora_alpha, use_rslora, lora_dropout,
+// target_modules). The safetensors writer and reader here are small on purpose: core cannot
+// import core/checkpoint (which imports core), and an adapter file needs no model config.
+
+// loraPrefix is PEFT's prefix of adapter tensor names.
+const loraPrefix = "base_model.model."
+
+// maxLoRAHeader bounds the JSON header of an adapter file (a corrupt length must not allocate
+// gigabytes).
+const maxLoRAHeader = 1 << 20
+
+type stEntry struct {
+	DType   string   `json:"dtype"`
+	Shape   []int    `json:"shape"`
+	Offsets [2]int64 `json:"data_offsets"`
+}
+
+// ExportLoRA writes the model's LoRA tensors (unmerged values) and config as safetensors.
+func (m *Model) ExportLoRA(w io.Writer) error {
+	if !m.hasLoRA() {
+		return fmt.Errorf("lora: the model has no LoRA to export")
+	}
+	var names []string
+	params := map[string]*Param{}
+	for _, bl := range m.blocks {
+		for _, lo := range bl.lora {
+			if lo != nil {
+				for _, p := range []*Param{lo.A, lo.B} {
+					names = append(names, loraPrefix+p.Name)
+					params[loraPrefix+p.Name] = p
+				}
+			}
+		}
+	}
+	sort.Strings(names)
+	cfg, err := json.Marshal(m.loraCfg)
+	if err != nil {
+		return err
+	}
+	header := map[string]any{"__metadata__": map[string]string{"format": "pt", "peft_type": "LORA", "lora_config": string(cfg)}}
+	var data bytes.Buffer
+	for _, n := range names {
+		p := params[n]
+		host := make([]float32, p.Size())
+		if err := m.Dev.Download(p.W, host); err != nil {
+			return err
+		}
+		start := int64(data.Len())
+		b := make([]byte, 4*len(host))
+		for i, v := range host {
+			binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(v))
+		}
+		data.Write(b)
+		header[n] = stEntry{DType: "F32", Shape: p.Shape, Offsets: [2]int64{start, int64(data.Len())}}
+	}
+	hj, err := json.Marshal(header)
+	if err != nil {
+		return err
+	}
+	for len(hj)%8 != 0 { // align the data to 8 bytes, as the reference writer does
+		hj = append(hj, ' ')
+	}
+	var n [8]byte
+	binary.LittleEndian.PutUint64(n[:], uint64(len(hj)))
+	for _, b := range [][]byte{n[:], hj, data.Bytes()} {
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ImportLoRA reads an adapter written by ExportLoRA (or by PEFT with the same names). A model
+// without LoRA gets it attached with the file's config; a model with LoRA must have the same
+// config. Every tensor must be present, with the right shape and finite values; on any error the
+// model's weights are unchanged.
+func (m *Model) ImportLoRA(r io.Reader) error {
+	data, err := io.ReadAll(io.LimitReader(r, 1<<30))
+	if err != nil {
+		return err
+	}
+	if len(data) < 8 {
+		return fmt.Errorf("lora file: %d bytes is too short for a safetensors header", len(data))
+	}
+	hlen := binary.LittleEndian.Uint64(data[:8])
+	if hlen > maxLoRAHeader || hlen > uint64(len(data)-8) {
+		return fmt.Errorf("lora file: header length %d does not fit the file of %d bytes", hlen, len(data))
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data[8:8+hlen], &raw); err != nil {
+		return fmt.Errorf("lora file: header: %v", err)
+	}
+	body := data[8+hlen:]
+	var meta map[string]string
+	if err := json.Unmarshal(raw["__metadata__"], &meta); err != nil || meta["lora_config"] == "" {
+		return fmt.Errorf("lora file: the metadata has no lora_config")
+	}
+	if t := meta["peft_type"]; t != "" && t != "LORA" {
+		return fmt.Errorf("lora file: peft_type %q is not LORA", t)
+	}
+	var cfg LoRAConfig
+	if err := json.Unmarshal([]byte(meta["lora_config"]), &cfg); err != nil {
+		return fmt.Errorf("lora file: lora_config: %v", err)
+	}
+	if err := cfg.Validate(m.Cfg.Dim); err != nil {
+		return fmt.Errorf("lora file: %v", err)
+	}
+	if m.hasLoRA() && !sameLoRA(cfg, m.loraCfg) {
+		return fmt.Errorf("lora file: its config %+v differs from the model's LoRA %+v", cfg, m.loraCfg)
+	}
+	entries := map[string]stEntry{}
+	for name, msg := range raw {
+		if name == "__metadata__" {
+			continue
+		}
+		var e stEntry
+		if err := json.Unmarshal(msg, &e); err != nil {
+			return fmt.Errorf("lora file: tensor %s: %v", name, err)
+		}
+		entries[name] = e
+	}
+	// Check everything against the model's shape before touching the model.
+	want := map[string][]int{}
+	for l := range m.blocks {
+		for t := 0; t < numLoRATargets; t++ {
+			if !cfg.has(t) {
+				continue
+			}
+			out, in := m.Cfg.Dim, m.Cfg.Dim
+			switch t {
+			case loraFcIn:
+				out = 4 * m.Cfg.Dim
+			case loraFcOut:
+				in = 4 * m.Cfg.Dim
+			}
+			pre := fmt.Sprintf("%sblocks.%d.%s.", loraPrefix, l, loraModule[t])
+			want[pre+"lora_A.weight"] = []int{cfg.Rank, in}
+			want[pre+"lora_B.weight"] = []int{out, cfg.Rank}
+		}
+	}
+	values := map[string][]float32{}
+	for name, shape := range want {
+		e, ok := entries[name]
+		if !ok {
+			return fmt.Errorf("lora file: tensor %s is missing", name)
+		}
+		if e.DType != "F32" {
+			return fmt.Errorf("lora file: tensor %s is %s, not F32", name, e.DType)
+		}
+		if fmt.Sprint(e.Shape) != fmt.Sprint(shape) {
+			return fmt.Errorf("lora file: tensor %s has shape %v, want %v", name, e.Shape, shape)
+		}
+		n := int64(shape[0] * shape[1])
+		if e.Offsets[0] < 0 || e.Offsets[1] != e.Offsets[0]+4*n || e.Offsets[1] > int64(len(body)) {
+			return fmt.Errorf("lora file: tensor %s has data offsets %v outside the %d bytes of data", name, e.Offsets, len(body))
+		}
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = math.Float32frombits(binary.LittleEndian.Uint32(body[e.Offsets[0]+4*int64(i):]))
+			if math.IsNaN(float64(v[i])) || math.IsInf(float64(v[i]), 0) {
+				return fmt.Errorf("lora file: tensor %s has a non-finite value at %d", name, i)
+			}
+		}
+		values[name] = v
+	}
+	for name := range entries {
+		if _, ok := want[name]; !ok {
+			return fmt.Errorf("lora file: unexpected tensor %s (not in its lora_config)", name)
+		}
+	}
+	if !m.hasLoRA() {
+		if _, err := m.AttachLoRA(cfg, 0); err != nil {
+			return err
+		}
+	}
+	m.UnmergeLoRA()
+	for _, p := range m.MethodParams() {
+		if v, ok := values[loraPrefix+p.Name]; ok {
+			m.Dev.Upload(p.W, v)
+		}
+	}
+	return nil
+}
+
+func sameLoRA(a, b LoRAConfig) bool {
+	return a.Rank == b.Rank && a.Alpha == b.Alpha && a.RSLoRA == b.RSLoRA && a.Dropout == b.Dropout &&
+		strings.Join(sortedCopy(a.Targets), ",") == strings.Join(sortedCopy(b.Targets), ",")
+}
+
+func sortedCopy(s []string) []string {
+	out := append([]string(nil), s...)
+	sort.Strings(out)
+	return out
+}
