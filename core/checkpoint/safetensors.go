@@ -1,0 +1,257 @@
+package checkpoint
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+
+	"pretune/core"
+)
+
+// Keys pretune writes in a safetensors file's __metadata__ (all values are strings, as the
+// format requires).
+const (
+	metaFormat   = "format"           // "pt": PyTorch layout, for tools that look at it
+	metaVersion  = "pretune.version"  // this exporter's version, "1"
+	metaConfig   = "pretune.config"   // core.Config as JSON
+	metaAlphabet = "pretune.alphabet" // core.Tokenizer.Alphabet: ids numSpecial.. in order
+	metaSpecials = "pretune.specials" // JSON array of the reserved tokens' names, ids 0..
+	metaMask     = "pretune.mask"     // attention mask: "causal" or "bidirectional"
+	// SafetensorsVersion is the version of pretune's metadata in a safetensors file.
+	SafetensorsVersion = 1
+)
+
+type stEntry struct {
+	Dtype       string  `json:"dtype"`
+	Shape       []int64 `json:"shape"`
+	DataOffsets []int64 `json:"data_offsets"`
+}
+
+// ExportSafetensors writes m's weights as a safetensors file: every parameter as an F32 tensor
+// under its core.Param name, in Params order with contiguous offsets, and in __metadata__ the
+// config and tokenizer that give the weights their meaning. Optimizer state is not exported.
+func ExportSafetensors(w io.Writer, m *core.Model, tk *core.Tokenizer) error {
+	if m == nil || tk == nil {
+		return fmt.Errorf("safetensors: export needs a model and its tokenizer")
+	}
+	if err := checkPair(m, tk); err != nil {
+		return err
+	}
+	ws, err := baseWeights(m)
+	if err != nil {
+		return fmt.Errorf("safetensors: %w", unprefix(err))
+	}
+	cfgJSON, err := json.Marshal(m.Cfg)
+	if err != nil {
+		return err
+	}
+	specJSON, err := json.Marshal(specials(tk))
+	if err != nil {
+		return err
+	}
+	meta := map[string]string{
+		metaFormat:   "pt",
+		metaVersion:  strconv.Itoa(SafetensorsVersion),
+		metaConfig:   string(cfgJSON),
+		metaAlphabet: tk.Alphabet(),
+		metaSpecials: string(specJSON),
+		metaMask:     m.Mask.String(),
+	}
+	// The header is written by hand so the tensors appear in Params order (a Go map would sort
+	// them by name); each piece is marshalled by encoding/json.
+	var hb bytes.Buffer
+	hb.WriteString(`{"__metadata__":`)
+	mj, err := json.Marshal(meta)
+	if err != nil {
+		return err
+	}
+	hb.Write(mj)
+	var off int64
+	for _, p := range m.Params {
+		size := 4 * int64(p.Size())
+		ej, err := json.Marshal(stEntry{Dtype: "F32", Shape: shape64(p.Shape), DataOffsets: []int64{off, off + size}})
+		if err != nil {
+			return err
+		}
+		nj, _ := json.Marshal(p.Name)
+		hb.WriteByte(',')
+		hb.Write(nj)
+		hb.WriteByte(':')
+		hb.Write(ej)
+		off += size
+	}
+	hb.WriteByte('}')
+	// Pad with spaces so the data starts 8-byte aligned, as the reference writer does.
+	for (8+hb.Len())%8 != 0 {
+		hb.WriteByte(' ')
+	}
+	if hb.Len() > MaxHeaderBytes || 8+int64(hb.Len())+off > MaxFileBytes {
+		return fmt.Errorf("safetensors: not exported: %w: it would be %d bytes, more than the limit of %d", ErrTooLarge, 8+int64(hb.Len())+off, MaxFileBytes)
+	}
+	bw := bufio.NewWriter(w)
+	var n [8]byte
+	binary.LittleEndian.PutUint64(n[:], uint64(hb.Len()))
+	bw.Write(n[:])
+	bw.Write(hb.Bytes())
+	for _, t := range ws {
+		writeFloats(bw, t)
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("safetensors: writing: %w", err)
+	}
+	return nil
+}
+
+// ImportSafetensors reads a safetensors file written by ExportSafetensors (or by any tool that
+// kept its __metadata__ and tensor names, such as safetensors.torch.save_file after editing the
+// weights in PyTorch) and builds the model on dev. It validates the header length, every
+// tensor's dtype, shape and offsets (inside the file, contiguous, not overlapping), the config
+// and tokenizer, and that every weight is finite, before it allocates the model.
+func ImportSafetensors(r io.Reader, dev core.Device) (*Checkpoint, error) {
+	data, err := readAll(r)
+	if err != nil {
+		return nil, err
+	}
+	n := len(data)
+	switch {
+	case n >= len(Magic) && string(data[:len(Magic)]) == Magic:
+		return nil, fmt.Errorf("safetensors: %w: it is a pretune checkpoint (load it as one, not as safetensors)", ErrNotSafetensors)
+	case n == 0:
+		return nil, fmt.Errorf("safetensors: %w: the file is empty", ErrNotSafetensors)
+	case n >= 9 && data[8] != '{':
+		return nil, fmt.Errorf("safetensors: %w: %s", ErrNotSafetensors, describe(data))
+	case n < 9:
+		return nil, fmt.Errorf("safetensors: %w: it ends after %d bytes, before its header", ErrTruncated, n)
+	}
+	hl := binary.LittleEndian.Uint64(data)
+	switch {
+	case hl < 2:
+		return nil, fmt.Errorf("safetensors: %w: the header length %d is too small", ErrHeader, hl)
+	case hl > MaxHeaderBytes:
+		return nil, fmt.Errorf("safetensors: %w: the header length %d is more than the limit of %d", ErrTooLarge, hl, MaxHeaderBytes)
+	case 8+hl > uint64(n):
+		return nil, fmt.Errorf("safetensors: %w: the header alone needs %d bytes; the file has %d (%d bytes missing)", ErrTruncated, 8+hl, n, 8+hl-uint64(n))
+	}
+	hj, body := data[8:8+hl], data[8+hl:]
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(hj, &raw); err != nil {
+		return nil, fmt.Errorf("safetensors: %w: %v", ErrHeader, err)
+	}
+	var meta map[string]string
+	if mj, ok := raw["__metadata__"]; ok {
+		if err := json.Unmarshal(mj, &meta); err != nil {
+			return nil, fmt.Errorf("safetensors: %w: __metadata__ must map strings to strings: %v", ErrHeader, err)
+		}
+		delete(raw, "__metadata__")
+	}
+	if _, ok := meta[metaConfig]; !ok {
+		return nil, fmt.Errorf("safetensors: %w: its __metadata__ has no %q: only a file exported by pretune (config and tokenizer included) can be imported", ErrHeader, metaConfig)
+	}
+	if v, ok := meta[metaVersion]; ok {
+		ver, err := strconv.Atoi(v)
+		switch {
+		case err != nil || ver < 1:
+			return nil, fmt.Errorf("safetensors: %w: %s is %q, not a version number", ErrHeader, metaVersion, v)
+		case ver > SafetensorsVersion:
+			return nil, fmt.Errorf("safetensors: %w (version %d; this one reads up to %d): update pretune to import it", ErrNewerVersion, ver, SafetensorsVersion)
+		}
+	}
+	var cfg core.Config
+	if err := json.Unmarshal([]byte(meta[metaConfig]), &cfg); err != nil {
+		return nil, fmt.Errorf("safetensors: %w: %s is not a config: %v", ErrHeader, metaConfig, err)
+	}
+	th := &tokenizerHeader{Alphabet: meta[metaAlphabet]}
+	if err := json.Unmarshal([]byte(meta[metaSpecials]), &th.Specials); err != nil {
+		return nil, fmt.Errorf("safetensors: %w: %s is not a JSON list of names: %v", ErrTokenizer, metaSpecials, err)
+	}
+	cfg, tk, err := checkModelHeader(&cfg, th)
+	if err != nil {
+		return nil, fmt.Errorf("safetensors: %w", unprefix(err))
+	}
+
+	if need := TrainingBytes(cfg); need > MaxTrainingBytes {
+		return nil, fmt.Errorf("safetensors: %w: a model of this config needs about %.1f GiB to train; the limit is %d GiB", ErrTooLarge, float64(need)/(1<<30), MaxTrainingBytes>>30)
+	}
+	mask, err := parseMask(meta[metaMask])
+	if err != nil {
+		return nil, fmt.Errorf("safetensors: %w: %v", ErrHeader, err)
+	}
+	specs := expectedTensors(cfg)
+	var want int64
+	for _, s := range specs {
+		want += 4 * int64(s.size())
+	}
+	tensors := make([][]byte, len(specs))
+	spans := make([]span, 0, len(specs))
+	for i, s := range specs {
+		ej, ok := raw[s.name]
+		if !ok {
+			return nil, fmt.Errorf("safetensors: %w: tensor %q is missing", ErrTensors, s.name)
+		}
+		var e stEntry
+		if err := json.Unmarshal(ej, &e); err != nil {
+			return nil, fmt.Errorf("safetensors: %w: tensor %q: %v", ErrHeader, s.name, err)
+		}
+		size := 4 * int64(s.size())
+		switch {
+		case e.Dtype != "F32":
+			return nil, fmt.Errorf("safetensors: %w: tensor %q has dtype %q; only F32 can be imported (convert with tensor.float())", ErrTensors, s.name, e.Dtype)
+		case !sameShape(e.Shape, s.shape):
+			return nil, fmt.Errorf("safetensors: %w: tensor %q has shape %v; the config needs %v", ErrTensors, s.name, e.Shape, s.shape)
+		case len(e.DataOffsets) != 2 || e.DataOffsets[0] < 0 || e.DataOffsets[1] < e.DataOffsets[0]:
+			return nil, fmt.Errorf("safetensors: %w: tensor %q has data_offsets %v, not [begin, end]", ErrTensors, s.name, e.DataOffsets)
+		case e.DataOffsets[1]-e.DataOffsets[0] != size:
+			return nil, fmt.Errorf("safetensors: %w: tensor %q spans %d bytes; its shape needs %d", ErrTensors, s.name, e.DataOffsets[1]-e.DataOffsets[0], size)
+		}
+		delete(raw, s.name)
+		spans = append(spans, span{s.name, e.DataOffsets[0], size})
+		if e.DataOffsets[1] <= int64(len(body)) {
+			tensors[i] = body[e.DataOffsets[0]:e.DataOffsets[1]]
+		}
+	}
+	if len(raw) > 0 {
+		extra := make([]string, 0, len(raw))
+		for name := range raw {
+			extra = append(extra, name)
+		}
+		sort.Strings(extra)
+		return nil, fmt.Errorf("safetensors: %w: it has a tensor %q that a model of this config does not", ErrTensors, extra[0])
+	}
+	if int64(len(body)) < want {
+		return nil, fmt.Errorf("safetensors: %w: its tensors need %d bytes of data; the file has %d (%d bytes missing)", ErrTruncated, want, len(body), want-int64(len(body)))
+	}
+	if err := tile(spans, int64(len(body))); err != nil {
+		return nil, fmt.Errorf("safetensors: %w", unprefix(err))
+	}
+	for i, s := range specs {
+		if err := checkFinite(s.name, tensors[i], false); err != nil {
+			return nil, fmt.Errorf("safetensors: %w", unprefix(err))
+		}
+	}
+	for _, k := range []string{metaFormat, metaVersion, metaConfig, metaAlphabet, metaSpecials, metaMask} {
+		delete(meta, k)
+	}
+	if len(meta) == 0 {
+		meta = nil
+	}
+	c := &Checkpoint{Meta: meta, Format: "safetensors"}
+	if err := c.build(dev, cfg, mask, tk, specs, tensors); err != nil {
+		return nil, fmt.Errorf("safetensors: %w", unprefix(err))
+	}
+	return c, nil
+}
+
+// unprefix drops the "checkpoint: " prefix of an error from a shared check, so the safetensors
+// message does not name the other format; errors.Is still sees the sentinel.
+func unprefix(err error) error { return prefixless{err} }
+
+type prefixless struct{ err error }
+
+func (p prefixless) Error() string { return strings.TrimPrefix(p.err.Error(), "checkpoint: ") }
+func (p prefixless) Unwrap() error { return p.err }

@@ -1,0 +1,64 @@
+package runspec
+
+import (
+	"fmt"
+
+	"pretune/core"
+)
+
+// Preset is a named, ready-to-run spec.
+type Preset struct {
+	Name  string
+	About string
+	Spec  Spec
+}
+
+// presetDefs lists the presets: name, about, corpus, size preset, and the schedule changes.
+// Everything is fixed (seed included), so a preset is one exact run on a given device class.
+var presetDefs = []struct {
+	name, about, corpus, size, lang string
+	steps, warmup, evalEvery        int
+	lr                              float32 // peak learning rate; the cosine ends at a tenth of it
+}{
+	{"en-tiny", "English world stories on the tiny model for 60 steps: seconds, for a first look and the tests",
+		"en-world", "tiny", "en", 60, 6, 20, 3e-3},
+	{"en-small", "English world stories on the small model for 1000 steps: it learns the animals' names and short sentences",
+		"en-world", "small", "en", 1000, 50, 100, 6e-3},
+	{"zh-small", "Chinese world stories on the small model for 600 steps: more characters to learn than English letters",
+		"zh-world", "small", "zh", 600, 30, 100, 6e-3},
+}
+
+// Presets lists the built-in runs, smallest first. Each spec carries this build's corpus hash.
+func Presets() []Preset {
+	out := make([]Preset, 0, len(presetDefs))
+	for _, d := range presetDefs {
+		size, err := core.SizePreset(d.size)
+		if err != nil {
+			panic(fmt.Sprintf("runspec: preset %s: %v", d.name, err)) // a bug in this table
+		}
+		ref, err := Builtin(d.corpus)
+		if err != nil {
+			panic(fmt.Sprintf("runspec: preset %s: %v", d.name, err))
+		}
+		cfg := size.Config
+		cfg.Vocab = 0
+		cfg.Steps, cfg.Warmup, cfg.EvalEvery = d.steps, d.warmup, d.evalEvery
+		cfg.LR, cfg.MinLR = d.lr, d.lr/10
+		out = append(out, Preset{Name: d.name, About: d.about, Spec: Spec{
+			Version: Version, Corpus: ref, Config: cfg, Device: DeviceAuto, Lang: d.lang,
+		}})
+	}
+	return out
+}
+
+// PresetByName returns the named preset.
+func PresetByName(name string) (Preset, error) {
+	var names []string
+	for _, p := range Presets() {
+		if p.Name == name {
+			return p, nil
+		}
+		names = append(names, p.Name)
+	}
+	return Preset{}, fmt.Errorf("runspec: unknown preset %q (known: %v)", name, names)
+}

@@ -1,0 +1,444 @@
+// Package runspec is a run's whole setup as a share link: the corpus (a built-in one by id and
+// hash, or a learner's text carried compressed), the config, the device choice and optionally
+// the fingerprint the run produced, so whoever opens the link can reproduce it and see whether
+// their run matches.
+//
+// # The code
+//
+// A code is its version, one character ('1' for this version), followed by the payload; version
+// 1's payload is the Spec as JSON, compressed with raw DEFLATE and written in unpadded base64url
+// (RFC 4648 §5), so it is safe in a URL fragment, a query or a chat message. The app puts it in
+// the fragment, "#r=CODE", which browsers never send to a server.
+//
+// # Versioning rule
+//
+//   - A build decodes every link version up to its own, forever: testdata/ holds real codes of
+//     each version and a test checks they still decode to the same Spec.
+//   - A field that changes what a run does (fine-tuning methods, a base run to start from) takes
+//     a new version. A build writes the lowest version able to express the spec, so a link that
+//     uses no new feature still opens in older builds.
+//   - An older build refuses a newer version with "made by a newer pretune" instead of running
+//     something else. Within a version, decoding is strict: an unknown JSON field is an error,
+//     because it can only come from a damaged or hand-edited link (a newer build using a new
+//     field writes a newer version), and ignoring it would silently reproduce a different run.
+//   - A field added to core.Config must keep zero meaning the old behaviour, or take a new link
+//     version whose decoder fills in the old value for version-1 links.
+package runspec
+
+import (
+	"bytes"
+	"compress/flate"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"pretune/core"
+	"pretune/core/checkpoint"
+	"pretune/core/corpus"
+)
+
+// Version is the newest link version this build writes and reads.
+const Version = 1
+
+// Limits. A link must fit in a URL that chat apps and browsers carry; they hold far more than
+// MaxCodeBytes, but a link that long is no longer something a person would share.
+const (
+	// MaxLinkTextBytes is the most learner text a link carries (raw UTF-8 bytes, before
+	// compression). A larger corpus is refused; share a built-in corpus or a shorter text.
+	MaxLinkTextBytes = 48 << 10
+	// MaxCodeBytes is the longest code Encode writes and Decode reads. 48 KiB of text that does
+	// not compress at all still fits.
+	MaxCodeBytes = 80 << 10
+	// maxInflatedBytes bounds the decompressed JSON, against decompression bombs (DEFLATE can
+	// expand a thousandfold). JSON escapes can make text up to six times longer.
+	maxInflatedBytes = 6*MaxLinkTextBytes + 16<<10
+	// MaxNameBytes bounds a learner corpus's display name.
+	MaxNameBytes = 200
+)
+
+// UserCorpus is CorpusRef.ID for a learner's own text.
+const UserCorpus = "user"
+
+// Device choices.
+const (
+	DeviceAuto   = "auto" // WebGPU when a real adapter exists, else the CPU
+	DeviceCPU    = "cpu"
+	DeviceWebGPU = "webgpu"
+)
+
+// Errors. Decode wraps one of them with a message that says what is wrong.
+var (
+	// ErrMalformed: not a code at all, or damaged (bad base64, bad DEFLATE, bad JSON).
+	ErrMalformed = errors.New("the link is malformed")
+	// ErrNewerVersion: the code has a version above Version.
+	ErrNewerVersion = errors.New("the link was made by a newer pretune")
+	// ErrInvalid: the code decodes but a value is out of range (a config field, an unknown
+	// corpus, a bad device name).
+	ErrInvalid = errors.New("the link's settings are invalid")
+	// ErrTooLarge: the text, the code or its decompressed form is over its limit.
+	ErrTooLarge = errors.New("the link is too large")
+	// ErrCorpusChanged: a built-in corpus's hash differs from this build's: the sample text
+	// changed since the link was made, so the run would not reproduce. Decode returns the Spec
+	// with this error, so a caller can offer to run it on the current text anyway.
+	ErrCorpusChanged = errors.New("the sample text changed since this link was made")
+)
+
+// Spec is a run's whole setup. Version is set by Encode and Decode; the other zero values mean
+// "not given" where the field is optional.
+type Spec struct {
+	Version int       `json:"v"`
+	Corpus  CorpusRef `json:"corpus"`
+	// Config is the model, optimiser and schedule. Vocab stays 0: it comes from the corpus.
+	Config core.Config `json:"config"`
+	// Device is DeviceAuto, DeviceCPU or DeviceWebGPU; "" means DeviceAuto.
+	Device string `json:"device,omitempty"`
+	// Fingerprint is the result the link's author got (see Fingerprint); optional.
+	Fingerprint string `json:"fingerprint,omitempty"`
+	// Lang is the UI language, "en" or "zh"; "" leaves the receiver's choice.
+	Lang string `json:"lang,omitempty"`
+}
+
+// CorpusRef names the corpus: a built-in one by ID and Hash, or a learner's Text (ID UserCorpus).
+type CorpusRef struct {
+	// ID is a built-in id ("en-world") or UserCorpus.
+	ID string `json:"id"`
+	// Hash is corpus.Corpus.Hash for a built-in corpus (this build must have the same text),
+	// and TextHash(Text) for a learner's text (it catches a damaged link). Encode fills it in
+	// when it is empty.
+	Hash string `json:"hash"`
+	// Text is the learner's text (UserCorpus only), at most MaxLinkTextBytes.
+	Text string `json:"text,omitempty"`
+	// Name is shown to the learner (a file name, say); optional.
+	Name string `json:"name,omitempty"`
+}
+
+// Builtin returns a reference to the built-in corpus id with this build's hash.
+func Builtin(id string) (CorpusRef, error) {
+	c, err := corpus.Builtin(id)
+	if err != nil {
+		return CorpusRef{}, fmt.Errorf("runspec: %w: %v", ErrInvalid, err)
+	}
+	return CorpusRef{ID: id, Hash: hashOf(id, c)}, nil
+}
+
+// UserText returns a reference to a learner's text, checked as corpus.FromText checks it and
+// against MaxLinkTextBytes.
+func UserText(name, text string) (CorpusRef, error) {
+	ref := CorpusRef{ID: UserCorpus, Hash: TextHash(text), Text: text, Name: name}
+	if _, err := ref.resolve(); err != nil {
+		return CorpusRef{}, err
+	}
+	return ref, nil
+}
+
+// TextHash is the first 16 hex digits of the SHA-256 of a learner's text as the link carries it.
+func TextHash(text string) string {
+	sum := sha256.Sum256([]byte(text))
+	return hex.EncodeToString(sum[:8])
+}
+
+// Encode checks s and returns its code (the current Version; Vocab is not carried and must be
+// 0). A learner text over MaxLinkTextBytes, or a code over MaxCodeBytes, is refused with the
+// size and the limit.
+func Encode(s Spec) (string, error) {
+	s.Version = Version
+	if s.Corpus.Hash == "" {
+		switch s.Corpus.ID {
+		case UserCorpus:
+			s.Corpus.Hash = TextHash(s.Corpus.Text)
+		default:
+			if c, err := corpus.Builtin(s.Corpus.ID); err == nil {
+				s.Corpus.Hash = hashOf(s.Corpus.ID, c)
+			}
+		}
+	}
+	if err := s.Validate(); err != nil {
+		return "", err
+	}
+	var js bytes.Buffer
+	enc := json.NewEncoder(&js)
+	enc.SetEscapeHTML(false) // "<" stays one byte, not six
+	if err := enc.Encode(s); err != nil {
+		return "", fmt.Errorf("runspec: %w", err)
+	}
+	var z bytes.Buffer
+	zw, _ := flate.NewWriter(&z, flate.BestCompression) // the level is valid: no error
+	zw.Write(bytes.TrimSuffix(js.Bytes(), []byte("\n")))
+	zw.Close()
+	code := string(versionChar(Version)) + base64.RawURLEncoding.EncodeToString(z.Bytes())
+	if len(code) > MaxCodeBytes {
+		return "", fmt.Errorf("runspec: %w: the link would be %d characters, more than the limit of %d", ErrTooLarge, len(code), MaxCodeBytes)
+	}
+	return code, nil
+}
+
+// URL returns base (the app's address, any origin) with the code in its fragment.
+func URL(base string, s Spec) (string, error) {
+	code, err := Encode(s)
+	if err != nil {
+		return "", err
+	}
+	if i := strings.IndexByte(base, '#'); i >= 0 {
+		base = base[:i]
+	}
+	return base + "#r=" + code, nil
+}
+
+// Decode reads a code: bare ("1..."), as "#r=CODE" or "r=CODE", or inside a whole URL on any
+// origin, in the fragment (#r=...) or the query (?r=...). Whitespace (a link wrapped in an
+// email) and base64 padding are tolerated. The result is checked as Encode checks; see the
+// package's Err* values for what can go wrong.
+func Decode(codeOrURL string) (Spec, error) {
+	code, err := extract(codeOrURL)
+	if err != nil {
+		return Spec{}, err
+	}
+	if len(code) > MaxCodeBytes {
+		return Spec{}, fmt.Errorf("runspec: %w: the code is %d characters, more than the limit of %d", ErrTooLarge, len(code), MaxCodeBytes)
+	}
+	v := versionOf(code[0])
+	switch {
+	case v < 0:
+		return Spec{}, fmt.Errorf("runspec: %w: a code starts with its version number, not %q", ErrMalformed, code[:1])
+	case v > Version:
+		return Spec{}, fmt.Errorf("runspec: %w (link version %d; this one reads up to %d): update the page or the program to open it", ErrNewerVersion, v, Version)
+	}
+	// Only version 1 exists so far; a later version adds a case here and keeps this one.
+	return decodeV1(code[1:])
+}
+
+func decodeV1(payload string) (Spec, error) {
+	z, err := base64.RawURLEncoding.DecodeString(payload)
+	if err != nil {
+		return Spec{}, fmt.Errorf("runspec: %w: the code is not base64url (%v): was it cut or changed when copied?", ErrMalformed, err)
+	}
+	zr := bytes.NewReader(z)
+	js, err := io.ReadAll(io.LimitReader(flate.NewReader(zr), maxInflatedBytes+1))
+	switch {
+	case err != nil:
+		return Spec{}, fmt.Errorf("runspec: %w: the compressed data is damaged (%v): was the link cut short?", ErrMalformed, err)
+	case len(js) > maxInflatedBytes:
+		return Spec{}, fmt.Errorf("runspec: %w: it decompresses to more than %d bytes", ErrTooLarge, maxInflatedBytes)
+	case zr.Len() > 0:
+		return Spec{}, fmt.Errorf("runspec: %w: %d bytes follow the compressed data", ErrMalformed, zr.Len())
+	}
+	var s Spec
+	dec := json.NewDecoder(bytes.NewReader(js))
+	dec.DisallowUnknownFields() // see the versioning rule in the package doc
+	if err := dec.Decode(&s); err != nil {
+		return Spec{}, fmt.Errorf("runspec: %w: the settings are not valid JSON for this version (%v)", ErrMalformed, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return Spec{}, fmt.Errorf("runspec: %w: something follows the settings", ErrMalformed)
+	}
+	if s.Version != 1 {
+		return Spec{}, fmt.Errorf("runspec: %w: the code says version 1 but its settings say %d", ErrMalformed, s.Version)
+	}
+	if err := s.Validate(); err != nil {
+		if errors.Is(err, ErrCorpusChanged) {
+			return s, err
+		}
+		return Spec{}, err
+	}
+	return s, nil
+}
+
+// Validate checks every field; Encode and Decode call it. With ErrCorpusChanged the spec is
+// otherwise valid.
+func (s Spec) Validate() error {
+	if s.Version < 1 || s.Version > Version {
+		return fmt.Errorf("runspec: %w: version %d is outside 1..%d", ErrInvalid, s.Version, Version)
+	}
+	if s.Config.Vocab != 0 {
+		return fmt.Errorf("runspec: %w: config vocab is %d; a link leaves it 0 because the corpus decides it", ErrInvalid, s.Config.Vocab)
+	}
+	if err := s.Config.Validate(); err != nil {
+		return fmt.Errorf("runspec: %w: %v", ErrInvalid, err)
+	}
+	switch s.Device {
+	case "", DeviceAuto, DeviceCPU, DeviceWebGPU:
+	default:
+		return fmt.Errorf("runspec: %w: device %q is not one of %q, %q, %q", ErrInvalid, s.Device, DeviceAuto, DeviceCPU, DeviceWebGPU)
+	}
+	switch s.Lang {
+	case "", "en", "zh":
+	default:
+		return fmt.Errorf("runspec: %w: language %q is not \"en\" or \"zh\"", ErrInvalid, s.Lang)
+	}
+	if s.Fingerprint != "" {
+		if _, _, err := ParseFingerprint(s.Fingerprint); err != nil {
+			return fmt.Errorf("runspec: %w: %v", ErrInvalid, err)
+		}
+	}
+	c, corpusErr := s.Corpus.resolve() // with ErrCorpusChanged, c is this build's corpus
+	if c == nil {
+		return corpusErr
+	}
+	// A valid config can still need more memory than a tab has (the B·H·T·T attention
+	// matrices); refuse it here rather than crash the tab that opens the link.
+	cfg := s.Config
+	vocab, err := vocabOf(s.Corpus.ID, c)
+	if err != nil {
+		return err
+	}
+	cfg.Vocab = vocab
+	if need := checkpoint.TrainingBytes(cfg); need > checkpoint.MaxTrainingBytes {
+		return fmt.Errorf("runspec: %w: this model needs about %.1f GiB to train; the limit is %d GiB", ErrTooLarge, float64(need)/(1<<30), checkpoint.MaxTrainingBytes>>30)
+	}
+	return corpusErr // nil, or ErrCorpusChanged
+}
+
+// Built-in corpora do not change within a build, so their hash and vocabulary size are worked
+// out once: the app validates every preset's link each time it draws the page.
+var (
+	builtinMu    sync.Mutex
+	builtinHash  = map[string]string{}
+	builtinVocab = map[string]int{}
+)
+
+func hashOf(id string, c *corpus.Corpus) string {
+	builtinMu.Lock()
+	defer builtinMu.Unlock()
+	h, ok := builtinHash[id]
+	if !ok {
+		h = c.Hash()
+		builtinHash[id] = h
+	}
+	return h
+}
+
+// vocabOf is the vocabulary a model trained on c gets (core.NewTrainer builds the tokenizer
+// from the training part).
+func vocabOf(id string, c *corpus.Corpus) (int, error) {
+	if id != UserCorpus {
+		builtinMu.Lock()
+		v, ok := builtinVocab[id]
+		builtinMu.Unlock()
+		if ok {
+			return v, nil
+		}
+	}
+	tk, err := core.NewTokenizer(c.Train)
+	if err != nil {
+		return 0, fmt.Errorf("runspec: %w: the corpus: %v", ErrInvalid, err)
+	}
+	if id != UserCorpus {
+		builtinMu.Lock()
+		builtinVocab[id] = tk.VocabSize()
+		builtinMu.Unlock()
+	}
+	return tk.VocabSize(), nil
+}
+
+// resolve checks the reference and returns its corpus. With ErrCorpusChanged it returns this
+// build's corpus as well.
+func (r CorpusRef) resolve() (*corpus.Corpus, error) {
+	if len(r.Name) > MaxNameBytes || !utf8.ValidString(r.Name) {
+		return nil, fmt.Errorf("runspec: %w: the corpus name must be UTF-8 of at most %d bytes", ErrInvalid, MaxNameBytes)
+	}
+	if r.ID == UserCorpus {
+		if len(r.Text) > MaxLinkTextBytes {
+			return nil, fmt.Errorf("runspec: %w: the text is %d bytes; a link carries at most %d bytes (%d KiB) of text: share a built-in corpus or a shorter text", ErrTooLarge, len(r.Text), MaxLinkTextBytes, MaxLinkTextBytes>>10)
+		}
+		if r.Hash != TextHash(r.Text) {
+			return nil, fmt.Errorf("runspec: %w: the text does not match its hash (%q, want %q): the link was damaged", ErrMalformed, r.Hash, TextHash(r.Text))
+		}
+		c, err := corpus.FromText(r.Name, []byte(r.Text))
+		if err != nil {
+			return nil, fmt.Errorf("runspec: %w: the text: %v", ErrInvalid, err)
+		}
+		return c, nil
+	}
+	if r.Text != "" {
+		return nil, fmt.Errorf("runspec: %w: corpus %q is built in, so the link must not carry text (a learner's text has id %q)", ErrInvalid, r.ID, UserCorpus)
+	}
+	c, err := corpus.Builtin(r.ID)
+	if err != nil {
+		return nil, fmt.Errorf("runspec: %w: %v (a link from a newer pretune may name a corpus this one lacks)", ErrInvalid, err)
+	}
+	if h := hashOf(r.ID, c); r.Hash != h {
+		return c, fmt.Errorf("runspec: %w: corpus %s has hash %s in this pretune, %q in the link, so the run will not reproduce exactly", ErrCorpusChanged, r.ID, h, r.Hash)
+	}
+	return c, nil
+}
+
+// Resolve returns the spec's corpus: the built-in one (its hash checked) or the learner's text
+// split by corpus.FromText.
+func (s Spec) Resolve() (*corpus.Corpus, error) {
+	c, err := s.Corpus.resolve()
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// extract finds the code in a bare code, "#r=", "r=", or a URL's fragment or query.
+func extract(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", fmt.Errorf("runspec: %w: it is empty", ErrMalformed)
+	}
+	code, found := s, false
+	if i := strings.IndexByte(s, '#'); i >= 0 {
+		code, found = param(s[i+1:])
+		s = s[:i]
+	}
+	if !found {
+		if i := strings.IndexByte(s, '?'); i >= 0 {
+			code, found = param(s[i+1:])
+		} else if !strings.Contains(s, "://") && !strings.HasPrefix(s, "/") {
+			code, found = s, true
+			if strings.HasPrefix(code, "r=") {
+				code = code[2:]
+			}
+		}
+	}
+	if !found {
+		return "", fmt.Errorf("runspec: %w: the address carries no run (no #r=... or ?r=...)", ErrMalformed)
+	}
+	if u, err := url.PathUnescape(code); err == nil {
+		code = u
+	}
+	code = strings.Join(strings.Fields(code), "")
+	code = strings.TrimRight(code, "=")
+	if code == "" {
+		return "", fmt.Errorf("runspec: %w: the run code is empty", ErrMalformed)
+	}
+	return code, nil
+}
+
+// param returns the value of r in an "a=b&r=CODE" list.
+func param(q string) (string, bool) {
+	for _, kv := range strings.Split(q, "&") {
+		if v, ok := strings.CutPrefix(kv, "r="); ok {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// versionChar and versionOf map versions 1..35 to '1'..'9', 'A'..'Z' (room for 34 more).
+func versionChar(v int) byte {
+	if v < 10 {
+		return byte('0' + v)
+	}
+	return byte('A' + v - 10)
+}
+
+func versionOf(c byte) int {
+	switch {
+	case c >= '1' && c <= '9':
+		return int(c - '0')
+	case c >= 'A' && c <= 'Z':
+		return int(c-'A') + 10
+	}
+	return -1
+}
