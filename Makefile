@@ -1,0 +1,71 @@
+# pretune: `make run` builds and serves the playground; `make test` runs every test.
+GO        ?= go
+GOROOT    := $(shell $(GO) env GOROOT)
+WASM_EXEC := $(GOROOT)/lib/wasm/go_js_wasm_exec
+ADDR      ?= 127.0.0.1:8080
+FUZZTIME  ?= 60s
+export XDG_RUNTIME_DIR ?= /tmp/pretune-xdg
+
+.PHONY: device-bench-build run build test test-native test-wasm test-golden-v3 vet bench bench-wasm fuzz clean
+
+## run: build the browser app and serve it at http://$(ADDR)
+run: build
+	$(GO) run . -addr $(ADDR)
+
+## build: the UI (web/app.wasm), the trainer worker (web/trainer.wasm) and Go's wasm shim, into web/
+build:
+	GOOS=js GOARCH=wasm $(GO) build -o web/app.wasm .
+	GOOS=js GOARCH=wasm $(GO) build -o web/trainer.wasm ./wasm
+	cp $(GOROOT)/lib/wasm/wasm_exec.js web/wasm_exec.js
+
+## static: a complete static site in $(STATIC_DIR) for any static host (PREFIX: its sub-path)
+STATIC_DIR ?= static
+PREFIX     ?= /
+.PHONY: static
+static:
+	$(GO) run . -static $(STATIC_DIR) -prefix $(PREFIX)
+
+## test: vet, every test natively, the core again as wasm under Node, the golden run with GOAMD64=v3
+test: vet test-native test-wasm test-golden-v3
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1)
+	$(GO) vet ./...
+	GOOS=js GOARCH=wasm $(GO) vet ./core/... ./webgpu/... ./app/... ./wasm/ .
+
+test-native:
+	@mkdir -p $(XDG_RUNTIME_DIR)
+	$(GO) test -count=1 ./...
+
+# Slow learning tests skip under -short; the golden run and every op check still run.
+test-wasm:
+	GOOS=js GOARCH=wasm $(GO) test -count=1 -short -exec="$(WASM_EXEC)" ./core/...
+
+test-golden-v3:
+	GOAMD64=v3 $(GO) test -count=1 -run 'TestGoldenRun|TestMatMul' ./core/
+
+## bench: matmul GFLOP/s (against gonum) and training-step tokens/s: CPU, WebGPU (Vulkan), wasm under Node, and in Chromium
+bench:
+	$(GO) test -run XXX -bench 'MatMul|TrainStep' -benchtime=2s ./core/
+	@mkdir -p $(XDG_RUNTIME_DIR)
+	$(GO) test -run XXX -bench 'MatMul|TrainStep' -benchtime=10x ./webgpu/
+	$(MAKE) bench-wasm
+	$(GO) test -count=1 -run TestBrowserBench -v .
+
+bench-wasm:
+	GOOS=js GOARCH=wasm $(GO) test -run XXX -bench 'MatMul/(plain|tiled1)/|TrainStep' -benchtime=2s -exec="$(WASM_EXEC)" ./core/
+
+## device-bench-build: the WebGPU test binary that .ci/device-bench runs on a lent GPU machine
+device-bench-build:
+	$(GO) test -c -o .devbin/webgpu.test ./webgpu
+
+## fuzz: each fuzz target for FUZZTIME (make test runs their seed corpora only)
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list 'Fuzz.*' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run XXX -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s -parallel 1 $$pkg || exit 1; \
+	  done; \
+	done
+
+clean:
+	rm -f web/app.wasm web/trainer.wasm web/wasm_exec.js

@@ -1,0 +1,144 @@
+package app
+
+import (
+	"fmt"
+	"html"
+	"math"
+	"strings"
+)
+
+// chartLine is one curve of the loss chart.
+type chartLine struct {
+	Label  string
+	Color  string
+	Dashed bool // held-out curves are dashed, training curves solid
+	Points [][2]float64
+}
+
+// chart geometry in SVG user units; the SVG scales to its box (viewBox), so it reads on a
+// laptop and on a projector alike.
+const (
+	chartW, chartH             = 720, 360
+	padL, padR, padT, padB     = 64, 16, 16, 72
+	plotW, plotH               = chartW - padL - padR, chartH - padT - padB
+	legendRowH, legendColWidth = 18, 240
+)
+
+// palette gives each run its colour; held-out and training curves of one run share it.
+var palette = []string{"#2f6fde", "#d1495b", "#2a9d8f", "#e9a03b", "#7b4fbf", "#5b6475"}
+
+// lossChart draws lines as an SVG: labelled axes with their units, ticks, one polyline per line
+// and a legend. The title, axis labels and an empty-chart note come in the page's language.
+func lossChart(id, title, xLabel, yLabel, empty string, lines []chartLine) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg id="%s" class="chart" viewBox="0 0 %d %d" role="img" aria-label="%s" xmlns="http://www.w3.org/2000/svg">`,
+		id, chartW, chartH, html.EscapeString(title))
+	fmt.Fprintf(&b, `<title>%s</title>`, html.EscapeString(title))
+	xmax, ymin, ymax, n := 1.0, math.Inf(1), math.Inf(-1), 0
+	for _, l := range lines {
+		for _, p := range l.Points {
+			xmax = math.Max(xmax, p[0])
+			ymin, ymax = math.Min(ymin, p[1]), math.Max(ymax, p[1])
+			n++
+		}
+	}
+	if n == 0 {
+		ymin, ymax = 0, 1
+	}
+	yticks := niceTicks(ymin, ymax, 5)
+	ymin, ymax = math.Min(ymin, yticks[0]), math.Max(ymax, yticks[len(yticks)-1])
+	if ymax-ymin < 1e-9 {
+		ymin, ymax = ymin-0.5, ymax+0.5
+	}
+	xticks := niceTicks(0, xmax, 6)
+	xmax = math.Max(xmax, xticks[len(xticks)-1])
+	sx := func(x float64) float64 { return padL + x/xmax*plotW }
+	sy := func(y float64) float64 { return padT + (ymax-y)/(ymax-ymin)*plotH }
+
+	// Grid and ticks.
+	b.WriteString(`<g class="axis" font-size="12" fill="#5b6475">`)
+	for _, y := range yticks {
+		if y < ymin-1e-9 || y > ymax+1e-9 {
+			continue
+		}
+		fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#dde1ea"/>`, padL, padL+plotW, sy(y), sy(y))
+		fmt.Fprintf(&b, `<text x="%d" y="%.1f" text-anchor="end" dominant-baseline="middle">%s</text>`, padL-6, sy(y), fmtTick(y))
+	}
+	for _, x := range xticks {
+		fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%d" y2="%d" stroke="#dde1ea"/>`, sx(x), sx(x), padT, padT+plotH)
+		fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle">%s</text>`, sx(x), padT+plotH+16, fmtTick(x))
+	}
+	fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="#5b6475"/>`, padL, padT, plotW, plotH)
+	fmt.Fprintf(&b, `<text class="x-label" x="%d" y="%d" text-anchor="middle" font-size="13" fill="#1d2330">%s</text>`,
+		padL+plotW/2, padT+plotH+34, html.EscapeString(xLabel))
+	fmt.Fprintf(&b, `<text class="y-label" transform="translate(16 %d) rotate(-90)" text-anchor="middle" font-size="13" fill="#1d2330">%s</text>`,
+		padT+plotH/2, html.EscapeString(yLabel))
+	b.WriteString(`</g>`)
+
+	if n == 0 {
+		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle" fill="#5b6475">%s</text>`, padL+plotW/2, padT+plotH/2, html.EscapeString(empty))
+	}
+	for i, l := range lines {
+		if len(l.Points) == 0 {
+			continue
+		}
+		var pts []string
+		for _, p := range l.Points {
+			pts = append(pts, fmt.Sprintf("%.1f,%.1f", sx(p[0]), sy(p[1])))
+		}
+		dash := ""
+		if l.Dashed {
+			dash = ` stroke-dasharray="6 4"`
+		}
+		fmt.Fprintf(&b, `<polyline class="line" data-line="%d" fill="none" stroke="%s" stroke-width="2"%s points="%s"/>`,
+			i, l.Color, dash, strings.Join(pts, " "))
+		if len(l.Points) == 1 { // one evaluation: a dot, or nothing would show
+			fmt.Fprintf(&b, `<circle cx="%s" r="3" fill="%s"/>`, strings.Replace(pts[0], ",", `" cy="`, 1), l.Color)
+		}
+	}
+	// Legend under the plot, two columns.
+	for i, l := range lines {
+		x, y := padL+(i%3)*legendColWidth, padT+plotH+50+(i/3)*legendRowH
+		dash := ""
+		if l.Dashed {
+			dash = ` stroke-dasharray="6 4"`
+		}
+		fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%d" y2="%d" stroke="%s" stroke-width="2"%s/>`, x, x+24, y, y, l.Color, dash)
+		fmt.Fprintf(&b, `<text class="legend" x="%d" y="%d" dominant-baseline="middle" font-size="12" fill="#1d2330">%s</text>`,
+			x+30, y, html.EscapeString(l.Label))
+	}
+	b.WriteString(`</svg>`)
+	return b.String()
+}
+
+// niceTicks returns about n round tick values covering [lo, hi] (1, 2 or 5 times a power of ten
+// apart).
+func niceTicks(lo, hi float64, n int) []float64 {
+	if hi-lo < 1e-9 {
+		hi = lo + 1
+	}
+	raw := (hi - lo) / float64(n)
+	mag := math.Pow(10, math.Floor(math.Log10(raw)))
+	step := mag
+	for _, m := range []float64{1, 2, 5, 10} {
+		if m*mag >= raw {
+			step = m * mag
+			break
+		}
+	}
+	var out []float64
+	for v := math.Floor(lo/step) * step; v <= hi+step*1e-9; v += step {
+		out = append(out, math.Round(v/step)*step)
+	}
+	if out[len(out)-1] < hi {
+		out = append(out, out[len(out)-1]+step)
+	}
+	return out
+}
+
+func fmtTick(v float64) string {
+	if v == math.Trunc(v) && math.Abs(v) < 1e6 {
+		return fmt.Sprintf("%d", int64(v))
+	}
+	return strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.2f", v), "0"), ".")
+}

@@ -1,0 +1,75 @@
+// Package app is pretune's user interface: go-app components compiled to WebAssembly. It imports
+// core for configs, links and results, never the webgpu device (training runs in workers).
+package app
+
+import (
+	"github.com/maxence-charriere/go-app/v9/pkg/app"
+)
+
+// Home is the playground's one page: a header with the views and the language switch, and the
+// view in use. The pretraining view stays mounted (hidden) while another shows, so a run keeps
+// going and keeps its chart when the learner looks at the bench or the built-in runs.
+type Home struct {
+	app.Compo
+	lang Lang
+	view string
+}
+
+// The views.
+const (
+	viewPretrain = "pretrain"
+	viewBench    = "bench"
+	viewPresets  = "presets"
+)
+
+var views = []string{viewPretrain, viewBench, viewPresets}
+
+// OnMount reads the remembered language, and follows it as other components change it.
+func (h *Home) OnMount(ctx app.Context) {
+	h.lang = savedLang(ctx)
+	ctx.ObserveState(langState).OnChange(func() { ctx.Dispatch(func(app.Context) {}) }).Value(&h.lang)
+	if h.view == "" {
+		h.view = viewPretrain
+	}
+}
+
+// Render draws the page.
+func (h *Home) Render() app.UI {
+	l := h.lang
+	if l == "" {
+		l = EN
+	}
+	view := h.view
+	if view == "" {
+		view = viewPretrain
+	}
+	// data-live marks the page the wasm drew (the server prerenders the same markup).
+	return app.Div().Class("app").Lang(string(l)).DataSet("live", app.IsClient).Body(
+		app.Header().Class("top").Body(
+			app.Div().Class("brand").Body(
+				app.Img().Src("/web/icon.svg").Alt("").Width(32).Height(32),
+				app.Span().Class("name").Text("pretune"),
+				app.Span().Class("tagline").Text(l.T("app.tagline")),
+			),
+			app.Nav().Aria("label", l.T("nav.label")).Body(app.Range(views).Slice(func(i int) app.UI {
+				v := views[i]
+				return app.Button().ID("nav-"+v).Class("tab").Aria("pressed", v == view).Text(l.T("nav." + v)).
+					OnClick(func(ctx app.Context, e app.Event) { h.view = v })
+			})),
+			app.Div().Class("lang").Body(
+				app.Label().For("lang").Text(l.T("lang.label")),
+				app.Select().ID("lang").OnChange(func(ctx app.Context, e app.Event) {
+					setLang(ctx, Lang(ctx.JSSrc().Get("value").String()))
+				}).Body(
+					app.Option().Value(string(EN)).Selected(l == EN).Text("English"),
+					app.Option().Value(string(ZH)).Selected(l == ZH).Text("简体中文"),
+				),
+			),
+		),
+		app.Main().Class("page").Body(
+			app.Div().Hidden(view != viewPretrain).Body(&Pretrain{Lang: l}),
+			app.If(view == viewBench, &Bench{Lang: l}),
+			app.If(view == viewPresets, &Presets{Lang: l}),
+		),
+	)
+}

@@ -1,0 +1,662 @@
+package app
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/maxence-charriere/go-app/v9/pkg/app"
+
+	"pretune/core"
+	"pretune/core/checkpoint"
+	"pretune/core/corpus"
+	"pretune/core/protocol"
+	"pretune/core/runspec"
+)
+
+// Pretrain is the pretraining page: the form, the run controls, the live chart, device, speed
+// and samples, the share link, and saving and loading the model. Each run trains in a Web Worker
+// of its own, so the page never waits on training.
+type Pretrain struct {
+	app.Compo
+	Lang Lang
+
+	ctx    app.Context
+	form   setup
+	errs   map[string]string // field key -> the refused value's message key
+	runs   []*run
+	cur    *run
+	worker *trainer
+
+	link      *runspec.Spec // the run a #r= link carried
+	linkErr   error
+	linkCode  string
+	shareURL  string
+	shareNote string
+
+	base     []byte // a loaded checkpoint: the next run starts from it
+	baseInfo *checkpoint.Checkpoint
+	baseName string
+	baseErr  error
+
+	cpuCheck *run // the exact CPU reproduction of a link made on another device class
+}
+
+// OnMount remembers the context for the workers' messages.
+func (p *Pretrain) OnMount(ctx app.Context) {
+	p.ctx = ctx
+	if p.form.CorpusID == "" {
+		p.form = defaultSetup()
+	}
+}
+
+// OnDismount ends the workers: nothing trains for a page that is gone.
+func (p *Pretrain) OnDismount() {
+	for _, w := range []*trainer{p.worker} {
+		if w != nil {
+			w.close()
+		}
+	}
+}
+
+// OnNav opens a share link: #r=CODE shows the run's setup and starts it.
+func (p *Pretrain) OnNav(ctx app.Context) {
+	p.ctx = ctx
+	if p.form.CorpusID == "" {
+		p.form = defaultSetup()
+	}
+	frag := ctx.Page().URL().Fragment
+	if !strings.HasPrefix(frag, "r=") || frag == p.linkCode {
+		return
+	}
+	p.openLink(ctx, frag)
+}
+
+func (p *Pretrain) openLink(ctx app.Context, code string) {
+	p.linkCode = code
+	spec, err := runspec.Decode(code)
+	p.link, p.linkErr = nil, err
+	if err != nil && !errors.Is(err, runspec.ErrCorpusChanged) {
+		return
+	}
+	p.link = &spec
+	if spec.Lang != "" {
+		setLang(ctx, Lang(spec.Lang))
+	}
+	form, ferr := setupFromSpec(spec)
+	if ferr != nil {
+		p.linkErr = ferr
+		return
+	}
+	p.form = form
+	if err == nil { // a changed sample text waits for the learner's choice
+		p.start(ctx, spec, spec.Device)
+	}
+}
+
+// start launches spec in a fresh worker on device.
+func (p *Pretrain) start(ctx app.Context, spec runspec.Spec, device string) *run {
+	code, err := runspec.Encode(spec)
+	if err != nil {
+		p.fail(err)
+		return nil
+	}
+	if p.worker != nil && p.cur != nil && p.cur.Active() {
+		return nil
+	}
+	if p.worker != nil {
+		p.worker.close()
+	}
+	var r *run
+	p.worker = newTrainer(ctx.ResolveStaticResource("/web/worker.js"), func(m protocol.Message) {
+		ctx.Dispatch(func(ctx app.Context) { p.onMessage(ctx, r, m) })
+	})
+	req := protocol.Request{Kind: protocol.Start, Code: code, Device: device, Base: p.base}
+	id := p.worker.send(req)
+	r = newRun(runName(len(p.runs)), spec, id)
+	r.FromBase = p.base != nil
+	p.runs = append(p.runs, r)
+	p.cur = r
+	p.shareURL, p.shareNote = "", ""
+	return r
+}
+
+func (p *Pretrain) fail(err error) {
+	r := &run{Name: runName(len(p.runs)), Status: statusFailed, Err: err.Error()}
+	p.runs = append(p.runs, r)
+	p.cur = r
+}
+
+func (p *Pretrain) onMessage(ctx app.Context, r *run, m protocol.Message) {
+	if r == nil {
+		return
+	}
+	switch m.Kind {
+	case protocol.Saved:
+		download(m.Data, saveName(r, m.Format))
+		return
+	case protocol.Error:
+		if m.ID != r.ReqID && m.ID != 0 { // a refused pause or save: say so, keep the run
+			r.Note = m.Error
+			return
+		}
+	}
+	r.Apply(m)
+	if r == p.cpuCheck && r.Result != nil {
+		p.cpuCheck = r
+	}
+}
+
+func (p *Pretrain) control(kind string) {
+	if p.worker == nil || p.cur == nil {
+		return
+	}
+	p.worker.send(protocol.Request{Kind: kind})
+	switch kind {
+	case protocol.Pause:
+		p.cur.Status = statusPaused
+	case protocol.Resume:
+		p.cur.Status = statusRunning
+	}
+}
+
+// Render draws the page.
+func (p *Pretrain) Render() app.UI {
+	l := p.Lang
+	if p.form.CorpusID == "" {
+		p.form = defaultSetup()
+	}
+	return app.Div().ID("pretrain").Body(
+		p.renderLink(),
+		app.P().Class("explain").Body(app.Text(l.T("explain.pretrain")+" "), tryThis(l, "try.lr", func() {
+			p.form.Cfg.LR = 0.02
+			p.form.Cfg.Warmup = min(p.form.Default.Warmup, p.form.Cfg.Steps)
+		}, "f-lr")),
+		app.Div().Class("columns").Body(
+			p.renderForm(),
+			p.renderLive(),
+		),
+	)
+}
+
+func (p *Pretrain) renderLink() app.UI {
+	l := p.Lang
+	switch {
+	case p.linkErr != nil && p.link == nil:
+		return app.Div().ID("link-error").Class("notice error").Role("alert").Body(
+			app.Strong().Text(l.T("link.refused")+" "),
+			app.Text(linkErrText(l, p.linkErr)),
+			app.Details().Class("data").Body(app.Summary().Text(l.T("details")), app.Code().Text(p.linkErr.Error())),
+		)
+	case p.link == nil:
+		return nil
+	}
+	s := p.link
+	var changed app.UI
+	if p.linkErr != nil {
+		changed = app.P().Class("error").Body(
+			app.Text(l.T("link.corpus_changed")+" "),
+			app.Button().ID("run-anyway").Text(l.T("link.run_anyway")).OnClick(func(ctx app.Context, e app.Event) {
+				p.linkErr = nil
+				p.start(ctx, *s, s.Device)
+			}),
+		)
+	}
+	exp := s.Fingerprint
+	if exp == "" {
+		exp = l.T("link.no_fingerprint")
+	}
+	return app.Section().ID("link-setup").Class("notice").Body(
+		app.H2().Text(l.T("link.title")),
+		app.Dl().Body(
+			dlRow(l.T("label.corpus"), corpusLabel(l, s.Corpus.ID, s.Corpus.Name)),
+			dlRow(l.T("label.model"), l.T("model.shape", s.Config.Layers, s.Config.Dim, s.Config.Heads, s.Config.Context)),
+			dlRow(l.T("label.training"), l.T("model.training", s.Config.Steps, s.Config.Batch, s.Config.LR, s.Config.Seed)),
+			dlRow(l.T("label.device"), deviceChoiceLabel(l, s.Device)),
+			app.Div().Body(app.Dt().Text(l.T("label.expected")), app.Dd().Body(app.Code().Class("data").Text(exp))),
+		),
+		changed,
+	)
+}
+
+func dlRow(k, v string) app.UI { return app.Div().Body(app.Dt().Text(k), app.Dd().Text(v)) }
+
+func (p *Pretrain) renderForm() app.UI {
+	l := p.Lang
+	f := &p.form
+	running := p.cur != nil && p.cur.Active()
+	var textBox app.UI
+	if f.CorpusID == runspec.UserCorpus {
+		var textErr app.UI
+		if _, err := f.Corpus(); err != nil {
+			textErr = app.P().ID("text-error").Class("error").Role("alert").Text(textErrText(l, err))
+		}
+		textBox = app.Div().Body(
+			app.Label().For("user-text").Text(l.T("corpus.paste")),
+			app.Textarea().ID("user-text").Rows(6).Text(f.UserText).OnChange(func(ctx app.Context, e app.Event) {
+				f.UserText, f.UserName = ctx.JSSrc().Get("value").String(), l.T("corpus.pasted")
+			}),
+			app.Label().For("user-file").Text(l.T("corpus.upload")),
+			app.Input().Type("file").ID("user-file").Accept(".txt,text/plain").OnChange(func(ctx app.Context, e app.Event) {
+				readFile(ctx, ctx.JSSrc(), func(ctx app.Context, name string, data []byte) {
+					f.UserText, f.UserName = string(data), name
+					if _, err := corpus.FromText(name, data); err != nil {
+						f.UserText = string(bytes.ToValidUTF8(data, nil))
+					}
+				})
+			}),
+			textErr,
+		)
+	}
+	params := f.Params()
+	paramText := l.T("params.unknown")
+	if params > 0 {
+		paramText = l.T("params.count", groupDigits(params))
+	}
+	return app.Section().Class("panel").ID("setup").Body(
+		app.H2().Text(l.T("setup.title")),
+		app.Div().Class("presets").Body(
+			app.Span().Text(l.T("setup.presets")),
+			app.Range(runspec.Presets()).Slice(func(i int) app.UI {
+				pr := runspec.Presets()[i]
+				return app.Button().ID("preset-" + pr.Name).Class("chip").Title(l.T("preset.about." + pr.Name)).
+					Text(l.T("preset." + pr.Name)).Disabled(running).OnClick(func(ctx app.Context, e app.Event) {
+					if s, err := setupFromSpec(pr.Spec); err == nil {
+						s.Device = f.Device
+						*f = s
+						p.errs = nil
+					}
+				})
+			}),
+		),
+		app.FieldSet().Body(
+			app.Legend().Text(l.T("label.corpus")),
+			app.Label().For("corpus").Text(l.T("corpus.pick")),
+			app.Select().ID("corpus").Disabled(running).OnChange(func(ctx app.Context, e app.Event) {
+				f.CorpusID = ctx.JSSrc().Get("value").String()
+			}).Body(
+				app.Range(corpus.Builtins()).Slice(func(i int) app.UI {
+					id := corpus.Builtins()[i]
+					return app.Option().Value(id).Selected(f.CorpusID == id).Text(corpusLabel(l, id, ""))
+				}),
+				app.Option().Value(runspec.UserCorpus).Selected(f.CorpusID == runspec.UserCorpus).Text(l.T("corpus.user")),
+			),
+			textBox,
+		),
+		app.FieldSet().Body(
+			app.Legend().Text(l.T("label.model")),
+			app.Label().For("size").Text(l.T("size.pick")),
+			app.Select().ID("size").Disabled(running).OnChange(func(ctx app.Context, e app.Event) {
+				if err := f.SetSize(ctx.JSSrc().Get("value").String()); err == nil {
+					p.errs = nil
+				}
+			}).Body(
+				app.If(f.Size == "", app.Option().Value("").Selected(true).Text(l.T("size.custom"))),
+				app.Range(core.SizePresets()).Slice(func(i int) app.UI {
+					sp := core.SizePresets()[i]
+					return app.Option().Value(sp.Name).Selected(f.Size == sp.Name).Text(l.T("size." + sp.Name))
+				}),
+			),
+			app.P().ID("objective").Class("hint").Text(l.T("objective.causal")),
+			app.Div().Class("fields").Body(app.Range(fields).Slice(func(i int) app.UI {
+				return p.renderField(fields[i], running)
+			})),
+			app.P().ID("params").Class("params").Text(paramText),
+			p.renderCheck(),
+		),
+		app.FieldSet().Body(
+			app.Legend().Text(l.T("label.device")),
+			app.Label().For("device").Text(l.T("device.pick")),
+			app.Select().ID("device").Disabled(running).OnChange(func(ctx app.Context, e app.Event) {
+				f.Device = ctx.JSSrc().Get("value").String()
+			}).Body(app.Range(deviceChoices).Slice(func(i int) app.UI {
+				d := deviceChoices[i]
+				return app.Option().Value(d).Selected(f.Device == d).Text(deviceChoiceLabel(l, d))
+			})),
+		),
+		p.renderModelFile(),
+	)
+}
+
+var deviceChoices = []string{runspec.DeviceAuto, runspec.DeviceCPU, runspec.DeviceWebGPU}
+
+func (p *Pretrain) renderField(fd field, disabled bool) app.UI {
+	l := p.Lang
+	f := &p.form
+	id := "f-" + fd.Key
+	def := fd.Get(f.Default)
+	var errText app.UI
+	if k, ok := p.errs[fd.Key]; ok {
+		errText = app.Span().Class("error").Role("alert").Text(k)
+	}
+	return app.Div().Class("field").Body(
+		app.Label().For(id).Text(l.T("field."+fd.Key)),
+		app.Input().Type("number").ID(id).Value(fmtNum(fd.Get(f.Cfg))).Disabled(disabled).
+			Attr("step", map[bool]string{true: "1", false: "any"}[fd.Int]).
+			Attr("aria-describedby", id+"-def").
+			OnChange(func(ctx app.Context, e app.Event) {
+				if err := f.SetField(fd.Key, ctx.JSSrc().Get("value").String()); err != nil {
+					if p.errs == nil {
+						p.errs = map[string]string{}
+					}
+					p.errs[fd.Key] = fieldErrText(l, err)
+					return
+				}
+				delete(p.errs, fd.Key)
+			}),
+		app.Span().ID(id+"-def").Class("default").Text(l.T("field.default", fmtNum(def))),
+		app.Button().Class("reset").Title(l.T("field.reset")).Aria("label", l.T("field.reset_label", l.T("field."+fd.Key))).
+			Disabled(disabled || fd.Get(f.Cfg) == def).Text("↺").OnClick(func(ctx app.Context, e app.Event) {
+			f.Reset(fd.Key)
+			delete(p.errs, fd.Key)
+		}),
+		errText,
+	)
+}
+
+func (p *Pretrain) renderCheck() app.UI {
+	if err := p.form.Check(); err != nil {
+		return app.P().ID("config-error").Class("error").Role("alert").Text(fieldErrText(p.Lang, err))
+	}
+	return nil
+}
+
+func (p *Pretrain) renderLive() app.UI {
+	l := p.Lang
+	r := p.cur
+	running := r != nil && r.Active()
+	startErr := p.form.Check()
+	if startErr == nil {
+		_, startErr = p.form.Corpus()
+	}
+	return app.Section().Class("panel").ID("live").Body(
+		app.H2().Text(l.T("live.title")),
+		app.Div().Class("controls").Body(
+			app.Button().ID("start").Class("primary").Text(l.T("btn.start")).Disabled(running || startErr != nil).
+				OnClick(func(ctx app.Context, e app.Event) {
+					spec, err := p.form.Spec(p.Lang)
+					if err != nil {
+						p.fail(err)
+						return
+					}
+					p.link, p.linkErr, p.cpuCheck = nil, nil, nil
+					p.start(ctx, spec, spec.Device)
+				}),
+			app.Button().ID("pause").Text(l.T("btn.pause")).Disabled(r == nil || r.Status != statusRunning).
+				OnClick(func(ctx app.Context, e app.Event) { p.control(protocol.Pause) }),
+			app.Button().ID("resume").Text(l.T("btn.resume")).Disabled(r == nil || r.Status != statusPaused).
+				OnClick(func(ctx app.Context, e app.Event) { p.control(protocol.Resume) }),
+			app.Button().ID("stop").Text(l.T("btn.stop")).Disabled(!running).
+				OnClick(func(ctx app.Context, e app.Event) { p.control(protocol.Stop) }),
+		),
+		p.renderStatus(),
+		app.Div().ID("chart-box").Body(app.Raw(p.chart())),
+		p.renderResult(),
+		p.renderShare(),
+		p.renderSamples(),
+		p.renderRuns(),
+	)
+}
+
+func (p *Pretrain) renderStatus() app.UI {
+	l := p.Lang
+	r := p.cur
+	if r == nil {
+		return app.P().ID("status").Class("hint").Text(l.T("status.idle"))
+	}
+	dev := l.T("device.waiting")
+	if r.Device != "" {
+		dev = r.Device
+	}
+	var fallback, note, errP app.UI
+	if r.Fallback != "" {
+		fallback = app.P().ID("fallback").Class("hint").Body(app.Text(l.T("device.fallback")+" "), app.Span().Class("data").Text(r.Fallback))
+	}
+	if r.Note != "" {
+		note = app.P().Class("hint").Body(app.Span().Class("data").Text(r.Note))
+	}
+	if r.Err != "" {
+		errP = app.P().ID("run-error").Class("error").Role("alert").Body(app.Text(l.T("status.failed_because")+" "), app.Span().Class("data").Text(r.Err))
+	}
+	return app.Div().ID("status-box").Body(
+		app.P().ID("status").Attr("data-status", r.Status).Body(
+			app.Strong().Text(l.T("run.name", runLabel(l, r.Name))+" · "+l.T("status."+r.Status)),
+			app.Text(" · "+l.T("live.step", r.Step, r.Steps)),
+			app.Text(" · "),
+			app.Span().ID("tokens").Text(l.T("live.tokens", fmtRate(r.TokensPS))),
+		),
+		app.P().ID("device-line").Body(app.Text(l.T("label.device")+": "), app.Span().ID("device-name").Class("data").Text(dev)),
+		fallback, note, errP,
+	)
+}
+
+func (p *Pretrain) chart() string {
+	l := p.Lang
+	var lines []chartLine
+	for i, r := range p.runs {
+		if r != p.cur && !r.Overlay {
+			continue
+		}
+		color := palette[i%len(palette)]
+		var tr, va [][2]float64
+		for _, pt := range r.Points {
+			tr = append(tr, [2]float64{float64(pt.Step), pt.Train})
+			va = append(va, [2]float64{float64(pt.Step), pt.Val})
+		}
+		lines = append(lines,
+			chartLine{Label: l.T("chart.train", runLabel(l, r.Name)), Color: color, Points: tr},
+			chartLine{Label: l.T("chart.val", runLabel(l, r.Name)), Color: color, Dashed: true, Points: va})
+	}
+	return lossChart("loss-chart", l.T("chart.title"), l.T("chart.x"), l.T("chart.y"), l.T("chart.empty"), lines)
+}
+
+func (p *Pretrain) renderResult() app.UI {
+	l := p.Lang
+	r := p.cur
+	if r == nil || r.Result == nil {
+		return nil
+	}
+	res := r.Result
+	var match app.UI
+	switch res.Match {
+	case "matches":
+		match = app.P().ID("match").Class("good").Attr("data-match", "matches").Text(l.T("match.matches"))
+	case "differs":
+		match = app.P().ID("match").Class("error").Attr("data-match", "differs").Text(l.T("match.differs"))
+	case "other-device":
+		var check app.UI
+		switch {
+		case p.cpuCheck == nil:
+			check = app.Button().ID("reproduce-cpu").Text(l.T("match.reproduce_cpu")).OnClick(func(ctx app.Context, e app.Event) {
+				other := r
+				spec := r.Spec
+				spec.Device = runspec.DeviceCPU
+				if c := p.start(ctx, spec, runspec.DeviceCPU); c != nil {
+					p.cpuCheck = c
+					c.CompareTo = other
+				}
+			})
+		}
+		match = app.Div().ID("match").Attr("data-match", "other-device").Body(
+			app.P().Body(app.Text(l.T("match.other_device")+" "), app.Code().Class("data").Text(res.Expected)),
+			check,
+		)
+	}
+	var diff app.UI
+	if r.CompareTo != nil {
+		d, n := maxLossDiff(r.CompareTo.Points, r.Points)
+		diff = app.P().ID("loss-diff").Text(l.T("match.max_diff", fmt.Sprintf("%.2g", d), n, runLabel(l, r.CompareTo.Name)))
+	}
+	return app.Div().ID("result").Class("notice").Body(
+		app.P().Body(
+			app.Text(l.T("result.loss", res.ValLoss)+" · "+l.T("result.params", groupDigits(res.Params))+" · "),
+			app.Text(l.T("label.fingerprint")+" "), app.Code().ID("fingerprint").Class("data").Text(res.Fingerprint),
+		),
+		match,
+		diff,
+	)
+}
+
+func (p *Pretrain) renderShare() app.UI {
+	l := p.Lang
+	r := p.cur
+	if r == nil || r.Spec.Version == 0 {
+		return nil
+	}
+	var out app.UI
+	if p.shareURL != "" {
+		out = app.Div().Body(
+			app.Label().For("share-url").Text(l.T("share.copied")),
+			app.Input().ID("share-url").Class("data").ReadOnly(true).Value(p.shareURL),
+		)
+	}
+	if p.shareNote != "" {
+		out = app.P().ID("share-note").Class("hint").Text(p.shareNote)
+	}
+	return app.Div().Class("share").Body(
+		app.Button().ID("share").Text(l.T("btn.share")).Disabled(r.FromBase).Title(map[bool]string{true: l.T("share.from_base"), false: ""}[r.FromBase]).
+			OnClick(func(ctx app.Context, e app.Event) {
+				spec := r.Spec
+				spec.Lang = string(p.Lang)
+				if r.Result != nil {
+					spec.Fingerprint = r.Result.Fingerprint
+				}
+				loc := app.Window().Get("location")
+				u, err := runspec.URL(loc.Get("origin").String()+loc.Get("pathname").String(), spec)
+				if err != nil {
+					p.shareURL, p.shareNote = "", linkErrText(l, err)
+					return
+				}
+				p.shareURL, p.shareNote = u, ""
+				copyText(u)
+			}),
+		app.If(r.Result == nil, app.Span().Class("hint").Text(" "+l.T("share.before_result"))),
+		out,
+	)
+}
+
+func (p *Pretrain) renderSamples() app.UI {
+	l := p.Lang
+	r := p.cur
+	if r == nil || len(r.Samples) == 0 {
+		return nil
+	}
+	return app.Div().ID("samples").Body(
+		app.H3().Text(l.T("samples.title")),
+		app.Ol().Class("samples").Body(app.Range(r.Samples).Slice(func(i int) app.UI {
+			s := r.Samples[len(r.Samples)-1-i] // newest first
+			return app.Li().Body(
+				app.Span().Class("sample-step").Text(l.T("samples.step", s.Step)),
+				app.Pre().Class("data sample").Text(s.Text),
+			)
+		})),
+	)
+}
+
+func (p *Pretrain) renderRuns() app.UI {
+	l := p.Lang
+	if len(p.runs) == 0 {
+		return nil
+	}
+	return app.Div().ID("runs").Body(
+		app.H3().Text(l.T("runs.title")),
+		app.Table().ID("runs-table").Body(
+			app.THead().Body(app.Tr().Body(
+				app.Th().Text(l.T("runs.name")), app.Th().Text(l.T("runs.status")), app.Th().Text(l.T("runs.loss")),
+				app.Th().Text(l.T("runs.changes")), app.Th().Text(l.T("runs.overlay")),
+			)),
+			app.TBody().Body(app.Range(p.runs).Slice(func(i int) app.UI {
+				r := p.runs[i]
+				loss := "–"
+				if n := len(r.Points); n > 0 {
+					loss = fmt.Sprintf("%.3f", r.Points[n-1].Val)
+				}
+				var prev *run
+				if i > 0 {
+					prev = p.runs[i-1]
+				}
+				return app.Tr().Body(
+					app.Td().Text(runLabel(l, r.Name)),
+					app.Td().Text(l.T("status."+r.Status)),
+					app.Td().Text(loss),
+					app.Td().Text(changesText(l, prev, r)),
+					app.Td().Body(app.Input().Type("checkbox").ID(fmt.Sprintf("overlay-%d", i)).Aria("label", l.T("runs.overlay_label", runLabel(l, r.Name))).
+						Checked(r.Overlay || r == p.cur).Disabled(r == p.cur).OnChange(func(ctx app.Context, e app.Event) {
+						r.Overlay = ctx.JSSrc().Get("checked").Bool()
+					})),
+				)
+			})),
+		),
+	)
+}
+
+// renderModelFile is saving the model (after or while paused in a run) and loading one to train
+// from, with the reason when a file is refused.
+func (p *Pretrain) renderModelFile() app.UI {
+	l := p.Lang
+	r := p.cur
+	canSave := p.worker != nil && r != nil && (r.Status == statusDone || r.Status == statusPaused)
+	var loaded, loadErr app.UI
+	if p.baseInfo != nil {
+		c := p.baseInfo.Model.Cfg
+		loaded = app.P().ID("base-info").Body(
+			app.Text(l.T("model.loaded", c.Layers, c.Dim, c.Heads, c.Context, groupDigits(p.baseInfo.Model.ParamCount()))+" "),
+			app.Span().Class("data").Text(p.baseName),
+			app.Text(" "),
+			app.Button().ID("forget-base").Text(l.T("model.forget")).OnClick(func(ctx app.Context, e app.Event) {
+				p.base, p.baseInfo, p.baseName = nil, nil, ""
+			}),
+		)
+	}
+	if p.baseErr != nil {
+		loadErr = app.Div().ID("load-error").Class("error").Role("alert").Body(
+			app.Text(checkpointErrText(l, p.baseErr)),
+			app.Details().Class("data").Body(app.Summary().Text(l.T("details")), app.Code().Text(p.baseErr.Error())),
+		)
+	}
+	save := func(format string) func(ctx app.Context, e app.Event) {
+		return func(ctx app.Context, e app.Event) {
+			p.worker.send(protocol.Request{Kind: protocol.Save, Format: format})
+		}
+	}
+	return app.FieldSet().ID("model-file").Body(
+		app.Legend().Text(l.T("model.file")),
+		app.Button().ID("save-pretune").Text(l.T("btn.save")).Disabled(!canSave).OnClick(save(protocol.FormatPretune)),
+		app.Button().ID("save-safetensors").Text(l.T("btn.save_safetensors")).Disabled(!canSave).OnClick(save(protocol.FormatSafetensors)),
+		app.If(!canSave, app.P().Class("hint").Text(l.T("model.save_when"))),
+		app.Label().For("load-model").Text(l.T("model.load")),
+		app.Input().Type("file").ID("load-model").Accept(".pretune,.ckpt,.safetensors,application/octet-stream").
+			OnChange(func(ctx app.Context, e app.Event) {
+				readFile(ctx, ctx.JSSrc(), func(ctx app.Context, name string, data []byte) {
+					c, err := loadCheckpoint(data)
+					p.baseName = name
+					if err != nil {
+						p.base, p.baseInfo, p.baseErr = nil, nil, err
+						return
+					}
+					p.base, p.baseInfo, p.baseErr = data, c, nil
+				})
+			}),
+		loaded, loadErr,
+	)
+}
+
+// loadCheckpoint reads either format, told apart by the first bytes, on the CPU: the page
+// checks the file at once (and shows what it holds) before a worker trains from it.
+func loadCheckpoint(data []byte) (*checkpoint.Checkpoint, error) {
+	if bytes.HasPrefix(data, []byte(checkpoint.Magic)) {
+		return checkpoint.Load(bytes.NewReader(data), core.NewCPU())
+	}
+	if len(data) > 8 && data[8] == '{' {
+		return checkpoint.ImportSafetensors(bytes.NewReader(data), core.NewCPU())
+	}
+	return checkpoint.Load(bytes.NewReader(data), core.NewCPU()) // says what the file looks like
+}
+
+func saveName(r *run, format string) string {
+	if format == protocol.FormatSafetensors {
+		return r.Name + ".safetensors"
+	}
+	return r.Name + ".pretune"
+}

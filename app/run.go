@@ -1,0 +1,141 @@
+package app
+
+import (
+	"math"
+
+	"pretune/core/job"
+	"pretune/core/protocol"
+	"pretune/core/runspec"
+)
+
+// Run states, as the page shows them.
+const (
+	statusStarting = "starting" // the worker is loading or opening its device
+	statusRunning  = "running"
+	statusPaused   = "paused"
+	statusDone     = "done"
+	statusStopped  = "stopped"
+	statusFailed   = "failed"
+)
+
+// point is one evaluation: steps trained, training and held-out loss.
+type point struct {
+	Step       int
+	Train, Val float64
+}
+
+// sample is what the model wrote at an evaluation.
+type sample struct {
+	Step int
+	Text string
+}
+
+// run is one training run as the page knows it, built only from the worker's messages (Apply),
+// so its logic is tested without a browser.
+type run struct {
+	Name     string
+	Spec     runspec.Spec
+	ReqID    int    // the start request's id
+	FromBase bool   // trained from a loaded checkpoint: the link cannot carry that
+	Device   string // the fingerprint class, once the worker says
+	Fallback string // why the requested device was not used
+	Status   string
+	Err      string
+	Points   []point
+	Samples  []sample
+	Step     int
+	Steps    int
+	TokensPS float64
+	Result   *job.Event
+	Note     string // a mid-run device change, or a refused pause or save
+	Overlay  bool   // drawn on the chart while another run is the current one
+	// CompareTo is the run this one reproduces on the CPU (a link made on another device
+	// class): the page shows the largest loss difference between the two.
+	CompareTo *run
+}
+
+func newRun(name string, spec runspec.Spec, reqID int) *run {
+	return &run{Name: name, Spec: spec, ReqID: reqID, Status: statusStarting, Steps: spec.Config.Steps}
+}
+
+// Apply updates the run with one message from its worker; messages for other requests (pause,
+// save) are ignored here.
+func (r *run) Apply(m protocol.Message) {
+	if m.ID != r.ReqID && !(m.ID == 0 && m.Kind == protocol.Error) {
+		return
+	}
+	switch m.Kind {
+	case protocol.Device:
+		if m.Device != nil {
+			r.Device, r.Fallback = m.Device.Name, m.Device.Fallback
+		}
+		if r.Status == statusStarting {
+			r.Status = statusRunning
+		}
+	case protocol.Eval:
+		if m.Event == nil {
+			return
+		}
+		e := *m.Event
+		if e.Event == "device" { // the device failed mid-run and the run went on elsewhere
+			r.Device, r.Note = e.Device, e.Note
+			r.Points = keepUpTo(r.Points, e.Step)
+			return
+		}
+		r.Points = append(keepUpTo(r.Points, e.Step-1), point{Step: e.Step, Train: e.TrainLoss, Val: e.ValLoss})
+		r.Step, r.Steps, r.TokensPS = e.Step, e.Steps, e.TokensPerS
+	case protocol.Sample:
+		r.Samples = append(r.Samples, sample{Step: m.Step, Text: m.Text})
+	case protocol.Result:
+		if m.Event != nil {
+			e := *m.Event
+			r.Result = &e
+			r.Step, r.TokensPS = e.Steps, e.TokensPerS
+		}
+	case protocol.Done:
+		if r.Result != nil {
+			r.Status = statusDone
+		}
+	case protocol.Error:
+		if m.Error == "stopped" {
+			r.Status = statusStopped
+			return
+		}
+		r.Status, r.Err = statusFailed, m.Error
+	}
+}
+
+// keepUpTo drops evaluations after step (a run that resumed from an earlier snapshot replays
+// them).
+func keepUpTo(ps []point, step int) []point {
+	for i, p := range ps {
+		if p.Step > step {
+			return ps[:i]
+		}
+	}
+	return ps
+}
+
+// Active reports whether the run's worker is still training (or about to).
+func (r *run) Active() bool {
+	return r.Status == statusStarting || r.Status == statusRunning || r.Status == statusPaused
+}
+
+// maxLossDiff is the largest difference between two runs' losses at the evaluations both made
+// (training and held-out), and how many evaluations were compared.
+func maxLossDiff(a, b []point) (float64, int) {
+	byStep := map[int]point{}
+	for _, p := range a {
+		byStep[p.Step] = p
+	}
+	worst, n := 0.0, 0
+	for _, q := range b {
+		p, ok := byStep[q.Step]
+		if !ok {
+			continue
+		}
+		n++
+		worst = math.Max(worst, math.Max(math.Abs(p.Train-q.Train), math.Abs(p.Val-q.Val)))
+	}
+	return worst, n
+}

@@ -1,0 +1,197 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/maxence-charriere/go-app/v9/pkg/app"
+
+	"pretune/core/checkpoint"
+	"pretune/core/corpus"
+	"pretune/core/runspec"
+)
+
+// Turning values and errors into the page's words, in its language.
+
+// runNames are the runs' memorable names, in order; after the last, names get a number.
+var runNames = []string{"otter", "heron", "lynx", "finch", "badger", "marten", "ibis", "gecko", "puffin", "tapir"}
+
+// runLabel is a run's name in the page's language.
+func runLabel(l Lang, name string) string {
+	base, n, _ := strings.Cut(name, "-")
+	label := l.T("animal." + base)
+	if n != "" {
+		label += " " + n
+	}
+	return label
+}
+
+// runName names the n-th run of the session (n from 0); runLabel translates it.
+func runName(n int) string {
+	name := runNames[n%len(runNames)]
+	if n >= len(runNames) {
+		name += "-" + strconv.Itoa(n/len(runNames)+1)
+	}
+	return name
+}
+
+// changesText says what differs from the previous run's setup ("first run" for the first).
+func changesText(l Lang, prev, r *run) string {
+	if prev == nil {
+		return l.T("runs.first")
+	}
+	var out []string
+	if prev.Spec.Corpus.ID != r.Spec.Corpus.ID || prev.Spec.Corpus.Hash != r.Spec.Corpus.Hash {
+		out = append(out, l.T("label.corpus")+" → "+corpusLabel(l, r.Spec.Corpus.ID, r.Spec.Corpus.Name))
+	}
+	for _, f := range fields {
+		a, b := f.Get(prev.Spec.Config), f.Get(r.Spec.Config)
+		if a != b {
+			out = append(out, fmt.Sprintf("%s %s → %s", l.T("field."+f.Key), fmtNum(a), fmtNum(b)))
+		}
+	}
+	if prev.Spec.Device != r.Spec.Device {
+		out = append(out, l.T("label.device")+" → "+deviceChoiceLabel(l, r.Spec.Device))
+	}
+	if r.FromBase != prev.FromBase && r.FromBase {
+		out = append(out, l.T("runs.from_base"))
+	}
+	if len(out) == 0 {
+		return l.T("runs.same")
+	}
+	return strings.Join(out, ", ")
+}
+
+// corpusLabel names a corpus: a built-in one by its translated name, a learner's by its name.
+func corpusLabel(l Lang, id, name string) string {
+	if id == runspec.UserCorpus {
+		if name == "" {
+			return l.T("corpus.user")
+		}
+		return l.T("corpus.user_named", name)
+	}
+	return l.T("corpus." + id)
+}
+
+func deviceChoiceLabel(l Lang, d string) string {
+	if d == "" {
+		d = runspec.DeviceAuto
+	}
+	return l.T("device." + d)
+}
+
+// linkErrText says why a link cannot be opened, by runspec's sentinel.
+func linkErrText(l Lang, err error) string {
+	for _, c := range []struct {
+		err error
+		key string
+	}{
+		{runspec.ErrNewerVersion, "link.err.newer"},
+		{runspec.ErrTooLarge, "link.err.too_large"},
+		{runspec.ErrInvalid, "link.err.invalid"},
+		{runspec.ErrCorpusChanged, "link.corpus_changed"},
+		{runspec.ErrMalformed, "link.err.malformed"},
+	} {
+		if errors.Is(err, c.err) {
+			return l.T(c.key)
+		}
+	}
+	return l.T("link.err.malformed")
+}
+
+// textErrText translates corpus.FromText's refusal, quoting its numbers.
+func textErrText(l Lang, err error) string {
+	var te *corpus.TextError
+	if !errors.As(err, &te) {
+		return err.Error()
+	}
+	switch te.Code {
+	case corpus.CodeBinary, corpus.CodeInvalidUTF8:
+		return l.T("text.err."+te.Code, te.Offset)
+	case corpus.CodeTooLarge, corpus.CodeTooShort:
+		return l.T("text.err."+te.Code, te.Size, te.Limit)
+	}
+	return l.T("text.err." + te.Code)
+}
+
+// fieldErrText translates a refused field or config.
+func fieldErrText(l Lang, err error) string {
+	var fe *fieldError
+	if !errors.As(err, &fe) {
+		var te *corpus.TextError
+		if errors.As(err, &te) {
+			return textErrText(l, err)
+		}
+		return l.T("config.err") + " " + err.Error()
+	}
+	switch fe.Code {
+	case "range":
+		return l.T("field.err.range", fmtNum(fe.Min), fmtNum(fe.Max))
+	}
+	return l.T("field.err." + fe.Code)
+}
+
+// checkpointErrText says why a model file was refused, by core/checkpoint's sentinel.
+func checkpointErrText(l Lang, err error) string {
+	for _, c := range []struct {
+		err error
+		key string
+	}{
+		{checkpoint.ErrNotCheckpoint, "ckpt.err.not_checkpoint"},
+		{checkpoint.ErrNotSafetensors, "ckpt.err.not_checkpoint"},
+		{checkpoint.ErrNewerVersion, "ckpt.err.newer"},
+		{checkpoint.ErrTruncated, "ckpt.err.truncated"},
+		{checkpoint.ErrCorrupt, "ckpt.err.corrupt"},
+		{checkpoint.ErrTooLarge, "ckpt.err.too_large"},
+		{checkpoint.ErrHeader, "ckpt.err.invalid"},
+		{checkpoint.ErrConfig, "ckpt.err.invalid"},
+		{checkpoint.ErrTokenizer, "ckpt.err.invalid"},
+		{checkpoint.ErrTensors, "ckpt.err.invalid"},
+		{checkpoint.ErrBadWeights, "ckpt.err.bad_weights"},
+	} {
+		if errors.Is(err, c.err) {
+			return l.T(c.key)
+		}
+	}
+	return l.T("ckpt.err.invalid")
+}
+
+// fmtNum writes a field's value the way a learner types it: whole numbers in full, fractions
+// with the digits a float32 holds (a learning rate of 0.003, not 0.003000000026077032).
+func fmtNum(v float64) string {
+	if v == float64(int64(v)) {
+		return strconv.FormatInt(int64(v), 10)
+	}
+	return strconv.FormatFloat(v, 'g', -1, 32)
+}
+
+// fmtRate writes a throughput with few digits.
+func fmtRate(v float64) string {
+	if v >= 100 {
+		return groupDigits(int(v + 0.5))
+	}
+	return strconv.FormatFloat(v, 'f', 1, 64)
+}
+
+// groupDigits writes 1234567 as 1,234,567.
+func groupDigits(n int) string {
+	s := strconv.Itoa(n)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// tryThis is an explanation's "try this" link: it loads a setting and highlights its control.
+func tryThis(l Lang, key string, apply func(), controlID string) app.UI {
+	return app.Button().Class("try").Text(l.T(key)).OnClick(func(ctx app.Context, e app.Event) {
+		apply()
+		ctx.Defer(func(app.Context) { highlight(controlID) })
+	})
+}

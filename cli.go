@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+
+	"pretune/core"
+	"pretune/core/checkpoint"
+	"pretune/core/job"
+	"pretune/core/runspec"
+	"pretune/webgpu"
+)
+
+// commandLine runs the native program and returns its exit status. Errors go to stderr.
+func commandLine(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("pretune", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		addr    = fs.String("addr", "127.0.0.1:8080", "address to serve the playground on")
+		presets = fs.Bool("presets", false, "list the built-in presets: name, a tab, its code")
+		code    = fs.String("run", "", "train the run of a share `code` (or a whole link) on the CPU device")
+		asJSON  = fs.Bool("json", false, "with -run: print one JSON object per line")
+		out     = fs.String("out", "", "with -run: save the trained model as a checkpoint `file`")
+		device  = fs.String("device", "cpu", "with -run: cpu (reproduces exactly everywhere), webgpu (any adapter, software ones too) or auto (a hardware GPU if there is one, else cpu)")
+	)
+	so := addServeFlags(fs)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: pretune [-addr host:port] | -presets | -run CODE_OR_URL [-json] [-out FILE]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "pretune: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	var err error
+	switch {
+	case *presets:
+		err = listPresets(stdout)
+	case *code != "":
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+		defer stop()
+		err = runCode(ctx, *code, *device, *asJSON, *out, stdout, stderr)
+	case so.Static != "":
+		err = writeStatic(*so, stderr)
+	default:
+		err = serve(*addr, so.TLSCert, so.TLSKey, stderr)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "pretune: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func listPresets(w io.Writer) error {
+	for _, p := range runspec.Presets() {
+		c, err := runspec.Encode(p.Spec)
+		if err != nil {
+			return fmt.Errorf("preset %s: %w", p.Name, err)
+		}
+		fmt.Fprintf(w, "%s\t%s\n", p.Name, c)
+	}
+	return nil
+}
+
+// openDevice opens the -device choice; with "auto" it may fall back to the CPU and say why.
+func openDevice(name string, log io.Writer) (core.Device, error) {
+	dev, fallback, err := webgpu.Select(name)
+	if err != nil {
+		return nil, err
+	}
+	if fallback != "" {
+		fmt.Fprintf(log, "pretune: using the CPU device: %s\n", fallback)
+	}
+	return dev, nil
+}
+
+func runCode(ctx context.Context, code, deviceName string, asJSON bool, out string, w, log io.Writer) error {
+	spec, err := runspec.Decode(code)
+	if err != nil {
+		return err
+	}
+	dev, err := openDevice(deviceName, log)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(w)
+	if !asJSON {
+		c := spec.Config
+		fmt.Fprintf(w, "corpus %s, %d layers x %d channels, %d heads, context %d, batch %d, %d steps, seed %d, device %s\n",
+			corpusLabel(spec), c.Layers, c.Dim, c.Heads, c.Context, c.Batch, c.Steps, c.Seed, dev.Name())
+	}
+	res, err := job.Run(ctx, spec, dev, job.Options{FallbackToCPU: true, OnEvent: func(e job.Event) {
+		switch {
+		case asJSON:
+			_ = enc.Encode(e)
+		case e.Event == "device":
+			fmt.Fprintf(w, "device change: %s\n", e.Note)
+		case e.Event == "eval":
+			fmt.Fprintf(w, "step %5d/%d  train loss %.4f  held-out loss %.4f  %.0f tokens/s\n", e.Step, e.Steps, e.TrainLoss, e.ValLoss, e.TokensPerS)
+		case e.Event == "result":
+			fmt.Fprintf(w, "done: held-out loss %.4f, %d trainable parameters, %.0f tokens/s\nfingerprint %s\n",
+				e.ValLoss, e.TrainableParams, e.TokensPerS, e.Fingerprint)
+			switch e.Match {
+			case "matches":
+				fmt.Fprintln(w, "matches the link's fingerprint: the run reproduced bit for bit")
+			case "differs":
+				fmt.Fprintf(w, "DIFFERS from the link's fingerprint %s\n", e.Expected)
+			case "other-device":
+				fmt.Fprintf(w, "the link was made on another device class (%s): losses agree only within tolerance there\n", e.Expected)
+			}
+		}
+	}})
+	if err != nil {
+		return err
+	}
+	if !asJSON {
+		if err := printSample(w, spec, res); err != nil {
+			return err
+		}
+	}
+	if out != "" {
+		if err := saveCheckpoint(out, res); err != nil {
+			return err
+		}
+		if !asJSON {
+			fmt.Fprintf(w, "saved %s\n", out)
+		}
+	}
+	return nil
+}
+
+// printSample shows what the model learned: a greedy continuation of the start of the held-out
+// text.
+func printSample(w io.Writer, spec runspec.Spec, res *job.Result) error {
+	c, err := spec.Resolve()
+	if err != nil {
+		return err
+	}
+	prompt := []rune(c.Val)
+	prompt = prompt[:min(len(prompt), 12)]
+	text, err := res.Trainer.Model.Generate(res.Trainer.Tok, string(prompt), core.SampleOptions{Tokens: 100})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "sample: %q\n", string(prompt)+text)
+	return nil
+}
+
+func corpusLabel(s runspec.Spec) string {
+	if s.Corpus.ID != "" {
+		return s.Corpus.ID
+	}
+	return fmt.Sprintf("your text (%d bytes)", len(s.Corpus.Text))
+}
+
+// saveCheckpoint writes to a temporary file first, so a failed save never leaves half a file
+// where a good one was.
+func saveCheckpoint(path string, res *job.Result) error {
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	err = checkpoint.Save(f, res.Trainer.Model, res.Trainer.Tok, res.Trainer.Opt)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("saving %s: %w", path, err)
+	}
+	return os.Rename(tmp, path)
+}

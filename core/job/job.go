@@ -1,0 +1,203 @@
+// Package job runs a share link's setup (a runspec.Spec) from start to result: it resolves the
+// corpus, builds the trainer on a device, trains, and reports events and a fingerprinted result.
+// The command line and the browser's trainer worker both use it, so a link means the same run
+// everywhere.
+package job
+
+import (
+	"context"
+	"fmt"
+
+	"pretune/core"
+	"pretune/core/checkpoint"
+	"pretune/core/runspec"
+)
+
+// Event is one line of a run's report: JSON field names are a public interface (the CLI's -json
+// output), so fields may be added but never renamed.
+type Event struct {
+	Event           string  `json:"event"` // "eval", "device" or "result"
+	Method          string  `json:"method"`
+	Step            int     `json:"step,omitempty"`
+	Steps           int     `json:"steps,omitempty"`
+	TrainLoss       float64 `json:"train_loss,omitempty"`
+	ValLoss         float64 `json:"val_loss"`
+	TokensPerS      float64 `json:"tokens_per_s,omitempty"`
+	TrainableParams int     `json:"trainable_params,omitempty"`
+	Params          int     `json:"params,omitempty"`
+	Device          string  `json:"device,omitempty"`
+	Fingerprint     string  `json:"fingerprint,omitempty"`
+	// Expected and Match compare the fingerprint with the one the link carried, if any:
+	// Match is "matches", "differs" or "other-device" (a different device class).
+	Expected string `json:"expected_fingerprint,omitempty"`
+	Match    string `json:"match,omitempty"`
+	// Note explains a "device" event (why the run changed device).
+	Note string `json:"note,omitempty"`
+}
+
+// MethodPretrain names causal-LM pretraining in events.
+const MethodPretrain = "pretrain"
+
+// Result is a finished run: its trainer (model, tokenizer) and the final event.
+type Result struct {
+	Trainer *core.Trainer
+	Final   Event
+}
+
+// Options are a run's callbacks and policies; the zero value is a plain run.
+type Options struct {
+	// OnEvent receives every evaluation, a "device" event if the run changes device, and then
+	// the result.
+	OnEvent func(Event)
+	// BetweenSteps runs after every step; the browser worker blocks in it while a run is paused
+	// and yields to the event loop there.
+	BetweenSteps func()
+	// FallbackToCPU continues a run on the CPU device when its device fails (a lost GPU): the
+	// trainer snapshots its state at every evaluation, and the run resumes from the last
+	// snapshot on the CPU. The result's device is then "mixed".
+	FallbackToCPU bool
+	// AfterEval runs after each evaluation's event with the trainer in use, between steps (the
+	// browser worker writes a sample with the model there).
+	AfterEval func(tr *core.Trainer)
+	// Base, when set, is the model to train instead of a fresh one: a checkpoint loaded on the
+	// run's device. Its shape, tokenizer and batch size are kept; the spec gives the corpus and
+	// the schedule (steps, learning rates, warm-up, evaluation, seed), and the optimizer starts
+	// afresh.
+	Base *checkpoint.Checkpoint
+}
+
+// MixedDevice is the device class of a run that changed device part way.
+const MixedDevice = "mixed"
+
+// Run trains spec on dev and stops early with ctx's error when ctx is cancelled.
+func Run(ctx context.Context, spec runspec.Spec, dev core.Device, o Options) (*Result, error) {
+	emit := func(e Event) {
+		if o.OnEvent != nil {
+			o.OnEvent(e)
+		}
+	}
+	c, err := spec.Resolve()
+	if err != nil {
+		return nil, err
+	}
+	var tr *core.Trainer
+	if o.Base != nil {
+		tr, err = trainerFromBase(o.Base, spec.Config, c.Train, c.Val)
+	} else {
+		tr, err = core.NewTrainer(dev, spec.Config, c.Train, c.Val)
+	}
+	if err != nil {
+		return nil, err
+	}
+	fallback := o.FallbackToCPU && dev.Name() != "cpu"
+	var (
+		losses   []float64
+		snapshot *core.Snapshot
+		class    = dev.Name()
+	)
+	takeSnapshot := func() {
+		if fallback {
+			// A snapshot that fails (the device died while reading it) keeps the previous one:
+			// the next step fails too, and the run resumes from the last good state.
+			if s, err := tr.Snapshot(); err == nil {
+				snapshot = s
+			}
+		}
+	}
+	listen := func(tr *core.Trainer) {
+		tr.OnEvent = func(e core.Event) {
+			switch e.Kind {
+			case "progress":
+				losses = append(losses, e.TrainLoss)
+			case "eval":
+				takeSnapshot()
+				emit(Event{Event: "eval", Method: MethodPretrain, Step: e.Step, Steps: e.Steps,
+					TrainLoss: e.TrainLoss, ValLoss: e.ValLoss, TokensPerS: e.TokensPerS, Device: class})
+				if o.AfterEval != nil {
+					o.AfterEval(tr)
+				}
+			}
+		}
+	}
+	listen(tr)
+	takeSnapshot() // step 0, so a failure before the first evaluation restarts on the CPU
+	for !tr.Done() {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("run stopped at step %d: %w", tr.StepsDone(), err)
+		}
+		if _, err := tr.Step(); err != nil {
+			if !fallback || snapshot == nil {
+				return nil, err
+			}
+			// The device failed: continue on the CPU from the last snapshot, exactly as the run
+			// would have gone on from there.
+			cpuTr, ferr := resumeOnCPU(tr, snapshot, c.Train, c.Val)
+			if ferr != nil {
+				return nil, fmt.Errorf("%v; and the CPU fallback failed: %v", err, ferr)
+			}
+			losses = losses[:snapshot.Step]
+			emit(Event{Event: "device", Method: MethodPretrain, Step: snapshot.Step, Steps: spec.Config.Steps,
+				Device: "cpu", Note: fmt.Sprintf("%s failed (%v); continuing on the CPU from step %d", dev.Name(), err, snapshot.Step)})
+			tr, dev, class, fallback = cpuTr, cpuTr.Model.Dev, MixedDevice, false
+			listen(tr)
+			continue
+		}
+		if o.BetweenSteps != nil {
+			o.BetweenSteps()
+		}
+	}
+	hash, err := tr.Model.WeightsHash()
+	if err != nil {
+		return nil, err
+	}
+	_, val := tr.LastLosses()
+	final := Event{
+		Event: "result", Method: MethodPretrain, Steps: spec.Config.Steps, ValLoss: val,
+		TrainableParams: tr.Model.TrainableCount(), Params: tr.Model.ParamCount(),
+		Device: class, Fingerprint: runspec.Fingerprint(class, losses, hash),
+	}
+	final.TokensPerS = tr.TokensPerSecond()
+	if spec.Fingerprint != "" {
+		final.Expected = spec.Fingerprint
+		switch {
+		case !runspec.SameClass(spec.Fingerprint, final.Fingerprint):
+			final.Match = "other-device"
+		case spec.Fingerprint == final.Fingerprint:
+			final.Match = "matches"
+		default:
+			final.Match = "differs"
+		}
+	}
+	emit(final)
+	return &Result{Trainer: tr, Final: final}, nil
+}
+
+// resumeOnCPU builds the failed trainer's model on the CPU device and restores the snapshot.
+func resumeOnCPU(failed *core.Trainer, s *core.Snapshot, train, val string) (*core.Trainer, error) {
+	m, err := core.NewModel(core.NewCPU(), failed.Model.Cfg)
+	if err != nil {
+		return nil, err
+	}
+	tr, err := core.NewTrainerFor(m, failed.Tok, train, val)
+	if err != nil {
+		return nil, err
+	}
+	return tr, tr.Restore(s)
+}
+
+// trainerFromBase trains a loaded model under the spec's schedule: the model keeps its shape,
+// tokenizer and batch size (its buffers are sized by them); the schedule fields come from cfg.
+func trainerFromBase(base *checkpoint.Checkpoint, cfg core.Config, train, val string) (*core.Trainer, error) {
+	m := base.Model
+	if base.Model == nil || base.Tok == nil {
+		return nil, fmt.Errorf("job: the base checkpoint has no model")
+	}
+	mc := &m.Cfg
+	mc.Steps, mc.LR, mc.MinLR, mc.Warmup, mc.WeightDecay = cfg.Steps, cfg.LR, cfg.MinLR, cfg.Warmup, cfg.WeightDecay
+	mc.Beta1, mc.Beta2, mc.Eps, mc.GradClip = cfg.Beta1, cfg.Beta2, cfg.Eps, cfg.GradClip
+	mc.EvalEvery, mc.EvalBatches, mc.Seed = cfg.EvalEvery, cfg.EvalBatches, cfg.Seed
+	if err := mc.Validate(); err != nil {
+		return nil, fmt.Errorf("job: the base model with this schedule: %w", err)
+	}
+	return core.NewTrainerFor(m, base.Tok, train, val)
+}

@@ -1,0 +1,85 @@
+package job
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"pretune/core"
+	"pretune/core/runspec"
+)
+
+// failingDevice computes like the CPU device but claims to be a GPU and fails every download
+// after the first failAfter, as a lost GPU does.
+type failingDevice struct {
+	*core.CPU
+	failAfter, downloads int
+}
+
+func (d *failingDevice) Name() string { return "webgpu/fake adapter" }
+
+func (d *failingDevice) Download(b core.Buf, dst []float32) error {
+	d.downloads++
+	if d.downloads > d.failAfter {
+		return errors.New("device lost")
+	}
+	return d.CPU.Download(b, dst)
+}
+
+func tinySpec(t *testing.T) runspec.Spec {
+	p, err := runspec.PresetByName("en-tiny")
+	require.NoError(t, err)
+	return p.Spec
+}
+
+// TestLostDeviceFallsBackToCPUExactly loses the "GPU" mid-run: the run must continue on the CPU
+// from the last evaluation's snapshot, say so, mark itself mixed, and (because this fake GPU
+// computes exactly like the CPU) end with the very weights and losses of a pure CPU run.
+func TestLostDeviceFallsBackToCPUExactly(t *testing.T) {
+	spec := tinySpec(t)
+	cpuRun, err := Run(context.Background(), spec, core.NewCPU(), Options{})
+	require.NoError(t, err)
+
+	var events []Event
+	dev := &failingDevice{CPU: core.NewCPU(), failAfter: 350} // fails between the evaluations at steps 20 and 40
+	res, err := Run(context.Background(), spec, dev, Options{FallbackToCPU: true, OnEvent: func(e Event) { events = append(events, e) }})
+	require.NoError(t, err)
+	var deviceEvents []Event
+	for _, e := range events {
+		if e.Event == "device" {
+			deviceEvents = append(deviceEvents, e)
+		}
+	}
+	require.Len(t, deviceEvents, 1)
+	require.Contains(t, deviceEvents[0].Note, "device lost")
+	require.Equal(t, 20, deviceEvents[0].Step, "resumes from the evaluation at step 20")
+	require.Equal(t, MixedDevice, res.Final.Device)
+
+	_, cpuHash, err := runspec.ParseFingerprint(cpuRun.Final.Fingerprint)
+	require.NoError(t, err)
+	class, mixedHash, err := runspec.ParseFingerprint(res.Final.Fingerprint)
+	require.NoError(t, err)
+	require.Equal(t, MixedDevice, class)
+	require.Equal(t, cpuHash, mixedHash, "resuming from the snapshot must replay the CPU run exactly")
+}
+
+func TestLostDeviceWithoutFallbackFails(t *testing.T) {
+	dev := &failingDevice{CPU: core.NewCPU(), failAfter: 10}
+	_, err := Run(context.Background(), tinySpec(t), dev, Options{})
+	require.ErrorContains(t, err, "device lost")
+}
+
+func TestCancelledRunStops(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	steps := 0
+	_, err := Run(ctx, tinySpec(t), core.NewCPU(), Options{BetweenSteps: func() {
+		steps++
+		if steps == 5 {
+			cancel()
+		}
+	}})
+	require.ErrorIs(t, err, context.Canceled)
+	require.Equal(t, 5, steps)
+}

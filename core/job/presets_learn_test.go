@@ -1,0 +1,94 @@
+package job
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"pretune/core"
+	"pretune/core/corpus"
+	"pretune/core/runspec"
+)
+
+// TestDefaultPresetsLearn trains shortened copies of the default English and Chinese presets
+// (the small model, as in en-small and zh-small, for fewer steps: the full presets take over a
+// minute each natively) and checks that the model learned the language: the held-out loss ends
+// well below the corpus's unigram entropy, and greedy samples are made of the corpus's words
+// (English) or character pairs (Chinese).
+func TestDefaultPresetsLearn(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains two small models for a few hundred steps")
+	}
+	for _, tc := range []struct {
+		preset, prompt string
+		steps          int
+	}{
+		{"en-small", "The fox ", 600},
+		{"zh-small", "小猫", 300},
+	} {
+		t.Run(tc.preset, func(t *testing.T) {
+			p, err := runspec.PresetByName(tc.preset)
+			require.NoError(t, err)
+			spec := p.Spec
+			spec.Config.Steps, spec.Config.EvalEvery = tc.steps, tc.steps
+			spec.Config.Warmup = min(spec.Config.Warmup, tc.steps/10)
+			t.Logf("%s shortened from %d to %d steps", tc.preset, p.Spec.Config.Steps, tc.steps)
+			res, err := Run(context.Background(), spec, core.NewCPU(), Options{})
+			require.NoError(t, err)
+			c, err := corpus.Builtin(spec.Corpus.ID)
+			require.NoError(t, err)
+			h := corpus.UnigramEntropy(c.Train)
+			val := res.Final.ValLoss
+			t.Logf("%s, %d steps: held-out loss %.3f nats/char; unigram entropy %.3f", tc.preset, tc.steps, val, h)
+			require.Less(t, val, 0.7*h)
+
+			out, err := res.Trainer.Model.Generate(res.Trainer.Tok, tc.prompt, core.SampleOptions{Tokens: 120})
+			require.NoError(t, err)
+			t.Logf("greedy sample: %q", out)
+			if p.Spec.Lang == "zh" {
+				require.GreaterOrEqual(t, knownBigramShare(out, c.Train), 0.8)
+			} else {
+				require.GreaterOrEqual(t, knownWordShare(out, c.Train), 0.8)
+			}
+		})
+	}
+}
+
+// knownWordShare is the share of the sample's complete words (letters only, lower case) that
+// occur in the corpus.
+func knownWordShare(sample, text string) float64 {
+	words := func(s string) []string {
+		return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return r < 'a' || r > 'z' })
+	}
+	known := map[string]bool{}
+	for _, w := range words(text) {
+		known[w] = true
+	}
+	ws := words(sample)
+	if len(ws) > 1 {
+		ws = ws[:len(ws)-1] // the last word may be cut off
+	}
+	hit := 0
+	for _, w := range ws {
+		if known[w] {
+			hit++
+		}
+	}
+	return float64(hit) / float64(max(len(ws), 1))
+}
+
+// knownBigramShare is the share of the sample's adjacent character pairs that occur in the
+// corpus.
+func knownBigramShare(sample, text string) float64 {
+	rs := []rune(sample)
+	hit, n := 0, 0
+	for i := 0; i+1 < len(rs); i++ {
+		n++
+		if strings.Contains(text, string(rs[i:i+2])) {
+			hit++
+		}
+	}
+	return float64(hit) / float64(max(n, 1))
+}

@@ -1,0 +1,118 @@
+// Package protocol is the conversation between the page and a trainer worker: JSON requests with
+// an id, and messages that answer them (any of which may be an error). The types live here, in
+// pure Go, so both sides and their tests share one definition without a browser.
+package protocol
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"pretune/core/job"
+)
+
+// Request kinds, page to worker.
+const (
+	Start       = "start"       // train the run of Code on Device
+	Pause       = "pause"       // stop between steps, keeping the run
+	Resume      = "resume"      // continue a paused run
+	Stop        = "stop"        // end the run; it answers with an error "stopped"
+	Conformance = "conformance" // run the device conformance suite on Device
+	Bench       = "bench"       // measure kernels and a training step on Device
+	Save        = "save"        // the model of the worker's last run, as checkpoint bytes in Format
+)
+
+// Checkpoint formats for Save (and for Base, which Load tells apart by its first bytes).
+const (
+	FormatPretune     = "pretune"     // core/checkpoint's own format, with the optimizer state
+	FormatSafetensors = "safetensors" // weights only, readable by other tools
+)
+
+// Message kinds, worker to page.
+const (
+	Ready  = "ready"  // the worker is listening (id 0)
+	Device = "device" // which device a request runs on, and any fallback
+	Eval   = "eval"   // a held-out evaluation during a run
+	Check  = "check"  // one conformance check's outcome
+	Metric = "metric" // one benchmark figure
+	Sample = "sample" // text the model wrote at an evaluation (Step, Text)
+	Saved  = "saved"  // a save request's checkpoint (Data, Format)
+	Result = "result" // a run's final figures
+	Done   = "done"   // the request finished (after its result, checks or metrics)
+	Error  = "error"  // the request failed; Error says why
+)
+
+// Request is one instruction to a worker.
+type Request struct {
+	ID     int    `json:"id"`
+	Kind   string `json:"kind"`
+	Code   string `json:"code,omitempty"`   // a share code or link, for start
+	Device string `json:"device,omitempty"` // "cpu", "webgpu" or "auto" (the default)
+	// Base is a checkpoint (either format) that start trains on from, instead of a fresh model:
+	// its shape and tokenizer win over the code's, the code's corpus and schedule are used.
+	Base []byte `json:"base,omitempty"`
+	// Prompt starts the samples a run writes at each evaluation; "" picks one from the corpus.
+	Prompt string `json:"prompt,omitempty"`
+	// Format is save's checkpoint format: FormatPretune (the default) or FormatSafetensors.
+	Format string `json:"format,omitempty"`
+}
+
+// DeviceInfo says which device runs a request.
+type DeviceInfo struct {
+	Name     string `json:"name"`               // the fingerprint class: "cpu" or "webgpu/<adapter>"
+	Fallback string `json:"fallback,omitempty"` // why the requested device was not used
+}
+
+// Message is one answer from a worker; which fields are set depends on Kind.
+type Message struct {
+	ID     int         `json:"id"`
+	Kind   string      `json:"kind"`
+	Event  *job.Event  `json:"event,omitempty"`  // eval and result
+	Device *DeviceInfo `json:"device,omitempty"` // device
+	Name   string      `json:"name,omitempty"`   // check and metric: what was checked or measured
+	Pass   bool        `json:"pass,omitempty"`   // check
+	Value  float64     `json:"value,omitempty"`  // metric
+	Unit   string      `json:"unit,omitempty"`   // metric
+	Step   int         `json:"step,omitempty"`   // sample: the steps trained when it was written
+	Text   string      `json:"text,omitempty"`   // sample: the prompt and what the model wrote
+	Data   []byte      `json:"data,omitempty"`   // saved: the checkpoint's bytes
+	Format string      `json:"format,omitempty"` // saved: FormatPretune or FormatSafetensors
+	Error  string      `json:"error,omitempty"`  // check (the mismatch) and error
+}
+
+// ParseRequest decodes and validates one request.
+func ParseRequest(data []byte) (Request, error) {
+	var r Request
+	if err := json.Unmarshal(data, &r); err != nil {
+		return r, fmt.Errorf("protocol: bad request: %v", err)
+	}
+	switch r.Kind {
+	case Start:
+		if r.Code == "" {
+			return r, fmt.Errorf("protocol: start needs a code")
+		}
+	case Save:
+		switch r.Format {
+		case "", FormatPretune, FormatSafetensors:
+		default:
+			return r, fmt.Errorf("protocol: unknown checkpoint format %q (%s or %s)", r.Format, FormatPretune, FormatSafetensors)
+		}
+	case Pause, Resume, Stop, Conformance, Bench:
+	default:
+		return r, fmt.Errorf("protocol: unknown request kind %q", r.Kind)
+	}
+	switch r.Device {
+	case "", "auto", "cpu", "webgpu":
+	default:
+		return r, fmt.Errorf("protocol: unknown device %q (cpu, webgpu or auto)", r.Device)
+	}
+	return r, nil
+}
+
+// Encode renders a message as JSON.
+func (m Message) Encode() string {
+	data, err := json.Marshal(m)
+	if err != nil { // only NaN or Inf can fail here; report it rather than lose the message
+		data, _ = json.Marshal(Message{ID: m.ID, Kind: Error, Error: "protocol: " + err.Error()})
+	}
+	return string(data)
+}

@@ -1,0 +1,223 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/maxence-charriere/go-app/v9/pkg/app"
+)
+
+// serve serves the playground on addr, over HTTPS when certFile and keyFile are given: browsers
+// give WebGPU and service workers only to secure contexts, and plain http is one only on
+// localhost, so a class on a network needs TLS.
+func serve(addr, certFile, keyFile string, log io.Writer) error {
+	if _, err := os.Stat("web/app.wasm"); err != nil {
+		return errors.New("web/app.wasm is missing: run `make run` (it builds the browser app first)")
+	}
+	if (certFile == "") != (keyFile == "") {
+		return errors.New("-tls-cert and -tls-key go together: give both or neither")
+	}
+	srv := &http.Server{Addr: addr, Handler: newHandler(), ReadHeaderTimeout: 10 * time.Second}
+	if certFile != "" {
+		fmt.Fprintf(log, "serving the playground on https://%s\n", addr)
+		return srv.ListenAndServeTLS(certFile, keyFile)
+	}
+	fmt.Fprintf(log, "serving the playground on http://%s\n", addr)
+	return srv.ListenAndServe()
+}
+
+// newHandler is the playground's HTTP handler: go-app's pages and service worker, and the files
+// under web/, all gzip-compressed for clients that accept it.
+func newHandler() http.Handler {
+	return &compressor{next: appHandler(""), dir: "web", files: map[string]*gzFile{}}
+}
+
+// appHandler is go-app's handler; prefix is the sub-path a static site is served under ("" for
+// the root).
+func appHandler(prefix string) *app.Handler {
+	h := &app.Handler{
+		Name:        "pretune",
+		Title:       "pretune: pretrain and fine-tune a tiny transformer",
+		Description: "Pretrain a tiny GPT in your browser, then compare ways to fine-tune it.",
+		Icon:        app.Icon{Default: "/web/icon.png", SVG: "/web/icon.svg"},
+		Styles:      []string{"/web/pretune.css"},
+		// The offline app: go-app's service worker caches these besides the page, app.wasm and
+		// its own scripts.
+		CacheableResources: []string{
+			"/web/worker.js", "/web/wasm_exec.js", "/web/trainer.wasm",
+		},
+	}
+	if prefix != "" {
+		h.Resources = app.CustomProvider("", prefix)
+	}
+	return h
+}
+
+// compressible reports whether a file of this name is worth gzipping (wasm shrinks about 4x).
+func compressible(name string) bool {
+	switch path.Ext(name) {
+	case ".wasm", ".js", ".css", ".svg", ".html", ".json", ".webmanifest", ".txt":
+		return true
+	}
+	return false
+}
+
+// compressor gzips responses. The files under web/ (the 20 MB app.wasm above all) are
+// compressed once and kept, or read from a precompressed NAME.gz sibling when one is at least as
+// new; every other response is compressed as it is written.
+type compressor struct {
+	next  http.Handler
+	dir   string
+	mu    sync.Mutex
+	files map[string]*gzFile // by file path
+}
+
+// gzFile is one compressed file under web/, valid while the file keeps its size and time.
+type gzFile struct {
+	mod  time.Time
+	size int64
+	gz   []byte
+	etag string
+}
+
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		enc, q, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.TrimSpace(enc) == "gzip" && strings.ReplaceAll(q, " ", "") != "q=0" {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *compressor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Add("Vary", "Accept-Encoding")
+	if !acceptsGzip(r) || r.Header.Get("Range") != "" {
+		c.next.ServeHTTP(w, r)
+		return
+	}
+	if rel, ok := strings.CutPrefix(r.URL.Path, "/web/"); ok && compressible(rel) {
+		name := filepath.Join(c.dir, filepath.FromSlash(path.Clean("/"+rel)))
+		if f, err := c.file(name); err == nil {
+			// Unversioned URLs: the browser revalidates each time (a 304 when unchanged), and
+			// the service worker answers from its cache when offline.
+			w.Header().Set("Cache-Control", "no-cache")
+			w.Header().Set("ETag", f.etag)
+			w.Header().Set("Content-Encoding", "gzip")
+			if t := mime.TypeByExtension(path.Ext(rel)); t != "" {
+				w.Header().Set("Content-Type", t)
+			}
+			http.ServeContent(w, r, "", f.mod, bytes.NewReader(f.gz))
+			return
+		}
+	}
+	gw := &gzipWriter{ResponseWriter: w}
+	defer gw.close()
+	c.next.ServeHTTP(gw, r)
+}
+
+// file returns name compressed, from the cache, a fresh .gz sibling, or by compressing it now.
+func (c *compressor) file(name string) (*gzFile, error) {
+	st, err := os.Stat(name)
+	if err != nil || st.IsDir() {
+		return nil, errors.New("not a file")
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock() // one compression at a time: concurrent first requests wait for it
+	if f, ok := c.files[name]; ok && f.mod.Equal(st.ModTime()) && f.size == st.Size() {
+		return f, nil
+	}
+	var gz []byte
+	if gst, err := os.Stat(name + ".gz"); err == nil && !gst.ModTime().Before(st.ModTime()) {
+		gz, err = os.ReadFile(name + ".gz")
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		raw, err := os.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		if gz, err = gzipBytes(raw, gzip.DefaultCompression); err != nil {
+			return nil, err
+		}
+	}
+	sum := sha256.Sum256(gz)
+	f := &gzFile{mod: st.ModTime(), size: st.Size(), gz: gz, etag: `"` + hex.EncodeToString(sum[:12]) + `-gz"`}
+	c.files[name] = f
+	return f, nil
+}
+
+func gzipBytes(raw []byte, level int) ([]byte, error) {
+	var buf bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&buf, level)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := zw.Write(raw); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// gzipWriter compresses a response on the fly when its type is worth it and it has a body.
+type gzipWriter struct {
+	http.ResponseWriter
+	zw      *gzip.Writer
+	decided bool
+}
+
+func (g *gzipWriter) WriteHeader(code int) {
+	if !g.decided {
+		g.decided = true
+		h := g.Header()
+		ct := h.Get("Content-Type")
+		ext := ""
+		if exts, _ := mime.ExtensionsByType(strings.TrimSpace(strings.Split(ct, ";")[0])); len(exts) > 0 {
+			ext = exts[0]
+		}
+		textual := strings.HasPrefix(ct, "text/") || strings.Contains(ct, "javascript") || strings.Contains(ct, "json") ||
+			strings.Contains(ct, "wasm") || strings.Contains(ct, "manifest") || compressible("x"+ext)
+		if code == http.StatusOK && textual && h.Get("Content-Encoding") == "" {
+			h.Del("Content-Length")
+			h.Set("Content-Encoding", "gzip")
+			g.zw, _ = gzip.NewWriterLevel(g.ResponseWriter, gzip.BestSpeed) // the level is valid
+		}
+	}
+	g.ResponseWriter.WriteHeader(code)
+}
+
+func (g *gzipWriter) Write(p []byte) (int, error) {
+	if !g.decided {
+		if g.Header().Get("Content-Type") == "" {
+			g.Header().Set("Content-Type", http.DetectContentType(p))
+		}
+		g.WriteHeader(http.StatusOK)
+	}
+	if g.zw != nil {
+		return g.zw.Write(p)
+	}
+	return g.ResponseWriter.Write(p)
+}
+
+func (g *gzipWriter) close() {
+	if g.zw != nil {
+		g.zw.Close()
+	}
+}

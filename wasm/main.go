@@ -1,0 +1,289 @@
+//go:build js && wasm
+
+// Command wasm is pretune's trainer, compiled to web/trainer.wasm and started in a Web Worker by
+// web/worker.js. It answers the page's requests (core/protocol): start, pause, resume and stop a
+// run; run the device conformance suite; benchmark. Training in a worker never freezes the page.
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"syscall/js"
+	"time"
+
+	"pretune/core"
+	"pretune/core/bench"
+	"pretune/core/checkpoint"
+	"pretune/core/conformance"
+	"pretune/core/job"
+	"pretune/core/protocol"
+	"pretune/core/runspec"
+	"pretune/webgpu"
+)
+
+func main() {
+	w := &worker{}
+	js.Global().Set("pretuneRequest", js.FuncOf(func(this js.Value, args []js.Value) any {
+		if len(args) == 0 {
+			return nil
+		}
+		data := args[0].String()
+		go w.handle([]byte(data)) // never block inside a JS callback
+		return nil
+	}))
+	post(protocol.Message{Kind: protocol.Ready})
+	select {}
+}
+
+// post sends one message to the page.
+func post(m protocol.Message) {
+	js.Global().Call("postMessage", m.Encode())
+}
+
+// worker holds the run in progress, if any: one per worker (the page starts one worker per
+// method it compares).
+type worker struct {
+	mu      sync.Mutex
+	runID   int
+	cancel  context.CancelFunc
+	paused  bool
+	resumed chan struct{}
+	// last is the trainer of the run in progress (from its first evaluation) or of the last
+	// finished one: save writes its model.
+	last *core.Trainer
+}
+
+func (w *worker) handle(data []byte) {
+	req, err := protocol.ParseRequest(data)
+	if err != nil {
+		post(protocol.Message{ID: req.ID, Kind: protocol.Error, Error: err.Error()})
+		return
+	}
+	switch req.Kind {
+	case protocol.Start:
+		w.start(req)
+	case protocol.Pause, protocol.Resume, protocol.Stop:
+		w.control(req)
+	case protocol.Conformance:
+		w.conformance(req)
+	case protocol.Bench:
+		w.bench(req)
+	case protocol.Save:
+		w.save(req)
+	}
+}
+
+// open picks the request's device and tells the page which one it got.
+func open(req protocol.Request) (core.Device, bool) {
+	dev, fallback, err := webgpu.Select(req.Device)
+	if err != nil {
+		if req.Device == "webgpu" {
+			// Asked for WebGPU explicitly and it is missing: continue on the CPU and say so.
+			dev, fallback = core.NewCPU(), "WebGPU is not available here: "+err.Error()
+		} else {
+			post(protocol.Message{ID: req.ID, Kind: protocol.Error, Error: err.Error()})
+			return nil, false
+		}
+	}
+	post(protocol.Message{ID: req.ID, Kind: protocol.Device, Device: &protocol.DeviceInfo{Name: dev.Name(), Fallback: fallback}})
+	return dev, true
+}
+
+func (w *worker) start(req protocol.Request) {
+	spec, err := runspec.Decode(req.Code)
+	if err != nil {
+		post(protocol.Message{ID: req.ID, Kind: protocol.Error, Error: err.Error()})
+		return
+	}
+	w.mu.Lock()
+	if w.cancel != nil {
+		w.mu.Unlock()
+		post(protocol.Message{ID: req.ID, Kind: protocol.Error, Error: fmt.Sprintf("a run (request %d) is already in progress in this worker", w.runID)})
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	w.runID, w.cancel, w.paused = req.ID, cancel, false
+	w.mu.Unlock()
+	defer func() {
+		w.mu.Lock()
+		w.cancel = nil
+		w.mu.Unlock()
+		cancel()
+	}()
+
+	dev, ok := open(req)
+	if !ok {
+		return
+	}
+	var base *checkpoint.Checkpoint
+	if len(req.Base) > 0 {
+		if base, err = loadBase(req.Base, dev); err != nil {
+			post(protocol.Message{ID: req.ID, Kind: protocol.Error, Error: err.Error()})
+			return
+		}
+	}
+	prompt := req.Prompt
+	if prompt == "" {
+		prompt = samplePrompt(spec)
+	}
+	lastYield := time.Now()
+	res, err := job.Run(ctx, spec, dev, job.Options{
+		Base:          base,
+		FallbackToCPU: true, // a lost GPU: go on on the CPU from the last evaluation, and say so
+		AfterEval: func(tr *core.Trainer) {
+			w.mu.Lock()
+			w.last = tr
+			w.mu.Unlock()
+			text, err := tr.Model.Generate(tr.Tok, prompt, core.SampleOptions{Tokens: 80, Temperature: 0.8, TopK: 10, Seed: spec.Config.Seed})
+			if err != nil {
+				text = "(" + err.Error() + ")"
+			}
+			post(protocol.Message{ID: req.ID, Kind: protocol.Sample, Step: tr.StepsDone(), Text: prompt + text})
+		},
+		OnEvent: func(e job.Event) {
+			kind := protocol.Eval
+			if e.Event == "result" {
+				kind = protocol.Result
+			}
+			post(protocol.Message{ID: req.ID, Kind: kind, Event: &e})
+		},
+		BetweenSteps: func() {
+			w.waitWhilePaused()
+			// Go in the browser has no preemption: sleeping lets the worker's event loop deliver
+			// pause and stop requests. Every 50 ms of training, not every step, to keep it cheap.
+			if time.Since(lastYield) > 50*time.Millisecond {
+				time.Sleep(time.Millisecond)
+				lastYield = time.Now()
+			}
+		},
+	})
+	if err != nil {
+		msg := err.Error()
+		if errors.Is(err, context.Canceled) {
+			msg = "stopped"
+		}
+		post(protocol.Message{ID: req.ID, Kind: protocol.Error, Error: msg})
+		return
+	}
+	w.mu.Lock()
+	w.last = res.Trainer
+	w.mu.Unlock()
+	post(protocol.Message{ID: req.ID, Kind: protocol.Done})
+}
+
+// loadBase reads a checkpoint in either format (told apart by its first bytes) onto dev.
+func loadBase(data []byte, dev core.Device) (*checkpoint.Checkpoint, error) {
+	if !bytes.HasPrefix(data, []byte(checkpoint.Magic)) && len(data) > 8 && data[8] == '{' {
+		return checkpoint.ImportSafetensors(bytes.NewReader(data), dev)
+	}
+	return checkpoint.Load(bytes.NewReader(data), dev)
+}
+
+// samplePrompt starts samples with the first few characters of the held-out text, so they are
+// in the corpus's language and show what comes next in text the model never trained on.
+func samplePrompt(spec runspec.Spec) string {
+	c, err := spec.Resolve()
+	if err != nil {
+		return ""
+	}
+	r := []rune(strings.TrimSpace(c.Val))
+	return string(r[:min(len(r), 4)])
+}
+
+// save answers with the model of the run in progress (paused) or of the last finished run.
+func (w *worker) save(req protocol.Request) {
+	w.mu.Lock()
+	tr, running := w.last, w.cancel != nil && !w.paused
+	w.mu.Unlock()
+	switch {
+	case running:
+		post(protocol.Message{ID: req.ID, Kind: protocol.Error, Error: "pause the run before saving its model"})
+		return
+	case tr == nil:
+		post(protocol.Message{ID: req.ID, Kind: protocol.Error, Error: "no model to save yet: it exists from the run's first evaluation"})
+		return
+	}
+	var buf bytes.Buffer
+	var err error
+	format := req.Format
+	if format == protocol.FormatSafetensors {
+		err = checkpoint.ExportSafetensors(&buf, tr.Model, tr.Tok)
+	} else {
+		format = protocol.FormatPretune
+		err = checkpoint.Save(&buf, tr.Model, tr.Tok, tr.Opt)
+	}
+	if err != nil {
+		post(protocol.Message{ID: req.ID, Kind: protocol.Error, Error: err.Error()})
+		return
+	}
+	post(protocol.Message{ID: req.ID, Kind: protocol.Saved, Format: format, Data: buf.Bytes()})
+	post(protocol.Message{ID: req.ID, Kind: protocol.Done})
+}
+
+func (w *worker) waitWhilePaused() {
+	w.mu.Lock()
+	ch := w.resumed
+	paused := w.paused
+	w.mu.Unlock()
+	if paused && ch != nil {
+		<-ch // blocking here yields to the event loop until resume or stop closes it
+	}
+}
+
+func (w *worker) control(req protocol.Request) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.cancel == nil {
+		post(protocol.Message{ID: req.ID, Kind: protocol.Error, Error: "no run in progress"})
+		return
+	}
+	switch req.Kind {
+	case protocol.Pause:
+		if !w.paused {
+			w.paused, w.resumed = true, make(chan struct{})
+		}
+	case protocol.Resume, protocol.Stop:
+		if w.paused {
+			w.paused = false
+			close(w.resumed)
+		}
+		if req.Kind == protocol.Stop {
+			w.cancel()
+		}
+	}
+	post(protocol.Message{ID: req.ID, Kind: protocol.Done})
+}
+
+func (w *worker) conformance(req protocol.Request) {
+	dev, ok := open(req)
+	if !ok {
+		return
+	}
+	conformance.Run(dev, func(name string, err error) {
+		m := protocol.Message{ID: req.ID, Kind: protocol.Check, Name: name, Pass: err == nil}
+		if err != nil {
+			m.Error = err.Error()
+		}
+		post(m)
+	})
+	post(protocol.Message{ID: req.ID, Kind: protocol.Done})
+}
+
+func (w *worker) bench(req protocol.Request) {
+	dev, ok := open(req)
+	if !ok {
+		return
+	}
+	err := bench.All(dev, func(name string, v float64, unit string) {
+		post(protocol.Message{ID: req.ID, Kind: protocol.Metric, Name: name, Value: v, Unit: unit})
+	})
+	if err != nil {
+		post(protocol.Message{ID: req.ID, Kind: protocol.Error, Error: err.Error()})
+		return
+	}
+	post(protocol.Message{ID: req.ID, Kind: protocol.Done})
+}
