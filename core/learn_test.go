@@ -8,25 +8,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// grammarText writes n sentences from a small seeded grammar: enough structure that a model can
-// predict far better than letter frequencies alone.
-func grammarText(seed uint64, n int) string {
-	r := NewRNG(seed, "test-grammar")
-	subjects := []string{"the cat", "a dog", "my friend", "the old man", "a small bird"}
-	verbs := []string{"sees", "likes", "finds", "follows", "paints"}
-	objects := []string{"the river", "a red ball", "the garden", "some bread", "the moon"}
-	var sb strings.Builder
-	for i := 0; i < n; i++ {
-		sb.WriteString(subjects[r.Intn(len(subjects))])
-		sb.WriteString(" ")
-		sb.WriteString(verbs[r.Intn(len(verbs))])
-		sb.WriteString(" ")
-		sb.WriteString(objects[r.Intn(len(objects))])
-		sb.WriteString(".\n")
-	}
-	return sb.String()
-}
-
 // unigramEntropy is the entropy of the text's code point frequencies, in nats per character: the
 // loss of the best model that ignores context.
 func unigramEntropy(text string) float64 {
@@ -50,7 +31,7 @@ func TestModelLearns(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a few hundred training steps: slow under wasm")
 	}
-	train, val := grammarText(1, 2000), grammarText(2, 200)
+	train, val := GrammarText(1, 2000), GrammarText(2, 200)
 	p, err := SizePreset("tiny")
 	require.NoError(t, err)
 	cfg := p.Config

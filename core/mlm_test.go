@@ -60,7 +60,7 @@ func TestMaskedLMLearnsToFillBlanks(t *testing.T) {
 	if testing.Short() {
 		t.Skip("pretrains two small models")
 	}
-	text, val := grammarText(5, 400), grammarText(6, 60)
+	text, val := GrammarText(5, 400), GrammarText(6, 60)
 	cfg := DefaultConfig()
 	cfg.Context, cfg.Layers, cfg.Heads, cfg.Dim = 32, 2, 2, 32
 	// Only 15% of positions carry a loss, and bidirectional attention starts out averaging the

@@ -129,7 +129,7 @@ type smallDevice struct {
 func (d smallDevice) MaxBufferElements() int { return d.limit }
 
 func TestTrainerRefusesModelsTooLargeForTheDevice(t *testing.T) {
-	text := grammarText(1, 50)
+	text := GrammarText(1, 50)
 	cfg := DefaultConfig()
 	_, err := NewTrainer(smallDevice{CPU: NewCPU(), limit: 1 << 20}, cfg, text, text)
 	require.NoError(t, err)

@@ -9,7 +9,7 @@ import (
 // cost is realistic.
 func benchText() string {
 	var sb strings.Builder
-	sb.WriteString(grammarText(9, 400))
+	sb.WriteString(GrammarText(9, 400))
 	for r := rune(32); r < 127; r++ {
 		sb.WriteRune(r)
 	}
