@@ -24,7 +24,7 @@ func TestSelect(t *testing.T) {
 		dev, fallback, err = Select("auto")
 		require.NoError(t, err)
 		require.Equal(t, "cpu", dev.Name())
-		require.Contains(t, fallback, "no usable WebGPU")
+		require.Contains(t, fallback, "no GPU adapter")
 		_, _, err = Select("webgpu")
 		require.ErrorIs(t, err, ErrNoAdapter)
 		return
