@@ -55,6 +55,10 @@ func (m *Model) newMethodActs(a *acts) {
 type FineTuneOptions struct {
 	// PromptLoss counts the prompt's tokens in the SFT loss too (default: the response's only).
 	PromptLoss bool
+	// ReplayRows of every SFT batch are windows of ReplayText (pretraining text) with every
+	// token counted, the rest task pairs: rehearsal, which holds forgetting down. 0 turns it off.
+	ReplayRows int
+	ReplayText string
 }
 
 // FineTuner trains a model on a task: SFT for a generate task, the class head for a classify
@@ -76,6 +80,9 @@ type FineTuner struct {
 	batch       *Batch
 	step        int
 	maxAnswer   int // runes of the longest response, for greedy decoding
+	replay      []int32
+	replayRows  int
+	replayRNG   *RNG
 	elapsed     time.Duration
 	tokens      int
 }
@@ -101,6 +108,13 @@ func NewFineTuner(m *Model, tk *Tokenizer, t *task.Task, o FineTuneOptions) (*Fi
 			return nil, fmt.Errorf("fine-tune: task %s needs training and held-out pairs", t.ID)
 		}
 		f.train, f.val = newSFTSet(tk, t.TrainPairs, o.PromptLoss), newSFTSet(tk, t.ValPairs, false)
+		if o.ReplayRows > 0 {
+			f.replay, f.replayRows = tk.Encode(o.ReplayText), o.ReplayRows
+			if o.ReplayRows >= m.Cfg.Batch || len(f.replay) < m.Cfg.Context+2 {
+				return nil, fmt.Errorf("fine-tune: replay needs fewer rows (%d) than the batch (%d) and a text longer than the context", o.ReplayRows, m.Cfg.Batch)
+			}
+			f.replayRNG = NewRNG(m.Cfg.Seed, StreamData+"/replay")
+		}
 		for _, p := range append(append([]task.Pair(nil), t.TrainPairs...), t.ValPairs...) {
 			f.maxAnswer = max(f.maxAnswer, utf8.RuneCountInString(p.Response))
 		}
@@ -205,11 +219,15 @@ func (f *FineTuner) Step() (float64, error) {
 	start := time.Now()
 	pass := Pass{Train: true, DropoutSeed: f.dropoutSeed, Step: f.step}
 	lr := LearningRate(m.Cfg, f.step)
-	idx := f.next(m.Cfg.Batch)
+	idx := f.next(m.Cfg.Batch - f.replayRows)
 	var loss float64
 	var err error
 	if f.train != nil {
-		f.train.fill(m.Dev, f.batch, idx, m.Cfg.Context)
+		offsets := make([]int, f.replayRows)
+		for i := range offsets {
+			offsets[i] = f.replayRNG.Intn(len(f.replay) - m.Cfg.Context - 1)
+		}
+		f.train.fill(m.Dev, f.batch, idx, m.Cfg.Context, f.replay, offsets)
 		loss, err = m.TrainStep(f.Opt, f.batch, pass, lr)
 	} else {
 		loss, err = f.classStep(idx, pass, lr)
@@ -287,7 +305,7 @@ func (f *FineTuner) Evaluate() (float64, error) {
 	if f.val != nil {
 		for s := 0; s < len(f.val.tokens); s += B {
 			idx := seq(s, min(s+B, len(f.val.tokens)))
-			f.val.fill(m.Dev, f.batch, idx, m.Cfg.Context)
+			f.val.fill(m.Dev, f.batch, idx, m.Cfg.Context, nil, nil)
 			m.forward(m.train, f.batch, Pass{})
 			l, w, err := m.loss(m.train, f.batch)
 			if err != nil {
@@ -394,36 +412,13 @@ func (f *FineTuner) Answers(prompts []string) ([]string, error) {
 // step at the configured batch shape: every buffer the forward and backward passes use besides
 // the parameters, their gradients and the optimizer's moments (float32 and int32 alike, 4 bytes).
 func (m *Model) ActivationBytes() int {
-	a := m.train
 	seen := map[Buf]bool{}
 	n := 0
-	add := func(bufs ...Buf) {
-		for _, b := range bufs {
-			if b != nil && !seen[b] {
-				seen[b] = true
-				n += b.Len()
-			}
+	for _, b := range m.train.bufs() {
+		if b != nil && !seen[b] {
+			seen[b] = true
+			n += b.Len()
 		}
-	}
-	add(a.emb, a.xL, a.lnf, a.lnfM, a.lnfR, a.logits, a.probs, a.losses)
-	for _, l := range a.layers {
-		add(l.x, l.ln1, l.ln1Mean, l.ln1R, l.q, l.k, l.v, l.qh, l.kh, l.vh, l.s, l.p, l.yh, l.y, l.o,
-			l.oDrop, l.x2, l.ln2, l.ln2Mean, l.ln2R, l.h, l.g, l.mo, l.moDrop)
-	}
-	add(a.dres, a.dln, a.dq, a.dk, a.dv, a.dqh, a.dkh, a.dvh, a.ds, a.dp, a.dyh, a.dy, a.dmo, a.dh, a.dg, a.dlogits, a.ddrop)
-	for _, la := range a.lora {
-		add(la.bufs()...)
-	}
-	for _, aa := range a.adapter {
-		add(aa.bufs()...)
-	}
-	for _, pa := range a.prefix {
-		if pa != nil {
-			add(pa.bufs()...)
-		}
-	}
-	if a.head != nil {
-		add(a.head.bufs()...)
 	}
 	return 4 * n
 }

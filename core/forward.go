@@ -86,35 +86,39 @@ func (m *Model) newActs(B, T int) *acts {
 	return a
 }
 
-func (a *acts) free(dev Device) {
-	seen := map[Buf]bool{}
-	free := func(bufs ...Buf) {
-		for _, b := range bufs {
-			if b != nil && !seen[b] {
-				seen[b] = true
-				dev.Free(b)
-			}
-		}
-	}
-	free(a.emb, a.xL, a.lnf, a.lnfM, a.lnfR, a.logits, a.probs, a.losses)
+// bufs lists every buffer of a (some more than once: without dropout a "dropped" tensor is the
+// tensor itself; nil for scratch a shape does not need).
+func (a *acts) bufs() []Buf {
+	out := []Buf{a.emb, a.xL, a.lnf, a.lnfM, a.lnfR, a.logits, a.probs, a.losses}
 	for _, l := range a.layers {
-		free(l.x, l.ln1, l.ln1Mean, l.ln1R, l.q, l.k, l.v, l.qh, l.kh, l.vh, l.s, l.p, l.yh, l.y, l.o,
+		out = append(out, l.x, l.ln1, l.ln1Mean, l.ln1R, l.q, l.k, l.v, l.qh, l.kh, l.vh, l.s, l.p, l.yh, l.y, l.o,
 			l.oDrop, l.x2, l.ln2, l.ln2Mean, l.ln2R, l.h, l.g, l.mo, l.moDrop)
 	}
-	free(a.dres, a.dln, a.dq, a.dk, a.dv, a.dqh, a.dkh, a.dvh, a.ds, a.dp, a.dyh, a.dy, a.dmo, a.dh, a.dg, a.dlogits, a.ddrop)
+	out = append(out, a.dres, a.dln, a.dq, a.dk, a.dv, a.dqh, a.dkh, a.dvh, a.ds, a.dp, a.dyh, a.dy, a.dmo, a.dh, a.dg, a.dlogits, a.ddrop)
 	for _, la := range a.lora {
-		free(la.bufs()...)
+		out = append(out, la.bufs()...)
 	}
 	for _, aa := range a.adapter {
-		free(aa.bufs()...)
+		out = append(out, aa.bufs()...)
 	}
 	for _, pa := range a.prefix {
 		if pa != nil {
-			free(pa.bufs()...)
+			out = append(out, pa.bufs()...)
 		}
 	}
 	if a.head != nil {
-		free(a.head.bufs()...)
+		out = append(out, a.head.bufs()...)
+	}
+	return out
+}
+
+func (a *acts) free(dev Device) {
+	seen := map[Buf]bool{}
+	for _, b := range a.bufs() {
+		if b != nil && !seen[b] {
+			seen[b] = true
+			dev.Free(b)
+		}
 	}
 }
 

@@ -90,17 +90,26 @@ func newSFTSet(tk *Tokenizer, pairs []task.Pair, withPrompt bool) *sftSet {
 	return s
 }
 
-// fill builds a batch of the examples idx, padded to the longest of them (at most context).
-func (s *sftSet) fill(dev Device, b *Batch, idx []int, context int) {
+// fill builds a batch of the examples idx, padded to the longest of them (at most context),
+// followed by one row per replay offset: a window of replay text of the same length with every
+// next-token prediction counted.
+func (s *sftSet) fill(dev Device, b *Batch, idx []int, context int, replay []int32, offsets []int) {
 	T := 1
 	for _, i := range idx {
 		T = max(T, len(s.tokens[i])-1)
 	}
 	T = min(T, context)
-	B := len(idx)
+	B := len(idx) + len(offsets)
 	in, tg, wt := make([]int32, B*T), make([]int32, B*T), make([]float32, B*T)
 	for r, i := range idx {
 		sftRow(s.tokens[i], s.weights[i], T, in[r*T:(r+1)*T], tg[r*T:(r+1)*T], wt[r*T:(r+1)*T])
+	}
+	for k, off := range offsets {
+		r := len(idx) + k
+		window(replay, off, T, in[r*T:(r+1)*T], tg[r*T:(r+1)*T])
+		for t := r * T; t < (r+1)*T; t++ {
+			wt[t] = 1
+		}
 	}
 	b.Set(dev, B, T, in, tg, wt)
 }

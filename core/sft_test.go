@@ -103,3 +103,28 @@ func TestGreedyBatchMatchesGenerate(t *testing.T) {
 	_, err = m.GreedyBatch(tk, prompts, 3, "")
 	require.Error(t, err)
 }
+
+func TestSFTFillWithReplay(t *testing.T) {
+	tk, err := NewTokenizer(task.PromptText("ab") + "cd\nxyz")
+	require.NoError(t, err)
+	set := newSFTSet(tk, []task.Pair{{Prompt: "ab", Response: "cd"}, {Prompt: "a", Response: "c"}}, false)
+	replay := tk.Encode("xyzxyzxyzxyzxyzxyzxyz")
+	d := NewCPU()
+	b := NewBatch(d, 4, 16)
+	set.fill(d, b, []int{0, 1}, 16, replay, []int{1, 4})
+	T := len(set.tokens[0]) - 1
+	require.Equal(t, 4, b.B)
+	require.Equal(t, T, b.T)
+	in, tg, wt := Ints(b.Inputs), Ints(b.Targets), Floats(b.Weights)
+	for k, off := range []int{1, 4} {
+		r := 2 + k
+		require.Equal(t, replay[off:off+T], in[r*T:(r+1)*T])
+		require.Equal(t, replay[off+1:off+T+1], tg[r*T:(r+1)*T])
+		for _, w := range wt[r*T : (r+1)*T] {
+			require.Equal(t, float32(1), w)
+		}
+	}
+	// Row 1 is the shorter pair, padded at weight 0.
+	require.Equal(t, int32(TokPad), in[2*T-1])
+	require.Zero(t, wt[2*T-1])
+}

@@ -1,0 +1,398 @@
+// Package compare runs several fine-tuning methods from one base model on one task, with the
+// same data order, seed and number of steps, and measures each the same way: task loss curves,
+// held-out task accuracy, forgetting of the pretraining text, trainable parameters, optimizer
+// and activation memory, speed, the answers to fixed prompts, and a fingerprint.
+//
+// Methods run one after another, each on its own clone of the base, so each one's speed is
+// measured with it running alone (on the cores the caller leaves free).
+package compare
+
+import (
+	"fmt"
+	"strings"
+
+	"pretune/core"
+	"pretune/core/corpus"
+	"pretune/core/runspec"
+	"pretune/core/task"
+)
+
+// Method kinds.
+const (
+	Full    = "full"    // every weight trainable
+	LoRA    = "lora"    // low-rank updates on chosen linear layers, base frozen
+	Adapter = "adapter" // bottleneck adapters after attention and MLP, base frozen
+	Prefix  = "prefix"  // learned key/value prefixes per layer, base frozen
+	Head    = "head"    // a classification head replacing the LM head, body frozen or trained
+	Base    = "base"    // the result name of the untouched base model
+)
+
+// Method is one method's config. Zero optimisation fields take the comparison's defaults for
+// the kind (DefaultLR).
+type Method struct {
+	Name      string             `json:"name"` // shown in results; defaults to Kind
+	Kind      string             `json:"kind"`
+	LoRA      core.LoRAConfig    `json:"lora,omitempty"`
+	Adapter   core.AdapterConfig `json:"adapter,omitempty"`
+	Prefix    core.PrefixConfig  `json:"prefix,omitempty"`
+	TrainBody bool               `json:"train_body,omitempty"` // Head: train the body too
+	LR        float32            `json:"lr,omitempty"`
+}
+
+// DefaultLR is each kind's peak learning rate: methods with few parameters starting from zero
+// (or from a frozen model's keys) need larger steps than full fine-tuning, which must not wreck
+// the pretrained weights.
+func DefaultLR(kind string) float32 {
+	switch kind {
+	case Full:
+		return 1e-3
+	case LoRA:
+		return 1e-2
+	case Adapter:
+		return 1e-2
+	case Prefix:
+		// Prefix rows are activations (keys and values of order 1), not weights: they need
+		// steps of that order to move within a few hundred updates.
+		return 1e-1
+	case Head:
+		return 3e-3
+	}
+	return 1e-3
+}
+
+// DefaultMethods are the default lesson's methods for a task kind.
+func DefaultMethods(kind string) []Method {
+	if kind == task.KindClassify {
+		return []Method{
+			{Name: "head", Kind: Head},
+			{Name: "head+body", Kind: Head, TrainBody: true, LR: 1e-3},
+			{Name: "lora+head", Kind: LoRA, LoRA: core.DefaultLoRA()},
+		}
+	}
+	return []Method{
+		{Kind: Full},
+		{Kind: LoRA, LoRA: core.DefaultLoRA()},
+		{Kind: Adapter, Adapter: core.AdapterConfig{Size: 16}},
+		{Kind: Prefix, Prefix: core.PrefixConfig{Len: 16}},
+	}
+}
+
+// Config is a comparison.
+type Config struct {
+	Steps     int     `json:"steps"`       // fine-tuning steps per method
+	Batch     int     `json:"batch"`       // examples per step; 0 keeps the base's
+	Dropout   float32 `json:"dropout"`     // dropout while fine-tuning (the base's rate is not kept)
+	Warmup    int     `json:"warmup"`      // steps of warm-up
+	MinLRFrac float32 `json:"min_lr_frac"` // the cosine ends at LR·MinLRFrac
+	EvalEvery int     `json:"eval_every"`  // steps between held-out task losses
+	Seed      uint64  `json:"seed"`        // data order, dropout and the methods' initialisation
+	// PromptLoss counts the prompt's tokens in the SFT loss too.
+	PromptLoss bool `json:"prompt_loss,omitempty"`
+	// ReplayRows of each SFT batch are windows of the pretraining text (rehearsal); 0 is off.
+	ReplayRows int `json:"replay_rows,omitempty"`
+	// Prompts are answered by every model (generate tasks; texts to label for classify tasks);
+	// empty means the first four held-out prompts.
+	Prompts []string `json:"prompts,omitempty"`
+	Methods []Method `json:"methods"`
+}
+
+// DefaultConfig is the default lesson for a task kind.
+func DefaultConfig(kind string) Config {
+	return Config{Steps: 500, Warmup: 20, MinLRFrac: 0.1, EvalEvery: 50, Seed: 1, Methods: DefaultMethods(kind)}
+}
+
+// Point is one point of a loss curve.
+type Point struct {
+	Step int     `json:"step"`
+	Loss float64 `json:"loss"`
+}
+
+// Answer is a model's answer to one fixed prompt.
+type Answer struct {
+	Prompt string `json:"prompt"`
+	Answer string `json:"answer"`
+}
+
+// Result is one method's (or the base's) measurements.
+type Result struct {
+	Method string `json:"method"`
+	Kind   string `json:"kind"`
+	// TaskAccuracy in [0, 1]: exact match of greedy answers, or label accuracy.
+	TaskAccuracy float64 `json:"task_accuracy"`
+	// Forgetting is the held-out pretraining-text loss after minus before, nats per token.
+	Forgetting      float64  `json:"forgetting"`
+	PretrainLoss    float64  `json:"pretrain_loss"` // after
+	TrainableParams int      `json:"trainable_params"`
+	TrainableShare  float64  `json:"trainable_share"` // of the base model's parameters
+	OptimizerBytes  int      `json:"optimizer_bytes"`
+	ActivationBytes int      `json:"activation_bytes"` // estimate for one training step
+	MsPerStep       float64  `json:"ms_per_step"`
+	TokensPerS      float64  `json:"tokens_per_s"`
+	TrainCurve      []Point  `json:"train_curve,omitempty"`
+	ValCurve        []Point  `json:"val_curve,omitempty"` // held-out task loss; step 0 is before training
+	Answers         []Answer `json:"answers"`
+	Fingerprint     string   `json:"fingerprint"`
+}
+
+// Event is what Run reports, one stream for every method: "progress" after each step, "eval"
+// after each held-out evaluation, "result" when a method (or the base) is measured.
+type Event struct {
+	Kind      string  `json:"event"`
+	Method    string  `json:"method"`
+	Step      int     `json:"step,omitempty"`
+	Steps     int     `json:"steps,omitempty"`
+	TrainLoss float64 `json:"train_loss,omitempty"`
+	ValLoss   float64 `json:"val_loss,omitempty"`
+	Result    *Result `json:"result,omitempty"`
+}
+
+// Run measures the base model, then every method of cfg from its own clone of base, on task t.
+// pre is the base's pretraining corpus: its held-out part measures forgetting, its training part
+// feeds replay. The base model is left unchanged. Results come back in order: the base's first,
+// then one per method.
+func Run(base *core.Model, tk *core.Tokenizer, t *task.Task, pre *corpus.Corpus, cfg Config, on func(Event)) ([]Result, error) {
+	if on == nil {
+		on = func(Event) {}
+	}
+	if cfg.Steps < 1 || len(cfg.Methods) == 0 {
+		return nil, fmt.Errorf("compare: need at least one step and one method")
+	}
+	if t.Kind == task.KindGenerate && base.Mask != core.Causal {
+		return nil, fmt.Errorf("compare: a masked-LM base cannot be fine-tuned on a generate task (it cannot generate)")
+	}
+	valTokens := tk.Encode(pre.Val)
+	before, err := pretrainLoss(base, valTokens)
+	if err != nil {
+		return nil, err
+	}
+	baseRes, err := measureBase(base, tk, t, cfg, pre.Train, valTokens, before)
+	if err != nil {
+		return nil, err
+	}
+	on(Event{Kind: "result", Method: Base, Result: baseRes})
+	results := []Result{*baseRes}
+	for _, meth := range cfg.Methods {
+		r, err := runMethod(base, tk, t, cfg, meth, pre.Train, valTokens, before, on)
+		if err != nil {
+			return nil, fmt.Errorf("compare: method %s: %w", name(meth), err)
+		}
+		on(Event{Kind: "result", Method: r.Method, Result: r})
+		results = append(results, *r)
+	}
+	return results, nil
+}
+
+func name(m Method) string {
+	if m.Name != "" {
+		return m.Name
+	}
+	return m.Kind
+}
+
+// pretrainLoss is the mean loss over held-out pretraining text (the trainer's evaluation
+// windows), using a throwaway batch.
+func pretrainLoss(m *core.Model, tokens []int32) (float64, error) {
+	b := core.NewBatch(m.Dev, m.Cfg.Batch, m.Cfg.Context)
+	defer b.Free(m.Dev)
+	return m.MeanLoss(tokens, b, m.Cfg.EvalBatches)
+}
+
+// prepare clones base, attaches the method and sets the optimisation fields of its config.
+func prepare(base *core.Model, t *task.Task, cfg Config, meth Method, valTokens []int32) (*core.Model, error) {
+	m, err := base.Clone()
+	if err != nil {
+		return nil, err
+	}
+	lr := meth.LR
+	if lr == 0 {
+		lr = DefaultLR(meth.Kind)
+	}
+	m.Cfg.Steps, m.Cfg.LR, m.Cfg.Warmup, m.Cfg.Seed = cfg.Steps, lr, min(cfg.Warmup, cfg.Steps), cfg.Seed
+	m.Cfg.MinLR = lr * cfg.MinLRFrac
+	m.Cfg.EvalEvery = max(cfg.EvalEvery, 1)
+	batch := m.Cfg.Batch
+	if cfg.Batch > 0 {
+		batch = cfg.Batch
+	}
+	if err := m.SetBatchShape(batch, cfg.Dropout); err != nil {
+		m.Free()
+		return nil, err
+	}
+	var attachErr error
+	switch meth.Kind {
+	case Full:
+	case LoRA:
+		_, attachErr = m.AttachLoRA(meth.LoRA, cfg.Seed)
+	case Adapter:
+		_, attachErr = m.AttachAdapters(meth.Adapter, cfg.Seed)
+	case Prefix:
+		init := valTokens
+		if len(init) < meth.Prefix.Len {
+			init = nil
+		}
+		_, attachErr = m.AttachPrefix(meth.Prefix, init, cfg.Seed)
+	case Head:
+		if t.Kind != task.KindClassify {
+			attachErr = fmt.Errorf("a class head needs a classify task")
+		}
+	default:
+		attachErr = fmt.Errorf("unknown method kind %q", meth.Kind)
+	}
+	if attachErr == nil && t.Kind == task.KindClassify {
+		// A parameter-efficient method under a class head keeps the body frozen (its own
+		// tensors train); full fine-tuning and "head+body" train the body.
+		_, attachErr = m.AttachClassHead(len(t.Labels), meth.Kind == Full || (meth.Kind == Head && meth.TrainBody), cfg.Seed)
+	}
+	if attachErr != nil {
+		m.Free()
+		return nil, attachErr
+	}
+	return m, nil
+}
+
+func measureBase(base *core.Model, tk *core.Tokenizer, t *task.Task, cfg Config, replayText string, valTokens []int32, before float64) (*Result, error) {
+	// The base is measured on a clone, so that nothing (a class head) is attached to it.
+	m, err := prepare(base, t, cfg, Method{Kind: Full}, valTokens)
+	if err != nil {
+		return nil, err
+	}
+	defer m.Free()
+	ft, err := core.NewFineTuner(m, tk, t, core.FineTuneOptions{PromptLoss: cfg.PromptLoss, ReplayRows: cfg.ReplayRows, ReplayText: replayText})
+	if err != nil {
+		return nil, err
+	}
+	r := &Result{Method: Base, Kind: Base, PretrainLoss: before}
+	if err := finish(r, ft, t, cfg, valTokens, before, nil); err != nil {
+		return nil, err
+	}
+	// The base does not train: no trainable parameters, optimizer, activations or speed.
+	r.TrainableParams, r.TrainableShare, r.OptimizerBytes, r.ActivationBytes, r.MsPerStep, r.TokensPerS = 0, 0, 0, 0, 0, 0
+	return r, nil
+}
+
+func runMethod(base *core.Model, tk *core.Tokenizer, t *task.Task, cfg Config, meth Method, replayText string, valTokens []int32, before float64, on func(Event)) (*Result, error) {
+	m, err := prepare(base, t, cfg, meth, valTokens)
+	if err != nil {
+		return nil, err
+	}
+	defer m.Free()
+	ft, err := core.NewFineTuner(m, tk, t, core.FineTuneOptions{PromptLoss: cfg.PromptLoss, ReplayRows: cfg.ReplayRows, ReplayText: replayText})
+	if err != nil {
+		return nil, err
+	}
+	r := &Result{Method: name(meth), Kind: meth.Kind}
+	v0, err := ft.Evaluate()
+	if err != nil {
+		return nil, err
+	}
+	r.ValCurve = append(r.ValCurve, Point{0, v0})
+	var losses []float64
+	ft.OnEvent = func(e core.Event) {
+		switch e.Kind {
+		case "progress":
+			r.TrainCurve = append(r.TrainCurve, Point{e.Step, e.TrainLoss})
+			losses = append(losses, e.TrainLoss)
+		case "eval":
+			r.ValCurve = append(r.ValCurve, Point{e.Step, e.ValLoss})
+		}
+		on(Event{Kind: e.Kind, Method: r.Method, Step: e.Step, Steps: e.Steps, TrainLoss: e.TrainLoss, ValLoss: e.ValLoss})
+	}
+	for !ft.Done() {
+		if _, err := ft.Step(); err != nil {
+			return nil, err
+		}
+	}
+	r.MsPerStep, r.TokensPerS = ft.MsPerStep(), ft.TokensPerSecond()
+	r.TrainableParams = m.TrainableCount()
+	r.TrainableShare = float64(r.TrainableParams) / float64(baseCount(m))
+	r.OptimizerBytes = ft.Opt.Bytes()
+	if err := finish(r, ft, t, cfg, valTokens, before, losses); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// baseCount is the number of the base model's parameters.
+func baseCount(m *core.Model) int {
+	n := 0
+	for _, p := range m.BaseParams() {
+		n += p.Size()
+	}
+	return n
+}
+
+// finish measures accuracy, forgetting, the fixed prompts' answers and the fingerprint.
+func finish(r *Result, ft *core.FineTuner, t *task.Task, cfg Config, valTokens []int32, before float64, losses []float64) error {
+	m := ft.Model
+	acc, err := ft.Accuracy()
+	if err != nil {
+		return err
+	}
+	r.TaskAccuracy = acc
+	after, err := pretrainLoss(m, valTokens)
+	if err != nil {
+		return err
+	}
+	r.PretrainLoss, r.Forgetting = after, after-before
+	r.ActivationBytes = m.ActivationBytes()
+	prompts := cfg.Prompts
+	if len(prompts) == 0 {
+		prompts = defaultPrompts(t)
+	}
+	if t.Kind == task.KindGenerate {
+		answers, err := ft.Answers(prompts)
+		if err != nil {
+			return err
+		}
+		for i, p := range prompts {
+			r.Answers = append(r.Answers, Answer{p, answers[i]})
+		}
+	} else {
+		ex := make([]task.Example, len(prompts))
+		for i, p := range prompts {
+			ex[i] = task.Example{Text: p}
+		}
+		labels, err := ft.Predict(ex)
+		if err != nil {
+			return err
+		}
+		for i, p := range prompts {
+			r.Answers = append(r.Answers, Answer{p, t.Labels[labels[i]]})
+		}
+	}
+	hash, err := m.WeightsHash()
+	if err != nil {
+		return err
+	}
+	r.Fingerprint = runspec.Fingerprint(m.Dev.Name(), losses, hash)
+	return nil
+}
+
+func defaultPrompts(t *task.Task) []string {
+	var out []string
+	for _, p := range t.ValPairs {
+		if len(out) < 4 {
+			out = append(out, p.Prompt)
+		}
+	}
+	for _, e := range t.ValExamples {
+		if len(out) < 4 {
+			out = append(out, e.Text)
+		}
+	}
+	return out
+}
+
+// Markdown formats results as a table: accuracy, forgetting, parameters, memory and speed per
+// method (the README's table).
+func Markdown(results []Result) string {
+	var sb strings.Builder
+	sb.WriteString("| method | task accuracy | forgetting (nats/token) | trainable params | share | optimizer memory | activations | ms/step | tokens/s |\n")
+	sb.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	for _, r := range results {
+		fmt.Fprintf(&sb, "| %s | %.3f | %+.3f | %d | %.2f%% | %.1f KB | %.1f KB | %.1f | %.0f |\n",
+			r.Method, r.TaskAccuracy, r.Forgetting, r.TrainableParams, 100*r.TrainableShare,
+			float64(r.OptimizerBytes)/1024, float64(r.ActivationBytes)/1024, r.MsPerStep, r.TokensPerS)
+	}
+	return sb.String()
+}

@@ -1,0 +1,140 @@
+package compare
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"pretune/core"
+	"pretune/core/corpus"
+	"pretune/core/task"
+)
+
+// quickBase is a barely trained small model on the English corpus: enough for the plumbing.
+func quickBase(t *testing.T) (*core.Model, *core.Tokenizer, *corpus.Corpus) {
+	t.Helper()
+	c, err := corpus.Builtin("en-world")
+	require.NoError(t, err)
+	tk, err := core.PretrainTokenizer(c)
+	require.NoError(t, err)
+	cfg := core.DefaultConfig()
+	cfg.Vocab, cfg.Dim, cfg.Heads, cfg.Layers, cfg.Batch = tk.VocabSize(), 16, 2, 1, 4
+	cfg.Steps, cfg.Warmup, cfg.EvalEvery, cfg.EvalBatches = 10, 2, 10, 1
+	m, err := core.NewModel(core.NewCPU(), cfg)
+	require.NoError(t, err)
+	tr, err := core.NewTrainerFor(m, tk, c.Train, c.Val)
+	require.NoError(t, err)
+	for !tr.Done() {
+		_, err := tr.Step()
+		require.NoError(t, err)
+	}
+	return m, tk, c
+}
+
+func TestRunMeasuresEveryMethod(t *testing.T) {
+	base, tk, c := quickBase(t)
+	hash, err := base.WeightsHash()
+	require.NoError(t, err)
+	tsk, err := task.Builtin("en-facts")
+	require.NoError(t, err)
+	cfg := DefaultConfig(tsk.Kind)
+	cfg.Steps, cfg.EvalEvery = 4, 2
+	cfg.Methods = append(cfg.Methods, Method{Name: "lora-mlp", Kind: LoRA, LoRA: core.LoRAConfig{Rank: 2, Alpha: 2, Dropout: 0.1, Targets: []string{"fc_in", "fc_out"}}})
+	var events []Event
+	run := func() []Result {
+		events = nil
+		res, err := Run(base, tk, tsk, c, cfg, func(e Event) { events = append(events, e) })
+		require.NoError(t, err)
+		return res
+	}
+	res := run()
+	require.Len(t, res, 1+len(cfg.Methods))
+	require.Equal(t, Base, res[0].Method)
+	require.Zero(t, res[0].Forgetting)
+	require.Zero(t, res[0].TrainableParams)
+	results := 0
+	for _, e := range events {
+		if e.Kind == "result" {
+			results++
+		}
+	}
+	require.Equal(t, len(res), results, "one result event per method and the base")
+	fingerprints := map[string]bool{}
+	for i, r := range res {
+		require.Len(t, r.Answers, 4, r.Method)
+		require.GreaterOrEqual(t, r.TaskAccuracy, 0.0)
+		require.LessOrEqual(t, r.TaskAccuracy, 1.0)
+		require.Contains(t, r.Fingerprint, "cpu:")
+		require.False(t, fingerprints[r.Fingerprint], "%s has another method's fingerprint", r.Method)
+		fingerprints[r.Fingerprint] = true
+		if i == 0 {
+			require.Zero(t, r.ActivationBytes, "the base does not train")
+			continue
+		}
+		require.Positive(t, r.ActivationBytes)
+		require.Len(t, r.TrainCurve, cfg.Steps)
+		require.Len(t, r.ValCurve, 1+cfg.Steps/cfg.EvalEvery)
+		require.Equal(t, 8*r.TrainableParams, r.OptimizerBytes, "two float32 moments per trainable parameter")
+		require.Positive(t, r.MsPerStep)
+		require.Positive(t, r.TokensPerS)
+		require.NotZero(t, r.Forgetting, r.Method)
+	}
+	require.Equal(t, 1.0, res[1].TrainableShare)
+	require.Less(t, res[2].TrainableShare, 0.2)
+	after, err := base.WeightsHash()
+	require.NoError(t, err)
+	require.Equal(t, hash, after, "the base model is left unchanged")
+
+	again := run()
+	for i := range res {
+		require.Equal(t, res[i].Fingerprint, again[i].Fingerprint, "same config and seed, same run: %s", res[i].Method)
+		require.Equal(t, res[i].TrainCurve, again[i].TrainCurve)
+	}
+}
+
+func TestRunClassify(t *testing.T) {
+	base, tk, c := quickBase(t)
+	tsk, err := task.Builtin("en-truth")
+	require.NoError(t, err)
+	cfg := DefaultConfig(tsk.Kind)
+	cfg.Steps, cfg.EvalEvery = 3, 3
+	res, err := Run(base, tk, tsk, c, cfg, nil)
+	require.NoError(t, err)
+	require.Len(t, res, 1+len(cfg.Methods))
+	byName := map[string]Result{}
+	for _, r := range res {
+		byName[r.Method] = r
+		for _, a := range r.Answers {
+			require.Contains(t, tsk.Labels, a.Answer)
+		}
+	}
+	require.Zero(t, byName["head"].Forgetting, "a frozen body keeps the language model exactly")
+	require.NotZero(t, byName["head+body"].Forgetting)
+	require.Less(t, byName["head"].TrainableParams, byName["lora+head"].TrainableParams)
+}
+
+func TestRunRejectsBadConfigs(t *testing.T) {
+	base, tk, c := quickBase(t)
+	gen, err := task.Builtin("en-facts")
+	require.NoError(t, err)
+	for name, cfg := range map[string]Config{
+		"no steps":      {Methods: DefaultMethods(gen.Kind)},
+		"no methods":    {Steps: 1},
+		"unknown kind":  {Steps: 1, Methods: []Method{{Kind: "magic"}}},
+		"head on gen":   {Steps: 1, Methods: []Method{{Kind: Head}}},
+		"bad lora rank": {Steps: 1, Methods: []Method{{Kind: LoRA, LoRA: core.LoRAConfig{Rank: 0, Alpha: 1, Targets: []string{"q_proj"}}}}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Run(base, tk, gen, c, cfg, nil)
+			require.Error(t, err)
+		})
+	}
+	base.Mask = core.Bidirectional
+	_, err = Run(base, tk, gen, c, DefaultConfig(gen.Kind), nil)
+	require.Error(t, err, "a masked-LM base cannot do a generate task")
+}
+
+func TestMarkdown(t *testing.T) {
+	md := Markdown([]Result{{Method: "lora", TaskAccuracy: 0.5, Forgetting: -0.25, TrainableParams: 4096, TrainableShare: 0.0368, OptimizerBytes: 32768, ActivationBytes: 2048, MsPerStep: 12.5, TokensPerS: 1000}})
+	require.Contains(t, md, "| lora | 0.500 | -0.250 | 4096 | 3.68% | 32.0 KB | 2.0 KB | 12.5 | 1000 |")
+}
