@@ -6,7 +6,7 @@ ADDR      ?= 127.0.0.1:8080
 FUZZTIME  ?= 60s
 export XDG_RUNTIME_DIR ?= /tmp/pretune-xdg
 
-.PHONY: device-bench-build run build test test-native test-wasm test-golden-v3 vet bench bench-wasm fuzz clean
+.PHONY: lesson device-bench-build run build test test-native test-wasm test-golden-v3 vet bench bench-wasm fuzz clean
 
 ## run: build the browser app and serve it at http://$(ADDR)
 run: build
@@ -58,6 +58,10 @@ bench-wasm:
 ## device-bench-build: the WebGPU test binary that .ci/device-bench runs on a lent GPU machine
 device-bench-build:
 	$(GO) test -c -o .devbin/webgpu.test ./webgpu
+
+## lesson: the default fine-tuning lesson's table (pretrains its base first: about 17 minutes)
+lesson:
+	PRETUNE_LESSON=1 $(GO) test -count=1 -run TestDefaultLesson -v -timeout 60m ./core/compare/
 
 ## fuzz: each fuzz target for FUZZTIME (make test runs their seed corpora only)
 fuzz:

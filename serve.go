@@ -57,7 +57,7 @@ func appHandler(prefix string) *app.Handler {
 		// The offline app: go-app's service worker caches these besides the page, app.wasm and
 		// its own scripts.
 		CacheableResources: []string{
-			"/web/worker.js", "/web/wasm_exec.js", "/web/trainer.wasm",
+			"/web/worker.js", "/web/wasm_exec.js", "/web/trainer.wasm", "/web/icon.svg",
 		},
 	}
 	if prefix != "" {

@@ -33,7 +33,10 @@ func download(data []byte, name string) {
 	win := app.Window()
 	arr := win.Get("Uint8Array").New(len(data))
 	app.CopyBytesToJS(arr, data)
-	blob := win.Get("Blob").New([]any{arr}, map[string]any{"type": "application/octet-stream"})
+	// go-app v9.8.0 does not convert values inside a []any argument: build the array in JS.
+	parts := win.Get("Array").New()
+	parts.Call("push", arr)
+	blob := win.Get("Blob").New(parts, map[string]any{"type": "application/octet-stream"})
 	url := win.Get("URL").Call("createObjectURL", blob)
 	a := win.Get("document").Call("createElement", "a")
 	a.Set("href", url)

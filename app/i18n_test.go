@@ -98,6 +98,9 @@ func TestEveryKeyUsedExists(t *testing.T) {
 	for _, a := range runNames {
 		used["animal."+a] = true
 	}
+	for _, k := range []string{"software", "none", "other"} {
+		used["fallback."+k] = true
+	}
 	for _, v := range views {
 		used["nav."+v] = true
 	}

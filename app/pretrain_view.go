@@ -41,13 +41,23 @@ type Pretrain struct {
 	baseErr  error
 
 	cpuCheck *run // the exact CPU reproduction of a link made on another device class
+
+	offer *savedRun // an unfinished run kept in IndexedDB, offered on reopening
 }
 
-// OnMount remembers the context for the workers' messages.
+// OnMount remembers the context for the workers' messages and looks for an unfinished run
+// to offer (unless a link is being opened).
 func (p *Pretrain) OnMount(ctx app.Context) {
 	p.ctx = ctx
 	if p.form.CorpusID == "" {
 		p.form = defaultSetup()
+	}
+	if app.IsClient && !strings.HasPrefix(ctx.Page().URL().Fragment, "r=") {
+		loadRun(ctx, func(ctx app.Context, s *savedRun) {
+			if p.cur == nil && p.link == nil {
+				p.offer = s
+			}
+		})
 	}
 }
 
@@ -97,6 +107,12 @@ func (p *Pretrain) openLink(ctx app.Context, code string) {
 
 // start launches spec in a fresh worker on device.
 func (p *Pretrain) start(ctx app.Context, spec runspec.Spec, device string) *run {
+	return p.startWith(ctx, spec, device, nil)
+}
+
+// startWith launches spec, resuming from a kept run when from is set.
+func (p *Pretrain) startWith(ctx app.Context, spec runspec.Spec, device string, from *savedRun) *run {
+	p.offer = nil
 	code, err := runspec.Encode(spec)
 	if err != nil {
 		p.fail(err)
@@ -109,13 +125,30 @@ func (p *Pretrain) start(ctx app.Context, spec runspec.Spec, device string) *run
 		p.worker.close()
 	}
 	var r *run
+	// The component's own context, not the clicked button's: a button that goes away with the
+	// click (the resume offer) would take its dispatches with it.
+	pctx := p.ctx
+	if pctx == nil {
+		pctx = ctx
+	}
 	p.worker = newTrainer(ctx.ResolveStaticResource("/web/worker.js"), func(m protocol.Message) {
-		ctx.Dispatch(func(ctx app.Context) { p.onMessage(ctx, r, m) })
+		pctx.Dispatch(func(ctx app.Context) { p.onMessage(ctx, r, m) })
 	})
-	req := protocol.Request{Kind: protocol.Start, Code: code, Device: device, Base: p.base}
+	// A run from a loaded model cannot be resumed from its snapshots (the spec does not carry
+	// the model), so only fresh runs keep them.
+	req := protocol.Request{Kind: protocol.Start, Code: code, Device: device, Base: p.base, Snapshots: p.base == nil, Prompt: p.form.Prompt}
+	name := runName(len(p.runs))
+	if from != nil {
+		req.Base, req.Resume = nil, from.State
+		name = from.Name
+	}
 	id := p.worker.send(req)
-	r = newRun(runName(len(p.runs)), spec, id)
-	r.FromBase = p.base != nil
+	r = newRun(name, spec, id)
+	r.FromBase = req.Base != nil
+	if from != nil {
+		r.Points, r.Samples, r.Step = from.Points, from.Samples, from.Step
+		r.Resumed, r.Kept = from.Step, from.Step
+	}
 	p.runs = append(p.runs, r)
 	p.cur = r
 	p.shareURL, p.shareNote = "", ""
@@ -136,6 +169,15 @@ func (p *Pretrain) onMessage(ctx app.Context, r *run, m protocol.Message) {
 	case protocol.Saved:
 		download(m.Data, saveName(r, m.Format))
 		return
+	case protocol.Snapshot:
+		code, err := runspec.Encode(r.Spec)
+		if err != nil || r != p.cur {
+			return
+		}
+		storeRun(savedRun{Name: r.Name, Code: code, Device: r.Device, Step: m.Step, Steps: r.Steps,
+			Points: r.Points, Samples: r.Samples, State: m.Data})
+		r.Kept = m.Step
+		return
 	case protocol.Error:
 		if m.ID != r.ReqID && m.ID != 0 { // a refused pause or save: say so, keep the run
 			r.Note = m.Error
@@ -143,8 +185,9 @@ func (p *Pretrain) onMessage(ctx app.Context, r *run, m protocol.Message) {
 		}
 	}
 	r.Apply(m)
-	if r == p.cpuCheck && r.Result != nil {
-		p.cpuCheck = r
+	if r == p.cur && !r.Active() && r.Kept > 0 {
+		forgetRun() // finished, stopped or failed: nothing to resume
+		r.Kept = 0
 	}
 }
 
@@ -169,6 +212,7 @@ func (p *Pretrain) Render() app.UI {
 	}
 	return app.Div().ID("pretrain").Body(
 		p.renderLink(),
+		p.renderOffer(),
 		app.P().Class("explain").Body(app.Text(l.T("explain.pretrain")+" "), tryThis(l, "try.lr", func() {
 			p.form.Cfg.LR = 0.02
 			p.form.Cfg.Warmup = min(p.form.Default.Warmup, p.form.Cfg.Steps)
@@ -237,8 +281,8 @@ func (p *Pretrain) renderForm() app.UI {
 			app.Textarea().ID("user-text").Rows(6).Text(f.UserText).OnChange(func(ctx app.Context, e app.Event) {
 				f.UserText, f.UserName = ctx.JSSrc().Get("value").String(), l.T("corpus.pasted")
 			}),
-			app.Label().For("user-file").Text(l.T("corpus.upload")),
-			app.Input().Type("file").ID("user-file").Accept(".txt,text/plain").OnChange(func(ctx app.Context, e app.Event) {
+			app.P().Class("hint").Text(l.T("corpus.upload")),
+			fileButton("user-file", l.T("file.choose_text"), ".txt,text/plain", func(ctx app.Context, e app.Event) {
 				readFile(ctx, ctx.JSSrc(), func(ctx app.Context, name string, data []byte) {
 					f.UserText, f.UserName = string(data), name
 					if _, err := corpus.FromText(name, data); err != nil {
@@ -263,7 +307,7 @@ func (p *Pretrain) renderForm() app.UI {
 				return app.Button().ID("preset-" + pr.Name).Class("chip").Title(l.T("preset.about." + pr.Name)).
 					Text(l.T("preset." + pr.Name)).Disabled(running).OnClick(func(ctx app.Context, e app.Event) {
 					if s, err := setupFromSpec(pr.Spec); err == nil {
-						s.Device = f.Device
+						s.Device, s.Prompt = f.Device, f.Prompt
 						*f = s
 						p.errs = nil
 					}
@@ -282,6 +326,9 @@ func (p *Pretrain) renderForm() app.UI {
 				}),
 				app.Option().Value(runspec.UserCorpus).Selected(f.CorpusID == runspec.UserCorpus).Text(l.T("corpus.user")),
 			),
+			pickerDefault(l, "corpus", corpusLabel(l, f.DefaultCorpus, ""), running || f.CorpusID == f.DefaultCorpus || f.DefaultCorpus == "", func() {
+				f.CorpusID = f.DefaultCorpus
+			}),
 			textBox,
 		),
 		app.FieldSet().Body(
@@ -298,7 +345,25 @@ func (p *Pretrain) renderForm() app.UI {
 					return app.Option().Value(sp.Name).Selected(f.Size == sp.Name).Text(l.T("size." + sp.Name))
 				}),
 			),
+			app.If(f.DefaultSize != "", pickerDefault(l, "size", l.T("size."+f.DefaultSize), running || f.Size == f.DefaultSize, func() {
+				f.Cfg, f.Size = f.Default, f.DefaultSize
+				p.errs = nil
+			})),
 			app.P().ID("objective").Class("hint").Text(l.T("objective.causal")),
+			app.P().Class("explain").Body(
+				app.Text(l.T("explain.model")+" "),
+				tryThis(l, "try.bigger", func() {
+					if !running {
+						f.SetSize("small")
+					}
+				}, "size"),
+				app.Text(" · "),
+				tryThis(l, "try.seed", func() {
+					if !running {
+						f.Cfg.Seed++
+					}
+				}, "f-seed"),
+			),
 			app.Div().Class("fields").Body(app.Range(fields).Slice(func(i int) app.UI {
 				return p.renderField(fields[i], running)
 			})),
@@ -314,6 +379,16 @@ func (p *Pretrain) renderForm() app.UI {
 				d := deviceChoices[i]
 				return app.Option().Value(d).Selected(f.Device == d).Text(deviceChoiceLabel(l, d))
 			})),
+			pickerDefault(l, "device", deviceChoiceLabel(l, runspec.DeviceAuto), running || f.Device == runspec.DeviceAuto, func() {
+				f.Device = runspec.DeviceAuto
+			}),
+		),
+		app.FieldSet().Body(
+			app.Legend().Text(l.T("samples.title")),
+			app.Label().For("prompt").Text(l.T("prompt.label")),
+			app.Input().Type("text").ID("prompt").Value(f.Prompt).Placeholder(l.T("prompt.auto")).Disabled(running).
+				OnChange(func(ctx app.Context, e app.Event) { f.Prompt = ctx.JSSrc().Get("value").String() }),
+			pickerDefault(l, "prompt", l.T("prompt.auto"), running || f.Prompt == "", func() { f.Prompt = "" }),
 		),
 		p.renderModelFile(),
 	)
@@ -411,7 +486,7 @@ func (p *Pretrain) renderStatus() app.UI {
 	}
 	var fallback, note, errP app.UI
 	if r.Fallback != "" {
-		fallback = app.P().ID("fallback").Class("hint").Body(app.Text(l.T("device.fallback")+" "), app.Span().Class("data").Text(r.Fallback))
+		fallback = fallbackNote(l, "fallback", r.Fallback)
 	}
 	if r.Note != "" {
 		note = app.P().Class("hint").Body(app.Span().Class("data").Text(r.Note))
@@ -425,6 +500,8 @@ func (p *Pretrain) renderStatus() app.UI {
 			app.Text(" · "+l.T("live.step", r.Step, r.Steps)),
 			app.Text(" · "),
 			app.Span().ID("tokens").Text(l.T("live.tokens", fmtRate(r.TokensPS))),
+			app.If(r.Resumed > 0, app.Text(" · "+l.T("resume.resumed", r.Resumed))),
+			app.If(r.Kept > 0, app.Span().ID("kept").Attr("data-step", r.Kept).Text(" · "+l.T("resume.kept", r.Kept))),
 		),
 		app.P().ID("device-line").Body(app.Text(l.T("label.device")+": "), app.Span().ID("device-name").Class("data").Text(dev)),
 		fallback, note, errP,
@@ -465,6 +542,10 @@ func (p *Pretrain) renderResult() app.UI {
 	case "differs":
 		match = app.P().ID("match").Class("error").Attr("data-match", "differs").Text(l.T("match.differs"))
 	case "other-device":
+		if r.CompareTo != nil { // this is the exact CPU run asked for: the difference says the rest
+			match = app.P().ID("match").Attr("data-match", "cpu-check").Text(l.T("match.cpu_exact"))
+			break
+		}
 		var check app.UI
 		switch {
 		case p.cpuCheck == nil:
@@ -625,9 +706,9 @@ func (p *Pretrain) renderModelFile() app.UI {
 		app.Button().ID("save-pretune").Text(l.T("btn.save")).Disabled(!canSave).OnClick(save(protocol.FormatPretune)),
 		app.Button().ID("save-safetensors").Text(l.T("btn.save_safetensors")).Disabled(!canSave).OnClick(save(protocol.FormatSafetensors)),
 		app.If(!canSave, app.P().Class("hint").Text(l.T("model.save_when"))),
-		app.Label().For("load-model").Text(l.T("model.load")),
-		app.Input().Type("file").ID("load-model").Accept(".pretune,.ckpt,.safetensors,application/octet-stream").
-			OnChange(func(ctx app.Context, e app.Event) {
+		app.P().Class("hint").Text(l.T("model.load")),
+		fileButton("load-model", l.T("file.choose_model"), ".pretune,.ckpt,.safetensors,application/octet-stream",
+			func(ctx app.Context, e app.Event) {
 				readFile(ctx, ctx.JSSrc(), func(ctx app.Context, name string, data []byte) {
 					c, err := loadCheckpoint(data)
 					p.baseName = name
@@ -659,4 +740,53 @@ func saveName(r *run, format string) string {
 		return r.Name + ".safetensors"
 	}
 	return r.Name + ".pretune"
+}
+
+// renderOffer offers to resume the run a closed tab left unfinished.
+func (p *Pretrain) renderOffer() app.UI {
+	l := p.Lang
+	o := p.offer
+	if o == nil {
+		return nil
+	}
+	return app.Div().ID("resume-offer").Class("notice").Role("status").Body(
+		app.Text(l.T("resume.offer", runLabel(l, o.Name), o.Step, o.Steps)+" "),
+		app.Button().ID("resume-run").Class("primary").Text(l.T("resume.yes")).OnClick(func(ctx app.Context, e app.Event) {
+			spec, err := runspec.Decode(o.Code)
+			if err != nil {
+				p.offer = nil
+				forgetRun()
+				p.fail(err)
+				return
+			}
+			if f, err := setupFromSpec(spec); err == nil {
+				p.form = f
+			}
+			p.startWith(ctx, spec, spec.Device, o)
+		}),
+		app.Text(" "),
+		app.Button().ID("resume-discard").Text(l.T("resume.no")).OnClick(func(ctx app.Context, e app.Event) {
+			p.offer = nil
+			forgetRun()
+		}),
+	)
+}
+
+// fileButton is a file picker whose button speaks the page's language (the browser's own says
+// "Choose File" in the browser's language): the input hides inside its label, which looks like a
+// button and still takes the keyboard focus.
+func fileButton(id, label, accept string, onChange app.EventHandler) app.UI {
+	return app.Label().Class("file-button").Body(
+		app.Input().Type("file").ID(id).Class("visually-hidden").Accept(accept).OnChange(onChange),
+		app.Span().Text(label),
+	)
+}
+
+// pickerDefault shows a picker's default and a button that puts it back.
+func pickerDefault(l Lang, id, def string, disabled bool, reset func()) app.UI {
+	return app.Div().Class("picker-default").Body(
+		app.Span().ID(id+"-def").Class("default").Text(l.T("field.default", def)),
+		app.Button().ID(id+"-reset").Class("reset").Title(l.T("field.reset")).Aria("label", l.T("field.reset")).
+			Disabled(disabled).Text("↺").OnClick(func(ctx app.Context, e app.Event) { reset() }),
+	)
 }

@@ -49,6 +49,8 @@ type run struct {
 	Result   *job.Event
 	Note     string // a mid-run device change, or a refused pause or save
 	Overlay  bool   // drawn on the chart while another run is the current one
+	Kept     int    // the step of the state kept in the browser to resume from (0: none)
+	Resumed  int    // the step this run resumed from (0: it started fresh)
 	// CompareTo is the run this one reproduces on the CPU (a link made on another device
 	// class): the page shows the largest loss difference between the two.
 	CompareTo *run

@@ -24,6 +24,11 @@ type setup struct {
 	// was last loaded from.
 	Default core.Config
 	Device  string // runspec.DeviceAuto, DeviceCPU or DeviceWebGPU
+	Prompt  string // starts the samples; "" lets the trainer take the held-out text's start
+	// DefaultCorpus and DefaultSize are what the corpus and size pickers reset to; the device
+	// resets to runspec.DeviceAuto.
+	DefaultCorpus string
+	DefaultSize   string
 }
 
 // field is one number of the form: its key (also its element id and i18n key), how to read and
@@ -71,7 +76,7 @@ func defaultSetup() setup {
 // setupFromSpec fills the form from a spec (a preset or a link), whose values become the
 // defaults; Size names the size preset with the same shape, if any.
 func setupFromSpec(spec runspec.Spec) (setup, error) {
-	s := setup{CorpusID: spec.Corpus.ID, Cfg: spec.Config, Default: spec.Config, Device: spec.Device}
+	s := setup{CorpusID: spec.Corpus.ID, DefaultCorpus: spec.Corpus.ID, Cfg: spec.Config, Default: spec.Config, Device: spec.Device}
 	if s.Device == "" {
 		s.Device = runspec.DeviceAuto
 	}
@@ -84,6 +89,7 @@ func setupFromSpec(spec runspec.Spec) (setup, error) {
 			s.Size = p.Name
 		}
 	}
+	s.DefaultSize = s.Size
 	return s, nil
 }
 

@@ -195,3 +195,19 @@ func tryThis(l Lang, key string, apply func(), controlID string) app.UI {
 		ctx.Defer(func(app.Context) { highlight(controlID) })
 	})
 }
+
+// fallbackNote says in the page's language why a run is not on WebGPU, with the trainer's own
+// words (technical, in English) folded under "details".
+func fallbackNote(l Lang, id, reason string) app.UI {
+	key := "fallback.other"
+	switch {
+	case strings.Contains(reason, "slower than the CPU"):
+		key = "fallback.software"
+	case strings.Contains(reason, "no usable WebGPU"), strings.Contains(reason, "not available"):
+		key = "fallback.none"
+	}
+	return app.Div().ID(id).Class("hint").Body(
+		app.Text(l.T("device.fallback")+" "+l.T(key)),
+		app.Details().Body(app.Summary().Text(l.T("details")), app.Span().Class("data").Text(reason)),
+	)
+}

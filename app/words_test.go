@@ -36,3 +36,9 @@ func TestRunNames(t *testing.T) {
 	}
 	require.Equal(t, "otter 2", runLabel(EN, runName(len(runNames))))
 }
+
+func TestFmtFigure(t *testing.T) {
+	for in, want := range map[float64]string{13216.4: "13,216", 4.8412: "4.84", 109.2: "109", 0.5: "0.5"} {
+		require.Equal(t, want, fmtFigure(in))
+	}
+}

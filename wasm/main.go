@@ -126,6 +126,21 @@ func (w *worker) start(req protocol.Request) {
 			return
 		}
 	}
+	var resume *job.Resume
+	if len(req.Resume) > 0 {
+		if resume, err = job.UnmarshalResume(req.Resume); err != nil {
+			post(protocol.Message{ID: req.ID, Kind: protocol.Error, Error: err.Error()})
+			return
+		}
+	}
+	var onSnapshot func(*job.Resume)
+	if req.Snapshots {
+		onSnapshot = func(r *job.Resume) {
+			if data, err := r.Bytes(); err == nil {
+				post(protocol.Message{ID: req.ID, Kind: protocol.Snapshot, Step: r.Snapshot.Step, Data: data})
+			}
+		}
+	}
 	prompt := req.Prompt
 	if prompt == "" {
 		prompt = samplePrompt(spec)
@@ -133,6 +148,8 @@ func (w *worker) start(req protocol.Request) {
 	lastYield := time.Now()
 	res, err := job.Run(ctx, spec, dev, job.Options{
 		Base:          base,
+		Resume:        resume,
+		OnSnapshot:    onSnapshot,
 		FallbackToCPU: true, // a lost GPU: go on on the CPU from the last evaluation, and say so
 		AfterEval: func(tr *core.Trainer) {
 			w.mu.Lock()

@@ -76,3 +76,43 @@ func TestRunFromBaseRefusesABadSchedule(t *testing.T) {
 	_, err = Run(context.Background(), spec, core.NewCPU(), Options{Base: base})
 	require.ErrorContains(t, err, "base model with this schedule")
 }
+
+// TestResumeIsExact interrupts a run at an evaluation, encodes its state as the browser keeps
+// it, and resumes in a new run: the result is the uninterrupted run's, fingerprint included.
+func TestResumeIsExact(t *testing.T) {
+	spec := tinySpec(t)
+	whole, err := Run(context.Background(), spec, core.NewCPU(), Options{})
+	require.NoError(t, err)
+
+	var saved []byte
+	ctx, cancel := context.WithCancel(context.Background())
+	_, err = Run(ctx, spec, core.NewCPU(), Options{OnSnapshot: func(r *Resume) {
+		if r.Snapshot.Step == 40 {
+			saved, err = r.Bytes()
+			require.NoError(t, err)
+			require.Len(t, r.Losses, 40)
+			cancel() // the tab closes
+		}
+	}})
+	require.ErrorIs(t, err, context.Canceled)
+	require.NotNil(t, saved)
+
+	r, err := UnmarshalResume(saved)
+	require.NoError(t, err)
+	var evals []int
+	res, err := Run(context.Background(), spec, core.NewCPU(), Options{Resume: r, OnEvent: func(e Event) {
+		if e.Event == "eval" {
+			evals = append(evals, e.Step)
+		}
+	}})
+	require.NoError(t, err)
+	require.Equal(t, []int{60}, evals, "only the evaluations after the snapshot")
+	require.Equal(t, whole.Final.Fingerprint, res.Final.Fingerprint)
+	require.Equal(t, whole.Final.ValLoss, res.Final.ValLoss)
+
+	_, err = UnmarshalResume(saved[:len(saved)/2])
+	require.ErrorContains(t, err, "damaged")
+	r.Losses = r.Losses[:3]
+	_, err = Run(context.Background(), spec, core.NewCPU(), Options{Resume: r})
+	require.ErrorContains(t, err, "does not fit")
+}

@@ -5,7 +5,9 @@
 package job
 
 import (
+	"bytes"
 	"context"
+	"encoding/gob"
 	"fmt"
 
 	"pretune/core"
@@ -64,6 +66,40 @@ type Options struct {
 	// the schedule (steps, learning rates, warm-up, evaluation, seed), and the optimizer starts
 	// afresh.
 	Base *checkpoint.Checkpoint
+	// OnSnapshot, when set, receives at each evaluation (after its event) everything needed to
+	// resume the run exactly from there; the browser keeps it so a closed tab can carry on.
+	OnSnapshot func(*Resume)
+	// Resume continues a run from a snapshot OnSnapshot gave, for the same spec: the result
+	// and its fingerprint are those of the run never interrupted.
+	Resume *Resume
+}
+
+// Resume is a run's state at an evaluation: the trainer's snapshot and every training loss so
+// far (the fingerprint hashes them all).
+type Resume struct {
+	Snapshot *core.Snapshot
+	Losses   []float64
+}
+
+// Bytes encodes r for storage (gob: compact, and exact for every float).
+func (r *Resume) Bytes() ([]byte, error) {
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(r); err != nil {
+		return nil, fmt.Errorf("job: encoding the resume state: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// UnmarshalResume decodes what Bytes wrote and checks it is consistent.
+func UnmarshalResume(data []byte) (*Resume, error) {
+	var r Resume
+	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&r); err != nil {
+		return nil, fmt.Errorf("job: the saved run state is damaged: %v", err)
+	}
+	if r.Snapshot == nil || len(r.Losses) != r.Snapshot.Step {
+		return nil, fmt.Errorf("job: the saved run state is inconsistent")
+	}
+	return &r, nil
 }
 
 // MixedDevice is the device class of a run that changed device part way.
@@ -95,6 +131,18 @@ func Run(ctx context.Context, spec runspec.Spec, dev core.Device, o Options) (*R
 		snapshot *core.Snapshot
 		class    = dev.Name()
 	)
+	if o.Resume != nil {
+		switch {
+		case o.Base != nil:
+			return nil, fmt.Errorf("job: a run resumes from its snapshot or starts from a base, not both")
+		case o.Resume.Snapshot == nil || len(o.Resume.Losses) != o.Resume.Snapshot.Step || o.Resume.Snapshot.Step > spec.Config.Steps:
+			return nil, fmt.Errorf("job: the resume state does not fit this run")
+		}
+		if err := tr.Restore(o.Resume.Snapshot); err != nil {
+			return nil, fmt.Errorf("job: resuming: %w", err)
+		}
+		losses = append(losses, o.Resume.Losses...)
+	}
 	takeSnapshot := func() {
 		if fallback {
 			// A snapshot that fails (the device died while reading it) keeps the previous one:
@@ -115,6 +163,11 @@ func Run(ctx context.Context, spec runspec.Spec, dev core.Device, o Options) (*R
 					TrainLoss: e.TrainLoss, ValLoss: e.ValLoss, TokensPerS: e.TokensPerS, Device: class})
 				if o.AfterEval != nil {
 					o.AfterEval(tr)
+				}
+				if o.OnSnapshot != nil {
+					if s, err := tr.Snapshot(); err == nil {
+						o.OnSnapshot(&Resume{Snapshot: s, Losses: append([]float64(nil), losses...)})
+					}
 				}
 			}
 		}

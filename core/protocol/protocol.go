@@ -36,9 +36,11 @@ const (
 	Metric = "metric" // one benchmark figure
 	Sample = "sample" // text the model wrote at an evaluation (Step, Text)
 	Saved  = "saved"  // a save request's checkpoint (Data, Format)
-	Result = "result" // a run's final figures
-	Done   = "done"   // the request finished (after its result, checks or metrics)
-	Error  = "error"  // the request failed; Error says why
+	// Snapshot is a run's state at an evaluation (Step, Data), to resume it from there.
+	Snapshot = "snapshot"
+	Result   = "result" // a run's final figures
+	Done     = "done"   // the request finished (after its result, checks or metrics)
+	Error    = "error"  // the request failed; Error says why
 )
 
 // Request is one instruction to a worker.
@@ -54,6 +56,11 @@ type Request struct {
 	Prompt string `json:"prompt,omitempty"`
 	// Format is save's checkpoint format: FormatPretune (the default) or FormatSafetensors.
 	Format string `json:"format,omitempty"`
+	// Snapshots asks start to send the run's state at each evaluation (a Snapshot message),
+	// which the page keeps so the run can resume after the tab closes.
+	Snapshots bool `json:"snapshots,omitempty"`
+	// Resume is a Snapshot message's Data: start continues the run from there, exactly.
+	Resume []byte `json:"resume,omitempty"`
 }
 
 // DeviceInfo says which device runs a request.
@@ -89,6 +96,9 @@ func ParseRequest(data []byte) (Request, error) {
 	case Start:
 		if r.Code == "" {
 			return r, fmt.Errorf("protocol: start needs a code")
+		}
+		if len(r.Base) > 0 && len(r.Resume) > 0 {
+			return r, fmt.Errorf("protocol: start takes a base model or a state to resume, not both")
 		}
 	case Save:
 		switch r.Format {

@@ -17,6 +17,8 @@ func TestParseRequest(t *testing.T) {
 	}{
 		{"start", `{"id":3,"kind":"start","code":"1abc","device":"cpu"}`, "", Request{ID: 3, Kind: Start, Code: "1abc", Device: "cpu"}},
 		{"start with a base", `{"id":1,"kind":"start","code":"1a","base":"UFJFVFVORQA="}`, "", Request{ID: 1, Kind: Start, Code: "1a", Base: []byte("PRETUNE\x00")}},
+		{"start resuming", `{"id":1,"kind":"start","code":"1a","resume":"AAE=","snapshots":true}`, "", Request{ID: 1, Kind: Start, Code: "1a", Resume: []byte{0, 1}, Snapshots: true}},
+		{"start with a base and a resume", `{"id":1,"kind":"start","code":"1a","resume":"AAE=","base":"AAE="}`, "not both", Request{}},
 		{"start without code", `{"id":1,"kind":"start"}`, "start needs a code", Request{}},
 		{"save default format", `{"id":2,"kind":"save"}`, "", Request{ID: 2, Kind: Save}},
 		{"save safetensors", `{"id":2,"kind":"save","format":"safetensors"}`, "", Request{ID: 2, Kind: Save, Format: FormatSafetensors}},
@@ -48,6 +50,7 @@ func TestMessageRoundTrip(t *testing.T) {
 		{ID: 1, Kind: Eval, Event: &job.Event{Event: "eval", Method: job.MethodPretrain, Step: 20, Steps: 60, TrainLoss: 2.5, ValLoss: 2.75}},
 		{ID: 1, Kind: Sample, Step: 20, Text: "The fox 狐狸"},
 		{ID: 7, Kind: Saved, Format: FormatPretune, Data: []byte{0, 1, 2, 255}},
+		{ID: 1, Kind: Snapshot, Step: 40, Data: []byte{9, 8, 7}},
 		{ID: 2, Kind: Metric, Name: "matmul NN 64", Value: 1.25, Unit: "GFLOP/s"},
 	}
 	for _, m := range msgs {

@@ -1,0 +1,65 @@
+package app
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/maxence-charriere/go-app/v9/pkg/app"
+	"github.com/stretchr/testify/require"
+
+	"pretune/core/job"
+	"pretune/core/runspec"
+)
+
+// render mounts a component as the server does and returns its HTML.
+func render(t *testing.T, c app.UI) string {
+	t.Helper()
+	d := app.NewServerTester(c)
+	defer d.Close()
+	d.Consume()
+	return app.HTMLString(c)
+}
+
+// TestPretrainRendersARun: a finished run shows its curve, fingerprint, match and samples; the
+// runs table says what changed; in Chinese no key is missing.
+func TestPretrainRendersARun(t *testing.T) {
+	spec := runspec.Presets()[0].Spec
+	first := newRun("otter", spec, 1)
+	first.Status, first.Device = statusDone, "cpu"
+	first.Points = []point{{20, 3, 3.1}, {40, 2.5, 2.6}}
+	spec2 := spec
+	spec2.Config.LR = 0.03
+	second := newRun("heron", spec2, 1)
+	second.Status, second.Device, second.Fallback = statusDone, "cpu", "no usable WebGPU"
+	second.Points = []point{{20, 3.2, 3.3}, {40, 2.9, 3.0}, {60, 2.7, 2.8}}
+	second.Samples = []sample{{20, "The fx"}, {60, "The fox ran"}}
+	second.Result = &job.Event{Event: "result", ValLoss: 2.8, Params: 29824, Fingerprint: "cpu:0123456789ab", Match: "matches"}
+	first.Overlay = true
+
+	for _, l := range []Lang{EN, ZH} {
+		t.Run(string(l), func(t *testing.T) {
+			p := &Pretrain{Lang: l, form: defaultSetup(), runs: []*run{first, second}, cur: second}
+			html := render(t, p)
+			require.NotContains(t, html, "[", "a missing text shows as [key]")
+			require.Contains(t, html, `id="fingerprint"`)
+			require.Contains(t, html, "cpu:0123456789ab")
+			require.Contains(t, html, `data-match="matches"`)
+			require.Contains(t, html, l.T("match.matches"))
+			require.Contains(t, html, "The fox ran")
+			require.Less(t, strings.Index(html, "The fox ran"), strings.Index(html, "The fx"), "newest sample first")
+			require.Contains(t, html, l.T("field.lr")+" 0.003 → 0.03", "the runs table says what changed")
+			// Two runs on the chart: the overlay's and the current one's, training and held-out.
+			require.Len(t, regexp.MustCompile(`<polyline`).FindAllString(html, -1), 4)
+			require.Contains(t, html, l.T("device.fallback"))
+		})
+	}
+}
+
+func TestPretrainRendersLinkErrors(t *testing.T) {
+	p := &Pretrain{Lang: ZH, form: defaultSetup()}
+	_, p.linkErr = runspec.Decode("1" + strings.Repeat("A", 40))
+	html := render(t, p)
+	require.Contains(t, html, `id="link-error"`)
+	require.Contains(t, html, ZH.T("link.refused"))
+}
