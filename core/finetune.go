@@ -78,13 +78,11 @@ type FineTuner struct {
 	data        *RNG
 	dropoutSeed uint64
 	batch       *Batch
-	step        int
 	maxAnswer   int // runes of the longest response, for greedy decoding
 	replay      []int32
 	replayRows  int
 	replayRNG   *RNG
-	elapsed     time.Duration
-	tokens      int
+	progress
 }
 
 // classSet is a classify task's texts, tokenized and cut to the context.
@@ -235,16 +233,8 @@ func (f *FineTuner) Step() (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	f.elapsed += time.Since(start)
-	f.tokens += f.batch.B * f.batch.T
-	f.step++
-	f.emit(Event{Kind: "progress", TrainLoss: loss})
-	if f.step%m.Cfg.EvalEvery == 0 || f.Done() {
-		val, err := f.Evaluate()
-		if err != nil {
-			return 0, err
-		}
-		f.emit(Event{Kind: "eval", TrainLoss: loss, ValLoss: val})
+	if err := f.finishStep(m, f.Opt, f.OnEvent, start, f.batch.B*f.batch.T, loss, f.Evaluate); err != nil {
+		return 0, err
 	}
 	return loss, nil
 }
@@ -267,25 +257,6 @@ func (f *FineTuner) classStep(idx []int, pass Pass, lr float32) (float64, error)
 		return 0, err
 	}
 	return loss, nil
-}
-
-func (f *FineTuner) emit(e Event) {
-	if f.OnEvent == nil {
-		return
-	}
-	e.Step, e.Steps = f.step, f.Model.Cfg.Steps
-	e.LR = LearningRate(f.Model.Cfg, max(f.step-1, 0))
-	e.GradNorm = f.Opt.LastGradNorm
-	e.TokensPerS = f.TokensPerSecond()
-	f.OnEvent(e)
-}
-
-// TokensPerSecond is the training throughput so far (padding included: it is computed).
-func (f *FineTuner) TokensPerSecond() float64 {
-	if s := f.elapsed.Seconds(); s > 0 {
-		return float64(f.tokens) / s
-	}
-	return 0
 }
 
 // MsPerStep is the mean wall time of a training step so far, in milliseconds.

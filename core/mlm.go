@@ -46,9 +46,7 @@ type MLMTrainer struct {
 	data, mask  *RNG
 	dropoutSeed uint64
 	batch       *Batch
-	step        int
-	elapsed     time.Duration
-	tokens      int
+	progress
 }
 
 // NewMLMTrainer builds the tokenizer from the training text, a bidirectional model on dev and
@@ -139,31 +137,10 @@ func (t *MLMTrainer) Step() (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	t.elapsed += time.Since(start)
-	t.tokens += B * T
-	t.step++
-	t.emit(Event{Kind: "progress", TrainLoss: loss})
-	if t.step%m.Cfg.EvalEvery == 0 || t.Done() {
-		val, err := t.Evaluate()
-		if err != nil {
-			return 0, err
-		}
-		t.emit(Event{Kind: "eval", TrainLoss: loss, ValLoss: val})
+	if err := t.finishStep(m, t.Opt, t.OnEvent, start, B*T, loss, t.Evaluate); err != nil {
+		return 0, err
 	}
 	return loss, nil
-}
-
-func (t *MLMTrainer) emit(e Event) {
-	if t.OnEvent == nil {
-		return
-	}
-	e.Step, e.Steps = t.step, t.Model.Cfg.Steps
-	e.LR = LearningRate(t.Model.Cfg, max(t.step-1, 0))
-	e.GradNorm = t.Opt.LastGradNorm
-	if s := t.elapsed.Seconds(); s > 0 {
-		e.TokensPerS = float64(t.tokens) / s
-	}
-	t.OnEvent(e)
 }
 
 // Evaluate is the masked-LM loss on fixed held-out windows with fixed corruption (a generator

@@ -31,11 +31,9 @@ type Trainer struct {
 	data        *RNG
 	dropoutSeed uint64
 	batch       *Batch
-	step        int
 	lastTrain   float64
 	lastVal     float64
-	elapsed     time.Duration
-	tokens      int
+	progress
 }
 
 // NewTrainer builds the tokenizer from the training text, the model on dev and its optimizer.
@@ -122,38 +120,11 @@ func (t *Trainer) Step() (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	t.elapsed += time.Since(start)
-	t.tokens += B * T
-	t.step++
 	t.lastTrain = loss
-	t.emit(Event{Kind: "progress", TrainLoss: loss})
-	if t.step%cfg.EvalEvery == 0 || t.Done() {
-		val, err := t.Evaluate()
-		if err != nil {
-			return 0, err
-		}
-		t.emit(Event{Kind: "eval", TrainLoss: loss, ValLoss: val})
+	if err := t.finishStep(t.Model, t.Opt, t.OnEvent, start, B*T, loss, t.Evaluate); err != nil {
+		return 0, err
 	}
 	return loss, nil
-}
-
-func (t *Trainer) emit(e Event) {
-	if t.OnEvent == nil {
-		return
-	}
-	e.Step, e.Steps = t.step, t.Model.Cfg.Steps
-	e.LR = LearningRate(t.Model.Cfg, max(t.step-1, 0))
-	e.GradNorm = t.Opt.LastGradNorm
-	e.TokensPerS = t.TokensPerSecond()
-	t.OnEvent(e)
-}
-
-// TokensPerSecond is the training throughput so far (training steps only, evaluation excluded).
-func (t *Trainer) TokensPerSecond() float64 {
-	if s := t.elapsed.Seconds(); s > 0 {
-		return float64(t.tokens) / s
-	}
-	return 0
 }
 
 // Evaluate returns the mean loss over the fixed held-out windows: EvalBatches batches of windows
