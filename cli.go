@@ -80,6 +80,10 @@ func openDevice(name string, log io.Writer) (core.Device, error) {
 	if fallback != "" {
 		fmt.Fprintf(log, "pretune: using the CPU device: %s\n", fallback)
 	}
+	if g, ok := dev.(*webgpu.Device); ok {
+		fmt.Fprintf(log, "pretune: %s: largest buffer %d MiB, workgroup memory %d KiB\n",
+			g.Name(), g.MaxBufferElements()*4>>20, g.Info().Limits.MaxComputeWorkgroupStorageSize>>10)
+	}
 	return dev, nil
 }
 

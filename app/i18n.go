@@ -87,6 +87,7 @@ var en = map[string]string{
 	"label.model":       "Model",
 	"label.training":    "Training",
 	"label.device":      "Device",
+	"device.limits":     "largest buffer %d MiB, workgroup memory %d KiB",
 	"label.expected":    "Expected fingerprint",
 	"label.fingerprint": "Fingerprint",
 
@@ -295,6 +296,7 @@ var zh = map[string]string{
 	"label.model":       "模型",
 	"label.training":    "训练",
 	"label.device":      "设备",
+	"device.limits":     "最大缓冲区 %d MB，工作组内存 %d KB",
 	"label.expected":    "预期指纹",
 	"label.fingerprint": "指纹",
 

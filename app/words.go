@@ -203,7 +203,7 @@ func fallbackNote(l Lang, id, reason string) app.UI {
 	switch {
 	case strings.Contains(reason, "slower than the CPU"):
 		key = "fallback.software"
-	case strings.Contains(reason, "no usable WebGPU"), strings.Contains(reason, "not available"):
+	case strings.Contains(reason, "no GPU adapter"), strings.Contains(reason, "no usable WebGPU"), strings.Contains(reason, "not available"):
 		key = "fallback.none"
 	}
 	return app.Div().ID(id).Class("hint").Body(

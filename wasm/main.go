@@ -89,7 +89,12 @@ func open(req protocol.Request) (core.Device, bool) {
 			return nil, false
 		}
 	}
-	post(protocol.Message{ID: req.ID, Kind: protocol.Device, Device: &protocol.DeviceInfo{Name: dev.Name(), Fallback: fallback}})
+	info := &protocol.DeviceInfo{Name: dev.Name(), Fallback: fallback}
+	if g, ok := dev.(*webgpu.Device); ok {
+		info.MaxBufferMiB = g.MaxBufferElements() * 4 >> 20
+		info.WorkgroupKiB = int(g.Info().Limits.MaxComputeWorkgroupStorageSize >> 10)
+	}
+	post(protocol.Message{ID: req.ID, Kind: protocol.Device, Device: info})
 	return dev, true
 }
 

@@ -67,6 +67,10 @@ type Request struct {
 type DeviceInfo struct {
 	Name     string `json:"name"`               // the fingerprint class: "cpu" or "webgpu/<adapter>"
 	Fallback string `json:"fallback,omitempty"` // why the requested device was not used
+	// MaxBufferMiB and WorkgroupKiB are a WebGPU adapter's limits that bound the models it can
+	// train: the largest buffer and the workgroup memory (0 for the CPU device).
+	MaxBufferMiB int `json:"max_buffer_mib,omitempty"`
+	WorkgroupKiB int `json:"workgroup_kib,omitempty"`
 }
 
 // Message is one answer from a worker; which fields are set depends on Kind.
