@@ -6,7 +6,7 @@ ADDR      ?= 127.0.0.1:8080
 FUZZTIME  ?= 60s
 export XDG_RUNTIME_DIR ?= /tmp/pretune-xdg
 
-.PHONY: lesson device-bench-build run build test test-native test-wasm test-golden-v3 vet bench bench-wasm fuzz clean
+.PHONY: screenshots lesson device-bench-build run build test test-native test-wasm test-golden-v3 vet bench bench-wasm fuzz clean
 
 ## run: build the browser app and serve it at http://$(ADDR)
 run: build
@@ -58,6 +58,10 @@ bench-wasm:
 ## device-bench-build: the WebGPU test binary that .ci/device-bench runs on a lent GPU machine
 device-bench-build:
 	$(GO) test -c -o .devbin/webgpu.test ./webgpu
+
+## screenshots: rewrite web/screenshots (the README's pictures) from the playground's end-to-end test
+screenshots:
+	$(GO) test -count=1 -run TestPlayground . -screenshots
 
 ## lesson: the default fine-tuning lesson's table (pretrains its base first: about 17 minutes)
 lesson:

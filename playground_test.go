@@ -8,6 +8,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"net/http/httptest"
 	"os"
@@ -145,13 +146,22 @@ func text(t *testing.T, ctx context.Context, sel string) string {
 	return eval[string](t, ctx, fmt.Sprintf(`(() => { const el = document.querySelector(%q); return el ? el.textContent : ""; })()`, sel))
 }
 
-// screenshot saves the page under web/screenshots for the README.
+// updateScreenshots rewrites the README's pictures in web/screenshots; without it the tests
+// write them to a temporary folder, so make test leaves the tracked files alone.
+var updateScreenshots = flag.Bool("screenshots", false, "save the pages' screenshots under web/screenshots")
+
+// screenshot saves the page (under web/screenshots with -screenshots).
 func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
 	buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	require.NoError(t, err)
-	require.NoError(t, os.MkdirAll(filepath.Join("web", "screenshots"), 0o755))
-	require.NoError(t, os.WriteFile(filepath.Join("web", "screenshots", name), buf, 0o644))
+	require.NotEmpty(t, buf)
+	dir := filepath.Join(os.TempDir(), "pretune-screenshots")
+	if *updateScreenshots {
+		dir = filepath.Join("web", "screenshots")
+	}
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, name), buf, 0o644))
 }
 
 // openApp loads the playground and waits until go-app has drawn it.
