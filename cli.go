@@ -63,7 +63,7 @@ func commandLine(args []string, stdout, stderr io.Writer) int {
 }
 
 func listPresets(w io.Writer) error {
-	for _, p := range runspec.Presets() {
+	for _, p := range append(runspec.Presets(), runspec.ComparisonPresets()...) {
 		c, err := runspec.Encode(p.Spec)
 		if err != nil {
 			return fmt.Errorf("preset %s: %w", p.Name, err)

@@ -42,14 +42,15 @@ func TestPresetsListsEveryPresetWithADecodableCode(t *testing.T) {
 	code, out, _ := runCLI("-presets")
 	require.Equal(t, 0, code)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	require.Len(t, lines, len(runspec.Presets()))
+	all := append(runspec.Presets(), runspec.ComparisonPresets()...)
+	require.Len(t, lines, len(all))
 	for i, line := range lines {
 		name, c, ok := strings.Cut(line, "\t")
 		require.True(t, ok)
-		require.Equal(t, runspec.Presets()[i].Name, name)
+		require.Equal(t, all[i].Name, name)
 		spec, err := runspec.Decode(c)
 		require.NoError(t, err, name)
-		require.Equal(t, runspec.Presets()[i].Spec.Config, spec.Config)
+		require.Equal(t, all[i].Spec, spec)
 	}
 }
 

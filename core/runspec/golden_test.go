@@ -39,9 +39,7 @@ func goldenSpecs(t *testing.T) []goldenCode {
 	zh.Fingerprint, zh.Device = "webgpu/Apple M2:00ff00ff00ff", DeviceWebGPU
 	var out []goldenCode
 	for _, p := range Presets() {
-		if p.Spec.Version == 1 {
-			out = append(out, goldenCode{Name: "preset " + p.Name, Spec: p.Spec})
-		}
+		out = append(out, goldenCode{Name: "preset " + p.Name, Spec: p.Spec})
 	}
 	return append(out,
 		goldenCode{Name: "minimal", Spec: minimal},
@@ -53,10 +51,8 @@ func goldenSpecs(t *testing.T) []goldenCode {
 // every generative method's settings, and a classify task with its heads.
 func goldenSpecsV2(t *testing.T) []goldenCode {
 	var out []goldenCode
-	for _, p := range Presets() {
-		if p.Spec.Version == 2 {
-			out = append(out, goldenCode{Name: "preset " + p.Name, Spec: p.Spec})
-		}
+	for _, p := range ComparisonPresets() {
+		out = append(out, goldenCode{Name: "preset " + p.Name, Spec: p.Spec})
 	}
 	user := userSpec(t, "fox.txt", englishText)
 	user.Version, user.Lang = 2, "en"

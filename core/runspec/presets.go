@@ -48,10 +48,21 @@ func lessonMethods() []Method {
 	}
 }
 
-// Presets lists the built-in runs, smallest first. Each spec carries this build's corpus hash.
-func Presets() []Preset {
-	out := make([]Preset, 0, len(presetDefs))
+// Presets lists the built-in pretraining runs (version-1 specs), smallest first. Each spec
+// carries this build's corpus hash.
+func Presets() []Preset { return presets(false) }
+
+// ComparisonPresets lists the built-in fine-tuning comparisons (version-2 specs), one per
+// sample corpus. They are apart from Presets because the playground cannot show a comparison
+// yet; the command line runs them.
+func ComparisonPresets() []Preset { return presets(true) }
+
+func presets(comparisons bool) []Preset {
+	var out []Preset
 	for _, d := range presetDefs {
+		if (d.task != "") != comparisons {
+			continue
+		}
 		size, err := core.SizePreset(d.size)
 		if err != nil {
 			panic(fmt.Sprintf("runspec: preset %s: %v", d.name, err)) // a bug in this table
@@ -78,10 +89,10 @@ func Presets() []Preset {
 	return out
 }
 
-// PresetByName returns the named preset.
+// PresetByName returns the named preset, a pretraining run or a comparison.
 func PresetByName(name string) (Preset, error) {
 	var names []string
-	for _, p := range Presets() {
+	for _, p := range append(Presets(), ComparisonPresets()...) {
 		if p.Name == name {
 			return p, nil
 		}

@@ -51,11 +51,18 @@ import (
 	"pretune/core/task"
 )
 
-// Version is the newest link version this build writes and reads.
-const Version = 2
-
-// VersionCompare is the first version with a fine-tuning comparison (Task, FineTune, Methods).
-const VersionCompare = 2
+// Link versions. Version stays the version of a plain run (no comparison), which Encode still
+// writes for it: callers that build a plain Spec (the playground's form) set Version and get
+// the same Spec back from Decode.
+const (
+	// Version is the link version of a spec without a comparison.
+	Version = 1
+	// VersionCompare is the first version with a fine-tuning comparison (Task, FineTune,
+	// Methods).
+	VersionCompare = 2
+	// Newest is the newest link version this build writes and reads.
+	Newest = VersionCompare
+)
 
 // Limits. A link must fit in a URL that chat apps and browsers carry; they hold far more than
 // MaxCodeBytes, but a link that long is no longer something a person would share.
@@ -306,8 +313,8 @@ func Decode(codeOrURL string) (Spec, error) {
 	switch {
 	case v < 0:
 		return Spec{}, fmt.Errorf("runspec: %w: a code starts with its version number, not %q", ErrMalformed, code[:1])
-	case v > Version:
-		return Spec{}, fmt.Errorf("runspec: %w (link version %d; this one reads up to %d): update the page or the program to open it", ErrNewerVersion, v, Version)
+	case v > Newest:
+		return Spec{}, fmt.Errorf("runspec: %w (link version %d; this one reads up to %d): update the page or the program to open it", ErrNewerVersion, v, Newest)
 	}
 	// Versions 1 and 2 share the format (version 2 only adds fields); a later version with
 	// another format adds a case here and keeps these.
@@ -354,8 +361,8 @@ func decodeJSON(v int, payload string) (Spec, error) {
 // Validate checks every field; Encode and Decode call it. With ErrCorpusChanged the spec is
 // otherwise valid.
 func (s Spec) Validate() error {
-	if s.Version < 1 || s.Version > Version {
-		return fmt.Errorf("runspec: %w: version %d is outside 1..%d", ErrInvalid, s.Version, Version)
+	if s.Version < 1 || s.Version > Newest {
+		return fmt.Errorf("runspec: %w: version %d is outside 1..%d", ErrInvalid, s.Version, Newest)
 	}
 	if s.Config.Vocab != 0 {
 		return fmt.Errorf("runspec: %w: config vocab is %d; a link leaves it 0 because the corpus decides it", ErrInvalid, s.Config.Vocab)

@@ -24,7 +24,7 @@ func userSpec(t testing.TB, name, text string) Spec {
 	require.NoError(t, err)
 	cfg := core.DefaultConfig()
 	cfg.Steps = 123
-	return Spec{Version: 1, Corpus: ref, Config: cfg, Device: DeviceCPU, Lang: "zh",
+	return Spec{Version: Version, Corpus: ref, Config: cfg, Device: DeviceCPU, Lang: "zh",
 		Fingerprint: "cpu:0123456789ab"}
 }
 
