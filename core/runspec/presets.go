@@ -31,7 +31,7 @@ var presetDefs = []struct {
 		"zh-world", "small", "zh", 600, 30, 100, 6e-3, ""},
 	{"en-lesson", "Fine-tuning compared: the small model pretrained on English world stories for 1000 steps, then taught the en-facts questions four ways (full, LoRA r4, adapter, prefix) for 300 steps each: a few minutes. The methods' memory and speed are real here; their accuracy needs a longer base (full fine-tuning reaches 0.8 only from a 20000-step base)",
 		"en-world", "small", "en", 1000, 50, 250, 6e-3, "en-facts"},
-	{"zh-lesson", "Fine-tuning compared, in Chinese: the small model pretrained on Chinese world stories for 1000 steps, then taught the zh-facts questions four ways (full, LoRA r4, adapter, prefix) for 300 steps each: a few minutes. Accuracy needs a longer base than this one",
+	{"zh-lesson", "Fine-tuning compared, in Chinese: the small model pretrained on Chinese world stories for 1000 steps, then taught the zh-facts questions four ways (full, LoRA r4, adapter, prefix) for 300 steps each: a few minutes. The Chinese questions are learnt from this short base already",
 		"zh-world", "small", "zh", 1000, 50, 250, 6e-3, "zh-facts"},
 }
 
