@@ -8,9 +8,11 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 
 	"pretune/core"
 	"pretune/core/checkpoint"
+	"pretune/core/compare"
 	"pretune/core/job"
 	"pretune/core/runspec"
 	"pretune/webgpu"
@@ -22,7 +24,7 @@ func commandLine(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var (
 		addr    = fs.String("addr", "127.0.0.1:8080", "address to serve the playground on")
-		presets = fs.Bool("presets", false, "list the built-in presets: name, a tab, its code")
+		presets = fs.Bool("presets", false, "list the built-in presets (pretraining runs, then fine-tuning comparisons): name, a tab, its code")
 		code    = fs.String("run", "", "train the run of a share `code` (or a whole link) on the CPU device")
 		asJSON  = fs.Bool("json", false, "with -run: print one JSON object per line")
 		out     = fs.String("out", "", "with -run: save the trained model as a checkpoint `file`")
@@ -61,7 +63,7 @@ func commandLine(args []string, stdout, stderr io.Writer) int {
 }
 
 func listPresets(w io.Writer) error {
-	for _, p := range runspec.Presets() {
+	for _, p := range append(runspec.Presets(), runspec.ComparisonPresets()...) {
 		c, err := runspec.Encode(p.Spec)
 		if err != nil {
 			return fmt.Errorf("preset %s: %w", p.Name, err)
@@ -101,6 +103,14 @@ func runCode(ctx context.Context, code, deviceName string, asJSON bool, out stri
 		c := spec.Config
 		fmt.Fprintf(w, "corpus %s, %d layers x %d channels, %d heads, context %d, batch %d, %d steps, seed %d, device %s\n",
 			corpusLabel(spec), c.Layers, c.Dim, c.Heads, c.Context, c.Batch, c.Steps, c.Seed, dev.Name())
+		if spec.Compares() {
+			var names []string
+			for _, m := range spec.Methods {
+				names = append(names, m.Label())
+			}
+			fmt.Fprintf(w, "then fine-tunes that base on task %s, %d steps with each method: %s\n",
+				spec.Task.ID, spec.FineTune.Steps, strings.Join(names, ", "))
+		}
 	}
 	res, err := job.Run(ctx, spec, dev, job.Options{FallbackToCPU: true, OnEvent: func(e job.Event) {
 		switch {
@@ -108,8 +118,12 @@ func runCode(ctx context.Context, code, deviceName string, asJSON bool, out stri
 			_ = enc.Encode(e)
 		case e.Event == "device":
 			fmt.Fprintf(w, "device change: %s\n", e.Note)
+		case e.Event == "eval" && e.Method != job.MethodPretrain:
+			fmt.Fprintf(w, "%-8s step %4d/%d  train loss %.4f  held-out task loss %.4f\n", e.Method, e.Step, e.Steps, e.TrainLoss, e.ValLoss)
 		case e.Event == "eval":
 			fmt.Fprintf(w, "step %5d/%d  train loss %.4f  held-out loss %.4f  %.0f tokens/s\n", e.Step, e.Steps, e.TrainLoss, e.ValLoss, e.TokensPerS)
+		case e.Event == "result" && e.Method != job.MethodPretrain:
+			// A comparison's results are printed together as a table at the end.
 		case e.Event == "result":
 			fmt.Fprintf(w, "done: held-out loss %.4f, %d trainable parameters, %.0f tokens/s\nfingerprint %s\n",
 				e.ValLoss, e.TrainableParams, e.TokensPerS, e.Fingerprint)
@@ -126,7 +140,11 @@ func runCode(ctx context.Context, code, deviceName string, asJSON bool, out stri
 	if err != nil {
 		return err
 	}
-	if !asJSON {
+	switch {
+	case asJSON:
+	case spec.Compares():
+		printComparison(w, res.Compare)
+	default:
 		if err := printSample(w, spec, res); err != nil {
 			return err
 		}
@@ -157,6 +175,20 @@ func printSample(w io.Writer, spec runspec.Spec, res *job.Result) error {
 	}
 	fmt.Fprintf(w, "sample: %q\n", string(prompt)+text)
 	return nil
+}
+
+// printComparison shows a comparison's table (the base first) and each model's answer to the
+// task's first held-out prompt.
+func printComparison(w io.Writer, results []compare.Result) {
+	fmt.Fprintf(w, "\n%s", compare.Markdown(results))
+	for _, r := range results {
+		for _, a := range r.Answers[:min(len(r.Answers), 1)] {
+			fmt.Fprintf(w, "%-8s %q -> %q\n", r.Method, a.Prompt, a.Answer)
+		}
+	}
+	for _, r := range results {
+		fmt.Fprintf(w, "fingerprint %-8s %s\n", r.Method, r.Fingerprint)
+	}
 }
 
 func corpusLabel(s runspec.Spec) string {

@@ -42,14 +42,15 @@ func TestPresetsListsEveryPresetWithADecodableCode(t *testing.T) {
 	code, out, _ := runCLI("-presets")
 	require.Equal(t, 0, code)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	require.Len(t, lines, len(runspec.Presets()))
+	all := append(runspec.Presets(), runspec.ComparisonPresets()...)
+	require.Len(t, lines, len(all))
 	for i, line := range lines {
 		name, c, ok := strings.Cut(line, "\t")
 		require.True(t, ok)
-		require.Equal(t, runspec.Presets()[i].Name, name)
+		require.Equal(t, all[i].Name, name)
 		spec, err := runspec.Decode(c)
 		require.NoError(t, err, name)
-		require.Equal(t, runspec.Presets()[i].Spec.Config, spec.Config)
+		require.Equal(t, all[i].Spec, spec)
 	}
 }
 
@@ -140,4 +141,118 @@ func TestCommandLineErrors(t *testing.T) {
 	code, _, errOut := runCLI("-run", c, "-device", "tpu")
 	require.Equal(t, 1, code)
 	require.Contains(t, errOut, `unknown device "tpu"`)
+}
+
+// shortComparison is a comparison code that runs in seconds: the en-tiny base (60 steps), then
+// 20 steps of en-facts with full fine-tuning and LoRA.
+func shortComparison(t *testing.T) (string, runspec.Spec) {
+	t.Helper()
+	spec, err := runspec.Decode(presetCode(t, "en-tiny"))
+	require.NoError(t, err)
+	spec.Task = &runspec.TaskRef{ID: "en-facts"}
+	spec.FineTune = &runspec.FineTune{Steps: 20, Warmup: 2, EvalEvery: 10}
+	spec.Methods = []runspec.Method{{Kind: runspec.MethodFull}, {Kind: runspec.MethodLoRA, Rank: 2}}
+	c, err := runspec.Encode(spec)
+	require.NoError(t, err)
+	require.Equal(t, byte('2'), c[0])
+	return c, spec
+}
+
+// TestPresetsListComparisons: -presets lists a comparison per sample corpus, as version-2
+// codes whose task is in the corpus's language.
+func TestPresetsListComparisons(t *testing.T) {
+	for _, tc := range []struct{ name, corpus, task string }{
+		{"en-lesson", "en-world", "en-facts"},
+		{"zh-lesson", "zh-world", "zh-facts"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := presetCode(t, tc.name)
+			require.Equal(t, byte('2'), c[0])
+			spec, err := runspec.Decode(c)
+			require.NoError(t, err)
+			require.Equal(t, tc.corpus, spec.Corpus.ID)
+			require.Equal(t, tc.task, spec.Task.ID)
+			var kinds []string
+			for _, m := range spec.Methods {
+				kinds = append(kinds, m.Kind)
+			}
+			require.Equal(t, []string{"full", "lora", "adapter", "prefix"}, kinds)
+		})
+	}
+}
+
+// TestRunComparisonJSON runs a short comparison twice through the command line: each method
+// reports evaluations and one result, the base one result, with the documented fields, and the
+// fingerprints repeat exactly on the second run.
+func TestRunComparisonJSON(t *testing.T) {
+	c, spec := shortComparison(t)
+	runs := make([]map[string]map[string]any, 2) // method -> its result line
+	for i := range runs {
+		code, out, errOut := runCLI("-run", c, "-json")
+		require.Equal(t, 0, code, errOut)
+		runs[i] = map[string]map[string]any{}
+		evals := map[string]int{}
+		sc := bufio.NewScanner(strings.NewReader(out))
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			var e map[string]any
+			require.NoError(t, json.Unmarshal(sc.Bytes(), &e), sc.Text())
+			method := e["method"].(string)
+			switch e["event"] {
+			case "eval":
+				evals[method]++
+				for _, k := range []string{"step", "train_loss", "val_loss"} {
+					require.Contains(t, e, k, "%s eval", method)
+				}
+			case "result":
+				require.NotContains(t, runs[i], method, "two results for %s", method)
+				runs[i][method] = e
+			}
+		}
+		names := []string{"pretrain", "base"}
+		for _, m := range spec.Methods {
+			names = append(names, m.Label())
+			require.Equal(t, spec.FineTune.Steps/spec.FineTune.EvalEvery, evals[m.Label()], "%s's evaluations", m.Label())
+		}
+		require.ElementsMatch(t, names, keys(runs[i]), "one result per method, the base's and the pretraining's:\n%s", out)
+		for _, name := range names[1:] {
+			r := runs[i][name]
+			fields := []string{"task_accuracy", "forgetting", "trainable_share", "optimizer_bytes", "activation_bytes", "ms_per_step", "fingerprint", "device"}
+			if name != "base" {
+				fields = append(fields, "trainable_params", "tokens_per_s")
+			}
+			for _, k := range fields {
+				require.Contains(t, r, k, "%s's result", name)
+			}
+			require.Equal(t, "cpu", r["device"])
+			acc := r["task_accuracy"].(float64)
+			require.True(t, acc >= 0 && acc <= 1, "accuracy %v", acc)
+		}
+		require.Equal(t, 1.0, runs[i]["full"]["trainable_share"])
+		require.Less(t, runs[i]["lora"]["trainable_share"].(float64), 0.1)
+		require.Less(t, runs[i]["lora"]["optimizer_bytes"].(float64), runs[i]["full"]["optimizer_bytes"].(float64))
+		require.NotEqual(t, runs[i]["full"]["fingerprint"], runs[i]["lora"]["fingerprint"])
+	}
+	for name, r := range runs[0] {
+		require.Equal(t, r["fingerprint"], runs[1][name]["fingerprint"], "%s's fingerprint on a second run", name)
+	}
+}
+
+// TestRunComparisonText: text mode ends with the comparison's table, the base first.
+func TestRunComparisonText(t *testing.T) {
+	c, _ := shortComparison(t)
+	code, out, errOut := runCLI("-run", c)
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "then fine-tunes that base on task en-facts, 20 steps with each method: full, lora")
+	require.Regexp(t, `(?s)\| method \| task accuracy .*\n\| base \|.*\n\| full \|.*\n\| lora \|`, out)
+	require.Regexp(t, `lora +step +20/20`, out)
+	require.Regexp(t, `fingerprint lora +cpu:[0-9a-f]{12}`, out)
+}
+
+func keys[V any](m map[string]V) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
 }

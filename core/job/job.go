@@ -1,5 +1,7 @@
 // Package job runs a share link's setup (a runspec.Spec) from start to result: it resolves the
 // corpus, builds the trainer on a device, trains, and reports events and a fingerprinted result.
+// A spec with a comparison (runspec version 2) then fine-tunes that base with each method
+// (core/compare) and reports each one's evaluations and result, and the base's.
 // The command line and the browser's trainer worker both use it, so a link means the same run
 // everywhere.
 package job
@@ -12,7 +14,10 @@ import (
 
 	"pretune/core"
 	"pretune/core/checkpoint"
+	"pretune/core/compare"
+	"pretune/core/corpus"
 	"pretune/core/runspec"
+	"pretune/core/task"
 )
 
 // Event is one line of a run's report: JSON field names are a public interface (the CLI's -json
@@ -35,6 +40,18 @@ type Event struct {
 	Match    string `json:"match,omitempty"`
 	// Note explains a "device" event (why the run changed device).
 	Note string `json:"note,omitempty"`
+
+	// A comparison's "result" events (one per method, and one with Method "base" for the
+	// untouched base) also carry these; pointers, so that a measured 0 is still written. The
+	// base trains nothing, so its trainable_params and tokens_per_s are absent (0).
+	Kind            string           `json:"kind,omitempty"` // the method's kind (compare.Full, ...)
+	TaskAccuracy    *float64         `json:"task_accuracy,omitempty"`
+	Forgetting      *float64         `json:"forgetting,omitempty"` // pretraining-text loss after minus before
+	TrainableShare  *float64         `json:"trainable_share,omitempty"`
+	OptimizerBytes  *int             `json:"optimizer_bytes,omitempty"`
+	ActivationBytes *int             `json:"activation_bytes,omitempty"` // estimate for one step
+	MsPerStep       *float64         `json:"ms_per_step,omitempty"`
+	Answers         []compare.Answer `json:"answers,omitempty"` // to the task's first held-out prompts
 }
 
 // MethodPretrain names causal-LM pretraining in events.
@@ -44,6 +61,8 @@ const MethodPretrain = "pretrain"
 type Result struct {
 	Trainer *core.Trainer
 	Final   Event
+	// Compare is a comparison's results: the base's first, then one per method.
+	Compare []compare.Result
 }
 
 // Options are a run's callbacks and policies; the zero value is a plain run.
@@ -117,9 +136,14 @@ func Run(ctx context.Context, spec runspec.Spec, dev core.Device, o Options) (*R
 		return nil, err
 	}
 	var tr *core.Trainer
-	if o.Base != nil {
+	switch {
+	case spec.Compares() && o.Base != nil:
+		return nil, fmt.Errorf("job: a comparison pretrains its own base (its vocabulary holds the tasks' characters); it cannot start from a loaded model")
+	case spec.Compares():
+		tr, err = comparisonBase(dev, spec.Config, c)
+	case o.Base != nil:
 		tr, err = trainerFromBase(o.Base, spec.Config, c.Train, c.Val)
-	} else {
+	default:
 		tr, err = core.NewTrainer(dev, spec.Config, c.Train, c.Val)
 	}
 	if err != nil {
@@ -222,7 +246,92 @@ func Run(ctx context.Context, spec runspec.Spec, dev core.Device, o Options) (*R
 		}
 	}
 	emit(final)
-	return &Result{Trainer: tr, Final: final}, nil
+	res := &Result{Trainer: tr, Final: final}
+	if spec.Compares() {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("run stopped before fine-tuning: %w", err)
+		}
+		if res.Compare, err = runCompare(spec, tr, c, emit); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// comparisonBase is the trainer of a comparison's base: core.PretrainTokenizer puts the tasks'
+// characters in the vocabulary, so the base can read and write the task it is fine-tuned on.
+func comparisonBase(dev core.Device, cfg core.Config, c *corpus.Corpus) (*core.Trainer, error) {
+	tk, err := core.PretrainTokenizer(c)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Vocab = tk.VocabSize()
+	if err := core.CheckFits(dev, cfg); err != nil {
+		return nil, err
+	}
+	m, err := core.NewModel(dev, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return core.NewTrainerFor(m, tk, c.Train, c.Val)
+}
+
+// CompareConfig is the core/compare config of a spec's comparison: its schedule, the
+// pretraining seed, and its methods.
+func CompareConfig(spec runspec.Spec) compare.Config {
+	cfg := compare.Config{MinLRFrac: 0.1, Seed: spec.Config.Seed}
+	if ft := spec.FineTune; ft != nil {
+		cfg.Steps, cfg.Warmup, cfg.EvalEvery = ft.Steps, ft.Warmup, ft.EvalEvery
+	}
+	for _, m := range spec.Methods {
+		cm := compare.Method{Name: m.Label(), Kind: m.Kind, LR: m.LR, TrainBody: m.TrainBody}
+		switch m.Kind {
+		case runspec.MethodLoRA:
+			cm.LoRA = m.LoRAConfig()
+		case runspec.MethodAdapter:
+			cm.Adapter = core.AdapterConfig{Size: m.Size}
+		case runspec.MethodPrefix:
+			cm.Prefix = core.PrefixConfig{Len: m.Len}
+		}
+		cfg.Methods = append(cfg.Methods, cm)
+	}
+	return cfg
+}
+
+// runCompare fine-tunes the pretrained base with each of the spec's methods and reports every
+// method's evaluations and results, and the base's result, as events.
+func runCompare(spec runspec.Spec, tr *core.Trainer, c *corpus.Corpus, emit func(Event)) ([]compare.Result, error) {
+	t, err := task.Builtin(spec.Task.ID)
+	if err != nil {
+		return nil, err
+	}
+	class := tr.Model.Dev.Name()
+	return compare.Run(tr.Model, tr.Tok, t, c, CompareConfig(spec), func(e compare.Event) {
+		switch e.Kind {
+		case "eval":
+			emit(Event{Event: "eval", Method: e.Method, Step: e.Step, Steps: e.Steps, TrainLoss: e.TrainLoss, ValLoss: e.ValLoss, Device: class})
+		case "result":
+			emit(ResultEvent(e.Result, class))
+		}
+	})
+}
+
+// ResultEvent is a comparison result as a "result" event.
+func ResultEvent(r *compare.Result, device string) Event {
+	e := Event{
+		Event: "result", Method: r.Method, Kind: r.Kind, Device: device, Fingerprint: r.Fingerprint,
+		TrainableParams: r.TrainableParams, TokensPerS: r.TokensPerS,
+		TaskAccuracy: &r.TaskAccuracy, Forgetting: &r.Forgetting, TrainableShare: &r.TrainableShare,
+		OptimizerBytes: &r.OptimizerBytes, ActivationBytes: &r.ActivationBytes, MsPerStep: &r.MsPerStep,
+		Answers: r.Answers,
+	}
+	if n := len(r.ValCurve); n > 0 {
+		e.ValLoss = r.ValCurve[n-1].Loss
+	}
+	if r.Method != compare.Base {
+		e.Steps = len(r.TrainCurve)
+	}
+	return e
 }
 
 // resumeOnCPU builds the failed trainer's model on the CPU device and restores the snapshot.

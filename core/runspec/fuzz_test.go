@@ -12,17 +12,21 @@ import (
 // FuzzDecode: no input panics; a refusal wraps exactly one sentinel and returns no Spec (except
 // ErrCorpusChanged, which returns it); anything accepted re-encodes and decodes to the same Spec.
 func FuzzDecode(f *testing.F) {
-	data, err := os.ReadFile(codesV1)
-	require.NoError(f, err)
-	var gs []goldenCode
-	require.NoError(f, json.Unmarshal(data, &gs))
-	for _, g := range gs {
-		f.Add(g.Code)
-		f.Add("https://example.org/#r=" + g.Code)
-		f.Add(g.Code[:len(g.Code)/2])
+	for _, path := range []string{codesV1, codesV2} {
+		data, err := os.ReadFile(path)
+		require.NoError(f, err)
+		var gs []goldenCode
+		require.NoError(f, json.Unmarshal(data, &gs))
+		for _, g := range gs {
+			f.Add(g.Code)
+			f.Add("https://example.org/#r=" + g.Code)
+			f.Add(g.Code[:len(g.Code)/2])
+		}
 	}
 	f.Add("")
 	f.Add("2abc")
+	f.Add("3abc")
+	f.Add(rawCodeV(f, 2, `{"v":2,"corpus":{"id":"en-world","hash":""},"config":{},"task":{"id":"en-facts","hash":""},"finetune":{"steps":1,"warmup":0,"eval_every":1},"methods":[{"kind":"lora","r":0}]}`))
 	f.Add("?r=1")
 	f.Add(rawCode(f, `{"v":1,"corpus":{"id":"user","hash":"","text":"x"},"config":{}}`))
 	f.Fuzz(func(t *testing.T, code string) {

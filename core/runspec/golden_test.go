@@ -4,14 +4,20 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"pretune/core/task"
 )
 
-var updateCodes = flag.Bool("update-codes", false, "write testdata/codes_v1.json (only when version 1 is new: old codes must never change)")
+var (
+	updateCodes   = flag.Bool("update-codes", false, "write testdata/codes_v1.json (only when version 1 is new: old codes must never change)")
+	updateCodesV2 = flag.Bool("update-codes-v2", false, "write testdata/codes_v2.json (only when version 2 is new: old codes must never change)")
+)
 
 // goldenCode is a real code kept forever with the Spec it stood for when it was made.
 type goldenCode struct {
@@ -20,7 +26,10 @@ type goldenCode struct {
 	Spec Spec   `json:"spec"`
 }
 
-const codesV1 = "testdata/codes_v1.json"
+const (
+	codesV1 = "testdata/codes_v1.json"
+	codesV2 = "testdata/codes_v2.json"
+)
 
 func goldenSpecs(t *testing.T) []goldenCode {
 	minimal := Presets()[0].Spec
@@ -38,29 +47,78 @@ func goldenSpecs(t *testing.T) []goldenCode {
 		goldenCode{Name: "chinese text", Spec: zh})
 }
 
-// TestGoldenCodes: codes made by earlier builds keep decoding to the same Spec. A built-in
-// corpus that has changed since is reported (ErrCorpusChanged) but the Spec still comes back.
-func TestGoldenCodes(t *testing.T) {
-	if *updateCodes {
-		gs := goldenSpecs(t)
-		for i := range gs {
-			code, err := Encode(gs[i].Spec)
-			require.NoError(t, err)
-			gs[i].Code = code
-		}
-		data, err := json.MarshalIndent(gs, "", "  ")
-		require.NoError(t, err)
-		require.NoError(t, os.MkdirAll("testdata", 0o755))
-		require.NoError(t, os.WriteFile(codesV1, append(data, '\n'), 0o644))
+// goldenSpecsV2 are version 2's golden specs: the comparison presets, a learner's text with
+// every generative method's settings, and a classify task with its heads.
+func goldenSpecsV2(t *testing.T) []goldenCode {
+	var out []goldenCode
+	for _, p := range ComparisonPresets() {
+		out = append(out, goldenCode{Name: "preset " + p.Name, Spec: p.Spec})
 	}
-	data, err := os.ReadFile(filepath.FromSlash(codesV1))
+	user := userSpec(t, "fox.txt", englishText)
+	user.Version, user.Lang = 2, "en"
+	user.Task = &TaskRef{ID: "en-facts", Hash: builtinTaskHash(t, "en-facts")}
+	user.FineTune = &FineTune{Steps: 40, Warmup: 0, EvalEvery: 40}
+	user.Methods = []Method{
+		{Name: "all of it", Kind: MethodFull, LR: 5e-4},
+		{Name: "lora-mlp", Kind: MethodLoRA, Rank: 2, Alpha: 16, Targets: []string{"fc_in", "fc_out"}, LR: 2e-2},
+		{Kind: MethodAdapter, Size: 8},
+		{Kind: MethodPrefix, Len: 4, LR: 0.05},
+	}
+	classify := Presets()[0].Spec
+	classify.Version, classify.Device = 2, DeviceCPU
+	classify.Task = &TaskRef{ID: "en-truth", Hash: builtinTaskHash(t, "en-truth")}
+	classify.FineTune = &FineTune{Steps: 100, Warmup: 10, EvalEvery: 25}
+	classify.Methods = []Method{{Kind: MethodHead}, {Name: "head+body", Kind: MethodHead, TrainBody: true, LR: 1e-3}, {Kind: MethodLoRA, Rank: 4}}
+	return append(out,
+		goldenCode{Name: "english text, every generative method", Spec: user},
+		goldenCode{Name: "classify heads", Spec: classify})
+}
+
+// TestGoldenCodes: codes made by earlier builds keep decoding to the same Spec. A built-in
+// corpus (or task) that has changed since is reported (ErrCorpusChanged) but the Spec still
+// comes back.
+func TestGoldenCodes(t *testing.T) {
+	for _, tc := range []struct {
+		version int
+		path    string
+		update  bool
+		specs   func(*testing.T) []goldenCode
+		least   int
+	}{
+		{1, codesV1, *updateCodes, goldenSpecs, 6},
+		{2, codesV2, *updateCodesV2, goldenSpecsV2, 4},
+	} {
+		t.Run(fmt.Sprintf("v%d", tc.version), func(t *testing.T) {
+			if tc.update {
+				writeGolden(t, tc.path, tc.specs(t))
+			}
+			checkGolden(t, tc.path, tc.version, tc.least)
+		})
+	}
+}
+
+func writeGolden(t *testing.T, path string, gs []goldenCode) {
+	for i := range gs {
+		code, err := Encode(gs[i].Spec)
+		require.NoError(t, err)
+		gs[i].Code = code
+	}
+	data, err := json.MarshalIndent(gs, "", "  ")
+	require.NoError(t, err)
+	require.NoError(t, os.MkdirAll("testdata", 0o755))
+	require.NoError(t, os.WriteFile(path, append(data, '\n'), 0o644))
+}
+
+func checkGolden(t *testing.T, path string, version, least int) {
+	data, err := os.ReadFile(filepath.FromSlash(path))
 	require.NoError(t, err)
 	var gs []goldenCode
 	require.NoError(t, json.Unmarshal(data, &gs))
-	require.GreaterOrEqual(t, len(gs), 6)
+	require.GreaterOrEqual(t, len(gs), least)
 	for _, g := range gs {
 		t.Run(g.Name, func(t *testing.T) {
-			require.Equal(t, byte('1'), g.Code[0])
+			require.Equal(t, versionChar(version), g.Code[0])
+			require.Equal(t, version, g.Spec.Version)
 			s, err := Decode(g.Code)
 			if errors.Is(err, ErrCorpusChanged) {
 				t.Logf("the built-in corpus changed since this code was made: %v", err)
@@ -70,4 +128,10 @@ func TestGoldenCodes(t *testing.T) {
 			require.Equal(t, g.Spec, s)
 		})
 	}
+}
+
+func builtinTaskHash(t *testing.T, id string) string {
+	tk, err := task.Builtin(id)
+	require.NoError(t, err)
+	return tk.Hash()
 }

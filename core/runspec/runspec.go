@@ -5,10 +5,14 @@
 //
 // # The code
 //
-// A code is its version, one character ('1' for this version), followed by the payload; version
-// 1's payload is the Spec as JSON, compressed with raw DEFLATE and written in unpadded base64url
+// A code is its version, one character ('1' or '2'), followed by the payload; the payload of
+// both versions is the Spec as JSON, compressed with raw DEFLATE and written in unpadded base64url
 // (RFC 4648 §5), so it is safe in a URL fragment, a query or a chat message. The app puts it in
 // the fragment, "#r=CODE", which browsers never send to a server.
+//
+// Version 2 adds a fine-tuning comparison (Task, FineTune, Methods): the spec's corpus, config
+// and seed are the pretraining of the base every method starts from, so a comparison's link
+// embeds the pretraining it starts from. A spec without them is still written as version 1.
 //
 // # Versioning rule
 //
@@ -27,6 +31,7 @@ package runspec
 
 import (
 	"bytes"
+	"cmp"
 	"compress/flate"
 	"crypto/sha256"
 	"encoding/base64"
@@ -43,10 +48,21 @@ import (
 	"pretune/core"
 	"pretune/core/checkpoint"
 	"pretune/core/corpus"
+	"pretune/core/task"
 )
 
-// Version is the newest link version this build writes and reads.
-const Version = 1
+// Link versions. Version stays the version of a plain run (no comparison), which Encode still
+// writes for it: callers that build a plain Spec (the playground's form) set Version and get
+// the same Spec back from Decode.
+const (
+	// Version is the link version of a spec without a comparison.
+	Version = 1
+	// VersionCompare is the first version with a fine-tuning comparison (Task, FineTune,
+	// Methods).
+	VersionCompare = 2
+	// Newest is the newest link version this build writes and reads.
+	Newest = VersionCompare
+)
 
 // Limits. A link must fit in a URL that chat apps and browsers carry; they hold far more than
 // MaxCodeBytes, but a link that long is no longer something a person would share.
@@ -104,6 +120,89 @@ type Spec struct {
 	Fingerprint string `json:"fingerprint,omitempty"`
 	// Lang is the UI language, "en" or "zh"; "" leaves the receiver's choice.
 	Lang string `json:"lang,omitempty"`
+
+	// Version 2: a fine-tuning comparison from the base the fields above pretrain. All three are
+	// given together or not at all.
+
+	// Task is the built-in task every method fine-tunes on.
+	Task *TaskRef `json:"task,omitempty"`
+	// FineTune is the schedule every method shares.
+	FineTune *FineTune `json:"finetune,omitempty"`
+	// Methods are run one after another, each from its own copy of the base.
+	Methods []Method `json:"methods,omitempty"`
+}
+
+// TaskRef names a built-in task by ID and Hash (task.Task.Hash: this build must have the same
+// examples). Encode fills in Hash when it is empty.
+type TaskRef struct {
+	ID   string `json:"id"`
+	Hash string `json:"hash"`
+}
+
+// FineTune is a comparison's shared schedule; the seed is the pretraining config's.
+type FineTune struct {
+	Steps     int `json:"steps"`      // fine-tuning steps per method
+	Warmup    int `json:"warmup"`     // steps of warm-up, at most Steps
+	EvalEvery int `json:"eval_every"` // steps between held-out task losses
+}
+
+// Method kinds, the same names as core/compare's (which imports this package).
+const (
+	MethodFull    = "full"
+	MethodLoRA    = "lora"
+	MethodAdapter = "adapter"
+	MethodPrefix  = "prefix"
+	MethodHead    = "head" // a classification head: classify tasks only
+)
+
+// Method is one fine-tuning method with its few settings; the fields a kind does not use stay
+// zero.
+type Method struct {
+	Name  string  `json:"name,omitempty"` // shown in results; "" means Kind
+	Kind  string  `json:"kind"`
+	LR    float32 `json:"lr,omitempty"` // peak learning rate; 0 takes the kind's default
+	Rank  int     `json:"r,omitempty"`  // lora: the rank
+	Alpha float32 `json:"alpha,omitempty"`
+	// Targets are lora's adapted projections (core.LoRATargets); empty means the attention four.
+	Targets   []string `json:"targets,omitempty"`
+	Size      int      `json:"size,omitempty"`       // adapter: the bottleneck width
+	Len       int      `json:"len,omitempty"`        // prefix: rows per layer
+	TrainBody bool     `json:"train_body,omitempty"` // head: train the body too
+}
+
+// Label is the method's name in results.
+func (m Method) Label() string {
+	if m.Name != "" {
+		return m.Name
+	}
+	return m.Kind
+}
+
+// LoRAConfig is the lora method's core config (α defaults to 2r, the targets to the attention
+// projections).
+func (m Method) LoRAConfig() core.LoRAConfig {
+	c := core.DefaultLoRA()
+	c.Rank, c.Alpha = m.Rank, m.Alpha
+	if c.Alpha == 0 {
+		c.Alpha = 2 * float32(m.Rank)
+	}
+	if len(m.Targets) > 0 {
+		c.Targets = append([]string(nil), m.Targets...)
+	}
+	return c
+}
+
+// Compares says whether the spec is a fine-tuning comparison.
+func (s Spec) Compares() bool {
+	return s.Task != nil || s.FineTune != nil || len(s.Methods) > 0
+}
+
+// lowestVersion is the lowest link version able to express s.
+func (s Spec) lowestVersion() int {
+	if s.Compares() {
+		return VersionCompare
+	}
+	return 1
 }
 
 // CorpusRef names the corpus: a built-in one by ID and Hash, or a learner's Text (ID UserCorpus).
@@ -145,11 +244,17 @@ func TextHash(text string) string {
 	return hex.EncodeToString(sum[:8])
 }
 
-// Encode checks s and returns its code (the current Version; Vocab is not carried and must be
-// 0). A learner text over MaxLinkTextBytes, or a code over MaxCodeBytes, is refused with the
+// Encode checks s and returns its code, in the lowest version able to express it (1 without a
+// comparison, so older builds open it; Vocab is not carried and must be 0). A learner text over MaxLinkTextBytes, or a code over MaxCodeBytes, is refused with the
 // size and the limit.
 func Encode(s Spec) (string, error) {
-	s.Version = Version
+	s.Version = s.lowestVersion()
+	if s.Task != nil && s.Task.Hash == "" {
+		if t, err := task.Builtin(s.Task.ID); err == nil {
+			ref := TaskRef{ID: s.Task.ID, Hash: t.Hash()}
+			s.Task = &ref
+		}
+	}
 	if s.Corpus.Hash == "" {
 		switch s.Corpus.ID {
 		case UserCorpus:
@@ -173,7 +278,7 @@ func Encode(s Spec) (string, error) {
 	zw, _ := flate.NewWriter(&z, flate.BestCompression) // the level is valid: no error
 	zw.Write(bytes.TrimSuffix(js.Bytes(), []byte("\n")))
 	zw.Close()
-	code := string(versionChar(Version)) + base64.RawURLEncoding.EncodeToString(z.Bytes())
+	code := string(versionChar(s.Version)) + base64.RawURLEncoding.EncodeToString(z.Bytes())
 	if len(code) > MaxCodeBytes {
 		return "", fmt.Errorf("runspec: %w: the link would be %d characters, more than the limit of %d", ErrTooLarge, len(code), MaxCodeBytes)
 	}
@@ -208,14 +313,16 @@ func Decode(codeOrURL string) (Spec, error) {
 	switch {
 	case v < 0:
 		return Spec{}, fmt.Errorf("runspec: %w: a code starts with its version number, not %q", ErrMalformed, code[:1])
-	case v > Version:
-		return Spec{}, fmt.Errorf("runspec: %w (link version %d; this one reads up to %d): update the page or the program to open it", ErrNewerVersion, v, Version)
+	case v > Newest:
+		return Spec{}, fmt.Errorf("runspec: %w (link version %d; this one reads up to %d): update the page or the program to open it", ErrNewerVersion, v, Newest)
 	}
-	// Only version 1 exists so far; a later version adds a case here and keeps this one.
-	return decodeV1(code[1:])
+	// Versions 1 and 2 share the format (version 2 only adds fields); a later version with
+	// another format adds a case here and keeps these.
+	return decodeJSON(v, code[1:])
 }
 
-func decodeV1(payload string) (Spec, error) {
+// decodeJSON reads the payload of version v (1 or 2): deflated JSON in base64url.
+func decodeJSON(v int, payload string) (Spec, error) {
 	z, err := base64.RawURLEncoding.DecodeString(payload)
 	if err != nil {
 		return Spec{}, fmt.Errorf("runspec: %w: the code is not base64url (%v): was it cut or changed when copied?", ErrMalformed, err)
@@ -239,8 +346,8 @@ func decodeV1(payload string) (Spec, error) {
 	if _, err := dec.Token(); err != io.EOF {
 		return Spec{}, fmt.Errorf("runspec: %w: something follows the settings", ErrMalformed)
 	}
-	if s.Version != 1 {
-		return Spec{}, fmt.Errorf("runspec: %w: the code says version 1 but its settings say %d", ErrMalformed, s.Version)
+	if s.Version != v {
+		return Spec{}, fmt.Errorf("runspec: %w: the code says version %d but its settings say %d", ErrMalformed, v, s.Version)
 	}
 	if err := s.Validate(); err != nil {
 		if errors.Is(err, ErrCorpusChanged) {
@@ -254,8 +361,8 @@ func decodeV1(payload string) (Spec, error) {
 // Validate checks every field; Encode and Decode call it. With ErrCorpusChanged the spec is
 // otherwise valid.
 func (s Spec) Validate() error {
-	if s.Version < 1 || s.Version > Version {
-		return fmt.Errorf("runspec: %w: version %d is outside 1..%d", ErrInvalid, s.Version, Version)
+	if s.Version < 1 || s.Version > Newest {
+		return fmt.Errorf("runspec: %w: version %d is outside 1..%d", ErrInvalid, s.Version, Newest)
 	}
 	if s.Config.Vocab != 0 {
 		return fmt.Errorf("runspec: %w: config vocab is %d; a link leaves it 0 because the corpus decides it", ErrInvalid, s.Config.Vocab)
@@ -282,10 +389,16 @@ func (s Spec) Validate() error {
 	if c == nil {
 		return corpusErr
 	}
+	// A changed built-in task is reported like a changed corpus, after the other checks.
+	if err := s.validateCompare(c.Lang); errors.Is(err, ErrCorpusChanged) {
+		corpusErr = cmp.Or(corpusErr, err)
+	} else if err != nil {
+		return err
+	}
 	// A valid config can still need more memory than a tab has (the B·H·T·T attention
 	// matrices); refuse it here rather than crash the tab that opens the link.
 	cfg := s.Config
-	vocab, err := vocabOf(s.Corpus.ID, c)
+	vocab, err := vocabOf(s.Corpus.ID, c, s.Compares())
 	if err != nil {
 		return err
 	}
@@ -315,24 +428,35 @@ func hashOf(id string, c *corpus.Corpus) string {
 	return h
 }
 
-// vocabOf is the vocabulary a model trained on c gets (core.NewTrainer builds the tokenizer
-// from the training part).
-func vocabOf(id string, c *corpus.Corpus) (int, error) {
+// vocabOf is the vocabulary a model trained on c gets: core.NewTrainer builds the tokenizer from
+// the training part, and a comparison's base uses core.PretrainTokenizer (the tasks' characters
+// too).
+func vocabOf(id string, c *corpus.Corpus, compares bool) (int, error) {
+	key := id
+	if compares {
+		key += "+tasks"
+	}
 	if id != UserCorpus {
 		builtinMu.Lock()
-		v, ok := builtinVocab[id]
+		v, ok := builtinVocab[key]
 		builtinMu.Unlock()
 		if ok {
 			return v, nil
 		}
 	}
-	tk, err := core.NewTokenizer(c.Train)
+	var tk *core.Tokenizer
+	var err error
+	if compares {
+		tk, err = core.PretrainTokenizer(c)
+	} else {
+		tk, err = core.NewTokenizer(c.Train)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("runspec: %w: the corpus: %v", ErrInvalid, err)
 	}
 	if id != UserCorpus {
 		builtinMu.Lock()
-		builtinVocab[id] = tk.VocabSize()
+		builtinVocab[key] = tk.VocabSize()
 		builtinMu.Unlock()
 	}
 	return tk.VocabSize(), nil
@@ -441,4 +565,112 @@ func versionOf(c byte) int {
 		return int(c-'A') + 10
 	}
 	return -1
+}
+
+// MaxMethods bounds a comparison's methods: each one fine-tunes its own copy of the base.
+const MaxMethods = 8
+
+// validateCompare checks the comparison fields against the version and the corpus's language
+// (lang). A built-in task whose hash differs is ErrCorpusChanged, like a changed corpus.
+func (s Spec) validateCompare(lang string) error {
+	if !s.Compares() {
+		if s.Version >= VersionCompare {
+			return fmt.Errorf("runspec: %w: a version %d link must carry a comparison (task, finetune, methods)", ErrInvalid, s.Version)
+		}
+		return nil
+	}
+	if s.Version < VersionCompare {
+		return fmt.Errorf("runspec: %w: a fine-tuning comparison needs link version %d, not %d", ErrInvalid, VersionCompare, s.Version)
+	}
+	if s.Task == nil || s.FineTune == nil || len(s.Methods) == 0 {
+		return fmt.Errorf("runspec: %w: a comparison needs a task, a fine-tuning schedule and at least one method", ErrInvalid)
+	}
+	t, err := task.Builtin(s.Task.ID)
+	if err != nil {
+		return fmt.Errorf("runspec: %w: %v", ErrInvalid, err)
+	}
+	if t.Lang != lang {
+		return fmt.Errorf("runspec: %w: task %s is in %q but the corpus is in %q: the base would not know the task's language", ErrInvalid, s.Task.ID, t.Lang, lang)
+	}
+	ft := *s.FineTune
+	switch {
+	case ft.Steps < 1 || ft.Steps > core.MaxSteps:
+		return fmt.Errorf("runspec: %w: fine-tuning steps %d is outside 1..%d", ErrInvalid, ft.Steps, core.MaxSteps)
+	case ft.Warmup < 0 || ft.Warmup > ft.Steps:
+		return fmt.Errorf("runspec: %w: fine-tuning warm-up %d is outside 0..%d (the steps)", ErrInvalid, ft.Warmup, ft.Steps)
+	case ft.EvalEvery < 1 || ft.EvalEvery > ft.Steps:
+		return fmt.Errorf("runspec: %w: fine-tuning eval_every %d is outside 1..%d (the steps)", ErrInvalid, ft.EvalEvery, ft.Steps)
+	case len(s.Methods) > MaxMethods:
+		return fmt.Errorf("runspec: %w: %d methods; a comparison has at most %d", ErrInvalid, len(s.Methods), MaxMethods)
+	}
+	seen := map[string]bool{}
+	for i, m := range s.Methods {
+		if err := m.validate(s.Config.Dim, t.Kind); err != nil {
+			return fmt.Errorf("runspec: %w: method %d (%s): %v", ErrInvalid, i+1, m.Label(), err)
+		}
+		if seen[m.Label()] {
+			return fmt.Errorf("runspec: %w: two methods are named %q; give one a name", ErrInvalid, m.Label())
+		}
+		seen[m.Label()] = true
+	}
+	if h := t.Hash(); s.Task.Hash != h {
+		return fmt.Errorf("runspec: %w: task %s has hash %s in this pretune, %q in the link, so the comparison will not reproduce exactly", ErrCorpusChanged, s.Task.ID, h, s.Task.Hash)
+	}
+	return nil
+}
+
+// validate checks one method for a model of C channels and a task of kind taskKind. Settings
+// that the kind does not use must stay zero: a link carrying them was made by hand or damaged.
+func (m Method) validate(C int, taskKind string) error {
+	if len(m.Name) > MaxNameBytes || !utf8.ValidString(m.Name) || m.Name == "base" || m.Name == "pretrain" {
+		return fmt.Errorf("the name must be UTF-8 of at most %d bytes and not \"base\" or \"pretrain\"", MaxNameBytes)
+	}
+	if !(m.LR >= 0 && m.LR <= 1) { // also refuses NaN
+		return fmt.Errorf("learning rate %g is outside 0..1", m.LR)
+	}
+	unused := func(ok bool, what string) error {
+		if !ok {
+			return fmt.Errorf("a %s method has no %s setting", m.Kind, what)
+		}
+		return nil
+	}
+	var errs []error
+	if m.Kind != MethodLoRA {
+		errs = append(errs, unused(m.Rank == 0 && m.Alpha == 0 && len(m.Targets) == 0, "rank, alpha or targets"))
+	}
+	if m.Kind != MethodAdapter {
+		errs = append(errs, unused(m.Size == 0, "size"))
+	}
+	if m.Kind != MethodPrefix {
+		errs = append(errs, unused(m.Len == 0, "len"))
+	}
+	if m.Kind != MethodHead {
+		errs = append(errs, unused(!m.TrainBody, "train_body"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	switch m.Kind {
+	case MethodFull:
+	case MethodLoRA:
+		if !(m.Alpha >= 0 && m.Alpha <= 1e4) {
+			return fmt.Errorf("alpha %g is outside 0..10000", m.Alpha)
+		}
+		return m.LoRAConfig().Validate(C)
+	case MethodAdapter:
+		if m.Size < 1 || m.Size > 4*C {
+			return fmt.Errorf("adapter size %d is outside 1..%d", m.Size, 4*C)
+		}
+	case MethodPrefix:
+		if m.Len < 1 || m.Len > 256 {
+			return fmt.Errorf("prefix len %d is outside 1..256", m.Len)
+		}
+	case MethodHead:
+		if taskKind != task.KindClassify {
+			return fmt.Errorf("a class head needs a classify task")
+		}
+	default:
+		return fmt.Errorf("kind %q is not one of %s, %s, %s, %s, %s", m.Kind, MethodFull, MethodLoRA, MethodAdapter, MethodPrefix, MethodHead)
+	}
+	return nil
 }

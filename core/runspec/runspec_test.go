@@ -28,15 +28,17 @@ func userSpec(t testing.TB, name, text string) Spec {
 		Fingerprint: "cpu:0123456789ab"}
 }
 
-// rawCode builds a version-1 code around any JSON, to reach the checks after decompression.
-func rawCode(t testing.TB, js string) string {
+// rawCode builds a version-1 code (rawCodeV for another version) around any JSON, to reach the checks after decompression.
+func rawCode(t testing.TB, js string) string { return rawCodeV(t, 1, js) }
+
+func rawCodeV(t testing.TB, v int, js string) string {
 	var z bytes.Buffer
 	zw, err := flate.NewWriter(&z, flate.BestCompression)
 	require.NoError(t, err)
 	_, err = zw.Write([]byte(js))
 	require.NoError(t, err)
 	require.NoError(t, zw.Close())
-	return "1" + base64.RawURLEncoding.EncodeToString(z.Bytes())
+	return string(versionChar(v)) + base64.RawURLEncoding.EncodeToString(z.Bytes())
 }
 
 // specJSON is a valid spec's JSON after edit changed it as a generic map.
@@ -160,7 +162,7 @@ func TestEncodeFillsHashes(t *testing.T) {
 	got, err = Decode(code)
 	require.NoError(t, err)
 	require.Equal(t, TextHash(englishText), got.Corpus.Hash)
-	require.Equal(t, Version, got.Version)
+	require.Equal(t, 1, got.Version, "a spec without a comparison is written as version 1")
 }
 
 func TestEncodeRefuses(t *testing.T) {
@@ -240,7 +242,7 @@ func TestDecodeRefuses(t *testing.T) {
 		{"url with other fragment", "https://example.org/#tab=2", ErrMalformed, "carries no run"},
 		{"empty r", "#r=", ErrMalformed, "run code is empty"},
 		{"no version", "-abc", ErrMalformed, "starts with its version number"},
-		{"version 2", "2abcdef", ErrNewerVersion, "made by a newer pretune (link version 2; this one reads up to 1)"},
+		{"version 3", "3abcdef", ErrNewerVersion, "made by a newer pretune (link version 3; this one reads up to 2)"},
 		{"version 35", "Zabcdef", ErrNewerVersion, "link version 35"},
 		{"bad base64", "1abc!def", ErrMalformed, "not base64url"},
 		{"bad deflate", "1" + base64.RawURLEncoding.EncodeToString([]byte("not deflate at all")), ErrMalformed, "compressed data is damaged"},
@@ -259,7 +261,8 @@ func TestDecodeRefuses(t *testing.T) {
 		{"bad JSON", rawCode(t, `{"v":1,`), ErrMalformed, "not valid JSON"},
 		{"JSON list", rawCode(t, `[1,2]`), ErrMalformed, "not valid JSON"},
 		{"two objects", rawCode(t, specJSON(t, good, func(map[string]any) {})+"{}"), ErrMalformed, "something follows"},
-		{"unknown field", edit(good, func(m map[string]any) { m["methods"] = []string{"lora"} }), ErrMalformed, `unknown field "methods"`},
+		{"unknown field", edit(good, func(m map[string]any) { m["base_run"] = "x" }), ErrMalformed, `unknown field "base_run"`},
+		{"methods in version 1", edit(good, func(m map[string]any) { m["methods"] = []map[string]any{{"kind": "full"}} }), ErrInvalid, "needs link version 2"},
 		{"unknown config field", configEdit("lora_rank", 8), ErrMalformed, `unknown field "lora_rank"`},
 		{"version field differs", edit(good, func(m map[string]any) { m["v"] = 2 }), ErrMalformed, "its settings say 2"},
 		{"code too long", "1" + strings.Repeat("A", MaxCodeBytes), ErrTooLarge, "more than the limit of 81920"},

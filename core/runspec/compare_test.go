@@ -1,0 +1,133 @@
+package runspec
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"pretune/core/task"
+)
+
+// lessonSpec is the en-lesson preset's spec: a valid version-2 comparison.
+func lessonSpec(t *testing.T) Spec {
+	t.Helper()
+	p, err := PresetByName("en-lesson")
+	require.NoError(t, err)
+	return p.Spec
+}
+
+// TestCompareRoundTrip: a comparison is written as version 2 and decodes to the same Spec; the
+// same spec without its comparison fields is written as version 1, which older builds read.
+func TestCompareRoundTrip(t *testing.T) {
+	s := lessonSpec(t)
+	s.Task.Hash = "" // Encode fills it in
+	code, err := Encode(s)
+	require.NoError(t, err)
+	require.Equal(t, byte('2'), code[0])
+	got, err := Decode(code)
+	require.NoError(t, err)
+	require.Equal(t, 2, got.Version)
+	tk, err := task.Builtin("en-facts")
+	require.NoError(t, err)
+	require.Equal(t, tk.Hash(), got.Task.Hash)
+	require.Equal(t, lessonSpec(t), got)
+
+	plain := got
+	plain.Task, plain.FineTune, plain.Methods = nil, nil, nil
+	code, err = Encode(plain)
+	require.NoError(t, err)
+	require.Equal(t, byte('1'), code[0], "a spec without a comparison stays version 1")
+	got, err = Decode(code)
+	require.NoError(t, err)
+	require.Equal(t, 1, got.Version)
+	require.False(t, got.Compares())
+}
+
+func TestLoRAConfigDefaults(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		m         Method
+		alpha     float32
+		targetsIn []string
+	}{
+		{"alpha 2r", Method{Kind: MethodLoRA, Rank: 4}, 8, []string{"q_proj", "k_proj", "v_proj", "o_proj"}},
+		{"given", Method{Kind: MethodLoRA, Rank: 2, Alpha: 3, Targets: []string{"fc_in"}}, 3, []string{"fc_in"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := tc.m.LoRAConfig()
+			require.Equal(t, tc.m.Rank, c.Rank)
+			require.Equal(t, tc.alpha, c.Alpha)
+			require.Equal(t, tc.targetsIn, c.Targets)
+		})
+	}
+}
+
+// TestCompareRefuses: every comparison check, on a version-2 code made by hand.
+func TestCompareRefuses(t *testing.T) {
+	good := lessonSpec(t)
+	edit := func(f func(m map[string]any)) string { return rawCodeV(t, 2, specJSON(t, good, f)) }
+	method := func(i int, key string, v any) string {
+		return edit(func(m map[string]any) { m["methods"].([]any)[i].(map[string]any)[key] = v })
+	}
+	ft := func(key string, v any) string {
+		return edit(func(m map[string]any) { m["finetune"].(map[string]any)[key] = v })
+	}
+	tests := []struct {
+		name, code string
+		want       error
+		msg        string
+	}{
+		{"version 2 without a comparison", edit(func(m map[string]any) {
+			delete(m, "task")
+			delete(m, "finetune")
+			delete(m, "methods")
+		}), ErrInvalid, "must carry a comparison"},
+		{"no methods", edit(func(m map[string]any) { delete(m, "methods") }), ErrInvalid, "at least one method"},
+		{"no schedule", edit(func(m map[string]any) { delete(m, "finetune") }), ErrInvalid, "a fine-tuning schedule"},
+		{"unknown task", edit(func(m map[string]any) { m["task"] = map[string]any{"id": "fr-facts", "hash": "x"} }), ErrInvalid, `unknown built-in task "fr-facts"`},
+		{"task in another language", edit(func(m map[string]any) {
+			tk, _ := task.Builtin("zh-facts")
+			m["task"] = map[string]any{"id": "zh-facts", "hash": tk.Hash()}
+		}), ErrInvalid, `is in "zh" but the corpus is in "en"`},
+		{"steps 0", ft("steps", 0), ErrInvalid, "fine-tuning steps 0 is outside"},
+		{"warm-up over steps", ft("warmup", 301), ErrInvalid, "warm-up 301 is outside 0..300"},
+		{"eval_every 0", ft("eval_every", 0), ErrInvalid, "eval_every 0 is outside"},
+		{"unknown kind", method(0, "kind", "ia3"), ErrInvalid, `kind "ia3" is not one of`},
+		{"lora rank too big", method(1, "r", 65), ErrInvalid, "rank 65 is outside 1..64"},
+		{"lora rank 0", method(1, "r", 0), ErrInvalid, "rank 0 is outside"},
+		{"lora bad target", method(1, "targets", []string{"wte"}), ErrInvalid, "wte"},
+		{"rank on full", method(0, "r", 4), ErrInvalid, "a full method has no rank"},
+		{"adapter size 0", method(2, "size", 0), ErrInvalid, "adapter size 0 is outside"},
+		{"prefix len huge", method(3, "len", 1000), ErrInvalid, "prefix len 1000 is outside"},
+		{"negative lr", method(0, "lr", -1), ErrInvalid, "learning rate -1 is outside"},
+		{"head on a generate task", edit(func(m map[string]any) {
+			m["methods"] = []map[string]any{{"kind": "head"}}
+		}), ErrInvalid, "a class head needs a classify task"},
+		{"same name twice", edit(func(m map[string]any) {
+			m["methods"] = []map[string]any{{"kind": "full"}, {"kind": "full"}}
+		}), ErrInvalid, `two methods are named "full"`},
+		{"named base", method(0, "name", "base"), ErrInvalid, `not "base"`},
+		{"unknown method field", method(0, "dora", true), ErrMalformed, `unknown field "dora"`},
+		{"version 1 with a task", rawCode(t, specJSON(t, good, func(m map[string]any) { m["v"] = 1 })), ErrInvalid, "needs link version 2"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := Decode(tc.code)
+			require.Equal(t, Spec{}, s)
+			requireKind(t, err, tc.want, tc.msg)
+		})
+	}
+	t.Run("task changed", func(t *testing.T) {
+		s, err := Decode(edit(func(m map[string]any) { m["task"].(map[string]any)["hash"] = "0123456789abcdef" }))
+		requireKind(t, err, ErrCorpusChanged, "task en-facts has hash")
+		require.Equal(t, "en-facts", s.Task.ID, "the spec comes back so the caller can run it anyway")
+	})
+	t.Run("the JSON keeps v1's fields", func(t *testing.T) {
+		b, err := json.Marshal(Presets()[0].Spec)
+		require.NoError(t, err)
+		for _, k := range []string{"task", "finetune", "methods"} {
+			require.NotContains(t, string(b), `"`+k+`"`, "a version-1 spec's JSON must not change")
+		}
+	})
+}
