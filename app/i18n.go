@@ -194,6 +194,7 @@ var en = map[string]string{
 	"link.run_anyway":     "Run it on the current text",
 	"link.err.malformed":  "It is damaged or cut short: copy the whole link again.",
 	"link.err.newer":      "It was made by a newer pretune: reload the page to update it.",
+	"link.err.comparison": "It carries a comparison of fine-tuning methods, which the playground cannot show yet: run it with the command line (go run . -run and the link).",
 	"link.err.too_large":  "It is too large to open.",
 	"link.err.invalid":    "Its settings are out of range.",
 
@@ -403,6 +404,7 @@ var zh = map[string]string{
 	"link.run_anyway":     "用当前文本运行",
 	"link.err.malformed":  "链接已损坏或不完整：请重新复制整个链接。",
 	"link.err.newer":      "链接由更新版本的程序生成：请刷新页面以更新。",
+	"link.err.comparison": "这个链接包含微调方法的比较，操场暂时还不能显示：请用命令行运行这个链接。",
 	"link.err.too_large":  "链接太大，无法打开。",
 	"link.err.invalid":    "链接中的设置超出范围。",
 

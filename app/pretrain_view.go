@@ -90,6 +90,10 @@ func (p *Pretrain) openLink(ctx app.Context, code string) {
 	if err != nil && !errors.Is(err, runspec.ErrCorpusChanged) {
 		return
 	}
+	if err := playable(spec); err != nil {
+		p.linkErr = err
+		return
+	}
 	p.link = &spec
 	if spec.Lang != "" {
 		setLang(ctx, Lang(spec.Lang))
