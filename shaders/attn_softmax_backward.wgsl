@@ -24,21 +24,7 @@ override WG: u32 = 64u; // a power of two
 @group(0) @binding(2) var<storage, read_write> ds: array<f32>;
 @group(0) @binding(3) var<uniform> params: Params;
 
-var<workgroup> red: array<f32, WG>;
-
-fn reduce_sum(t: u32, v: f32) -> f32 {
-    red[t] = v;
-    workgroupBarrier();
-    for (var h = WG / 2u; h > 0u; h = h / 2u) {
-        if (t < h) {
-            red[t] = red[t] + red[t + h];
-        }
-        workgroupBarrier();
-    }
-    let r = red[0];
-    workgroupBarrier();
-    return r;
-}
+//#include reduce
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,

@@ -26,24 +26,7 @@ override WG: u32 = 256u;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 @group(0) @binding(2) var<uniform> params: Params;
 
-// mix32 is core.mix32 (Chris Wellons' lowbias32).
-fn mix32(v: u32) -> u32 {
-    var h = v;
-    h = h ^ (h >> 16u);
-    h = h * 0x7feb352du;
-    h = h ^ (h >> 15u);
-    h = h * 0x846ca68bu;
-    h = h ^ (h >> 16u);
-    return h;
-}
-
-fn dropout_bits(index: u32) -> u32 {
-    var h = mix32(params.seed_lo);
-    h = mix32(h + params.seed_hi);
-    h = mix32(h + params.step);
-    h = mix32(h + params.site);
-    return mix32(h + index);
-}
+//#include dropout_bits
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -51,7 +34,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     if (i >= params.n) {
         return;
     }
-    if (dropout_bits(i) >= params.threshold) {
+    if (dropout_bits(params.seed_lo, params.seed_hi, params.step, params.site, i) >= params.threshold) {
         out[i] = x[i] / params.keep_prob;
     } else {
         out[i] = 0.0;

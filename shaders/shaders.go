@@ -18,7 +18,7 @@ import (
 	"strings"
 )
 
-//go:embed *.wgsl
+//go:embed *.wgsl lib/*.wgsl
 var files embed.FS
 
 // EntryPoint is the name of every kernel's compute entry point.
@@ -38,13 +38,31 @@ func Names() []string {
 	return names
 }
 
-// Source returns the WGSL text of the named kernel.
+// Source returns the WGSL text of the named kernel, with its includes expanded.
 func Source(name string) (string, error) {
 	b, err := files.ReadFile(name + ".wgsl")
 	if err != nil {
 		return "", fmt.Errorf("shaders: no kernel %q", name)
 	}
-	return string(b), nil
+	return expandIncludes(name, string(b))
+}
+
+// includeLine matches a `//#include NAME` line. WGSL has no way to share code between modules,
+// so code several kernels need (the workgroup reductions, the dropout hash that must equal
+// core.DropoutBits) lives once in lib/NAME.wgsl and is pasted in at that line.
+var includeLine = regexp.MustCompile(`(?m)^//#include (\w+)[ \t]*$`)
+
+func expandIncludes(kernel, src string) (string, error) {
+	var missing error
+	out := includeLine.ReplaceAllStringFunc(src, func(line string) string {
+		lib := includeLine.FindStringSubmatch(line)[1]
+		b, err := files.ReadFile("lib/" + lib + ".wgsl")
+		if err != nil && missing == nil {
+			missing = fmt.Errorf("shaders: kernel %s includes %q, which is not in shaders/lib", kernel, lib)
+		}
+		return strings.TrimRight(string(b), "\n")
+	})
+	return out, missing
 }
 
 // overrideDecl matches a module-scope override declaration with a default value, the only form

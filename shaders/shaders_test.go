@@ -171,3 +171,20 @@ func TestBindings(t *testing.T) {
 		})
 	}
 }
+
+// TestIncludesExpand: kernels share the workgroup reductions and the dropout hash through
+// //#include lines; Source pastes lib/NAME.wgsl in, and an unknown include is an error.
+func TestIncludesExpand(t *testing.T) {
+	for _, tc := range []struct{ kernel, wants string }{
+		{"layernorm", "fn reduce_sum("},
+		{"cross_entropy", "fn reduce_max("},
+		{"dropout_backward", "fn dropout_bits("},
+	} {
+		src, err := Source(tc.kernel)
+		require.NoError(t, err)
+		require.Contains(t, src, tc.wants, tc.kernel)
+		require.NotContains(t, src, "//#include", tc.kernel)
+	}
+	_, err := expandIncludes("k", "//#include no_such_lib\nfn main() {}\n")
+	require.ErrorContains(t, err, `includes "no_such_lib"`)
+}
