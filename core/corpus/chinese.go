@@ -239,23 +239,3 @@ func (g *zh) place() string {
 	}
 	return b.String()
 }
-
-// paragraph writes one paragraph with the same integer weights as the English grammar.
-func (g *zh) paragraph() string {
-	switch k := g.r.Intn(20); {
-	case k < 5:
-		return g.profile()
-	case k < 11:
-		return g.story()
-	case k < 13:
-		return g.person()
-	case k < 14:
-		return g.personQuestions()
-	case k < 17:
-		return g.questions()
-	case k < 19:
-		return g.compare()
-	default:
-		return g.place()
-	}
-}

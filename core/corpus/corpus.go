@@ -39,9 +39,9 @@ type builtin struct {
 
 var builtins = map[string]builtin{
 	"en-world": {"en", "World stories (English)", 0x656e2d776f726c64, 190_000,
-		func(r *Rand) func() string { return (&en{r: r, w: &world}).paragraph }},
+		func(r *Rand) func() string { return paragraphOf(r, &en{r: r, w: &world}) }},
 	"zh-world": {"zh", "World stories (Chinese)", 0x7a682d776f726c64, 190_000,
-		func(r *Rand) func() string { return (&zh{r: r, w: &world}).paragraph }},
+		func(r *Rand) func() string { return paragraphOf(r, &zh{r: r, w: &world}) }},
 }
 
 // valEvery sends every valEvery-th paragraph to the held-out part (10%), spread over the whole
@@ -136,4 +136,39 @@ func (c *Corpus) Hash() string {
 		h.Write([]byte(s))
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// grammar is one language's paragraph kinds. Both languages write the same kinds about the same
+// world, so they share the mix below.
+type grammar interface {
+	profile() string
+	story() string
+	person() string
+	personQuestions() string
+	questions() string
+	compare() string
+	place() string
+}
+
+// paragraphOf returns a writer of paragraphs of g, each of a kind chosen with fixed integer
+// weights from r (so generation needs no floating point).
+func paragraphOf(r *Rand, g grammar) func() string {
+	return func() string {
+		switch k := r.Intn(20); {
+		case k < 5:
+			return g.profile()
+		case k < 11:
+			return g.story()
+		case k < 13:
+			return g.person()
+		case k < 14:
+			return g.personQuestions()
+		case k < 17:
+			return g.questions()
+		case k < 19:
+			return g.compare()
+		default:
+			return g.place()
+		}
+	}
 }

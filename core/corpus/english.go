@@ -325,23 +325,3 @@ func (g *en) place() string {
 	}
 	return sentences(ss)
 }
-
-// paragraph writes one paragraph of a kind chosen with fixed integer weights.
-func (g *en) paragraph() string {
-	switch k := g.r.Intn(20); {
-	case k < 5:
-		return g.profile()
-	case k < 11:
-		return g.story()
-	case k < 13:
-		return g.person()
-	case k < 14:
-		return g.personQuestions()
-	case k < 17:
-		return g.questions()
-	case k < 19:
-		return g.compare()
-	default:
-		return g.place()
-	}
-}
