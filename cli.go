@@ -28,11 +28,13 @@ func commandLine(args []string, stdout, stderr io.Writer) int {
 		code    = fs.String("run", "", "train the run of a share `code` (or a whole link) on the CPU device")
 		asJSON  = fs.Bool("json", false, "with -run: print one JSON object per line")
 		out     = fs.String("out", "", "with -run: save the trained model as a checkpoint `file`")
+		bases   = fs.String("bases", "", "regenerate the kept base checkpoints (one per comparison preset, on the CPU) into `dir` (make base)")
+		fresh   = fs.Bool("pretrain", false, "with -run of a comparison: pretrain its base even when a kept copy of it exists")
 		device  = fs.String("device", "cpu", "with -run: cpu (reproduces exactly everywhere), webgpu (any adapter, software ones too) or auto (a hardware GPU if there is one, else cpu)")
 	)
 	so := addServeFlags(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: pretune [-addr host:port] | -presets | -run CODE_OR_URL [-json] [-out FILE]")
+		fmt.Fprintln(stderr, "usage: pretune [-addr host:port] | -presets | -run CODE_OR_URL_OR_PRESET [-json] [-out FILE] [-pretrain] | -bases DIR")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -49,7 +51,11 @@ func commandLine(args []string, stdout, stderr io.Writer) int {
 	case *code != "":
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 		defer stop()
-		err = runCode(ctx, *code, *device, *asJSON, *out, stdout, stderr)
+		err = runCode(ctx, *code, runOptions{device: *device, asJSON: *asJSON, out: *out, pretrain: *fresh}, stdout, stderr)
+	case *bases != "":
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+		defer stop()
+		err = writeBases(ctx, *bases, runspec.BasePresets(), stdout)
 	case so.Static != "":
 		err = writeStatic(*so, stderr)
 	default:
@@ -89,14 +95,43 @@ func openDevice(name string, log io.Writer) (core.Device, error) {
 	return dev, nil
 }
 
-func runCode(ctx context.Context, code, deviceName string, asJSON bool, out string, w, log io.Writer) error {
-	spec, err := runspec.Decode(code)
+// runOptions are -run's companions.
+type runOptions struct {
+	device   string
+	asJSON   bool
+	out      string // a checkpoint file to write
+	pretrain bool   // a comparison pretrains its base even when a kept copy exists
+}
+
+// decodeRun reads -run's argument: a share code or link, or a preset's name.
+func decodeRun(arg string) (runspec.Spec, error) {
+	spec, err := runspec.Decode(arg)
+	if err != nil {
+		if p, perr := runspec.PresetByName(arg); perr == nil {
+			return p.Spec, nil
+		}
+	}
+	return spec, err
+}
+
+func runCode(ctx context.Context, code string, ro runOptions, w, log io.Writer) error {
+	asJSON, out := ro.asJSON, ro.out
+	spec, err := decodeRun(code)
 	if err != nil {
 		return err
 	}
-	dev, err := openDevice(deviceName, log)
+	dev, err := openDevice(ro.device, log)
 	if err != nil {
 		return err
+	}
+	var base *checkpoint.Checkpoint
+	if spec.Compares() && !ro.pretrain {
+		if out != "" {
+			return fmt.Errorf("-out saves the pretrained model of a comparison's base: add -pretrain to pretrain it here (the kept bases are in web/base)")
+		}
+		if base, err = keptBase(spec, dev); err != nil {
+			return err
+		}
 	}
 	enc := json.NewEncoder(w)
 	if !asJSON {
@@ -112,7 +147,7 @@ func runCode(ctx context.Context, code, deviceName string, asJSON bool, out stri
 				spec.Task.ID, spec.FineTune.Steps, strings.Join(names, ", "))
 		}
 	}
-	res, err := job.Run(ctx, spec, dev, job.Options{FallbackToCPU: true, OnEvent: func(e job.Event) {
+	res, err := job.Run(ctx, spec, dev, job.Options{Base: base, FallbackToCPU: true, OnEvent: func(e job.Event) {
 		switch {
 		case asJSON:
 			_ = enc.Encode(e)
@@ -124,6 +159,8 @@ func runCode(ctx context.Context, code, deviceName string, asJSON bool, out stri
 			fmt.Fprintf(w, "step %5d/%d  train loss %.4f  held-out loss %.4f  %.0f tokens/s\n", e.Step, e.Steps, e.TrainLoss, e.ValLoss, e.TokensPerS)
 		case e.Event == "result" && e.Method != job.MethodPretrain:
 			// A comparison's results are printed together as a table at the end.
+		case e.Event == "result" && e.Note != "":
+			fmt.Fprintf(w, "base: %s; held-out loss %.4f\nfingerprint %s\n", e.Note, e.ValLoss, e.Fingerprint)
 		case e.Event == "result":
 			fmt.Fprintf(w, "done: held-out loss %.4f, %d trainable parameters, %.0f tokens/s\nfingerprint %s\n",
 				e.ValLoss, e.TrainableParams, e.TokensPerS, e.Fingerprint)

@@ -3,9 +3,11 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -13,6 +15,7 @@ import (
 
 	"pretune/core"
 	"pretune/core/checkpoint"
+	"pretune/core/job"
 	"pretune/core/runspec"
 )
 
@@ -255,4 +258,46 @@ func keys[V any](m map[string]V) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// TestRunTakesAPresetName: -run accepts a preset's name as well as its code.
+func TestRunTakesAPresetName(t *testing.T) {
+	code, out, errOut := runCLI("-run", "en-tiny")
+	require.Equal(t, 0, code, errOut)
+	byCode, out2, errOut := runCLI("-run", presetCode(t, "en-tiny"))
+	require.Equal(t, 0, byCode, errOut)
+	fp := regexp.MustCompile(`fingerprint cpu:[0-9a-f]{12}`)
+	require.Equal(t, fp.FindString(out2), fp.FindString(out))
+	require.NotEmpty(t, fp.FindString(out))
+}
+
+// TestRunComparisonOutNeedsPretrain: a comparison starts from a kept base, so -out (which saves
+// the pretrained model) asks for -pretrain instead of saving nothing.
+func TestRunComparisonOutNeedsPretrain(t *testing.T) {
+	code, _, errOut := runCLI("-run", "en-lesson", "-out", filepath.Join(t.TempDir(), "m.ckpt"))
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "add -pretrain")
+}
+
+// TestWriteBasesIsReproducible: writing a base twice gives the same bytes, and the second write
+// says so; the file is a base of its preset (job.IsBaseOf) without optimizer state.
+func TestWriteBasesIsReproducible(t *testing.T) {
+	p, err := runspec.PresetByName("en-tiny")
+	require.NoError(t, err)
+	dir := t.TempDir()
+	var first, second strings.Builder
+	require.NoError(t, writeBases(context.Background(), dir, []runspec.Preset{p}, &first))
+	require.Contains(t, first.String(), "en-tiny.ckpt")
+	require.Contains(t, first.String(), ": new")
+	data, err := os.ReadFile(filepath.Join(dir, "en-tiny.ckpt"))
+	require.NoError(t, err)
+	require.NoError(t, writeBases(context.Background(), dir, []runspec.Preset{p}, &second))
+	require.Contains(t, second.String(), "identical to the file it replaces")
+	again, err := os.ReadFile(filepath.Join(dir, "en-tiny.ckpt"))
+	require.NoError(t, err)
+	require.Equal(t, data, again)
+	ck, err := checkpoint.Load(bytes.NewReader(data), core.NewCPU())
+	require.NoError(t, err)
+	require.True(t, job.IsBaseOf(ck, p.Spec))
+	require.False(t, ck.HasOptimizer)
 }

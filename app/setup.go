@@ -190,7 +190,7 @@ func (s setup) Vocab() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	tk, err := core.NewTokenizer(c.Train)
+	tk, err := core.PretrainTokenizer(c)
 	if err != nil {
 		return 0, err
 	}

@@ -8,6 +8,7 @@
 package compare
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -149,8 +150,8 @@ type Event struct {
 // Run measures the base model, then every method of cfg from its own clone of base, on task t.
 // pre is the base's pretraining corpus: its held-out part measures forgetting, its training part
 // feeds replay. The base model is left unchanged. Results come back in order: the base's first,
-// then one per method.
-func Run(base *core.Model, tk *core.Tokenizer, t *task.Task, pre *corpus.Corpus, cfg Config, on func(Event)) ([]Result, error) {
+// then one per method. Cancelling ctx stops the comparison between two steps with ctx's error.
+func Run(ctx context.Context, base *core.Model, tk *core.Tokenizer, t *task.Task, pre *corpus.Corpus, cfg Config, on func(Event)) ([]Result, error) {
 	if on == nil {
 		on = func(Event) {}
 	}
@@ -172,7 +173,7 @@ func Run(base *core.Model, tk *core.Tokenizer, t *task.Task, pre *corpus.Corpus,
 	on(Event{Kind: "result", Method: Base, Result: baseRes})
 	results := []Result{*baseRes}
 	for _, meth := range cfg.Methods {
-		r, err := runMethod(base, tk, t, cfg, meth, pre.Train, valTokens, before, on)
+		r, err := runMethod(ctx, base, tk, t, cfg, meth, pre.Train, valTokens, before, on)
 		if err != nil {
 			return nil, fmt.Errorf("compare: method %s: %w", name(meth), err)
 		}
@@ -270,7 +271,7 @@ func measureBase(base *core.Model, tk *core.Tokenizer, t *task.Task, cfg Config,
 	return r, nil
 }
 
-func runMethod(base *core.Model, tk *core.Tokenizer, t *task.Task, cfg Config, meth Method, replayText string, valTokens []int32, before float64, on func(Event)) (*Result, error) {
+func runMethod(ctx context.Context, base *core.Model, tk *core.Tokenizer, t *task.Task, cfg Config, meth Method, replayText string, valTokens []int32, before float64, on func(Event)) (*Result, error) {
 	m, err := prepare(base, t, cfg, meth, valTokens)
 	if err != nil {
 		return nil, err
@@ -298,6 +299,9 @@ func runMethod(base *core.Model, tk *core.Tokenizer, t *task.Task, cfg Config, m
 		on(Event{Kind: e.Kind, Method: r.Method, Step: e.Step, Steps: e.Steps, TrainLoss: e.TrainLoss, ValLoss: e.ValLoss})
 	}
 	for !ft.Done() {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("stopped at step %d: %w", ft.StepsDone(), err)
+		}
 		if _, err := ft.Step(); err != nil {
 			return nil, err
 		}

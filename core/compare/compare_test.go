@@ -1,6 +1,7 @@
 package compare
 
 import (
+	"context"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -43,7 +44,7 @@ func TestRunMeasuresEveryMethod(t *testing.T) {
 	var events []Event
 	run := func() []Result {
 		events = nil
-		res, err := Run(base, tk, tsk, c, cfg, func(e Event) { events = append(events, e) })
+		res, err := Run(context.Background(), base, tk, tsk, c, cfg, func(e Event) { events = append(events, e) })
 		require.NoError(t, err)
 		return res
 	}
@@ -98,7 +99,7 @@ func TestRunClassify(t *testing.T) {
 	require.NoError(t, err)
 	cfg := DefaultConfig(tsk.Kind)
 	cfg.Steps, cfg.EvalEvery = 3, 3
-	res, err := Run(base, tk, tsk, c, cfg, nil)
+	res, err := Run(context.Background(), base, tk, tsk, c, cfg, nil)
 	require.NoError(t, err)
 	require.Len(t, res, 1+len(cfg.Methods))
 	byName := map[string]Result{}
@@ -125,12 +126,12 @@ func TestRunRejectsBadConfigs(t *testing.T) {
 		"bad lora rank": {Steps: 1, Methods: []Method{{Kind: LoRA, LoRA: core.LoRAConfig{Rank: 0, Alpha: 1, Targets: []string{"q_proj"}}}}},
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := Run(base, tk, gen, c, cfg, nil)
+			_, err := Run(context.Background(), base, tk, gen, c, cfg, nil)
 			require.Error(t, err)
 		})
 	}
 	base.Mask = core.Bidirectional
-	_, err = Run(base, tk, gen, c, DefaultConfig(gen.Kind), nil)
+	_, err = Run(context.Background(), base, tk, gen, c, DefaultConfig(gen.Kind), nil)
 	require.Error(t, err, "a masked-LM base cannot do a generate task")
 }
 

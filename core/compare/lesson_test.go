@@ -2,6 +2,7 @@ package compare
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -90,7 +91,7 @@ func TestDefaultLesson(t *testing.T) {
 		fmt.Sscan(s, &cfg.Steps)
 	}
 	start := time.Now()
-	results, err := Run(base, tk, tsk, c, cfg, func(e Event) {
+	results, err := Run(context.Background(), base, tk, tsk, c, cfg, func(e Event) {
 		if e.Kind == "eval" {
 			t.Logf("%-8s step %3d train %.3f held-out %.3f (%v)", e.Method, e.Step, e.TrainLoss, e.ValLoss, time.Since(start).Round(time.Second))
 		}

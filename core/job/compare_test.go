@@ -1,6 +1,7 @@
 package job
 
 import (
+	"bytes"
 	"context"
 	"testing"
 
@@ -10,6 +11,7 @@ import (
 	"pretune/core/checkpoint"
 	"pretune/core/compare"
 	"pretune/core/runspec"
+	"pretune/core/task"
 )
 
 func TestCompareConfig(t *testing.T) {
@@ -39,11 +41,93 @@ func TestCompareConfig(t *testing.T) {
 	}
 }
 
-// TestComparisonRefusesALoadedBase: a comparison's base needs the tasks' characters in its
-// vocabulary, so it is always pretrained by the run itself.
-func TestComparisonRefusesALoadedBase(t *testing.T) {
-	p, err := runspec.PresetByName("en-lesson")
+// tinyComparison is a comparison small enough for make test: en-tiny's pretraining, then two
+// methods for 20 steps.
+func tinyComparison(t *testing.T) runspec.Spec {
+	t.Helper()
+	tiny, err := runspec.PresetByName("en-tiny")
 	require.NoError(t, err)
-	_, err = Run(context.Background(), p.Spec, core.NewCPU(), Options{Base: &checkpoint.Checkpoint{}})
-	require.ErrorContains(t, err, "a comparison pretrains its own base")
+	lesson, err := runspec.PresetByName("en-lesson")
+	require.NoError(t, err)
+	spec := tiny.Spec
+	spec.Version, spec.Task = runspec.VersionCompare, lesson.Spec.Task
+	spec.FineTune = &runspec.FineTune{Steps: 20, Warmup: 2, EvalEvery: 10}
+	spec.Methods = []runspec.Method{{Kind: runspec.MethodFull}, {Kind: runspec.MethodLoRA, Rank: 2}}
+	return spec
+}
+
+// TestComparisonFromAKeptBaseIsTheSameRun: a comparison started from the base SaveBase wrote
+// for its pretraining gives every method the same results, fingerprints included, as the
+// comparison that pretrains its base itself, and reports the pretraining's fingerprint.
+func TestComparisonFromAKeptBaseIsTheSameRun(t *testing.T) {
+	spec := tinyComparison(t)
+	whole, err := Run(context.Background(), spec, core.NewCPU(), Options{})
+	require.NoError(t, err)
+
+	pre, err := Run(context.Background(), spec.Pretraining(), core.NewCPU(), Options{})
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	require.NoError(t, SaveBase(&buf, spec.Pretraining(), pre))
+	base, err := checkpoint.Load(bytes.NewReader(buf.Bytes()), core.NewCPU())
+	require.NoError(t, err)
+	require.True(t, IsBaseOf(base, spec))
+	require.False(t, base.HasOptimizer, "a base keeps no optimizer state")
+
+	var events []Event
+	res, err := Run(context.Background(), spec, core.NewCPU(), Options{Base: base, OnEvent: func(e Event) { events = append(events, e) }})
+	require.NoError(t, err)
+	require.Equal(t, whole.Final.Fingerprint, events[0].Fingerprint, "the kept base reports its pretraining's fingerprint")
+	require.Equal(t, whole.Final.ValLoss, events[0].ValLoss)
+	require.Contains(t, events[0].Note, "kept copy")
+	require.Len(t, res.Compare, 3)
+	for i, r := range res.Compare {
+		require.Equal(t, whole.Compare[i].Method, r.Method)
+		require.Equal(t, whole.Compare[i].Fingerprint, r.Fingerprint, r.Method)
+		require.Equal(t, whole.Compare[i].TaskAccuracy, r.TaskAccuracy, r.Method)
+		require.Equal(t, whole.Compare[i].Forgetting, r.Forgetting, r.Method)
+	}
+
+	// Another pretraining (a different seed) is not this base's: the run says so.
+	other := spec
+	other.Config.Seed++
+	require.False(t, IsBaseOf(base, other))
+	base2, err := checkpoint.Load(bytes.NewReader(buf.Bytes()), core.NewCPU())
+	require.NoError(t, err)
+	events = nil
+	_, err = Run(context.Background(), other, core.NewCPU(), Options{Base: base2, OnEvent: func(e Event) { events = append(events, e) }})
+	require.NoError(t, err)
+	require.Empty(t, events[0].Fingerprint)
+	require.Contains(t, events[0].Note, "did not run here")
+}
+
+// TestComparisonRefusesABaseWithoutTheTaskCharacters: a model whose vocabulary lacks characters
+// the task needs could never write its answers; the run says which, instead of fine-tuning it.
+func TestComparisonRefusesABaseWithoutTheTaskCharacters(t *testing.T) {
+	spec := tinyComparison(t)
+	c, err := spec.Resolve()
+	require.NoError(t, err)
+	tr, err := core.NewTrainer(core.NewCPU(), spec.Config, c.Train, c.Val) // the corpus's characters only
+	require.NoError(t, err)
+	_, err = Run(context.Background(), spec, core.NewCPU(), Options{Base: &checkpoint.Checkpoint{Model: tr.Model, Tok: tr.Tok}})
+	require.ErrorContains(t, err, "the base model cannot write")
+	require.ErrorContains(t, err, "en-facts")
+}
+
+// TestLessonPresetsAreTheDefaultLesson: the comparison presets run core/compare's default lesson
+// for a generate task (the README's table is measured on it).
+func TestLessonPresetsAreTheDefaultLesson(t *testing.T) {
+	def := compare.DefaultConfig(task.KindGenerate)
+	for _, p := range runspec.ComparisonPresets() {
+		cfg := CompareConfig(p.Spec)
+		require.Equal(t, def.Steps, cfg.Steps, p.Name)
+		require.Equal(t, def.Warmup, cfg.Warmup, p.Name)
+		require.Equal(t, def.EvalEvery, cfg.EvalEvery, p.Name)
+		require.Equal(t, def.MinLRFrac, cfg.MinLRFrac, p.Name)
+		require.Len(t, cfg.Methods, len(def.Methods), p.Name)
+		for i, m := range cfg.Methods {
+			want := def.Methods[i]
+			want.Name = m.Name
+			require.Equal(t, want, m, p.Name)
+		}
+	}
 }

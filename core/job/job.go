@@ -135,16 +135,14 @@ func Run(ctx context.Context, spec runspec.Spec, dev core.Device, o Options) (*R
 	if err != nil {
 		return nil, err
 	}
+	if spec.Compares() && o.Base != nil {
+		return compareFromBase(ctx, spec, o.Base, c, emit)
+	}
 	var tr *core.Trainer
-	switch {
-	case spec.Compares() && o.Base != nil:
-		return nil, fmt.Errorf("job: a comparison pretrains its own base (its vocabulary holds the tasks' characters); it cannot start from a loaded model")
-	case spec.Compares():
-		tr, err = comparisonBase(dev, spec.Config, c)
-	case o.Base != nil:
+	if o.Base != nil {
 		tr, err = trainerFromBase(o.Base, spec.Config, c.Train, c.Val)
-	default:
-		tr, err = core.NewTrainer(dev, spec.Config, c.Train, c.Val)
+	} else {
+		tr, err = newPretrainer(dev, spec.Config, c)
 	}
 	if err != nil {
 		return nil, err
@@ -251,16 +249,17 @@ func Run(ctx context.Context, spec runspec.Spec, dev core.Device, o Options) (*R
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("run stopped before fine-tuning: %w", err)
 		}
-		if res.Compare, err = runCompare(spec, tr, c, emit); err != nil {
+		if res.Compare, err = runCompare(ctx, spec, tr.Model, tr.Tok, c, emit); err != nil {
 			return nil, err
 		}
 	}
 	return res, nil
 }
 
-// comparisonBase is the trainer of a comparison's base: core.PretrainTokenizer puts the tasks'
-// characters in the vocabulary, so the base can read and write the task it is fine-tuned on.
-func comparisonBase(dev core.Device, cfg core.Config, c *corpus.Corpus) (*core.Trainer, error) {
+// newPretrainer is the trainer of a fresh model: core.PretrainTokenizer puts the built-in tasks'
+// characters in the vocabulary beside the corpus's, so every pretrained model can then be
+// fine-tuned on the tasks (its base for a comparison, or the playground's "fine-tune this").
+func newPretrainer(dev core.Device, cfg core.Config, c *corpus.Corpus) (*core.Trainer, error) {
 	tk, err := core.PretrainTokenizer(c)
 	if err != nil {
 		return nil, err
@@ -300,13 +299,16 @@ func CompareConfig(spec runspec.Spec) compare.Config {
 
 // runCompare fine-tunes the pretrained base with each of the spec's methods and reports every
 // method's evaluations and results, and the base's result, as events.
-func runCompare(spec runspec.Spec, tr *core.Trainer, c *corpus.Corpus, emit func(Event)) ([]compare.Result, error) {
+func runCompare(ctx context.Context, spec runspec.Spec, base *core.Model, tk *core.Tokenizer, c *corpus.Corpus, emit func(Event)) ([]compare.Result, error) {
 	t, err := task.Builtin(spec.Task.ID)
 	if err != nil {
 		return nil, err
 	}
-	class := tr.Model.Dev.Name()
-	return compare.Run(tr.Model, tr.Tok, t, c, CompareConfig(spec), func(e compare.Event) {
+	if missing := core.MissingRunes(tk, t); len(missing) > 0 {
+		return nil, fmt.Errorf("job: the base model cannot write %q, which task %s needs: its vocabulary was built without them (pretrain it with this version of pretune)", string(missing), t.ID)
+	}
+	class := base.Dev.Name()
+	return compare.Run(ctx, base, tk, t, c, CompareConfig(spec), func(e compare.Event) {
 		switch e.Kind {
 		case "eval":
 			emit(Event{Event: "eval", Method: e.Method, Step: e.Step, Steps: e.Steps, TrainLoss: e.TrainLoss, ValLoss: e.ValLoss, Device: class})

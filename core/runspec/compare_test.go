@@ -91,7 +91,7 @@ func TestCompareRefuses(t *testing.T) {
 			m["task"] = map[string]any{"id": "zh-facts", "hash": tk.Hash()}
 		}), ErrInvalid, `is in "zh" but the corpus is in "en"`},
 		{"steps 0", ft("steps", 0), ErrInvalid, "fine-tuning steps 0 is outside"},
-		{"warm-up over steps", ft("warmup", 301), ErrInvalid, "warm-up 301 is outside 0..300"},
+		{"warm-up over steps", ft("warmup", 501), ErrInvalid, "warm-up 501 is outside 0..500"},
 		{"eval_every 0", ft("eval_every", 0), ErrInvalid, "eval_every 0 is outside"},
 		{"unknown kind", method(0, "kind", "ia3"), ErrInvalid, `kind "ia3" is not one of`},
 		{"lora rank too big", method(1, "r", 65), ErrInvalid, "rank 65 is outside 1..64"},

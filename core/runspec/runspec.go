@@ -192,6 +192,13 @@ func (m Method) LoRAConfig() core.LoRAConfig {
 	return c
 }
 
+// Pretraining is the plain run a spec's model comes from: for a comparison, the pretraining of
+// its base; for a plain run, the run itself. It keeps only what changes the trained weights (the
+// corpus and the config), so two specs with equal Pretraining train the same model.
+func (s Spec) Pretraining() Spec {
+	return Spec{Version: Version, Corpus: s.Corpus, Config: s.Config}
+}
+
 // Compares says whether the spec is a fine-tuning comparison.
 func (s Spec) Compares() bool {
 	return s.Task != nil || s.FineTune != nil || len(s.Methods) > 0
@@ -398,7 +405,7 @@ func (s Spec) Validate() error {
 	// A valid config can still need more memory than a tab has (the B·H·T·T attention
 	// matrices); refuse it here rather than crash the tab that opens the link.
 	cfg := s.Config
-	vocab, err := vocabOf(s.Corpus.ID, c, s.Compares())
+	vocab, err := vocabOf(s.Corpus.ID, c)
 	if err != nil {
 		return err
 	}
@@ -428,35 +435,24 @@ func hashOf(id string, c *corpus.Corpus) string {
 	return h
 }
 
-// vocabOf is the vocabulary a model trained on c gets: core.NewTrainer builds the tokenizer from
-// the training part, and a comparison's base uses core.PretrainTokenizer (the tasks' characters
-// too).
-func vocabOf(id string, c *corpus.Corpus, compares bool) (int, error) {
-	key := id
-	if compares {
-		key += "+tasks"
-	}
+// vocabOf is the vocabulary a model pretrained on c gets: core.PretrainTokenizer's, the corpus's
+// characters and the built-in tasks' (so any pretrained model can be fine-tuned on them).
+func vocabOf(id string, c *corpus.Corpus) (int, error) {
 	if id != UserCorpus {
 		builtinMu.Lock()
-		v, ok := builtinVocab[key]
+		v, ok := builtinVocab[id]
 		builtinMu.Unlock()
 		if ok {
 			return v, nil
 		}
 	}
-	var tk *core.Tokenizer
-	var err error
-	if compares {
-		tk, err = core.PretrainTokenizer(c)
-	} else {
-		tk, err = core.NewTokenizer(c.Train)
-	}
+	tk, err := core.PretrainTokenizer(c)
 	if err != nil {
 		return 0, fmt.Errorf("runspec: %w: the corpus: %v", ErrInvalid, err)
 	}
 	if id != UserCorpus {
 		builtinMu.Lock()
-		builtinVocab[key] = tk.VocabSize()
+		builtinVocab[id] = tk.VocabSize()
 		builtinMu.Unlock()
 	}
 	return tk.VocabSize(), nil
