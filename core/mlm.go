@@ -2,7 +2,6 @@ package core
 
 import (
 	"fmt"
-	"time"
 )
 
 // Masked-LM pretraining (BERT's objective) beside causal pretraining: the same model with
@@ -34,24 +33,9 @@ func DefaultMLM() MLMOptions { return MLMOptions{Rate: 0.15, BERT: true} }
 // StreamMask is the generator stream of masked-LM corruption.
 const StreamMask = "mask"
 
-// MLMTrainer runs masked-LM pretraining, with the same Step/Event shape as Trainer.
-type MLMTrainer struct {
-	Model   *Model
-	Opt     *Optimizer
-	Tok     *Tokenizer
-	OnEvent func(Event)
-	Options MLMOptions
-
-	train, val  []int32
-	data, mask  *RNG
-	dropoutSeed uint64
-	batch       *Batch
-	progress
-}
-
 // NewMLMTrainer builds the tokenizer from the training text, a bidirectional model on dev and
-// its optimizer (NewMLMTrainerFor takes a tokenizer, e.g. PretrainTokenizer's).
-func NewMLMTrainer(dev Device, cfg Config, trainText, valText string, o MLMOptions) (*MLMTrainer, error) {
+// a masked-LM trainer for it (NewMLMTrainerFor takes a tokenizer, e.g. PretrainTokenizer's).
+func NewMLMTrainer(dev Device, cfg Config, trainText, valText string, o MLMOptions) (*Trainer, error) {
 	tk, err := NewTokenizer(trainText)
 	if err != nil {
 		return nil, err
@@ -65,21 +49,18 @@ func NewMLMTrainer(dev Device, cfg Config, trainText, valText string, o MLMOptio
 }
 
 // NewMLMTrainerFor trains an existing model with the masked-LM objective; it sets the model's
-// Mask to Bidirectional.
-func NewMLMTrainerFor(m *Model, tk *Tokenizer, trainText, valText string, o MLMOptions) (*MLMTrainer, error) {
+// Mask to Bidirectional. The trainer is a Trainer (same events, snapshots and resume) whose
+// batches are corrupted windows and whose loss counts the chosen positions only.
+func NewMLMTrainerFor(m *Model, tk *Tokenizer, trainText, valText string, o MLMOptions) (*Trainer, error) {
 	if !(o.Rate > 0 && o.Rate < 1) {
 		return nil, fmt.Errorf("masked LM: mask rate %g is outside (0, 1)", o.Rate)
 	}
 	m.Mask = Bidirectional
-	t := &MLMTrainer{Model: m, Tok: tk, Opt: NewOptimizer(m), Options: o}
-	t.train, t.val = tk.Encode(trainText), tk.Encode(valText)
-	if len(t.train) < 2 || len(t.val) < 2 {
-		return nil, fmt.Errorf("masked LM: the training and held-out texts need at least 2 characters each")
+	t, err := NewTrainerFor(m, tk, trainText, valText)
+	if err != nil {
+		return nil, fmt.Errorf("masked LM: %w", err)
 	}
-	t.data = NewRNG(m.Cfg.Seed, StreamData)
-	t.mask = NewRNG(m.Cfg.Seed, StreamMask)
-	t.dropoutSeed = NewRNG(m.Cfg.Seed, StreamDropout).Uint64()
-	t.batch = NewBatch(m.Dev, m.Cfg.Batch, m.Cfg.Context)
+	t.masked, t.maskRNG = &o, NewRNG(m.Cfg.Seed, StreamMask)
 	return t, nil
 }
 
@@ -113,39 +94,22 @@ func corrupt(window []int32, o MLMOptions, V int, r *RNG, inputs, targets []int3
 	}
 }
 
-// Done reports whether the configured number of steps has run.
-func (t *MLMTrainer) Done() bool { return t.step >= t.Model.Cfg.Steps }
-
-// StepsDone is the number of optimizer steps taken.
-func (t *MLMTrainer) StepsDone() int { return t.step }
-
-// Step runs one masked-LM training step and returns its loss (mean over the chosen positions).
-func (t *MLMTrainer) Step() (float64, error) {
+// maskedBatch fills the trainer's batch with corrupted random windows and returns its shape.
+func (t *Trainer) maskedBatch() (B, T int) {
 	m := t.Model
-	if t.Done() {
-		return 0, fmt.Errorf("masked LM: all %d steps are done", m.Cfg.Steps)
-	}
-	start := time.Now()
-	B, T := m.Cfg.Batch, min(m.Cfg.Context, len(t.train))
+	B, T = m.Cfg.Batch, min(m.Cfg.Context, len(t.train))
 	in, tg, wt := make([]int32, B*T), make([]int32, B*T), make([]float32, B*T)
 	for b := 0; b < B; b++ {
 		off := t.data.Intn(len(t.train) - T + 1)
-		corrupt(t.train[off:off+T], t.Options, m.Cfg.Vocab, t.mask, in[b*T:(b+1)*T], tg[b*T:(b+1)*T], wt[b*T:(b+1)*T])
+		corrupt(t.train[off:off+T], *t.masked, m.Cfg.Vocab, t.maskRNG, in[b*T:(b+1)*T], tg[b*T:(b+1)*T], wt[b*T:(b+1)*T])
 	}
 	t.batch.Set(m.Dev, B, T, in, tg, wt)
-	loss, err := m.TrainStep(t.Opt, t.batch, Pass{Train: true, DropoutSeed: t.dropoutSeed, Step: t.step}, LearningRate(m.Cfg, t.step))
-	if err != nil {
-		return 0, err
-	}
-	if err := t.finishStep(m, t.Opt, t.OnEvent, start, B*T, loss, t.Evaluate); err != nil {
-		return 0, err
-	}
-	return loss, nil
+	return B, T
 }
 
-// Evaluate is the masked-LM loss on fixed held-out windows with fixed corruption (a generator
-// seeded the same way every time), so successive evaluations are comparable.
-func (t *MLMTrainer) Evaluate() (float64, error) {
+// maskedEvaluate is the masked-LM loss on fixed held-out windows with fixed corruption (a
+// generator seeded the same way every time), so successive evaluations are comparable.
+func (t *Trainer) maskedEvaluate() (float64, error) {
 	m := t.Model
 	B, T := m.Cfg.Batch, min(m.Cfg.Context, len(t.val))
 	r := NewRNG(m.Cfg.Seed, StreamMask+"/eval")
@@ -155,7 +119,7 @@ func (t *MLMTrainer) Evaluate() (float64, error) {
 		in, tg, wt := make([]int32, B*T), make([]int32, B*T), make([]float32, B*T)
 		for b := 0; b < B; b++ {
 			off := offs[k*B+b]
-			corrupt(t.val[off:off+T], t.Options, m.Cfg.Vocab, r, in[b*T:(b+1)*T], tg[b*T:(b+1)*T], wt[b*T:(b+1)*T])
+			corrupt(t.val[off:off+T], *t.masked, m.Cfg.Vocab, r, in[b*T:(b+1)*T], tg[b*T:(b+1)*T], wt[b*T:(b+1)*T])
 		}
 		t.batch.Set(m.Dev, B, T, in, tg, wt)
 		m.forward(m.train, t.batch, Pass{})
@@ -166,7 +130,8 @@ func (t *MLMTrainer) Evaluate() (float64, error) {
 		sum += float64(l * w)
 		weight += w
 	}
-	return sum / weight, nil
+	t.lastVal = sum / weight
+	return t.lastVal, nil
 }
 
 // evenOffsets spreads n window offsets evenly over 0..span.

@@ -99,3 +99,36 @@ func TestMaskedLMLearnsToFillBlanks(t *testing.T) {
 	_, err = tr.Model.Generate(tr.Tok, "the", SampleOptions{Tokens: 2})
 	require.Error(t, err, "a masked-LM model cannot generate")
 }
+
+// TestMaskedTrainerResumesExactly: a masked-LM trainer restored from a snapshot continues with
+// the same corruption and data as the trainer that took it (the snapshot keeps the mask stream).
+func TestMaskedTrainerResumesExactly(t *testing.T) {
+	text, val := GrammarText(5, 60), GrammarText(6, 20)
+	cfg := DefaultConfig()
+	cfg.Context, cfg.Layers, cfg.Heads, cfg.Dim = 16, 1, 2, 16
+	cfg.Batch, cfg.Steps, cfg.Warmup, cfg.EvalEvery, cfg.EvalBatches = 4, 20, 2, 10, 1
+	newTrainer := func() *Trainer {
+		tr, err := NewMLMTrainer(NewCPU(), cfg, text, val, DefaultMLM())
+		require.NoError(t, err)
+		return tr
+	}
+	steps := func(tr *Trainer, n int) []float64 {
+		var out []float64
+		for i := 0; i < n; i++ {
+			l, err := tr.Step()
+			require.NoError(t, err)
+			out = append(out, l)
+		}
+		return out
+	}
+	first := newTrainer()
+	require.NotNil(t, first.Masked())
+	steps(first, 10)
+	snap, err := first.Snapshot()
+	require.NoError(t, err)
+	want := steps(first, 10)
+
+	second := newTrainer()
+	require.NoError(t, second.Restore(snap))
+	require.Equal(t, want, steps(second, 10))
+}

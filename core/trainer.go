@@ -18,9 +18,10 @@ type Event struct {
 	TokensPerS float64 `json:"tokens_per_s"`
 }
 
-// Trainer runs causal-LM pretraining: Step does one optimizer step on a batch of random windows of
-// the training tokens; every EvalEvery steps (and at the last) it measures the held-out loss on a
-// fixed set of windows, so successive evaluations are comparable.
+// Trainer runs pretraining: Step does one optimizer step on a batch of random windows of the
+// training tokens; every EvalEvery steps (and at the last) it measures the held-out loss on a
+// fixed set of windows, so successive evaluations are comparable. The objective is causal LM
+// (predict each next token), or masked LM for a trainer made by NewMLMTrainerFor (mlm.go).
 type Trainer struct {
 	Model   *Model
 	Opt     *Optimizer
@@ -33,8 +34,15 @@ type Trainer struct {
 	batch       *Batch
 	lastTrain   float64
 	lastVal     float64
+	// masked is the masked-LM objective's options (nil for causal LM) and maskRNG its
+	// corruption stream.
+	masked  *MLMOptions
+	maskRNG *RNG
 	progress
 }
+
+// Masked returns the masked-LM options of a masked-LM trainer, or nil for causal LM.
+func (t *Trainer) Masked() *MLMOptions { return t.masked }
 
 // NewTrainer builds the tokenizer from the training text, the model on dev and its optimizer.
 // cfg.Vocab is set from the tokenizer.
@@ -109,13 +117,18 @@ func (t *Trainer) Step() (float64, error) {
 	}
 	start := time.Now()
 	cfg := t.Model.Cfg
-	B, T := cfg.Batch, seqLen(t.train, cfg.Context)
-	inputs, targets := make([]int32, B*T), make([]int32, B*T)
-	for b := 0; b < B; b++ {
-		off := t.data.Intn(len(t.train) - T)
-		window(t.train, off, T, inputs[b*T:(b+1)*T], targets[b*T:(b+1)*T])
+	var B, T int
+	if t.masked != nil {
+		B, T = t.maskedBatch()
+	} else {
+		B, T = cfg.Batch, seqLen(t.train, cfg.Context)
+		inputs, targets := make([]int32, B*T), make([]int32, B*T)
+		for b := 0; b < B; b++ {
+			off := t.data.Intn(len(t.train) - T)
+			window(t.train, off, T, inputs[b*T:(b+1)*T], targets[b*T:(b+1)*T])
+		}
+		t.batch.Set(t.Model.Dev, B, T, inputs, targets, nil)
 	}
-	t.batch.Set(t.Model.Dev, B, T, inputs, targets, nil)
 	loss, err := t.Model.TrainStep(t.Opt, t.batch, Pass{Train: true, DropoutSeed: t.dropoutSeed, Step: t.step}, LearningRate(cfg, t.step))
 	if err != nil {
 		return 0, err
@@ -130,6 +143,9 @@ func (t *Trainer) Step() (float64, error) {
 // Evaluate returns the mean loss over the fixed held-out windows: EvalBatches batches of windows
 // spread evenly over the held-out text.
 func (t *Trainer) Evaluate() (float64, error) {
+	if t.masked != nil {
+		return t.maskedEvaluate()
+	}
 	loss, err := t.Model.MeanLoss(t.val, t.batch, t.Model.Cfg.EvalBatches)
 	if err != nil {
 		return 0, err
@@ -201,6 +217,7 @@ type Snapshot struct {
 	M, V       [][]float32 // nil for frozen parameters
 	OptSteps   int
 	DataState  uint64
+	MaskState  uint64 // the masked-LM corruption stream (0 for causal LM)
 	LastTrain  float64
 	LastVal    float64
 	Tokens     int
@@ -211,6 +228,9 @@ type Snapshot struct {
 func (t *Trainer) Snapshot() (*Snapshot, error) {
 	s := &Snapshot{Step: t.step, OptSteps: t.Opt.Steps(), DataState: t.data.state,
 		LastTrain: t.lastTrain, LastVal: t.lastVal, Tokens: t.tokens, ElapsedSec: t.elapsed.Seconds()}
+	if t.maskRNG != nil {
+		s.MaskState = t.maskRNG.state
+	}
 	var err error
 	if s.Weights, err = t.Model.Weights(); err != nil {
 		return nil, err
@@ -258,6 +278,9 @@ func (t *Trainer) Restore(s *Snapshot) error {
 	}
 	t.Opt.SetSteps(s.OptSteps)
 	t.step, t.data.state = s.Step, s.DataState
+	if t.maskRNG != nil {
+		t.maskRNG.state = s.MaskState
+	}
 	t.lastTrain, t.lastVal, t.tokens = s.LastTrain, s.LastVal, s.Tokens
 	t.elapsed = time.Duration(s.ElapsedSec * float64(time.Second))
 	return t.Model.Dev.Flush()
