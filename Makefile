@@ -6,7 +6,7 @@ ADDR      ?= 127.0.0.1:8080
 FUZZTIME  ?= 60s
 export XDG_RUNTIME_DIR ?= /tmp/pretune-xdg
 
-.PHONY: screenshots lesson device-bench-build run build test test-native test-wasm test-golden-v3 vet bench bench-wasm fuzz clean
+.PHONY: base screenshots lesson device-bench-build run build test test-native test-wasm test-golden-v3 vet bench bench-wasm fuzz clean
 
 ## run: build the browser app and serve it at http://$(ADDR)
 run: build
@@ -63,9 +63,15 @@ device-bench-build:
 screenshots:
 	$(GO) test -count=1 -run TestPlayground . -screenshots
 
-## lesson: the default fine-tuning lesson's table (pretrains its base first: about 17 minutes)
+## lesson: the default fine-tuning lesson's table, from the kept base web/base/en-base.ckpt (about a minute)
 lesson:
-	PRETUNE_LESSON=1 $(GO) test -count=1 -run TestDefaultLesson -v -timeout 60m ./core/compare/
+	$(GO) run . -run en-lesson
+
+## base: pretrain the kept base checkpoints again into web/base (about 16 minutes) and fail unless
+## every byte equals the committed files (make test checks zh-base alone, which takes under a minute)
+base:
+	$(GO) run . -bases web/base
+	@git diff --quiet -- web/base || { echo "make base: web/base changed (git diff --stat -- web/base): commit it if the change is intended"; exit 1; }
 
 ## fuzz: each fuzz target for FUZZTIME (make test runs their seed corpora only)
 fuzz:

@@ -136,8 +136,12 @@ func runCode(ctx context.Context, code string, ro runOptions, w, log io.Writer) 
 	enc := json.NewEncoder(w)
 	if !asJSON {
 		c := spec.Config
-		fmt.Fprintf(w, "corpus %s, %d layers x %d channels, %d heads, context %d, batch %d, %d steps, seed %d, device %s\n",
-			corpusLabel(spec), c.Layers, c.Dim, c.Heads, c.Context, c.Batch, c.Steps, c.Seed, dev.Name())
+		objective := "causal LM"
+		if o := spec.MLM(); o != nil {
+			objective = fmt.Sprintf("masked LM (%.0f%% masked)", 100*o.Rate)
+		}
+		fmt.Fprintf(w, "corpus %s, %s, %d layers x %d channels, %d heads, context %d, batch %d, %d steps, seed %d, device %s\n",
+			corpusLabel(spec), objective, c.Layers, c.Dim, c.Heads, c.Context, c.Batch, c.Steps, c.Seed, dev.Name())
 		if spec.Compares() {
 			var names []string
 			for _, m := range spec.Methods {
@@ -162,8 +166,11 @@ func runCode(ctx context.Context, code string, ro runOptions, w, log io.Writer) 
 		case e.Event == "result" && e.Note != "":
 			fmt.Fprintf(w, "base: %s; held-out loss %.4f\nfingerprint %s\n", e.Note, e.ValLoss, e.Fingerprint)
 		case e.Event == "result":
-			fmt.Fprintf(w, "done: held-out loss %.4f, %d trainable parameters, %.0f tokens/s\nfingerprint %s\n",
-				e.ValLoss, e.TrainableParams, e.TokensPerS, e.Fingerprint)
+			fmt.Fprintf(w, "done: held-out loss %.4f, %d trainable parameters, %.0f tokens/s\n", e.ValLoss, e.TrainableParams, e.TokensPerS)
+			if e.FillBlank != nil {
+				fmt.Fprintf(w, "fill-in-the-blank probe: %.1f%% of blanked held-out characters restored\n", 100**e.FillBlank)
+			}
+			fmt.Fprintf(w, "fingerprint %s\n", e.Fingerprint)
 			switch e.Match {
 			case "matches":
 				fmt.Fprintln(w, "matches the link's fingerprint: the run reproduced bit for bit")
@@ -198,11 +205,19 @@ func runCode(ctx context.Context, code string, ro runOptions, w, log io.Writer) 
 }
 
 // printSample shows what the model learned: a greedy continuation of the start of the held-out
-// text.
+// text, or for a masked-LM model (which cannot generate) its guesses at blanks in it.
 func printSample(w io.Writer, spec runspec.Spec, res *job.Result) error {
 	c, err := spec.Resolve()
 	if err != nil {
 		return err
+	}
+	if res.Trainer.Masked() != nil {
+		blanked, filled, err := core.FillBlanks(res.Trainer.Model, res.Trainer.Tok, c.Val, 5)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "blanks: %q\nfilled: %q\n", blanked, filled)
+		return nil
 	}
 	prompt := []rune(c.Val)
 	prompt = prompt[:min(len(prompt), 12)]

@@ -301,3 +301,20 @@ func TestWriteBasesIsReproducible(t *testing.T) {
 	require.True(t, job.IsBaseOf(ck, p.Spec))
 	require.False(t, ck.HasOptimizer)
 }
+
+// TestRunMaskedObjective: a masked-LM link runs from the command line, says its objective,
+// reports the fill-in-the-blank probe and shows filled blanks instead of a sample.
+func TestRunMaskedObjective(t *testing.T) {
+	p, err := runspec.PresetByName("en-tiny")
+	require.NoError(t, err)
+	spec := p.Spec
+	spec.Objective, spec.MaskRate = runspec.ObjectiveMasked, 0.2
+	c, err := runspec.Encode(spec)
+	require.NoError(t, err)
+	code, out, errOut := runCLI("-run", c)
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "masked LM (20% masked)")
+	require.Regexp(t, `fill-in-the-blank probe: [0-9.]+% of blanked held-out characters restored`, out)
+	require.Regexp(t, `blanks: ".*_.*"\nfilled: "`, out)
+	require.NotContains(t, out, "sample:")
+}

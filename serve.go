@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/maxence-charriere/go-app/v9/pkg/app"
+
+	"pretune/core/runspec"
 )
 
 // serve serves the playground on addr, over HTTPS when certFile and keyFile are given: browsers
@@ -56,14 +58,24 @@ func appHandler(prefix string) *app.Handler {
 		Styles:      []string{"/web/pretune.css"},
 		// The offline app: go-app's service worker caches these besides the page, app.wasm and
 		// its own scripts.
-		CacheableResources: []string{
+		CacheableResources: append([]string{
 			"/web/worker.js", "/web/wasm_exec.js", "/web/trainer.wasm", "/web/icon.svg",
-		},
+		}, keptBaseURLs()...),
 	}
 	if prefix != "" {
 		h.Resources = app.CustomProvider("", prefix)
 	}
 	return h
+}
+
+// keptBaseURLs are the kept base checkpoints (make base), which the comparison view loads: in
+// the offline cache so a class can fine-tune without the network.
+func keptBaseURLs() []string {
+	var urls []string
+	for _, p := range runspec.BasePresets() {
+		urls = append(urls, "/web/base/"+p.Name+".ckpt")
+	}
+	return urls
 }
 
 // compressible reports whether a file of this name is worth gzipping (wasm shrinks about 4x).

@@ -130,7 +130,7 @@ func TestStaticSite(t *testing.T) {
 	code, _, stderr := runCLI("-static", dir, "-prefix", "/class/pretune/")
 	require.Equal(t, 0, code, stderr)
 	for _, f := range []string{"index.html", "app.js", "app-worker.js", "manifest.webmanifest", "web/app.wasm", "web/trainer.wasm",
-		"web/worker.js", "web/wasm_exec.js", "web/pretune.css", "web/icon.svg", "web/icon.png"} {
+		"web/worker.js", "web/wasm_exec.js", "web/pretune.css", "web/icon.svg", "web/icon.png", "web/base/en-base.ckpt", "web/base/zh-base.ckpt"} {
 		st, err := os.Stat(filepath.Join(dir, f))
 		require.NoError(t, err, f)
 		require.NotZero(t, st.Size(), f)
@@ -149,7 +149,7 @@ func TestStaticSite(t *testing.T) {
 	require.Contains(t, string(index), `/class/pretune/web/pretune.css`)
 	worker, err := os.ReadFile(filepath.Join(dir, "app-worker.js"))
 	require.NoError(t, err)
-	for _, r := range []string{"/class/pretune/web/trainer.wasm", "/class/pretune/web/worker.js", "/class/pretune/web/wasm_exec.js"} {
+	for _, r := range []string{"/class/pretune/web/trainer.wasm", "/class/pretune/web/worker.js", "/class/pretune/web/wasm_exec.js", "/class/pretune/web/base/en-base.ckpt"} {
 		require.Contains(t, string(worker), r, "the service worker caches it for offline use")
 	}
 

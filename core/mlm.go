@@ -2,6 +2,7 @@ package core
 
 import (
 	"fmt"
+	"strings"
 )
 
 // Masked-LM pretraining (BERT's objective) beside causal pretraining: the same model with
@@ -205,4 +206,62 @@ func FillBlankAccuracy(m *Model, tk *Tokenizer, text string, batches int, rate f
 		return 0, fmt.Errorf("probe: no blanks")
 	}
 	return float64(right) / float64(total), nil
+}
+
+// FillBlanks shows the fill-in-the-blank probe on one text: every every-th character of the
+// text's first Context characters (never the first) is blanked, and the model puts back its
+// most likely one. It returns the text with the blanks as '_' and with the model's guesses in
+// their place. A masked-LM model reads the window with the blanks masked, from both sides; a
+// causal one reads up to each blank. This is what a masked-LM run shows instead of samples,
+// since it cannot generate.
+func FillBlanks(m *Model, tk *Tokenizer, text string, every int) (blanked, filled string, err error) {
+	if every < 2 {
+		return "", "", fmt.Errorf("probe: blank every %d characters: it must be at least 2", every)
+	}
+	tokens := tk.Encode(text)
+	T := min(m.Cfg.Context, len(tokens))
+	if T < every {
+		return "", "", fmt.Errorf("probe: the text needs at least %d characters", every)
+	}
+	tokens = tokens[:T]
+	B, V := m.Cfg.Batch, m.Cfg.Vocab
+	in := make([]int32, B*T)
+	for i := 0; i < B; i++ { // every row the same window: the batch shape is fixed
+		copy(in[i*T:], tokens)
+	}
+	isBlank := func(t int) bool { return t%every == every-1 }
+	if m.Mask == Bidirectional {
+		for i := 0; i < B; i++ {
+			for t := 1; t < T; t++ {
+				if isBlank(t) {
+					in[i*T+t] = TokMask
+				}
+			}
+		}
+	}
+	b := NewBatch(m.Dev, B, m.Cfg.Context)
+	defer b.Free(m.Dev)
+	b.Set(m.Dev, B, T, in, make([]int32, B*T), nil)
+	m.forward(m.train, b, Pass{})
+	logits := make([]float32, m.train.logits.Len())
+	if err := m.Dev.Download(m.train.logits, logits); err != nil {
+		return "", "", err
+	}
+	var bl, fl strings.Builder
+	for t := 0; t < T; t++ {
+		orig := tk.Decode(tokens[t : t+1])
+		if t == 0 || !isBlank(t) {
+			bl.WriteString(orig)
+			fl.WriteString(orig)
+			continue
+		}
+		row := t
+		if m.Mask == Causal {
+			row--
+		}
+		guess := int32(pick(logits[row*V:(row+1)*V], SampleOptions{}, nil))
+		bl.WriteString("_")
+		fl.WriteString(tk.Decode([]int32{guess}))
+	}
+	return bl.String(), fl.String(), nil
 }

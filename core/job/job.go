@@ -40,6 +40,10 @@ type Event struct {
 	Match    string `json:"match,omitempty"`
 	// Note explains a "device" event (why the run changed device).
 	Note string `json:"note,omitempty"`
+	// FillBlank is a pretraining result's fill-in-the-blank probe (core.FillBlankAccuracy: the
+	// share of 15% blanked held-out characters the model restores), measured the same way for
+	// both objectives so the class can compare them.
+	FillBlank *float64 `json:"fill_blank_accuracy,omitempty"`
 
 	// A comparison's "result" events (one per method, and one with Method "base" for the
 	// untouched base) also carry these; pointers, so that a measured 0 is still written. The
@@ -54,8 +58,12 @@ type Event struct {
 	Answers         []compare.Answer `json:"answers,omitempty"` // to the task's first held-out prompts
 }
 
-// MethodPretrain names causal-LM pretraining in events.
+// MethodPretrain names pretraining in events.
 const MethodPretrain = "pretrain"
+
+// probeRate is the fill-in-the-blank probe's share of blanked positions: BERT's 15%, whatever
+// rate a masked run trained with, so every run answers the same questions.
+const probeRate = 0.15
 
 // Result is a finished run: its trainer (model, tokenizer) and the final event.
 type Result struct {
@@ -140,9 +148,9 @@ func Run(ctx context.Context, spec runspec.Spec, dev core.Device, o Options) (*R
 	}
 	var tr *core.Trainer
 	if o.Base != nil {
-		tr, err = trainerFromBase(o.Base, spec.Config, c.Train, c.Val)
+		tr, err = trainerFromBase(o.Base, spec, c)
 	} else {
-		tr, err = newPretrainer(dev, spec.Config, c)
+		tr, err = newPretrainer(dev, spec, c)
 	}
 	if err != nil {
 		return nil, err
@@ -206,7 +214,7 @@ func Run(ctx context.Context, spec runspec.Spec, dev core.Device, o Options) (*R
 			}
 			// The device failed: continue on the CPU from the last snapshot, exactly as the run
 			// would have gone on from there.
-			cpuTr, ferr := resumeOnCPU(tr, snapshot, c.Train, c.Val)
+			cpuTr, ferr := resumeOnCPU(tr, snapshot, spec, c)
 			if ferr != nil {
 				return nil, fmt.Errorf("%v; and the CPU fallback failed: %v", err, ferr)
 			}
@@ -232,6 +240,9 @@ func Run(ctx context.Context, spec runspec.Spec, dev core.Device, o Options) (*R
 		Device: class, Fingerprint: runspec.Fingerprint(class, losses, hash),
 	}
 	final.TokensPerS = tr.TokensPerSecond()
+	if acc, err := core.FillBlankAccuracy(tr.Model, tr.Tok, c.Val, tr.Model.Cfg.EvalBatches, probeRate); err == nil {
+		final.FillBlank = &acc
+	}
 	if spec.Fingerprint != "" {
 		final.Expected = spec.Fingerprint
 		switch {
@@ -259,11 +270,12 @@ func Run(ctx context.Context, spec runspec.Spec, dev core.Device, o Options) (*R
 // newPretrainer is the trainer of a fresh model: core.PretrainTokenizer puts the built-in tasks'
 // characters in the vocabulary beside the corpus's, so every pretrained model can then be
 // fine-tuned on the tasks (its base for a comparison, or the playground's "fine-tune this").
-func newPretrainer(dev core.Device, cfg core.Config, c *corpus.Corpus) (*core.Trainer, error) {
+func newPretrainer(dev core.Device, spec runspec.Spec, c *corpus.Corpus) (*core.Trainer, error) {
 	tk, err := core.PretrainTokenizer(c)
 	if err != nil {
 		return nil, err
 	}
+	cfg := spec.Config
 	cfg.Vocab = tk.VocabSize()
 	if err := core.CheckFits(dev, cfg); err != nil {
 		return nil, err
@@ -271,6 +283,14 @@ func newPretrainer(dev core.Device, cfg core.Config, c *corpus.Corpus) (*core.Tr
 	m, err := core.NewModel(dev, cfg)
 	if err != nil {
 		return nil, err
+	}
+	return trainerFor(m, tk, spec, c)
+}
+
+// trainerFor trains m with the spec's objective on the corpus.
+func trainerFor(m *core.Model, tk *core.Tokenizer, spec runspec.Spec, c *corpus.Corpus) (*core.Trainer, error) {
+	if o := spec.MLM(); o != nil {
+		return core.NewMLMTrainerFor(m, tk, c.Train, c.Val, *o)
 	}
 	return core.NewTrainerFor(m, tk, c.Train, c.Val)
 }
@@ -337,12 +357,12 @@ func ResultEvent(r *compare.Result, device string) Event {
 }
 
 // resumeOnCPU builds the failed trainer's model on the CPU device and restores the snapshot.
-func resumeOnCPU(failed *core.Trainer, s *core.Snapshot, train, val string) (*core.Trainer, error) {
+func resumeOnCPU(failed *core.Trainer, s *core.Snapshot, spec runspec.Spec, c *corpus.Corpus) (*core.Trainer, error) {
 	m, err := core.NewModel(core.NewCPU(), failed.Model.Cfg)
 	if err != nil {
 		return nil, err
 	}
-	tr, err := core.NewTrainerFor(m, failed.Tok, train, val)
+	tr, err := trainerFor(m, failed.Tok, spec, c)
 	if err != nil {
 		return nil, err
 	}
@@ -351,7 +371,8 @@ func resumeOnCPU(failed *core.Trainer, s *core.Snapshot, train, val string) (*co
 
 // trainerFromBase trains a loaded model under the spec's schedule: the model keeps its shape,
 // tokenizer and batch size (its buffers are sized by them); the schedule fields come from cfg.
-func trainerFromBase(base *checkpoint.Checkpoint, cfg core.Config, train, val string) (*core.Trainer, error) {
+func trainerFromBase(base *checkpoint.Checkpoint, spec runspec.Spec, c *corpus.Corpus) (*core.Trainer, error) {
+	cfg := spec.Config
 	m := base.Model
 	if base.Model == nil || base.Tok == nil {
 		return nil, fmt.Errorf("job: the base checkpoint has no model")
@@ -363,5 +384,5 @@ func trainerFromBase(base *checkpoint.Checkpoint, cfg core.Config, train, val st
 	if err := mc.Validate(); err != nil {
 		return nil, fmt.Errorf("job: the base model with this schedule: %w", err)
 	}
-	return core.NewTrainerFor(m, base.Tok, train, val)
+	return trainerFor(m, base.Tok, spec, c)
 }

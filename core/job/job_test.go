@@ -83,3 +83,29 @@ func TestCancelledRunStops(t *testing.T) {
 	require.ErrorIs(t, err, context.Canceled)
 	require.Equal(t, 5, steps)
 }
+
+// TestMaskedObjective: a version-3 spec with the masked objective pretrains a bidirectional
+// model through the job, reports the fill-in-the-blank probe like a causal run does, and resumes
+// exactly from a snapshot.
+func TestMaskedObjective(t *testing.T) {
+	p, err := runspec.PresetByName("en-tiny")
+	require.NoError(t, err)
+	spec := p.Spec
+	spec.Objective = runspec.ObjectiveMasked
+	var snaps []*Resume
+	res, err := Run(context.Background(), spec, core.NewCPU(), Options{OnSnapshot: func(r *Resume) { snaps = append(snaps, r) }})
+	require.NoError(t, err)
+	require.Equal(t, core.Bidirectional, res.Trainer.Model.Mask)
+	require.NotNil(t, res.Final.FillBlank)
+	require.NotEmpty(t, snaps)
+
+	causal, err := Run(context.Background(), p.Spec, core.NewCPU(), Options{})
+	require.NoError(t, err)
+	require.Equal(t, core.Causal, causal.Trainer.Model.Mask)
+	require.NotNil(t, causal.Final.FillBlank)
+	require.NotEqual(t, causal.Final.Fingerprint, res.Final.Fingerprint)
+
+	resumed, err := Run(context.Background(), spec, core.NewCPU(), Options{Resume: snaps[0]})
+	require.NoError(t, err)
+	require.Equal(t, res.Final.Fingerprint, resumed.Final.Fingerprint)
+}

@@ -131,3 +131,50 @@ func TestCompareRefuses(t *testing.T) {
 		}
 	})
 }
+
+// TestObjective: the masked objective takes version 3 (and only it), a mask rate in bounds, and
+// a classify task when compared; causal specs keep their older versions.
+func TestObjective(t *testing.T) {
+	plain := Presets()[0].Spec
+	masked := plain
+	masked.Objective = ObjectiveMasked
+	code, err := Encode(masked)
+	require.NoError(t, err)
+	require.Equal(t, byte('3'), code[0])
+	back, err := Decode(code)
+	require.NoError(t, err)
+	require.Equal(t, ObjectiveMasked, back.Objective)
+	require.Equal(t, float32(0.15), back.MLM().Rate)
+	require.Nil(t, plain.MLM())
+
+	code, err = Encode(plain)
+	require.NoError(t, err)
+	require.Equal(t, byte('1'), code[0], "a causal run stays version 1")
+	require.Equal(t, masked.Pretraining().Objective, ObjectiveMasked, "the objective is part of the pretraining")
+
+	for _, tc := range []struct {
+		name string
+		edit func(*Spec)
+		msg  string
+	}{
+		{"unknown objective", func(s *Spec) { s.Objective = "span" }, `objective "span" is not causal`},
+		{"rate without masked", func(s *Spec) { s.Objective, s.MaskRate = "", 0.2 }, "belongs to the masked objective"},
+		{"rate too high", func(s *Spec) { s.MaskRate = 0.9 }, "mask rate 0.9 is outside"},
+		{"generate task", func(s *Spec) {
+			s.Task = &TaskRef{ID: "en-facts"}
+			s.FineTune = &FineTune{Steps: 10, EvalEvery: 5}
+			s.Methods = []Method{{Kind: MethodFull}}
+		}, "cannot generate"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := masked
+			tc.edit(&s)
+			_, err := Encode(s)
+			requireKind(t, err, ErrInvalid, tc.msg)
+		})
+	}
+	// A version-1 or -2 link cannot carry the objective: an edited old link is refused.
+	old := masked
+	old.Version = 1
+	requireKind(t, old.Validate(), ErrInvalid, "needs link version 3")
+}

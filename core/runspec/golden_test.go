@@ -17,6 +17,7 @@ import (
 var (
 	updateCodes   = flag.Bool("update-codes", false, "write testdata/codes_v1.json (only when version 1 is new: old codes must never change)")
 	updateCodesV2 = flag.Bool("update-codes-v2", false, "write testdata/codes_v2.json (only when version 2 is new: old codes must never change)")
+	updateCodesV3 = flag.Bool("update-codes-v3", false, "write testdata/codes_v3.json (only when version 3 is new: old codes must never change)")
 )
 
 // goldenCode is a real code kept forever with the Spec it stood for when it was made.
@@ -29,6 +30,7 @@ type goldenCode struct {
 const (
 	codesV1 = "testdata/codes_v1.json"
 	codesV2 = "testdata/codes_v2.json"
+	codesV3 = "testdata/codes_v3.json"
 )
 
 func goldenSpecs(t *testing.T) []goldenCode {
@@ -74,6 +76,24 @@ func goldenSpecsV2(t *testing.T) []goldenCode {
 		goldenCode{Name: "classify heads", Spec: classify})
 }
 
+// goldenSpecsV3 are version 3's golden specs: masked-LM pretraining with the default and a
+// chosen mask rate, and a masked base compared on a classify task.
+func goldenSpecsV3(t *testing.T) []goldenCode {
+	masked := Presets()[1].Spec
+	masked.Version, masked.Objective = VersionObjective, ObjectiveMasked
+	rate := userSpec(t, "fox.txt", englishText)
+	rate.Version, rate.Objective, rate.MaskRate, rate.Lang = VersionObjective, ObjectiveMasked, 0.25, "en"
+	classify := masked
+	classify.Task = &TaskRef{ID: "en-truth", Hash: builtinTaskHash(t, "en-truth")}
+	classify.FineTune = &FineTune{Steps: 100, Warmup: 10, EvalEvery: 25}
+	classify.Methods = []Method{{Kind: MethodHead}, {Name: "head+body", Kind: MethodHead, TrainBody: true}}
+	return []goldenCode{
+		{Name: "masked en-small", Spec: masked},
+		{Name: "masked learner text, rate 0.25", Spec: rate},
+		{Name: "masked base, classify heads", Spec: classify},
+	}
+}
+
 // TestGoldenCodes: codes made by earlier builds keep decoding to the same Spec. A built-in
 // corpus (or task) that has changed since is reported (ErrCorpusChanged) but the Spec still
 // comes back.
@@ -87,6 +107,7 @@ func TestGoldenCodes(t *testing.T) {
 	}{
 		{1, codesV1, *updateCodes, goldenSpecs, 6},
 		{2, codesV2, *updateCodesV2, goldenSpecsV2, 4},
+		{3, codesV3, *updateCodesV3, goldenSpecsV3, 3},
 	} {
 		t.Run(fmt.Sprintf("v%d", tc.version), func(t *testing.T) {
 			if tc.update {

@@ -5,11 +5,12 @@
 //
 // # The code
 //
-// A code is its version, one character ('1' or '2'), followed by the payload; the payload of
-// both versions is the Spec as JSON, compressed with raw DEFLATE and written in unpadded base64url
+// A code is its version, one character ('1', '2' or '3'), followed by the payload; the payload of
+// every version is the Spec as JSON, compressed with raw DEFLATE and written in unpadded base64url
 // (RFC 4648 §5), so it is safe in a URL fragment, a query or a chat message. The app puts it in
 // the fragment, "#r=CODE", which browsers never send to a server.
 //
+// Version 3 adds the pretraining objective (Objective, MaskRate: masked LM beside causal LM).
 // Version 2 adds a fine-tuning comparison (Task, FineTune, Methods): the spec's corpus, config
 // and seed are the pretraining of the base every method starts from, so a comparison's link
 // embeds the pretraining it starts from. A spec without them is still written as version 1.
@@ -60,8 +61,17 @@ const (
 	// VersionCompare is the first version with a fine-tuning comparison (Task, FineTune,
 	// Methods).
 	VersionCompare = 2
+	// VersionObjective is the first version with a pretraining objective other than causal LM
+	// (Objective, MaskRate); it may carry a comparison too.
+	VersionObjective = 3
 	// Newest is the newest link version this build writes and reads.
-	Newest = VersionCompare
+	Newest = VersionObjective
+)
+
+// Objectives. The zero value, "", is causal LM (every link before version 3).
+const (
+	ObjectiveCausal = ""       // predict each next token
+	ObjectiveMasked = "masked" // predict masked tokens from both sides (core.NewMLMTrainerFor)
 )
 
 // Limits. A link must fit in a URL that chat apps and browsers carry; they hold far more than
@@ -120,6 +130,12 @@ type Spec struct {
 	Fingerprint string `json:"fingerprint,omitempty"`
 	// Lang is the UI language, "en" or "zh"; "" leaves the receiver's choice.
 	Lang string `json:"lang,omitempty"`
+
+	// Version 3: the pretraining objective. Objective is ObjectiveCausal ("") or ObjectiveMasked;
+	// MaskRate is the masked objective's share of chosen positions (0 means
+	// core.DefaultMLM's 15%).
+	Objective string  `json:"objective,omitempty"`
+	MaskRate  float32 `json:"mask_rate,omitempty"`
 
 	// Version 2: a fine-tuning comparison from the base the fields above pretrain. All three are
 	// given together or not at all.
@@ -196,7 +212,21 @@ func (m Method) LoRAConfig() core.LoRAConfig {
 // its base; for a plain run, the run itself. It keeps only what changes the trained weights (the
 // corpus and the config), so two specs with equal Pretraining train the same model.
 func (s Spec) Pretraining() Spec {
-	return Spec{Version: Version, Corpus: s.Corpus, Config: s.Config}
+	p := Spec{Corpus: s.Corpus, Config: s.Config, Objective: s.Objective, MaskRate: s.MaskRate}
+	p.Version = p.lowestVersion()
+	return p
+}
+
+// MLM is the masked objective's options (nil for causal LM).
+func (s Spec) MLM() *core.MLMOptions {
+	if s.Objective != ObjectiveMasked {
+		return nil
+	}
+	o := core.DefaultMLM()
+	if s.MaskRate != 0 {
+		o.Rate = s.MaskRate
+	}
+	return &o
 }
 
 // Compares says whether the spec is a fine-tuning comparison.
@@ -206,7 +236,10 @@ func (s Spec) Compares() bool {
 
 // lowestVersion is the lowest link version able to express s.
 func (s Spec) lowestVersion() int {
-	if s.Compares() {
+	switch {
+	case s.Objective != ObjectiveCausal || s.MaskRate != 0:
+		return VersionObjective
+	case s.Compares():
 		return VersionCompare
 	}
 	return 1
@@ -323,12 +356,12 @@ func Decode(codeOrURL string) (Spec, error) {
 	case v > Newest:
 		return Spec{}, fmt.Errorf("runspec: %w (link version %d; this one reads up to %d): update the page or the program to open it", ErrNewerVersion, v, Newest)
 	}
-	// Versions 1 and 2 share the format (version 2 only adds fields); a later version with
-	// another format adds a case here and keeps these.
+	// Versions 1 to 3 share the format (each only adds fields); a later version with another
+	// format adds a case here and keeps these.
 	return decodeJSON(v, code[1:])
 }
 
-// decodeJSON reads the payload of version v (1 or 2): deflated JSON in base64url.
+// decodeJSON reads the payload of version v (1 to 3): deflated JSON in base64url.
 func decodeJSON(v int, payload string) (Spec, error) {
 	z, err := base64.RawURLEncoding.DecodeString(payload)
 	if err != nil {
@@ -391,6 +424,9 @@ func (s Spec) Validate() error {
 		if _, _, err := ParseFingerprint(s.Fingerprint); err != nil {
 			return fmt.Errorf("runspec: %w: %v", ErrInvalid, err)
 		}
+	}
+	if err := s.validateObjective(); err != nil {
+		return err
 	}
 	c, corpusErr := s.Corpus.resolve() // with ErrCorpusChanged, c is this build's corpus
 	if c == nil {
@@ -568,9 +604,36 @@ const MaxMethods = 8
 
 // validateCompare checks the comparison fields against the version and the corpus's language
 // (lang). A built-in task whose hash differs is ErrCorpusChanged, like a changed corpus.
+// validateObjective checks the pretraining objective and that the version carries it.
+func (s Spec) validateObjective() error {
+	switch s.Objective {
+	case ObjectiveCausal:
+		if s.MaskRate != 0 {
+			return fmt.Errorf("runspec: %w: a mask rate belongs to the masked objective only", ErrInvalid)
+		}
+	case ObjectiveMasked:
+		if s.Version < VersionObjective {
+			return fmt.Errorf("runspec: %w: the masked objective needs link version %d, not %d", ErrInvalid, VersionObjective, s.Version)
+		}
+		if s.MaskRate != 0 && !(s.MaskRate >= MinMaskRate && s.MaskRate <= MaxMaskRate) {
+			return fmt.Errorf("runspec: %w: mask rate %g is outside %g..%g", ErrInvalid, s.MaskRate, MinMaskRate, MaxMaskRate)
+		}
+	default:
+		return fmt.Errorf("runspec: %w: objective %q is not causal (\"\") or %q", ErrInvalid, s.Objective, ObjectiveMasked)
+	}
+	return nil
+}
+
+// The masked objective's mask rate bounds: below 5% a step teaches almost nothing; above half
+// the window there is too little left to read the blanks from.
+const (
+	MinMaskRate = 0.05
+	MaxMaskRate = 0.5
+)
+
 func (s Spec) validateCompare(lang string) error {
 	if !s.Compares() {
-		if s.Version >= VersionCompare {
+		if s.Version == VersionCompare {
 			return fmt.Errorf("runspec: %w: a version %d link must carry a comparison (task, finetune, methods)", ErrInvalid, s.Version)
 		}
 		return nil
@@ -587,6 +650,9 @@ func (s Spec) validateCompare(lang string) error {
 	}
 	if t.Lang != lang {
 		return fmt.Errorf("runspec: %w: task %s is in %q but the corpus is in %q: the base would not know the task's language", ErrInvalid, s.Task.ID, t.Lang, lang)
+	}
+	if s.Objective == ObjectiveMasked && t.Kind != task.KindClassify {
+		return fmt.Errorf("runspec: %w: a masked-LM base cannot generate, so it cannot be fine-tuned on task %s (%s); pick a classify task", ErrInvalid, s.Task.ID, t.Kind)
 	}
 	ft := *s.FineTune
 	switch {
