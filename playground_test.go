@@ -381,6 +381,18 @@ func TestPlayground(t *testing.T) {
 	time.Sleep(500 * time.Millisecond) // the offer would come from IndexedDB by now
 	require.Empty(t, text(t, ctx, "#resume-offer"), "a finished run is not offered again")
 
+	// Masked LM: the same tiny model with the other objective shows filled blanks instead of
+	// samples, and the fill-in-the-blank probe that causal runs report too.
+	click(t, ctx, "#preset-en-tiny")
+	choose(t, ctx, "#objective", "masked")
+	waitFor(t, ctx, `!!document.querySelector('#objective-masked') && !!document.querySelector('#f-mask_rate')`, 10*time.Second)
+	startNew(t, ctx, "#start")
+	runToEnd(t, ctx)
+	require.Contains(t, text(t, ctx, "#samples"), "_", "the probe's blanks")
+	require.NotEmpty(t, text(t, ctx, "#fill-probe"))
+	choose(t, ctx, "#objective", "")
+	waitFor(t, ctx, `!document.querySelector('#objective-masked')`, 10*time.Second)
+
 	// The bench view measures this browser on the CPU.
 	click(t, ctx, "#nav-bench")
 	waitFor(t, ctx, `!!document.querySelector('#bench-start')`, 10*time.Second)

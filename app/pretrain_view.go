@@ -353,7 +353,7 @@ func (p *Pretrain) renderForm() app.UI {
 				f.Cfg, f.Size = f.Default, f.DefaultSize
 				p.errs = nil
 			})),
-			app.P().ID("objective").Class("hint").Text(l.T("objective.causal")),
+			p.renderObjective(running),
 			app.P().Class("explain").Body(
 				app.Text(l.T("explain.model")+" "),
 				tryThis(l, "try.bigger", func() {
@@ -431,6 +431,64 @@ func (p *Pretrain) renderField(fd field, disabled bool) app.UI {
 			delete(p.errs, fd.Key)
 		}),
 		errText,
+	)
+}
+
+// renderObjective is the objective picker (causal or masked LM) and, for masked LM, what it
+// means and its mask rate.
+func (p *Pretrain) renderObjective(running bool) app.UI {
+	l := p.Lang
+	f := &p.form
+	objectiveText := func(o string) string {
+		if o == runspec.ObjectiveMasked {
+			return l.T("objective.opt.masked")
+		}
+		return l.T("objective.opt.causal")
+	}
+	var masked app.UI
+	if f.Objective == runspec.ObjectiveMasked {
+		var errText app.UI
+		if k, ok := p.errs["mask_rate"]; ok {
+			errText = app.Span().Class("error").Role("alert").Text(k)
+		}
+		masked = app.Div().Body(
+			app.P().ID("objective-masked").Class("hint").Text(l.T("objective.masked")),
+			app.Div().Class("field").Body(
+				app.Label().For("f-mask_rate").Text(l.T("field.mask_rate")),
+				app.Input().Type("number").ID("f-mask_rate").Attr("step", "0.05").Value(fmtNum(float64(f.MaskRate))).Disabled(running).
+					Attr("aria-describedby", "f-mask_rate-def").
+					OnChange(func(ctx app.Context, e app.Event) {
+						if err := f.SetMaskRate(ctx.JSSrc().Get("value").String()); err != nil {
+							if p.errs == nil {
+								p.errs = map[string]string{}
+							}
+							p.errs["mask_rate"] = fieldErrText(l, err)
+							return
+						}
+						delete(p.errs, "mask_rate")
+					}),
+				app.Span().ID("f-mask_rate-def").Class("default").Text(l.T("field.default", fmtNum(float64(f.DefaultMaskRate)))),
+				app.Button().Class("reset").Title(l.T("field.reset")).Aria("label", l.T("field.reset_label", l.T("field.mask_rate"))).
+					Disabled(running || f.MaskRate == f.DefaultMaskRate).Text("↺").OnClick(func(ctx app.Context, e app.Event) {
+					f.MaskRate = f.DefaultMaskRate
+					delete(p.errs, "mask_rate")
+				}),
+				errText,
+			),
+		)
+	}
+	return app.Div().ID("objective-box").Body(
+		app.Label().For("objective").Text(l.T("objective.pick")),
+		app.Select().ID("objective").Disabled(running).OnChange(func(ctx app.Context, e app.Event) {
+			f.Objective = ctx.JSSrc().Get("value").String()
+		}).Body(
+			app.Option().Value(runspec.ObjectiveCausal).Selected(f.Objective == runspec.ObjectiveCausal).Text(l.T("objective.opt.causal")),
+			app.Option().Value(runspec.ObjectiveMasked).Selected(f.Objective == runspec.ObjectiveMasked).Text(l.T("objective.opt.masked")),
+		),
+		pickerDefault(l, "objective", objectiveText(f.DefaultObjective), running || f.Objective == f.DefaultObjective, func() {
+			f.Objective = f.DefaultObjective
+		}),
+		masked,
 	)
 }
 
@@ -578,9 +636,18 @@ func (p *Pretrain) renderResult() app.UI {
 			app.Text(l.T("result.loss", res.ValLoss)+" · "+l.T("result.params", groupDigits(res.Params))+" · "),
 			app.Text(l.T("label.fingerprint")+" "), app.Code().ID("fingerprint").Class("data").Text(res.Fingerprint),
 		),
+		fillProbe(l, res.FillBlank),
 		match,
 		diff,
 	)
+}
+
+// fillProbe is the result's fill-in-the-blank line (nil when the run did not measure it).
+func fillProbe(l Lang, acc *float64) app.UI {
+	if acc == nil {
+		return nil
+	}
+	return app.P().ID("fill-probe").Text(l.T("result.fill", 100**acc))
 }
 
 func (p *Pretrain) renderShare() app.UI {
@@ -627,10 +694,23 @@ func (p *Pretrain) renderSamples() app.UI {
 	if r == nil || len(r.Samples) == 0 {
 		return nil
 	}
+	title := l.T("samples.title")
+	if r.Samples[0].Filled != "" {
+		title = l.T("probe.title")
+	}
 	return app.Div().ID("samples").Body(
-		app.H3().Text(l.T("samples.title")),
+		app.H3().Text(title),
 		app.Ol().Class("samples").Body(app.Range(r.Samples).Slice(func(i int) app.UI {
 			s := r.Samples[len(r.Samples)-1-i] // newest first
+			if s.Filled != "" {                // a masked-LM model: the blanks and its guesses, aligned
+				return app.Li().Class("probe").Body(
+					app.Span().Class("sample-step").Text(l.T("samples.step", s.Step)),
+					app.Dl().Body(
+						dlRow(l.T("probe.blanks"), s.Text),
+						dlRow(l.T("probe.filled"), s.Filled),
+					),
+				)
+			}
 			return app.Li().Body(
 				app.Span().Class("sample-step").Text(l.T("samples.step", s.Step)),
 				app.Pre().Class("data sample").Text(s.Text),

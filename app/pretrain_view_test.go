@@ -33,7 +33,7 @@ func TestPretrainRendersARun(t *testing.T) {
 	second := newRun("heron", spec2, 1)
 	second.Status, second.Device, second.Fallback = statusDone, "cpu", "no usable WebGPU"
 	second.Points = []point{{20, 3.2, 3.3}, {40, 2.9, 3.0}, {60, 2.7, 2.8}}
-	second.Samples = []sample{{20, "The fx"}, {60, "The fox ran"}}
+	second.Samples = []sample{{Step: 20, Text: "The fx"}, {Step: 60, Text: "The fox ran"}}
 	second.Result = &job.Event{Event: "result", ValLoss: 2.8, Params: 29824, Fingerprint: "cpu:0123456789ab", Match: "matches"}
 	first.Overlay = true
 
@@ -52,6 +52,33 @@ func TestPretrainRendersARun(t *testing.T) {
 			// Two runs on the chart: the overlay's and the current one's, training and held-out.
 			require.Len(t, regexp.MustCompile(`<polyline`).FindAllString(html, -1), 4)
 			require.Contains(t, html, l.T("device.fallback"))
+		})
+	}
+}
+
+// TestPretrainRendersAMaskedRun: the objective picker shows masked LM with its explanation and
+// mask rate; the samples are the fill-in-the-blank probe's (blanks and guesses), and the result
+// gives the probe's accuracy.
+func TestPretrainRendersAMaskedRun(t *testing.T) {
+	form := defaultSetup()
+	form.Objective = runspec.ObjectiveMasked
+	spec, err := form.Spec(EN)
+	require.NoError(t, err)
+	r := newRun("otter", spec, 1)
+	r.Status = statusDone
+	r.Samples = []sample{{Step: 60, Text: "Th_ f_x", Filled: "The fox"}}
+	acc := 0.4125
+	r.Result = &job.Event{Event: "result", ValLoss: 2.1, Params: 100, Fingerprint: "cpu:0123456789ab", FillBlank: &acc}
+	for _, l := range []Lang{EN, ZH} {
+		t.Run(string(l), func(t *testing.T) {
+			html := render(t, &Pretrain{Lang: l, form: form, runs: []*run{r}, cur: r})
+			require.NotContains(t, html, "[", "a missing text shows as [key]")
+			require.Contains(t, html, `id="objective-masked"`)
+			require.Contains(t, html, `id="f-mask_rate"`)
+			require.Contains(t, html, l.T("probe.title"))
+			require.Contains(t, html, "Th_ f_x")
+			require.Contains(t, html, "The fox")
+			require.Contains(t, html, l.T("result.fill", 41.25))
 		})
 	}
 }

@@ -28,6 +28,9 @@ type point struct {
 type sample struct {
 	Step int
 	Text string
+	// Filled is a masked-LM model's guesses at the blanks ('_') of Text; "" for a causal
+	// model, whose Text is what it wrote.
+	Filled string
 }
 
 // run is one training run as the page knows it, built only from the worker's messages (Apply),
@@ -87,7 +90,7 @@ func (r *run) Apply(m protocol.Message) {
 		r.Points = append(keepUpTo(r.Points, e.Step-1), point{Step: e.Step, Train: e.TrainLoss, Val: e.ValLoss})
 		r.Step, r.Steps, r.TokensPS = e.Step, e.Steps, e.TokensPerS
 	case protocol.Sample:
-		r.Samples = append(r.Samples, sample{Step: m.Step, Text: m.Text})
+		r.Samples = append(r.Samples, sample{Step: m.Step, Text: m.Text, Filled: m.Filled})
 	case protocol.Result:
 		if m.Event != nil {
 			e := *m.Event

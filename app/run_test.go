@@ -30,7 +30,7 @@ func TestRunApply(t *testing.T) {
 	r.Apply(eval(4, 40, 9, 9)) // another request's message: ignored
 	r.Apply(eval(3, 40, 2.5, 2.6))
 	require.Equal(t, []point{{20, 3.0, 3.1}, {40, 2.5, 2.6}}, r.Points)
-	require.Equal(t, []sample{{20, "The fox"}}, r.Samples)
+	require.Equal(t, []sample{{Step: 20, Text: "The fox"}}, r.Samples)
 	require.Equal(t, 40, r.Step)
 
 	// The GPU is lost after step 40 and the run resumes on the CPU from step 20: the

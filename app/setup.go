@@ -29,7 +29,14 @@ type setup struct {
 	// resets to runspec.DeviceAuto.
 	DefaultCorpus string
 	DefaultSize   string
+	// Objective is runspec.ObjectiveCausal ("") or ObjectiveMasked, MaskRate the masked
+	// objective's share of hidden characters; each resets to its Default.
+	Objective, DefaultObjective string
+	MaskRate, DefaultMaskRate   float32
 }
+
+// defaultMaskRate is the mask rate a masked run starts with (core.DefaultMLM's 15%).
+var defaultMaskRate = core.DefaultMLM().Rate
 
 // field is one number of the form: its key (also its element id and i18n key), how to read and
 // write it in a Config, and its range.
@@ -76,7 +83,12 @@ func defaultSetup() setup {
 // setupFromSpec fills the form from a spec (a preset or a link), whose values become the
 // defaults; Size names the size preset with the same shape, if any.
 func setupFromSpec(spec runspec.Spec) (setup, error) {
-	s := setup{CorpusID: spec.Corpus.ID, DefaultCorpus: spec.Corpus.ID, Cfg: spec.Config, Default: spec.Config, Device: spec.Device}
+	s := setup{CorpusID: spec.Corpus.ID, DefaultCorpus: spec.Corpus.ID, Cfg: spec.Config, Default: spec.Config, Device: spec.Device,
+		Objective: spec.Objective, DefaultObjective: spec.Objective, MaskRate: defaultMaskRate}
+	if o := spec.MLM(); o != nil {
+		s.MaskRate = o.Rate
+	}
+	s.DefaultMaskRate = s.MaskRate
 	if s.Device == "" {
 		s.Device = runspec.DeviceAuto
 	}
@@ -133,6 +145,19 @@ func (s *setup) SetField(key, text string) error {
 	f.Set(&s.Cfg, v)
 	// Warm-up is not on the form: keep it inside the run, as short as the default or shorter.
 	s.Cfg.Warmup = min(s.Default.Warmup, s.Cfg.Steps)
+	return nil
+}
+
+// SetMaskRate parses and range-checks the masked objective's mask rate.
+func (s *setup) SetMaskRate(text string) error {
+	v, err := strconv.ParseFloat(text, 64)
+	if err != nil || v != v {
+		return &fieldError{Key: "mask_rate", Code: "not_number"}
+	}
+	if v < runspec.MinMaskRate || v > runspec.MaxMaskRate {
+		return &fieldError{Key: "mask_rate", Code: "range", Min: runspec.MinMaskRate, Max: runspec.MaxMaskRate}
+	}
+	s.MaskRate = float32(v)
 	return nil
 }
 
@@ -230,6 +255,13 @@ func (s setup) Spec(lang Lang) (runspec.Spec, error) {
 	cfg := s.Cfg
 	cfg.Vocab = 0
 	spec := runspec.Spec{Version: runspec.Version, Corpus: ref, Config: cfg, Device: s.Device, Lang: string(lang)}
+	if s.Objective == runspec.ObjectiveMasked {
+		// The default rate stays implicit, so the same run has one link.
+		spec.Version, spec.Objective = runspec.VersionObjective, runspec.ObjectiveMasked
+		if s.MaskRate != defaultMaskRate {
+			spec.MaskRate = s.MaskRate
+		}
+	}
 	if err := spec.Validate(); err != nil && !errors.Is(err, runspec.ErrCorpusChanged) {
 		return runspec.Spec{}, err
 	}

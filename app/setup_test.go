@@ -105,3 +105,36 @@ func TestErrorTexts(t *testing.T) {
 	require.Equal(t, EN.T("ckpt.err.not_checkpoint"), checkpointErrText(EN, err))
 	require.Equal(t, ZH.T("field.err.range", "1", "12"), fieldErrText(ZH, &fieldError{Code: "range", Min: 1, Max: 12}))
 }
+
+// TestSetupObjective: the masked objective gives a version-3 spec (the default rate implicit, a
+// chosen one carried), a masked link fills the form back, and bad rates are refused.
+func TestSetupObjective(t *testing.T) {
+	s := defaultSetup()
+	require.Equal(t, runspec.ObjectiveCausal, s.Objective)
+	s.Objective = runspec.ObjectiveMasked
+	spec, err := s.Spec(EN)
+	require.NoError(t, err)
+	require.Equal(t, runspec.VersionObjective, spec.Version)
+	require.Equal(t, runspec.ObjectiveMasked, spec.Objective)
+	require.Zero(t, spec.MaskRate, "the default rate stays implicit")
+
+	require.NoError(t, s.SetMaskRate("0.3"))
+	spec, err = s.Spec(EN)
+	require.NoError(t, err)
+	require.Equal(t, float32(0.3), spec.MaskRate)
+	code, err := runspec.Encode(spec)
+	require.NoError(t, err)
+	back, err := runspec.Decode(code)
+	require.NoError(t, err)
+	again, err := setupFromSpec(back)
+	require.NoError(t, err)
+	require.Equal(t, runspec.ObjectiveMasked, again.DefaultObjective)
+	require.Equal(t, float32(0.3), again.DefaultMaskRate)
+
+	var fe *fieldError
+	require.ErrorAs(t, s.SetMaskRate("0.9"), &fe)
+	require.Equal(t, "range", fe.Code)
+	require.ErrorAs(t, s.SetMaskRate("lots"), &fe)
+	require.Equal(t, "not_number", fe.Code)
+	require.Equal(t, float32(0.3), s.MaskRate, "a refused rate changes nothing")
+}

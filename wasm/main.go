@@ -160,6 +160,15 @@ func (w *worker) start(req protocol.Request) {
 			w.mu.Lock()
 			w.last = tr
 			w.mu.Unlock()
+			if tr.Masked() != nil {
+				// A masked-LM model cannot write: show it filling blanks in the held-out text.
+				blanked, filled, err := core.FillBlanks(tr.Model, tr.Tok, maskedProbeText(spec, prompt), 5)
+				if err != nil {
+					blanked, filled = "("+err.Error()+")", ""
+				}
+				post(protocol.Message{ID: req.ID, Kind: protocol.Sample, Step: tr.StepsDone(), Text: blanked, Filled: filled})
+				return
+			}
 			text, err := tr.Model.Generate(tr.Tok, prompt, core.SampleOptions{Tokens: 80, Temperature: 0.8, TopK: 10, Seed: spec.Config.Seed})
 			if err != nil {
 				text = "(" + err.Error() + ")"
@@ -214,6 +223,19 @@ func samplePrompt(spec runspec.Spec) string {
 	}
 	r := []rune(strings.TrimSpace(c.Val))
 	return string(r[:min(len(r), 4)])
+}
+
+// maskedProbeText is the text a masked-LM run fills blanks in: the learner's prompt when it is
+// long enough to hold a few blanks, else the start of the held-out text.
+func maskedProbeText(spec runspec.Spec, prompt string) string {
+	if len([]rune(prompt)) >= 20 {
+		return prompt
+	}
+	c, err := spec.Resolve()
+	if err != nil {
+		return prompt
+	}
+	return strings.TrimSpace(c.Val)
 }
 
 // save answers with the model of the run in progress (paused) or of the last finished run.

@@ -85,9 +85,12 @@ type Message struct {
 	Unit   string      `json:"unit,omitempty"`   // metric
 	Step   int         `json:"step,omitempty"`   // sample: the steps trained when it was written
 	Text   string      `json:"text,omitempty"`   // sample: the prompt and what the model wrote
-	Data   []byte      `json:"data,omitempty"`   // saved: the checkpoint's bytes
-	Format string      `json:"format,omitempty"` // saved: FormatPretune or FormatSafetensors
-	Error  string      `json:"error,omitempty"`  // check (the mismatch) and error
+	// Filled is a masked-LM model's sample: Text is held-out text with blanks ('_') and Filled
+	// the same text with the model's guesses there (such a model cannot write).
+	Filled string `json:"filled,omitempty"`
+	Data   []byte `json:"data,omitempty"`   // saved: the checkpoint's bytes
+	Format string `json:"format,omitempty"` // saved: FormatPretune or FormatSafetensors
+	Error  string `json:"error,omitempty"`  // check (the mismatch) and error
 }
 
 // ParseRequest decodes and validates one request.
