@@ -154,6 +154,7 @@ func runCode(ctx context.Context, code string, ro runOptions, w, log io.Writer) 
 	res, err := job.Run(ctx, spec, dev, job.Options{Base: base, FallbackToCPU: true, OnEvent: func(e job.Event) {
 		switch {
 		case asJSON:
+			e.LoRAUpdates = nil // thousands of numbers per method: the playground draws them
 			_ = enc.Encode(e)
 		case e.Event == "device":
 			fmt.Fprintf(w, "device change: %s\n", e.Note)

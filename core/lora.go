@@ -285,3 +285,41 @@ func (m *Model) projBackward(a *acts, dx, dy, x Buf, w, b *Param, lo *loraLayer,
 		d.MatMul(dx, la.du, lo.A.W, MatMulArgs{M: N, N: in, K: r, Accumulate: true})
 	}
 }
+
+// LoRAUpdate is the learned update of one adapted layer, ΔW = s·B·A, as the merge adds it to the
+// base weight: Rows×Cols values (out × in), row-major. The playground draws it as a heatmap.
+type LoRAUpdate struct {
+	Layer  int       `json:"layer"`
+	Target string    `json:"target"` // a name from LoRATargets
+	Rows   int       `json:"rows"`
+	Cols   int       `json:"cols"`
+	Delta  []float32 `json:"delta"`
+}
+
+// LoRAUpdates computes ΔW = s·B·A for every adapted layer, in block then target order, with
+// the same product MergeLoRA uses.
+func (m *Model) LoRAUpdates() ([]LoRAUpdate, error) {
+	s := m.loraCfg.Scaling()
+	var out []LoRAUpdate
+	for _, bl := range m.blocks {
+		for _, lo := range bl.lora {
+			if lo == nil {
+				continue
+			}
+			sb := m.Dev.Alloc(lo.B.Size())
+			m.Dev.Copy(sb, lo.B.W)
+			m.Dev.Scale(sb, lo.B.Size(), s)
+			delta := m.Dev.Alloc(lo.out * lo.in)
+			m.Dev.MatMul(delta, sb, lo.A.W, MatMulArgs{M: lo.out, N: lo.in, K: m.loraCfg.Rank})
+			host := make([]float32, lo.out*lo.in)
+			err := m.Dev.Download(delta, host)
+			m.Dev.Free(sb)
+			m.Dev.Free(delta)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, LoRAUpdate{Layer: lo.layer, Target: LoRATargets[lo.target], Rows: lo.out, Cols: lo.in, Delta: host})
+		}
+	}
+	return out, nil
+}

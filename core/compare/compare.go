@@ -8,6 +8,7 @@
 package compare
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -133,6 +134,14 @@ type Result struct {
 	ValCurve        []Point  `json:"val_curve,omitempty"` // held-out task loss; step 0 is before training
 	Answers         []Answer `json:"answers"`
 	Fingerprint     string   `json:"fingerprint"`
+
+	// A LoRA method's extras, for the playground's LoRA view: the learned updates ΔW = s·B·A,
+	// the answers with the adapter switched off (the base's, exactly) and merged into the
+	// weights (the same model, folded), and the adapter alone as a PEFT-style safetensors file.
+	LoRAUpdates   []core.LoRAUpdate `json:"lora_updates,omitempty"`
+	AnswersOff    []Answer          `json:"answers_off,omitempty"`
+	AnswersMerged []Answer          `json:"answers_merged,omitempty"`
+	AdapterFile   []byte            `json:"-"`
 }
 
 // Event is what Run reports, one stream for every method: "progress" after each step, "eval"
@@ -313,7 +322,40 @@ func runMethod(ctx context.Context, base *core.Model, tk *core.Tokenizer, t *tas
 	if err := finish(r, ft, t, cfg, valTokens, before, losses); err != nil {
 		return nil, err
 	}
+	if _, ok := m.LoRA(); ok {
+		if err := loraExtras(r, ft, t, cfg); err != nil {
+			return nil, err
+		}
+	}
 	return r, nil
+}
+
+// loraExtras fills a LoRA method's updates, its answers with the adapter off and merged, and
+// its adapter file. The model is left as it was: on and unmerged.
+func loraExtras(r *Result, ft *core.FineTuner, t *task.Task, cfg Config) error {
+	m := ft.Model
+	var err error
+	if r.LoRAUpdates, err = m.LoRAUpdates(); err != nil {
+		return err
+	}
+	m.SetLoRAEnabled(false)
+	r.AnswersOff, err = answer(ft, t, cfg)
+	m.SetLoRAEnabled(true)
+	if err != nil {
+		return err
+	}
+	m.MergeLoRA()
+	r.AnswersMerged, err = answer(ft, t, cfg)
+	m.UnmergeLoRA()
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := m.ExportLoRA(&buf); err != nil {
+		return err
+	}
+	r.AdapterFile = buf.Bytes()
+	return nil
 }
 
 // baseCount is the number of the base model's parameters.
@@ -339,30 +381,8 @@ func finish(r *Result, ft *core.FineTuner, t *task.Task, cfg Config, valTokens [
 	}
 	r.PretrainLoss, r.Forgetting = after, after-before
 	r.ActivationBytes = m.ActivationBytes()
-	prompts := cfg.Prompts
-	if len(prompts) == 0 {
-		prompts = defaultPrompts(t)
-	}
-	if t.Kind == task.KindGenerate {
-		answers, err := ft.Answers(prompts)
-		if err != nil {
-			return err
-		}
-		for i, p := range prompts {
-			r.Answers = append(r.Answers, Answer{p, answers[i]})
-		}
-	} else {
-		ex := make([]task.Example, len(prompts))
-		for i, p := range prompts {
-			ex[i] = task.Example{Text: p}
-		}
-		labels, err := ft.Predict(ex)
-		if err != nil {
-			return err
-		}
-		for i, p := range prompts {
-			r.Answers = append(r.Answers, Answer{p, t.Labels[labels[i]]})
-		}
+	if r.Answers, err = answer(ft, t, cfg); err != nil {
+		return err
 	}
 	hash, err := m.WeightsHash()
 	if err != nil {
@@ -370,6 +390,38 @@ func finish(r *Result, ft *core.FineTuner, t *task.Task, cfg Config, valTokens [
 	}
 	r.Fingerprint = runspec.Fingerprint(m.Dev.Name(), losses, hash)
 	return nil
+}
+
+// answer is the model's answers to the comparison's fixed prompts: generated text for a
+// generate task, the predicted label for a classify task.
+func answer(ft *core.FineTuner, t *task.Task, cfg Config) ([]Answer, error) {
+	prompts := cfg.Prompts
+	if len(prompts) == 0 {
+		prompts = defaultPrompts(t)
+	}
+	var out []Answer
+	if t.Kind == task.KindGenerate {
+		answers, err := ft.Answers(prompts)
+		if err != nil {
+			return nil, err
+		}
+		for i, p := range prompts {
+			out = append(out, Answer{p, answers[i]})
+		}
+		return out, nil
+	}
+	ex := make([]task.Example, len(prompts))
+	for i, p := range prompts {
+		ex[i] = task.Example{Text: p}
+	}
+	labels, err := ft.Predict(ex)
+	if err != nil {
+		return nil, err
+	}
+	for i, p := range prompts {
+		out = append(out, Answer{p, t.Labels[labels[i]]})
+	}
+	return out, nil
 }
 
 func defaultPrompts(t *task.Task) []string {

@@ -56,6 +56,12 @@ type Event struct {
 	ActivationBytes *int             `json:"activation_bytes,omitempty"` // estimate for one step
 	MsPerStep       *float64         `json:"ms_per_step,omitempty"`
 	Answers         []compare.Answer `json:"answers,omitempty"` // to the task's first held-out prompts
+	// A LoRA method's learned updates and its answers with the adapter off and merged
+	// (compare.Result's fields of the same names); the command line leaves the updates out of
+	// its JSON (thousands of numbers each), the playground draws them.
+	LoRAUpdates   []core.LoRAUpdate `json:"lora_updates,omitempty"`
+	AnswersOff    []compare.Answer  `json:"answers_off,omitempty"`
+	AnswersMerged []compare.Answer  `json:"answers_merged,omitempty"`
 }
 
 // MethodPretrain names pretraining in events.
@@ -345,7 +351,7 @@ func ResultEvent(r *compare.Result, device string) Event {
 		TrainableParams: r.TrainableParams, TokensPerS: r.TokensPerS,
 		TaskAccuracy: &r.TaskAccuracy, Forgetting: &r.Forgetting, TrainableShare: &r.TrainableShare,
 		OptimizerBytes: &r.OptimizerBytes, ActivationBytes: &r.ActivationBytes, MsPerStep: &r.MsPerStep,
-		Answers: r.Answers,
+		Answers: r.Answers, LoRAUpdates: r.LoRAUpdates, AnswersOff: r.AnswersOff, AnswersMerged: r.AnswersMerged,
 	}
 	if n := len(r.ValCurve); n > 0 {
 		e.ValLoss = r.ValCurve[n-1].Loss
