@@ -93,7 +93,7 @@ type Message struct {
 	Pass   bool        `json:"pass,omitempty"`   // check
 	Value  float64     `json:"value,omitempty"`  // metric
 	Unit   string      `json:"unit,omitempty"`   // metric
-	Step   int         `json:"step,omitempty"`   // sample: the steps trained when it was written
+	Step   int         `json:"step,omitempty"`   // sample and inspection: the steps the model had trained
 	Text   string      `json:"text,omitempty"`   // sample: the prompt and what the model wrote
 	Data   []byte      `json:"data,omitempty"`   // saved: the checkpoint's bytes
 	Format string      `json:"format,omitempty"` // saved: FormatPretune or FormatSafetensors

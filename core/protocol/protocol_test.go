@@ -53,7 +53,7 @@ func TestMessageRoundTrip(t *testing.T) {
 		{ID: 1, Kind: Eval, Event: &job.Event{Event: "eval", Method: job.MethodPretrain, Step: 20, Steps: 60, TrainLoss: 2.5, ValLoss: 2.75}},
 		{ID: 1, Kind: Sample, Step: 20, Text: "The fox 狐狸"},
 		{ID: 1, Kind: Sample, Step: 40, Text: "The fox ran", Tokens: []core.TokenProb{{ID: 4, Token: "r", Prob: 0.125}, {ID: 5, Token: "a", Prob: 0.71875}, {ID: 6, Token: "n", Prob: 1e-7}}},
-		{ID: 8, Kind: Inspection, Inspection: &core.Inspection{
+		{ID: 8, Kind: Inspection, Step: 60, Inspection: &core.Inspection{
 			Tokens: []string{"狐", "<unk>"}, Cut: 3,
 			Next: []core.TokenProb{{ID: 9, Token: " ", Prob: 0.6}, {ID: 3, Token: "狸", Prob: 0.1}},
 			// [layer][head][query][key]: causal, each row sums to 1.
