@@ -33,7 +33,7 @@ func TestPretrainRendersARun(t *testing.T) {
 	second := newRun("heron", spec2, 1)
 	second.Status, second.Device, second.Fallback = statusDone, "cpu", "no usable WebGPU"
 	second.Points = []point{{20, 3.2, 3.3}, {40, 2.9, 3.0}, {60, 2.7, 2.8}}
-	second.Samples = []sample{{20, "The fx"}, {60, "The fox ran"}}
+	second.Samples = []sample{{Step: 20, Text: "The fx"}, {Step: 60, Text: "The fox ran"}}
 	second.Result = &job.Event{Event: "result", ValLoss: 2.8, Params: 29824, Fingerprint: "cpu:0123456789ab", Match: "matches"}
 	first.Overlay = true
 
@@ -47,7 +47,7 @@ func TestPretrainRendersARun(t *testing.T) {
 			require.Contains(t, html, `data-match="matches"`)
 			require.Contains(t, html, l.T("match.matches"))
 			require.Contains(t, html, "The fox ran")
-			require.Less(t, strings.Index(html, "The fox ran"), strings.Index(html, "The fx"), "newest sample first")
+			require.Less(t, strings.Index(html, "The fx"), strings.Index(html, "The fox ran"), "newest sample last")
 			require.Contains(t, html, l.T("field.lr")+" 0.003 → 0.03", "the runs table says what changed")
 			// Two runs on the chart: the overlay's and the current one's, training and held-out.
 			require.Len(t, regexp.MustCompile(`<polyline`).FindAllString(html, -1), 4)
