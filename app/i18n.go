@@ -238,8 +238,8 @@ var en = map[string]string{
 	"attn.head_label":            "Head",
 	"attn.head":                  "head %d",
 	"attn.aria":                  "Attention of layer %d, head %d over %d characters: rows look at columns, darker is more.",
-	"attn.keys":                  "looked at (key) →",
-	"attn.queries":               "looking (query) →",
+	"attn.keys":                  "looked at (key)",
+	"attn.queries":               "looking (query)",
 	"attn.cell":                  "%s (position %d) looks at %s (position %d): %s",
 	"attn.scale":                 "attention probability (0–1)",
 
@@ -482,8 +482,8 @@ var zh = map[string]string{
 	"attn.head_label":            "注意力头",
 	"attn.head":                  "第 %d 个头",
 	"attn.aria":                  "第 %d 层第 %d 个头在 %d 个字符上的注意力：行看列，颜色越深关注越多。",
-	"attn.keys":                  "被看的字符（键）→",
-	"attn.queries":               "在看的字符（查询）→",
+	"attn.keys":                  "被看的字符（键）",
+	"attn.queries":               "在看的字符（查询）",
 	"attn.cell":                  "%s（第 %d 个）看 %s（第 %d 个）：%s",
 	"attn.scale":                 "注意力概率（0–1）",
 
