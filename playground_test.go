@@ -242,6 +242,50 @@ func TestPlayground(t *testing.T) {
 	require.Regexp(t, `^cpu:[0-9a-f]{12}$`, fp)
 	t.Logf("en-tiny in the browser: %s, fingerprint %s", text(t, ctx, "#tokens"), fp)
 
+	// Samples read oldest first, each written character shaded, its probability as the title.
+	require.Equal(t, []int{20, 40, 60}, eval[[]int](t, ctx, `[...document.querySelectorAll('#samples li')].map(li => Number(li.dataset.step))`))
+	shaded := eval[[]string](t, ctx, `[...document.querySelectorAll('#samples li:last-child .tok')].map(s => s.title)`)
+	require.Len(t, shaded, 80, "every written character of the last sample")
+	for _, title := range shaded {
+		require.Regexp(t, `^the model gave this character (<)?[\d.]+%$`, title)
+	}
+
+	// Look inside the trained model, at the samples' prompt: the next-token bars and one
+	// head's attention over its 7 characters, then another layer's.
+	require.Equal(t, "The fox", eval[string](t, ctx, `document.querySelector('#inspect-prompt').value`))
+	click(t, ctx, "#inspect-go")
+	waitFor(t, ctx, `!!document.querySelector('#attention-map') || !!document.querySelector('#inspect-error')`, 30*time.Second)
+	require.Empty(t, text(t, ctx, "#inspect-error"))
+	require.Contains(t, text(t, ctx, "#inspect-from"), "after 60 steps")
+	next := eval[[]float64](t, ctx, `[...document.querySelectorAll('#next-bars .bar')].map(b => Number(b.dataset.p))`)
+	require.Len(t, next, 10, "the ten most likely next characters")
+	var total float64
+	for i, p := range next {
+		require.True(t, p > 0 && p <= 1, "p=%g", p)
+		if i > 0 {
+			require.LessOrEqual(t, p, next[i-1], "most likely first")
+		}
+		total += p
+	}
+	require.LessOrEqual(t, total, 1.0001)
+	cells := eval[[]float64](t, ctx, `[...document.querySelectorAll('#attention-map rect.cell')].map(c => Number(c.dataset.p))`)
+	require.Len(t, cells, 7*7, "T×T cells for the 7 characters of the prompt")
+	for q := 0; q < 7; q++ {
+		var row float64
+		for k := 0; k < 7; k++ {
+			if k > q {
+				require.Zero(t, cells[q*7+k], "query %d cannot see the later key %d", q, k)
+			}
+			row += cells[q*7+k]
+		}
+		require.InDelta(t, 1, row, 1e-3, "row %d of the attention adds up to 1", q)
+	}
+	choose(t, ctx, "#attn-layer", "1")
+	choose(t, ctx, "#attn-head", "1")
+	waitFor(t, ctx, `(() => { const m = document.querySelector('#attention-map'); return m.dataset.layer === '1' && m.dataset.head === '1'; })()`, 5*time.Second)
+	require.Len(t, eval[[]float64](t, ctx, `[...document.querySelectorAll('#attention-map rect.cell')].map(c => Number(c.dataset.p))`), 49)
+	screenshot(t, ctx, "inspect.png")
+
 	// Share: the link carries the setup and the fingerprint, on this origin.
 	click(t, ctx, "#share")
 	waitFor(t, ctx, `!!document.querySelector('#share-url')`, 10*time.Second)
@@ -314,6 +358,11 @@ func TestPlayground(t *testing.T) {
 	typeInto(t, ctx, "#f-steps", "2000")
 	startNew(t, ctx, "#start")
 	waitFor(t, ctx, `document.querySelector('#status').dataset.status === 'running' && Number((document.querySelector('#kept')||{dataset:{}}).dataset.step) >= 20`, time.Minute)
+	// Looking inside a running model: the worker answers between two steps, and the run goes on.
+	click(t, ctx, "#inspect-go")
+	waitFor(t, ctx, `!!document.querySelector('#inspect-from') || !!document.querySelector('#inspect-error')`, 30*time.Second)
+	require.Empty(t, text(t, ctx, "#inspect-error"))
+	require.Equal(t, "running", eval[string](t, ctx, `document.querySelector('#status').dataset.status`))
 	click(t, ctx, "#stop")
 	waitFor(t, ctx, `document.querySelector('#status').dataset.status === 'stopped'`, 5*time.Second)
 

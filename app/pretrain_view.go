@@ -16,7 +16,7 @@ import (
 )
 
 // Pretrain is the pretraining page: the form, the run controls, the live chart, device, speed
-// and samples, the share link, and saving and loading the model. Each run trains in a Web Worker
+// and samples, a look inside the model, the share link, and saving and loading the model. Each run trains in a Web Worker
 // of its own, so the page never waits on training.
 type Pretrain struct {
 	app.Compo
@@ -43,6 +43,8 @@ type Pretrain struct {
 	cpuCheck *run // the exact CPU reproduction of a link made on another device class
 
 	offer *savedRun // an unfinished run kept in IndexedDB, offered on reopening
+
+	insp inspectState // the look inside the current run's model
 }
 
 // OnMount remembers the context for the workers' messages and looks for an unfinished run
@@ -156,6 +158,9 @@ func (p *Pretrain) startWith(ctx app.Context, spec runspec.Spec, device string, 
 	p.runs = append(p.runs, r)
 	p.cur = r
 	p.shareURL, p.shareNote = "", ""
+	// The inspection showed the previous run's model, and its request ids were the old
+	// worker's: only the learner's text carries over.
+	p.insp = inspectState{Prompt: p.insp.Prompt}
 	return r
 }
 
@@ -166,7 +171,7 @@ func (p *Pretrain) fail(err error) {
 }
 
 func (p *Pretrain) onMessage(ctx app.Context, r *run, m protocol.Message) {
-	if r == nil {
+	if r == nil || p.onInspectMessage(r, m) {
 		return
 	}
 	switch m.Kind {
@@ -532,6 +537,7 @@ func (p *Pretrain) renderLive() app.UI {
 		p.renderResult(),
 		p.renderShare(),
 		p.renderSamples(),
+		p.renderInspect(),
 		p.renderRuns(),
 	)
 }
@@ -700,22 +706,27 @@ func (p *Pretrain) renderSamples() app.UI {
 	}
 	return app.Div().ID("samples").Body(
 		app.H3().Text(title),
-		app.Ol().Class("samples").Body(app.Range(r.Samples).Slice(func(i int) app.UI {
-			s := r.Samples[len(r.Samples)-1-i] // newest first
-			if s.Filled != "" {                // a masked-LM model: the blanks and its guesses, aligned
-				return app.Li().Class("probe").Body(
+		app.If(r.Samples[0].Filled == "", sampleScale(l)),
+		// Oldest first: read down, the writing improves as the model trains. The scroll box
+		// is a reversed flex column, which browsers keep scrolled to its end: the newest shows.
+		app.Div().Class("samples-scroll").Body(
+			app.Ol().Class("samples").Body(app.Range(r.Samples).Slice(func(i int) app.UI {
+				s := r.Samples[i]
+				if s.Filled != "" { // a masked-LM model: the blanks and its guesses, aligned
+					return app.Li().Class("probe").DataSet("step", s.Step).Body(
+						app.Span().Class("sample-step").Text(l.T("samples.step", s.Step)),
+						app.Dl().Body(
+							dlRow(l.T("probe.blanks"), s.Text),
+							dlRow(l.T("probe.filled"), s.Filled),
+						),
+					)
+				}
+				return app.Li().DataSet("step", s.Step).Body(
 					app.Span().Class("sample-step").Text(l.T("samples.step", s.Step)),
-					app.Dl().Body(
-						dlRow(l.T("probe.blanks"), s.Text),
-						dlRow(l.T("probe.filled"), s.Filled),
-					),
+					renderSampleText(l, s),
 				)
-			}
-			return app.Li().Body(
-				app.Span().Class("sample-step").Text(l.T("samples.step", s.Step)),
-				app.Pre().Class("data sample").Text(s.Text),
-			)
-		})),
+			})),
+		),
 	)
 }
 

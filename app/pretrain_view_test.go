@@ -47,7 +47,7 @@ func TestPretrainRendersARun(t *testing.T) {
 			require.Contains(t, html, `data-match="matches"`)
 			require.Contains(t, html, l.T("match.matches"))
 			require.Contains(t, html, "The fox ran")
-			require.Less(t, strings.Index(html, "The fox ran"), strings.Index(html, "The fx"), "newest sample first")
+			require.Less(t, strings.Index(html, "The fx"), strings.Index(html, "The fox ran"), "newest sample last")
 			require.Contains(t, html, l.T("field.lr")+" 0.003 → 0.03", "the runs table says what changed")
 			// Two runs on the chart: the overlay's and the current one's, training and held-out.
 			require.Len(t, regexp.MustCompile(`<polyline`).FindAllString(html, -1), 4)

@@ -3,6 +3,7 @@ package app
 import (
 	"math"
 
+	"pretune/core"
 	"pretune/core/job"
 	"pretune/core/protocol"
 	"pretune/core/runspec"
@@ -24,13 +25,16 @@ type point struct {
 	Train, Val float64
 }
 
-// sample is what the model wrote at an evaluation.
+// sample is what the model wrote at an evaluation: the prompt and its continuation, and the
+// continuation's tokens with the probability the model gave each (none in samples kept by an
+// older page).
 type sample struct {
-	Step int
-	Text string
+	Step   int
+	Text   string
+	Tokens []core.TokenProb `json:",omitempty"`
 	// Filled is a masked-LM model's guesses at the blanks ('_') of Text; "" for a causal
 	// model, whose Text is what it wrote.
-	Filled string
+	Filled string `json:",omitempty"`
 }
 
 // run is one training run as the page knows it, built only from the worker's messages (Apply),
@@ -90,7 +94,7 @@ func (r *run) Apply(m protocol.Message) {
 		r.Points = append(keepUpTo(r.Points, e.Step-1), point{Step: e.Step, Train: e.TrainLoss, Val: e.ValLoss})
 		r.Step, r.Steps, r.TokensPS = e.Step, e.Steps, e.TokensPerS
 	case protocol.Sample:
-		r.Samples = append(r.Samples, sample{Step: m.Step, Text: m.Text, Filled: m.Filled})
+		r.Samples = append(r.Samples, sample{Step: m.Step, Text: m.Text, Tokens: m.Tokens, Filled: m.Filled})
 	case protocol.Result:
 		if m.Event != nil {
 			e := *m.Event

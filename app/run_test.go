@@ -5,6 +5,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"pretune/core"
 	"pretune/core/job"
 	"pretune/core/protocol"
 	"pretune/core/runspec"
@@ -26,11 +27,11 @@ func TestRunApply(t *testing.T) {
 	require.Equal(t, "no usable WebGPU", r.Fallback)
 
 	r.Apply(eval(3, 20, 3.0, 3.1))
-	r.Apply(protocol.Message{ID: 3, Kind: protocol.Sample, Step: 20, Text: "The fox"})
+	r.Apply(protocol.Message{ID: 3, Kind: protocol.Sample, Step: 20, Text: "The fox", Tokens: []core.TokenProb{{ID: 9, Token: "x", Prob: 0.5}}})
 	r.Apply(eval(4, 40, 9, 9)) // another request's message: ignored
 	r.Apply(eval(3, 40, 2.5, 2.6))
 	require.Equal(t, []point{{20, 3.0, 3.1}, {40, 2.5, 2.6}}, r.Points)
-	require.Equal(t, []sample{{Step: 20, Text: "The fox"}}, r.Samples)
+	require.Equal(t, []sample{{Step: 20, Text: "The fox", Tokens: []core.TokenProb{{ID: 9, Token: "x", Prob: 0.5}}}}, r.Samples)
 	require.Equal(t, 40, r.Step)
 
 	// The GPU is lost after step 40 and the run resumes on the CPU from step 20: the

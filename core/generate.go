@@ -3,6 +3,7 @@ package core
 import (
 	"fmt"
 	"sort"
+	"strings"
 )
 
 // SampleOptions control text generation.
@@ -17,11 +18,23 @@ type SampleOptions struct {
 // Generate continues prompt by sampling from the model one token at a time. The model sees at most
 // its context: longer text keeps the most recent tokens.
 func (m *Model) Generate(tk *Tokenizer, prompt string, o SampleOptions) (string, error) {
+	toks, err := m.GenerateTokens(tk, prompt, o)
+	if err != nil {
+		return "", err
+	}
+	return joinTokens(toks), nil
+}
+
+// GenerateTokens is Generate with each written token and the probability the model gave it
+// (its softmax at temperature 1, before the sampler's temperature and top-k reshape it), so a
+// page can show which characters the model was sure of. The sampled tokens are exactly
+// Generate's: the probabilities are read from the same logits and draw nothing from the stream.
+func (m *Model) GenerateTokens(tk *Tokenizer, prompt string, o SampleOptions) ([]TokenProb, error) {
 	if o.Temperature < 0 || o.TopK < 0 || o.Tokens < 0 {
-		return "", fmt.Errorf("generate: temperature, top-k and length must not be negative")
+		return nil, fmt.Errorf("generate: temperature, top-k and length must not be negative")
 	}
 	if m.Mask != Causal || m.head != nil {
-		return "", fmt.Errorf("generate: only a causal model with its LM head can generate text")
+		return nil, fmt.Errorf("generate: only a causal model with its LM head can generate text")
 	}
 	ids := tk.Encode(prompt)
 	if len(ids) == 0 {
@@ -30,9 +43,10 @@ func (m *Model) Generate(tk *Tokenizer, prompt string, o SampleOptions) (string,
 	rng := NewRNG(o.Seed, StreamSampling)
 	b := NewBatch(m.Dev, 1, m.Cfg.Context)
 	defer b.Free(m.Dev)
-	var out []int32
+	var out []TokenProb
 	V := m.Cfg.Vocab
 	logits := make([]float32, m.single.logits.Len())
+	probs := make([]float32, V)
 	for n := 0; n < o.Tokens; n++ {
 		ctx := ids
 		if len(ctx) > m.Cfg.Context {
@@ -42,16 +56,27 @@ func (m *Model) Generate(tk *Tokenizer, prompt string, o SampleOptions) (string,
 		b.Set(m.Dev, 1, T, ctx, make([]int32, T), nil)
 		m.forward(m.single, b, Pass{})
 		if err := m.Dev.Download(m.single.logits, logits); err != nil {
-			return "", err
+			return nil, err
 		}
-		next := pick(logits[(T-1)*V:T*V], o, rng)
+		row := logits[(T-1)*V : T*V]
+		next := pick(row, o, rng)
+		softmax32(probs, row)
 		ids = append(ids, int32(next))
-		out = append(out, int32(next))
-		if o.Stop != "" && hasSuffix(tk.Decode(out), o.Stop) {
+		out = append(out, TokenProb{ID: next, Token: tk.Token(next), Prob: probs[next]})
+		if o.Stop != "" && hasSuffix(joinTokens(out), o.Stop) {
 			break
 		}
 	}
-	return tk.Decode(out), nil
+	return out, nil
+}
+
+// joinTokens is the text of a token list (what Tokenizer.Decode gives for their ids).
+func joinTokens(toks []TokenProb) string {
+	var sb strings.Builder
+	for _, t := range toks {
+		sb.WriteString(t.Token)
+	}
+	return sb.String()
 }
 
 func hasSuffix(s, suffix string) bool {

@@ -2,7 +2,8 @@
 
 // Command wasm is pretune's trainer, compiled to web/trainer.wasm and started in a Web Worker by
 // web/worker.js. It answers the page's requests (core/protocol): start, pause, resume and stop a
-// run; run the device conformance suite; benchmark. Training in a worker never freezes the page.
+// run; save and inspect its model; run the device conformance suite; benchmark. Training in a
+// worker never freezes the page.
 package main
 
 import (
@@ -53,8 +54,14 @@ type worker struct {
 	paused  bool
 	resumed chan struct{}
 	// last is the trainer of the run in progress (from its first evaluation) or of the last
-	// finished one: save writes its model.
+	// finished one: save writes its model, inspect looks inside it.
 	last *core.Trainer
+	// model is held by whatever uses the model: the run goroutine while it steps (it lets go
+	// only between steps, in BetweenSteps, and so while paused), save and inspect while they
+	// read it. An inspection runs forward passes on the same model and activations a step
+	// uses, and a GPU readback yields to the event loop mid-step, so without it a request could
+	// run inside a step; with it, it waits for the step's end.
+	model sync.Mutex
 }
 
 func (w *worker) handle(data []byte) {
@@ -74,6 +81,8 @@ func (w *worker) handle(data []byte) {
 		w.bench(req)
 	case protocol.Save:
 		w.save(req)
+	case protocol.Inspect:
+		w.inspect(req)
 	}
 }
 
@@ -151,6 +160,7 @@ func (w *worker) start(req protocol.Request) {
 		prompt = samplePrompt(spec)
 	}
 	lastYield := time.Now()
+	w.model.Lock()
 	res, err := job.Run(ctx, spec, dev, job.Options{
 		Base:          base,
 		Resume:        resume,
@@ -169,11 +179,15 @@ func (w *worker) start(req protocol.Request) {
 				post(protocol.Message{ID: req.ID, Kind: protocol.Sample, Step: tr.StepsDone(), Text: blanked, Filled: filled})
 				return
 			}
-			text, err := tr.Model.Generate(tr.Tok, prompt, core.SampleOptions{Tokens: 80, Temperature: 0.8, TopK: 10, Seed: spec.Config.Seed})
+			toks, err := tr.Model.GenerateTokens(tr.Tok, prompt, core.SampleOptions{Tokens: 80, Temperature: 0.8, TopK: 10, Seed: spec.Config.Seed})
+			text := prompt
 			if err != nil {
-				text = "(" + err.Error() + ")"
+				text += "(" + err.Error() + ")"
 			}
-			post(protocol.Message{ID: req.ID, Kind: protocol.Sample, Step: tr.StepsDone(), Text: prompt + text})
+			for _, t := range toks {
+				text += t.Token
+			}
+			post(protocol.Message{ID: req.ID, Kind: protocol.Sample, Step: tr.StepsDone(), Text: text, Tokens: toks})
 		},
 		OnEvent: func(e job.Event) {
 			kind := protocol.Eval
@@ -183,15 +197,21 @@ func (w *worker) start(req protocol.Request) {
 			post(protocol.Message{ID: req.ID, Kind: kind, Event: &e})
 		},
 		BetweenSteps: func() {
+			// The model is free between steps: an inspection or a save waiting for it runs
+			// while this goroutine pauses or yields, and the next step waits for it to end.
+			w.model.Unlock()
+			defer w.model.Lock()
 			w.waitWhilePaused()
 			// Go in the browser has no preemption: sleeping lets the worker's event loop deliver
-			// pause and stop requests. Every 50 ms of training, not every step, to keep it cheap.
+			// pause, stop and inspect requests. Every 50 ms of training, not every step, to keep
+			// it cheap.
 			if time.Since(lastYield) > 50*time.Millisecond {
 				time.Sleep(time.Millisecond)
 				lastYield = time.Now()
 			}
 		},
 	})
+	w.model.Unlock()
 	if err != nil {
 		msg := err.Error()
 		if errors.Is(err, context.Canceled) {
@@ -240,6 +260,10 @@ func maskedProbeText(spec runspec.Spec, prompt string) string {
 
 // save answers with the model of the run in progress (paused) or of the last finished run.
 func (w *worker) save(req protocol.Request) {
+	// Paused, the run goroutine has let go of the model; holding it keeps a resume from
+	// stepping while the checkpoint is read.
+	w.model.Lock()
+	defer w.model.Unlock()
 	w.mu.Lock()
 	tr, running := w.last, w.cancel != nil && !w.paused
 	w.mu.Unlock()
@@ -265,6 +289,32 @@ func (w *worker) save(req protocol.Request) {
 		return
 	}
 	post(protocol.Message{ID: req.ID, Kind: protocol.Saved, Format: format, Data: buf.Bytes()})
+	post(protocol.Message{ID: req.ID, Kind: protocol.Done})
+}
+
+// inspect answers with what the model of the run in progress (or of the last run) does with the
+// request's prompt. A running run lends its model between two steps (see worker.model); a
+// paused or finished one at once.
+func (w *worker) inspect(req protocol.Request) {
+	w.model.Lock()
+	defer w.model.Unlock()
+	w.mu.Lock()
+	tr, running := w.last, w.cancel != nil
+	w.mu.Unlock()
+	if tr == nil {
+		msg := "no model yet: start a run first"
+		if running {
+			msg = "no model yet: the run has one from its first evaluation"
+		}
+		post(protocol.Message{ID: req.ID, Kind: protocol.Error, Error: msg})
+		return
+	}
+	ins, err := tr.Model.Inspect(tr.Tok, req.Prompt, protocol.InspectTop)
+	if err != nil {
+		post(protocol.Message{ID: req.ID, Kind: protocol.Error, Error: err.Error()})
+		return
+	}
+	post(protocol.Message{ID: req.ID, Kind: protocol.Inspection, Step: tr.StepsDone(), Inspection: ins})
 	post(protocol.Message{ID: req.ID, Kind: protocol.Done})
 }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"pretune/core"
 	"pretune/core/job"
 )
 
@@ -19,7 +20,13 @@ const (
 	Conformance = "conformance" // run the device conformance suite on Device
 	Bench       = "bench"       // measure kernels and a training step on Device
 	Save        = "save"        // the model of the worker's last run, as checkpoint bytes in Format
+	// Inspect asks what the model of the run in progress (or of the last run) does with Prompt:
+	// its InspectTop most likely next tokens and its attention maps. It answers Inspection.
+	Inspect = "inspect"
 )
+
+// InspectTop is how many next tokens an inspection lists.
+const InspectTop = 10
 
 // Checkpoint formats for Save (and for Base, which Load tells apart by its first bytes).
 const (
@@ -34,8 +41,10 @@ const (
 	Eval   = "eval"   // a held-out evaluation during a run
 	Check  = "check"  // one conformance check's outcome
 	Metric = "metric" // one benchmark figure
-	Sample = "sample" // text the model wrote at an evaluation (Step, Text)
+	Sample = "sample" // text the model wrote at an evaluation (Step, Text, Tokens)
 	Saved  = "saved"  // a save request's checkpoint (Data, Format)
+	// Inspection answers inspect: the prompt's tokens, the next tokens and attention maps.
+	Inspection = "inspection"
 	// Snapshot is a run's state at an evaluation (Step, Data), to resume it from there.
 	Snapshot = "snapshot"
 	Result   = "result" // a run's final figures
@@ -52,7 +61,8 @@ type Request struct {
 	// Base is a checkpoint (either format) that start trains on from, instead of a fresh model:
 	// its shape and tokenizer win over the code's, the code's corpus and schedule are used.
 	Base []byte `json:"base,omitempty"`
-	// Prompt starts the samples a run writes at each evaluation; "" picks one from the corpus.
+	// Prompt starts the samples a run writes at each evaluation ("" picks one from the
+	// corpus); for inspect, it is the text to look at (required).
 	Prompt string `json:"prompt,omitempty"`
 	// Format is save's checkpoint format: FormatPretune (the default) or FormatSafetensors.
 	Format string `json:"format,omitempty"`
@@ -83,7 +93,7 @@ type Message struct {
 	Pass   bool        `json:"pass,omitempty"`   // check
 	Value  float64     `json:"value,omitempty"`  // metric
 	Unit   string      `json:"unit,omitempty"`   // metric
-	Step   int         `json:"step,omitempty"`   // sample: the steps trained when it was written
+	Step   int         `json:"step,omitempty"`   // sample and inspection: the steps the model had trained
 	Text   string      `json:"text,omitempty"`   // sample: the prompt and what the model wrote
 	// Filled is a masked-LM model's sample: Text is held-out text with blanks ('_') and Filled
 	// the same text with the model's guesses there (such a model cannot write).
@@ -91,6 +101,11 @@ type Message struct {
 	Data   []byte `json:"data,omitempty"`   // saved: the checkpoint's bytes
 	Format string `json:"format,omitempty"` // saved: FormatPretune or FormatSafetensors
 	Error  string `json:"error,omitempty"`  // check (the mismatch) and error
+	// Tokens are a sample's written tokens (Text ends with them, after the prompt), each with the
+	// probability the model gave it, so the page can shade them.
+	Tokens []core.TokenProb `json:"tokens,omitempty"`
+	// Inspection is an inspect request's answer.
+	Inspection *core.Inspection `json:"inspection,omitempty"`
 }
 
 // ParseRequest decodes and validates one request.
@@ -112,6 +127,10 @@ func ParseRequest(data []byte) (Request, error) {
 		case "", FormatPretune, FormatSafetensors:
 		default:
 			return r, fmt.Errorf("protocol: unknown checkpoint format %q (%s or %s)", r.Format, FormatPretune, FormatSafetensors)
+		}
+	case Inspect:
+		if r.Prompt == "" {
+			return r, fmt.Errorf("protocol: inspect needs a prompt: the text to look at")
 		}
 	case Pause, Resume, Stop, Conformance, Bench:
 	default:

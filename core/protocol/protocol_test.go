@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"pretune/core"
 	"pretune/core/job"
 )
 
@@ -25,6 +26,8 @@ func TestParseRequest(t *testing.T) {
 		{"save unknown format", `{"id":2,"kind":"save","format":"pickle"}`, "unknown checkpoint format", Request{}},
 		{"pause", `{"id":4,"kind":"pause"}`, "", Request{ID: 4, Kind: Pause}},
 		{"bench on webgpu", `{"id":5,"kind":"bench","device":"webgpu"}`, "", Request{ID: 5, Kind: Bench, Device: "webgpu"}},
+		{"inspect", `{"id":6,"kind":"inspect","prompt":"The fox"}`, "", Request{ID: 6, Kind: Inspect, Prompt: "The fox"}},
+		{"inspect without a prompt", `{"id":6,"kind":"inspect"}`, "inspect needs a prompt", Request{}},
 		{"unknown kind", `{"id":1,"kind":"dance"}`, "unknown request kind", Request{}},
 		{"unknown device", `{"id":1,"kind":"bench","device":"tpu"}`, "unknown device", Request{}},
 		{"not JSON", `start`, "bad request", Request{}},
@@ -49,6 +52,13 @@ func TestMessageRoundTrip(t *testing.T) {
 		{ID: 1, Kind: Device, Device: &DeviceInfo{Name: "cpu", Fallback: "no usable WebGPU"}},
 		{ID: 1, Kind: Eval, Event: &job.Event{Event: "eval", Method: job.MethodPretrain, Step: 20, Steps: 60, TrainLoss: 2.5, ValLoss: 2.75}},
 		{ID: 1, Kind: Sample, Step: 20, Text: "The fox 狐狸"},
+		{ID: 1, Kind: Sample, Step: 40, Text: "The fox ran", Tokens: []core.TokenProb{{ID: 4, Token: "r", Prob: 0.125}, {ID: 5, Token: "a", Prob: 0.71875}, {ID: 6, Token: "n", Prob: 1e-7}}},
+		{ID: 8, Kind: Inspection, Step: 60, Inspection: &core.Inspection{
+			Tokens: []string{"狐", "<unk>"}, Cut: 3,
+			Next: []core.TokenProb{{ID: 9, Token: " ", Prob: 0.6}, {ID: 3, Token: "狸", Prob: 0.1}},
+			// [layer][head][query][key]: causal, each row sums to 1.
+			Attention: [][][][]float32{{{{1, 0}, {0.25, 0.75}}, {{1, 0}, {0.33333334, 0.6666667}}}},
+		}},
 		{ID: 7, Kind: Saved, Format: FormatPretune, Data: []byte{0, 1, 2, 255}},
 		{ID: 1, Kind: Snapshot, Step: 40, Data: []byte{9, 8, 7}},
 		{ID: 2, Kind: Metric, Name: "matmul NN 64", Value: 1.25, Unit: "GFLOP/s"},
@@ -60,6 +70,30 @@ func TestMessageRoundTrip(t *testing.T) {
 			require.Equal(t, m, got)
 		})
 	}
+}
+
+// TestInspectionJSONIsCompact: attention maps travel as JSON numbers, a float32's shortest form,
+// so a small model's maps stay small enough to post at every click.
+func TestInspectionJSONIsCompact(t *testing.T) {
+	const L, H, T = 2, 4, 64 // the small preset over a full context
+	att := make([][][][]float32, L)
+	for l := range att {
+		att[l] = make([][][]float32, H)
+		for h := range att[l] {
+			att[l][h] = make([][]float32, T)
+			for q := range att[l][h] {
+				att[l][h][q] = make([]float32, T)
+				for k := 0; k <= q; k++ {
+					att[l][h][q][k] = 1 / float32(q+1)
+				}
+			}
+		}
+	}
+	data := Message{ID: 1, Kind: Inspection, Inspection: &core.Inspection{Attention: att}}.Encode()
+	require.Less(t, len(data), 300<<10, "%d bytes for %d probabilities", len(data), L*H*T*T)
+	var got Message
+	require.NoError(t, json.Unmarshal([]byte(data), &got))
+	require.Equal(t, att, got.Inspection.Attention, "float32 values survive JSON exactly")
 }
 
 // TestEncodeNaN: a message JSON cannot carry becomes an error message instead of being lost.
