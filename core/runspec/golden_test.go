@@ -17,6 +17,7 @@ import (
 var (
 	updateCodes   = flag.Bool("update-codes", false, "write testdata/codes_v1.json (only when version 1 is new: old codes must never change)")
 	updateCodesV2 = flag.Bool("update-codes-v2", false, "write testdata/codes_v2.json (only when version 2 is new: old codes must never change)")
+	updateCodesV3 = flag.Bool("update-codes-v3", false, "write testdata/codes_v3.json (only when version 3 is new: old codes must never change)")
 )
 
 // goldenCode is a real code kept forever with the Spec it stood for when it was made.
@@ -29,6 +30,7 @@ type goldenCode struct {
 const (
 	codesV1 = "testdata/codes_v1.json"
 	codesV2 = "testdata/codes_v2.json"
+	codesV3 = "testdata/codes_v3.json"
 )
 
 func goldenSpecs(t *testing.T) []goldenCode {
@@ -74,6 +76,24 @@ func goldenSpecsV2(t *testing.T) []goldenCode {
 		goldenCode{Name: "classify heads", Spec: classify})
 }
 
+// goldenSpecsV3 are version 3's golden specs: comparisons with their own fine-tuning seed.
+func goldenSpecsV3(t *testing.T) []goldenCode {
+	var out []goldenCode
+	for _, p := range ComparisonPresets() {
+		s := p.Spec
+		ft := *s.FineTune
+		ft.Seed = 7
+		s.Version, s.FineTune = 3, &ft
+		out = append(out, goldenCode{Name: "preset " + p.Name + ", fine-tuning seed 7", Spec: s})
+	}
+	tiny := Presets()[0].Spec
+	tiny.Version, tiny.Lang, tiny.Fingerprint = 3, "en", "cpu:0123456789ab"
+	tiny.Task = &TaskRef{ID: "en-facts", Hash: builtinTaskHash(t, "en-facts")}
+	tiny.FineTune = &FineTune{Steps: 20, Warmup: 2, EvalEvery: 2, Seed: 1 << 40}
+	tiny.Methods = []Method{{Kind: MethodFull}, {Kind: MethodLoRA, Rank: 2, Alpha: 4, Targets: []string{"q_proj", "v_proj"}}}
+	return append(out, goldenCode{Name: "tiny, two methods, a large seed", Spec: tiny})
+}
+
 // TestGoldenCodes: codes made by earlier builds keep decoding to the same Spec. A built-in
 // corpus (or task) that has changed since is reported (ErrCorpusChanged) but the Spec still
 // comes back.
@@ -87,6 +107,7 @@ func TestGoldenCodes(t *testing.T) {
 	}{
 		{1, codesV1, *updateCodes, goldenSpecs, 6},
 		{2, codesV2, *updateCodesV2, goldenSpecsV2, 4},
+		{3, codesV3, *updateCodesV3, goldenSpecsV3, 3},
 	} {
 		t.Run(fmt.Sprintf("v%d", tc.version), func(t *testing.T) {
 			if tc.update {

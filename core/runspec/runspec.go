@@ -14,6 +14,10 @@
 // and seed are the pretraining of the base every method starts from, so a comparison's link
 // embeds the pretraining it starts from. A spec without them is still written as version 1.
 //
+// Version 3 adds the fine-tuning's own seed (FineTune.Seed): in version 2 the methods draw their
+// data order and initialisation from the pretraining seed, so another fine-tuning seed meant
+// another base. A comparison without its own seed is still written as version 2.
+//
 // # Versioning rule
 //
 //   - A build decodes every link version up to its own, forever: testdata/ holds real codes of
@@ -60,8 +64,11 @@ const (
 	// VersionCompare is the first version with a fine-tuning comparison (Task, FineTune,
 	// Methods).
 	VersionCompare = 2
+	// VersionSeed is the first version whose fine-tuning schedule may carry its own seed
+	// (FineTune.Seed).
+	VersionSeed = 3
 	// Newest is the newest link version this build writes and reads.
-	Newest = VersionCompare
+	Newest = VersionSeed
 )
 
 // Limits. A link must fit in a URL that chat apps and browsers carry; they hold far more than
@@ -144,6 +151,17 @@ type FineTune struct {
 	Steps     int `json:"steps"`      // fine-tuning steps per method
 	Warmup    int `json:"warmup"`     // steps of warm-up, at most Steps
 	EvalEvery int `json:"eval_every"` // steps between held-out task losses
+	// Seed drives the methods' data order, dropout and initialisation (version 3); 0 takes the
+	// pretraining config's seed, as version 2 always does. Use Spec.FineTuneSeed to read it.
+	Seed uint64 `json:"seed,omitempty"`
+}
+
+// FineTuneSeed is the seed a comparison's methods use: FineTune.Seed, else the pretraining's.
+func (s Spec) FineTuneSeed() uint64 {
+	if s.FineTune != nil && s.FineTune.Seed != 0 {
+		return s.FineTune.Seed
+	}
+	return s.Config.Seed
 }
 
 // Method kinds, the same names as core/compare's (which imports this package).
@@ -206,6 +224,9 @@ func (s Spec) Compares() bool {
 
 // lowestVersion is the lowest link version able to express s.
 func (s Spec) lowestVersion() int {
+	if s.FineTune != nil && s.FineTune.Seed != 0 {
+		return VersionSeed
+	}
 	if s.Compares() {
 		return VersionCompare
 	}
@@ -323,12 +344,12 @@ func Decode(codeOrURL string) (Spec, error) {
 	case v > Newest:
 		return Spec{}, fmt.Errorf("runspec: %w (link version %d; this one reads up to %d): update the page or the program to open it", ErrNewerVersion, v, Newest)
 	}
-	// Versions 1 and 2 share the format (version 2 only adds fields); a later version with
-	// another format adds a case here and keeps these.
+	// Versions 1 to 3 share the format (each only adds fields); a later version with another
+	// format adds a case here and keeps these.
 	return decodeJSON(v, code[1:])
 }
 
-// decodeJSON reads the payload of version v (1 or 2): deflated JSON in base64url.
+// decodeJSON reads the payload of version v (1 to 3): deflated JSON in base64url.
 func decodeJSON(v int, payload string) (Spec, error) {
 	z, err := base64.RawURLEncoding.DecodeString(payload)
 	if err != nil {
@@ -590,6 +611,10 @@ func (s Spec) validateCompare(lang string) error {
 	}
 	ft := *s.FineTune
 	switch {
+	case ft.Seed != 0 && s.Version < VersionSeed:
+		return fmt.Errorf("runspec: %w: a fine-tuning seed needs link version %d, not %d", ErrInvalid, VersionSeed, s.Version)
+	case ft.Seed == 0 && s.Version >= VersionSeed:
+		return fmt.Errorf("runspec: %w: a version %d link carries a fine-tuning seed", ErrInvalid, s.Version)
 	case ft.Steps < 1 || ft.Steps > core.MaxSteps:
 		return fmt.Errorf("runspec: %w: fine-tuning steps %d is outside 1..%d", ErrInvalid, ft.Steps, core.MaxSteps)
 	case ft.Warmup < 0 || ft.Warmup > ft.Steps:
