@@ -25,6 +25,10 @@ const (
 const (
 	FormatPretune     = "pretune"     // core/checkpoint's own format, with the optimizer state
 	FormatSafetensors = "safetensors" // weights only, readable by other tools
+	// FormatBase is core/job's SaveBase: the finished pretraining's weights and tokenizer with
+	// its spec and fingerprint and no optimizer state, so a comparison started from it knows
+	// (job.IsBaseOf) which pretraining its base is. Only a run that finished can be saved so.
+	FormatBase = "base"
 )
 
 // Message kinds, worker to page.
@@ -86,7 +90,7 @@ type Message struct {
 	Step   int         `json:"step,omitempty"`   // sample: the steps trained when it was written
 	Text   string      `json:"text,omitempty"`   // sample: the prompt and what the model wrote
 	Data   []byte      `json:"data,omitempty"`   // saved: the checkpoint's bytes
-	Format string      `json:"format,omitempty"` // saved: FormatPretune or FormatSafetensors
+	Format string      `json:"format,omitempty"` // saved: FormatPretune, FormatSafetensors or FormatBase
 	Error  string      `json:"error,omitempty"`  // check (the mismatch) and error
 }
 
@@ -106,9 +110,9 @@ func ParseRequest(data []byte) (Request, error) {
 		}
 	case Save:
 		switch r.Format {
-		case "", FormatPretune, FormatSafetensors:
+		case "", FormatPretune, FormatSafetensors, FormatBase:
 		default:
-			return r, fmt.Errorf("protocol: unknown checkpoint format %q (%s or %s)", r.Format, FormatPretune, FormatSafetensors)
+			return r, fmt.Errorf("protocol: unknown checkpoint format %q (%s, %s or %s)", r.Format, FormatPretune, FormatSafetensors, FormatBase)
 		}
 	case Pause, Resume, Stop, Conformance, Bench:
 	default:
