@@ -82,6 +82,10 @@ var en = map[string]string{
 	"preset.about.en-tiny":  "English stories on the tiny model for 60 steps: seconds, for a first look",
 	"preset.about.en-small": "English stories on the small model: it learns names and short sentences",
 	"preset.about.zh-small": "Chinese stories on the small model: more characters to learn",
+	"preset.en-base":        "English base (long)",
+	"preset.zh-base":        "Chinese base",
+	"preset.about.en-base":  "The English lesson's base: the small model on English stories for 20000 steps (kept on the server, so the compare view need not pretrain it)",
+	"preset.about.zh-base":  "The Chinese lesson's base: the small model on Chinese stories for 1000 steps (kept on the server, so the compare view need not pretrain it)",
 
 	"label.corpus":      "Text",
 	"label.model":       "Model",
@@ -292,6 +296,10 @@ var zh = map[string]string{
 	"preset.about.en-tiny":  "微型模型读英文故事，训练 60 步：几秒钟，先看一眼",
 	"preset.about.en-small": "小型模型读英文故事：学会名字和短句",
 	"preset.about.zh-small": "小型模型读中文故事：要学的字更多",
+	"preset.en-base":        "英文基础模型（较长）",
+	"preset.zh-base":        "中文基础模型",
+	"preset.about.en-base":  "英文课的基础模型：小型模型读英文故事两万步（服务器上保存了一份，所以比较视图不必再预训练它）",
+	"preset.about.zh-base":  "中文课的基础模型：小型模型读中文故事一千步（服务器上保存了一份，所以比较视图不必再预训练它）",
 
 	"label.corpus":      "文本",
 	"label.model":       "模型",
