@@ -53,9 +53,10 @@ var palette = []string{"#2f6fde", "#d1495b", "#2a9d8f", "#e9a03b", "#7b4fbf", "#
 // and a legend. The title, axis labels and an empty-chart note come in the page's language.
 func lossChart(id, title, xLabel, yLabel, empty string, lines []chartLine) string {
 	var b strings.Builder
-	// The legend takes three lines a row under the plot; room for two rows is in chartH, and
-	// the picture grows for more (many runs overlaid, or a comparison's methods).
-	height := chartH + max(0, (len(lines)+2)/3-2)*legendRowH
+	// The legend takes three lines a row under the plot; chartH has room for one row, and the
+	// picture grows for more (runs overlaid, or a comparison's methods).
+	rows := max(1, (len(lines)+2)/3)
+	height := max(chartH, padT+plotH+50+rows*legendRowH)
 	fmt.Fprintf(&b, `<svg id="%s" class="chart" viewBox="0 0 %d %d" role="img" aria-label="%s" xmlns="http://www.w3.org/2000/svg">`,
 		id, chartW, height, html.EscapeString(title))
 	fmt.Fprintf(&b, `<title>%s</title>`, html.EscapeString(title))

@@ -148,9 +148,9 @@ func TestLossChartLegendGrows(t *testing.T) {
 			faint++
 		}
 	})
-	require.Less(t, lastLegend, h, "the last legend row is inside the picture")
+	require.LessOrEqual(t, lastLegend+legendRowH/2, h, "the last legend row is inside the picture")
 	require.Greater(t, h, float64(chartH))
 	require.Equal(t, 5, faint)
-	short := parseSVG(t, lossChart("c", "Loss", "step", "loss", "", lines[:6]))
-	require.Equal(t, fmt.Sprintf("0 0 %d %d", chartW, chartH), short.attr("viewBox"), "two rows fit the usual size")
+	short := parseSVG(t, lossChart("c", "Loss", "step", "loss", "", lines[:3]))
+	require.Equal(t, fmt.Sprintf("0 0 %d %d", chartW, chartH), short.attr("viewBox"), "one row fits the usual size")
 }
