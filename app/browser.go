@@ -1,6 +1,9 @@
 package app
 
 import (
+	"errors"
+	"fmt"
+
 	"github.com/maxence-charriere/go-app/v9/pkg/app"
 )
 
@@ -26,6 +29,43 @@ func readFile(ctx app.Context, input app.Value, done func(ctx app.Context, name 
 	})
 	file.Call("arrayBuffer").Call("then", then)
 	input.Set("value", "") // choosing the same file again fires change again
+}
+
+// fetchBytes GETs url and calls done on the UI goroutine with the body, or with an error that
+// says what failed: the HTTP status (a file missing on the server) or the network.
+func fetchBytes(ctx app.Context, url string, done func(ctx app.Context, data []byte, err error)) {
+	var onResp, onBody, onErr app.Func
+	release := func() { onResp.Release(); onBody.Release(); onErr.Release() }
+	fail := func(err error) {
+		release()
+		go ctx.Dispatch(func(ctx app.Context) { done(ctx, nil, err) })
+	}
+	onErr = app.FuncOf(func(this app.Value, args []app.Value) any {
+		msg := "the network request failed"
+		if len(args) > 0 && args[0].Truthy() {
+			msg += ": " + args[0].Call("toString").String()
+		}
+		fail(errors.New(msg))
+		return nil
+	})
+	onBody = app.FuncOf(func(this app.Value, args []app.Value) any {
+		buf := app.Window().Get("Uint8Array").New(args[0])
+		data := make([]byte, buf.Length())
+		app.CopyBytesToGo(data, buf)
+		release()
+		go ctx.Dispatch(func(ctx app.Context) { done(ctx, data, nil) })
+		return nil
+	})
+	onResp = app.FuncOf(func(this app.Value, args []app.Value) any {
+		resp := args[0]
+		if !resp.Get("ok").Bool() {
+			fail(fmt.Errorf("HTTP %d %s", resp.Get("status").Int(), resp.Get("statusText").String()))
+			return nil
+		}
+		resp.Call("arrayBuffer").Call("then", onBody, onErr)
+		return nil
+	})
+	app.Window().Call("fetch", url).Call("then", onResp, onErr)
 }
 
 // download offers data as a file named name.

@@ -12,7 +12,29 @@ type chartLine struct {
 	Label  string
 	Color  string
 	Dashed bool // held-out curves are dashed, training curves solid
+	// Faint draws the line thin and see-through: a curve that gives context behind the ones
+	// the chart is about (the comparison's training losses behind its held-out ones).
+	Faint  bool
 	Points [][2]float64
+}
+
+// strokeStyle is a line's dash and faintness attributes.
+func (l chartLine) strokeStyle() string {
+	s := ""
+	if l.Dashed {
+		s += ` stroke-dasharray="6 4"`
+	}
+	if l.Faint {
+		s += ` stroke-opacity="0.4"`
+	}
+	return s
+}
+
+func (l chartLine) strokeWidth() string {
+	if l.Faint {
+		return "1.5"
+	}
+	return "2"
 }
 
 // chart geometry in SVG user units; the SVG scales to its box (viewBox), so it reads on a
@@ -31,8 +53,12 @@ var palette = []string{"#2f6fde", "#d1495b", "#2a9d8f", "#e9a03b", "#7b4fbf", "#
 // and a legend. The title, axis labels and an empty-chart note come in the page's language.
 func lossChart(id, title, xLabel, yLabel, empty string, lines []chartLine) string {
 	var b strings.Builder
+	// The legend takes three lines a row under the plot; chartH has room for one row, and the
+	// picture grows for more (runs overlaid, or a comparison's methods).
+	rows := max(1, (len(lines)+2)/3)
+	height := max(chartH, padT+plotH+50+rows*legendRowH)
 	fmt.Fprintf(&b, `<svg id="%s" class="chart" viewBox="0 0 %d %d" role="img" aria-label="%s" xmlns="http://www.w3.org/2000/svg">`,
-		id, chartW, chartH, html.EscapeString(title))
+		id, chartW, height, html.EscapeString(title))
 	fmt.Fprintf(&b, `<title>%s</title>`, html.EscapeString(title))
 	xmax, ymin, ymax, n := 1.0, math.Inf(1), math.Inf(-1), 0
 	for _, l := range lines {
@@ -86,24 +112,16 @@ func lossChart(id, title, xLabel, yLabel, empty string, lines []chartLine) strin
 		for _, p := range l.Points {
 			pts = append(pts, fmt.Sprintf("%.1f,%.1f", sx(p[0]), sy(p[1])))
 		}
-		dash := ""
-		if l.Dashed {
-			dash = ` stroke-dasharray="6 4"`
-		}
-		fmt.Fprintf(&b, `<polyline class="line" data-line="%d" fill="none" stroke="%s" stroke-width="2"%s points="%s"/>`,
-			i, l.Color, dash, strings.Join(pts, " "))
+		fmt.Fprintf(&b, `<polyline class="line" data-line="%d" fill="none" stroke="%s" stroke-width="%s"%s points="%s"/>`,
+			i, l.Color, l.strokeWidth(), l.strokeStyle(), strings.Join(pts, " "))
 		if len(l.Points) == 1 { // one evaluation: a dot, or nothing would show
 			fmt.Fprintf(&b, `<circle cx="%s" r="3" fill="%s"/>`, strings.Replace(pts[0], ",", `" cy="`, 1), l.Color)
 		}
 	}
-	// Legend under the plot, two columns.
+	// Legend under the plot, three columns.
 	for i, l := range lines {
 		x, y := padL+(i%3)*legendColWidth, padT+plotH+50+(i/3)*legendRowH
-		dash := ""
-		if l.Dashed {
-			dash = ` stroke-dasharray="6 4"`
-		}
-		fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%d" y2="%d" stroke="%s" stroke-width="2"%s/>`, x, x+24, y, y, l.Color, dash)
+		fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%d" y2="%d" stroke="%s" stroke-width="%s"%s/>`, x, x+24, y, y, l.Color, l.strokeWidth(), l.strokeStyle())
 		fmt.Fprintf(&b, `<text class="legend" x="%d" y="%d" dominant-baseline="middle" font-size="12" fill="#1d2330">%s</text>`,
 			x+30, y, html.EscapeString(l.Label))
 	}

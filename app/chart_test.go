@@ -2,6 +2,7 @@ package app
 
 import (
 	"encoding/xml"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -122,4 +123,34 @@ func TestNiceTicks(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestLossChartLegendGrows: a chart with more lines than two legend rows hold grows taller so
+// every label shows, and a faint line is drawn see-through.
+func TestLossChartLegendGrows(t *testing.T) {
+	var lines []chartLine
+	for i := 0; i < 11; i++ {
+		lines = append(lines, chartLine{Label: strconv.Itoa(i), Color: "#000", Faint: i%2 == 1, Points: [][2]float64{{1, 1}, {2, 0.5}}})
+	}
+	root := parseSVG(t, lossChart("c", "Loss", "step", "loss", "", lines))
+	var h float64
+	_, err := fmt.Sscanf(root.attr("viewBox"), "0 0 %d %g", new(int), &h)
+	require.NoError(t, err)
+	var lastLegend float64
+	faint := 0
+	root.walk(func(n svgNode) {
+		if n.XMLName.Local == "text" && n.attr("class") == "legend" {
+			y, err := strconv.ParseFloat(n.attr("y"), 64)
+			require.NoError(t, err)
+			lastLegend = max(lastLegend, y)
+		}
+		if n.XMLName.Local == "polyline" && n.attr("stroke-opacity") != "" {
+			faint++
+		}
+	})
+	require.LessOrEqual(t, lastLegend+legendRowH/2, h, "the last legend row is inside the picture")
+	require.Greater(t, h, float64(chartH))
+	require.Equal(t, 5, faint)
+	short := parseSVG(t, lossChart("c", "Loss", "step", "loss", "", lines[:3]))
+	require.Equal(t, fmt.Sprintf("0 0 %d %d", chartW, chartH), short.attr("viewBox"), "one row fits the usual size")
 }

@@ -3,12 +3,16 @@
 package app
 
 import (
+	"strings"
+
 	"github.com/maxence-charriere/go-app/v9/pkg/app"
+
+	"pretune/core/runspec"
 )
 
 // Home is the playground's one page: a header with the views and the language switch, and the
-// view in use. The pretraining view stays mounted (hidden) while another shows, so a run keeps
-// going and keeps its chart when the learner looks at the bench or the built-in runs.
+// view in use. The pretraining and compare views stay mounted (hidden) while another shows, so
+// their runs keep going and keep their charts when the learner looks elsewhere.
 type Home struct {
 	app.Compo
 	lang Lang
@@ -18,11 +22,12 @@ type Home struct {
 // The views.
 const (
 	viewPretrain = "pretrain"
+	viewCompare  = "compare"
 	viewBench    = "bench"
 	viewPresets  = "presets"
 )
 
-var views = []string{viewPretrain, viewBench, viewPresets}
+var views = []string{viewPretrain, viewCompare, viewBench, viewPresets}
 
 // OnMount reads the remembered language, and follows it as other components change it.
 func (h *Home) OnMount(ctx app.Context) {
@@ -31,6 +36,26 @@ func (h *Home) OnMount(ctx app.Context) {
 	if h.view == "" {
 		h.view = viewPretrain
 	}
+}
+
+// OnNav shows the view a #r= link is for: a fine-tuning comparison's opens the compare view
+// (which runs it); any other stays with the pretraining view (which runs it or says why not).
+func (h *Home) OnNav(ctx app.Context) {
+	if v := linkView(ctx.Page().URL().Fragment); v != "" {
+		h.view = v
+	}
+}
+
+// linkView is the view for a URL fragment carrying a link ("r=CODE"), or "" for no link.
+func linkView(fragment string) string {
+	code, ok := strings.CutPrefix(fragment, "r=")
+	if !ok {
+		return ""
+	}
+	if spec, _ := runspec.Decode(code); spec.Compares() { // a damaged link: the pretraining view says why
+		return viewCompare
+	}
+	return viewPretrain
 }
 
 // Render draws the page.
@@ -68,6 +93,7 @@ func (h *Home) Render() app.UI {
 		),
 		app.Main().Class("page").Body(
 			app.Div().Hidden(view != viewPretrain).Body(&Pretrain{Lang: l}),
+			app.Div().Hidden(view != viewCompare).Body(&Compare{Lang: l}),
 			app.If(view == viewBench, &Bench{Lang: l}),
 			app.If(view == viewPresets, &Presets{Lang: l}),
 		),

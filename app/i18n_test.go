@@ -14,6 +14,7 @@ import (
 	"pretune/core"
 	"pretune/core/corpus"
 	"pretune/core/runspec"
+	"pretune/core/task"
 )
 
 func keys(m map[string]string) []string {
@@ -67,7 +68,7 @@ func TestEveryKeyUsedExists(t *testing.T) {
 	used := map[string]bool{}
 	re := regexp.MustCompile(`T\("([a-z_.0-9-]+)"\s*[,)]`)
 	// tryThis links and the error tables name their keys as plain strings.
-	tryRE := regexp.MustCompile(`tryThis\(l, "([a-z_.0-9-]+)"|"((?:link|ckpt)\.err\.[a-z_]+|link\.corpus_changed)"`)
+	tryRE := regexp.MustCompile(`tryThis\(l, "([a-z_.0-9-]+)"|"((?:link|ckpt)\.err\.[a-z_]+|link\.corpus_changed|base\.(?:err|note)\.[a-z_]+)"`)
 	for _, f := range files {
 		if strings.HasSuffix(f, "_test.go") {
 			continue
@@ -76,6 +77,9 @@ func TestEveryKeyUsedExists(t *testing.T) {
 		require.NoError(t, err)
 		for _, m := range re.FindAllStringSubmatch(string(src), -1) {
 			used[m[1]] = true
+		}
+		if f == "i18n.go" { // the tables name every key: that is no use
+			continue
 		}
 		for _, m := range tryRE.FindAllStringSubmatch(string(src), -1) {
 			used[m[1]+m[2]] = true
@@ -115,6 +119,29 @@ func TestEveryKeyUsedExists(t *testing.T) {
 	}
 	for _, d := range deviceChoices {
 		used["device."+d] = true
+	}
+	// The compare view's names built from values.
+	for _, b := range append(builtinBases(), basePretrained, baseLink) {
+		used["base."+b] = true
+	}
+	for _, id := range task.Builtins() {
+		used["task."+id] = true
+	}
+	for _, k := range []string{task.KindGenerate, task.KindClassify} {
+		used["task.kind."+k] = true
+	}
+	for _, k := range methodKinds {
+		used["method."+k] = true
+		used["method.about."+k] = true
+		for _, f := range fieldsOf(k) {
+			used["mfield."+f.Key] = true
+		}
+	}
+	for _, p := range []string{phaseBase, phasePretrain, phaseFineTune, phaseDone, phaseStopped, phaseFailed} {
+		used["phase."+p] = true
+	}
+	for _, m := range []string{"matches", "differs", "other-device"} {
+		used["cmp.match."+m] = true
 	}
 	for k := range used {
 		require.Contains(t, en, k, "English has no %q", k)

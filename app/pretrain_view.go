@@ -45,6 +45,10 @@ type Pretrain struct {
 	offer *savedRun // an unfinished run kept in IndexedDB, offered on reopening
 
 	insp inspectState // the look inside the current run's model
+	// baseSaves are the compare view's requests for the model as a base file, by request id
+	// (see session.go); published is what was last told to it.
+	baseSaves map[int]func(data []byte, err error)
+	published string
 }
 
 // OnMount remembers the context for the workers' messages and looks for an unfinished run
@@ -65,6 +69,7 @@ func (p *Pretrain) OnMount(ctx app.Context) {
 
 // OnDismount ends the workers: nothing trains for a page that is gone.
 func (p *Pretrain) OnDismount() {
+	p.failBaseSaves("the pretraining view closed")
 	for _, w := range []*trainer{p.worker} {
 		if w != nil {
 			w.close()
@@ -88,12 +93,12 @@ func (p *Pretrain) OnNav(ctx app.Context) {
 func (p *Pretrain) openLink(ctx app.Context, code string) {
 	p.linkCode = code
 	spec, err := runspec.Decode(code)
-	p.link, p.linkErr = nil, err
-	if err != nil && !errors.Is(err, runspec.ErrCorpusChanged) {
+	if spec.Compares() { // a fine-tuning comparison: the compare view opens it
+		p.link, p.linkErr = nil, nil
 		return
 	}
-	if err := playable(spec); err != nil {
-		p.linkErr = err
+	p.link, p.linkErr = nil, err
+	if err != nil && !errors.Is(err, runspec.ErrCorpusChanged) {
 		return
 	}
 	p.link = &spec
@@ -128,6 +133,7 @@ func (p *Pretrain) startWith(ctx app.Context, spec runspec.Spec, device string, 
 		return nil
 	}
 	if p.worker != nil {
+		p.failBaseSaves("the pretraining view started another run, which replaced the model")
 		p.worker.close()
 	}
 	var r *run
@@ -161,6 +167,7 @@ func (p *Pretrain) startWith(ctx app.Context, spec runspec.Spec, device string, 
 	// The inspection showed the previous run's model, and its request ids were the old
 	// worker's: only the learner's text carries over.
 	p.insp = inspectState{Prompt: p.insp.Prompt}
+	p.publish(ctx)
 	return r
 }
 
@@ -168,9 +175,66 @@ func (p *Pretrain) fail(err error) {
 	r := &run{Name: runName(len(p.runs)), Status: statusFailed, Err: err.Error()}
 	p.runs = append(p.runs, r)
 	p.cur = r
+	p.publish(p.ctx)
+}
+
+// publish tells the compare view (session.go) about the current run when what it shows of it
+// changed.
+func (p *Pretrain) publish(ctx app.Context) {
+	var m pretrainedModel
+	if r := p.cur; r != nil {
+		m.Status, m.FromBase, m.Name, m.Spec = r.Status, r.FromBase, r.Name, r.Spec
+		if r.Result != nil {
+			m.Fingerprint = r.Result.Fingerprint
+		}
+		m.Ready = r.Status == statusDone && !r.FromBase && p.worker != nil && r.Spec.Version != 0
+		if m.Ready {
+			m.save = p.saveBase
+		}
+	}
+	if ctx == nil || m.key() == p.published {
+		return
+	}
+	p.published = m.key()
+	ctx.SetState(pretrainedState, m)
+}
+
+// saveBase asks the worker for the finished run's model as a base file for the compare view;
+// done gets the bytes, or the worker's refusal, on the UI goroutine.
+func (p *Pretrain) saveBase(done func(data []byte, err error)) {
+	if p.worker == nil {
+		done(nil, errors.New("the pretraining's worker is gone"))
+		return
+	}
+	if p.baseSaves == nil {
+		p.baseSaves = map[int]func([]byte, error){}
+	}
+	p.baseSaves[p.worker.send(protocol.Request{Kind: protocol.Save, Format: protocol.FormatBase})] = done
+}
+
+// failBaseSaves answers the compare view's pending requests when the worker goes away.
+func (p *Pretrain) failBaseSaves(why string) {
+	for id, done := range p.baseSaves {
+		delete(p.baseSaves, id)
+		done(nil, errors.New(why))
+	}
 }
 
 func (p *Pretrain) onMessage(ctx app.Context, r *run, m protocol.Message) {
+	if done, ok := p.baseSaves[m.ID]; ok && m.ID != 0 {
+		switch m.Kind { // the Done after Saved finds no request left and falls through
+		case protocol.Saved:
+			delete(p.baseSaves, m.ID)
+			done(m.Data, nil)
+		case protocol.Error:
+			delete(p.baseSaves, m.ID)
+			done(nil, errors.New(m.Error))
+		}
+		return
+	}
+	if m.ID == 0 && m.Kind == protocol.Error { // the worker died: no save will be answered
+		p.failBaseSaves(m.Error)
+	}
 	if r == nil || p.onInspectMessage(r, m) {
 		return
 	}
@@ -197,6 +261,9 @@ func (p *Pretrain) onMessage(ctx app.Context, r *run, m protocol.Message) {
 	if r == p.cur && !r.Active() && r.Kept > 0 {
 		forgetRun() // finished, stopped or failed: nothing to resume
 		r.Kept = 0
+	}
+	if r == p.cur {
+		p.publish(ctx)
 	}
 }
 

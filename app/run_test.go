@@ -83,17 +83,3 @@ func TestMaxLossDiff(t *testing.T) {
 	require.Zero(t, d)
 	require.Equal(t, 3, n)
 }
-
-// TestComparisonLinksAreRefusedClearly: a version-2 link (a fine-tuning comparison) is refused
-// with its own message in both languages, while plain pretraining links play.
-func TestComparisonLinksAreRefusedClearly(t *testing.T) {
-	for _, p := range runspec.Presets() {
-		require.NoError(t, playable(p.Spec), p.Name)
-	}
-	cmp := runspec.ComparisonPresets()
-	require.NotEmpty(t, cmp)
-	err := playable(cmp[0].Spec)
-	require.ErrorIs(t, err, errComparisonLink)
-	require.Contains(t, linkErrText(Lang("en"), err), "comparison of fine-tuning methods")
-	require.Contains(t, linkErrText(Lang("zh"), err), "微调方法的比较")
-}

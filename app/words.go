@@ -83,24 +83,11 @@ func deviceChoiceLabel(l Lang, d string) string {
 }
 
 // linkErrText says why a link cannot be opened, by runspec's sentinel.
-// errComparisonLink refuses a fine-tuning comparison's link: the playground shows pretraining
-// runs only so far, and the command line runs comparisons.
-var errComparisonLink = errors.New("this link carries a fine-tuning comparison; run it with: go run . -run CODE")
-
-// playable says whether the playground can run and show spec.
-func playable(spec runspec.Spec) error {
-	if spec.Compares() {
-		return errComparisonLink
-	}
-	return nil
-}
-
 func linkErrText(l Lang, err error) string {
 	for _, c := range []struct {
 		err error
 		key string
 	}{
-		{errComparisonLink, "link.err.comparison"},
 		{runspec.ErrNewerVersion, "link.err.newer"},
 		{runspec.ErrTooLarge, "link.err.too_large"},
 		{runspec.ErrInvalid, "link.err.invalid"},

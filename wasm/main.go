@@ -62,6 +62,13 @@ type worker struct {
 	// uses, and a GPU readback yields to the event loop mid-step, so without it a request could
 	// run inside a step; with it, it waits for the step's end.
 	model sync.Mutex
+	// finished and finishedSpec are the last run, once it finished with a model trained from a
+	// fresh one: save in FormatBase writes it with its spec and fingerprint (job.SaveBase).
+	finished     *job.Result
+	finishedSpec runspec.Spec
+	// noModel says the last run was a comparison from a base: each method's model is dropped
+	// once measured, so there is nothing to save.
+	noModel bool
 }
 
 func (w *worker) handle(data []byte) {
@@ -121,6 +128,7 @@ func (w *worker) start(req protocol.Request) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	w.runID, w.cancel, w.paused = req.ID, cancel, false
+	w.finished, w.noModel = nil, false
 	w.mu.Unlock()
 	defer func() {
 		w.mu.Lock()
@@ -222,6 +230,11 @@ func (w *worker) start(req protocol.Request) {
 	}
 	w.mu.Lock()
 	w.last = res.Trainer
+	// A run from a loaded model is not the pretraining its spec describes: it is no base.
+	if res.Trainer != nil && base == nil {
+		w.finished, w.finishedSpec = res, spec
+	}
+	w.noModel = res.Trainer == nil
 	w.mu.Unlock()
 	post(protocol.Message{ID: req.ID, Kind: protocol.Done})
 }
@@ -266,10 +279,17 @@ func (w *worker) save(req protocol.Request) {
 	defer w.model.Unlock()
 	w.mu.Lock()
 	tr, running := w.last, w.cancel != nil && !w.paused
+	finished, finishedSpec, noModel := w.finished, w.finishedSpec, w.noModel
 	w.mu.Unlock()
 	switch {
 	case running:
 		post(protocol.Message{ID: req.ID, Kind: protocol.Error, Error: "pause the run before saving its model"})
+		return
+	case noModel:
+		post(protocol.Message{ID: req.ID, Kind: protocol.Error, Error: "a comparison from a base keeps no model to save: each method's model is dropped once it is measured"})
+		return
+	case req.Format == protocol.FormatBase && finished == nil:
+		post(protocol.Message{ID: req.ID, Kind: protocol.Error, Error: "no run of this worker can be saved as a base: a base is the model of a pretraining from a fresh model that trained to its last step"})
 		return
 	case tr == nil:
 		post(protocol.Message{ID: req.ID, Kind: protocol.Error, Error: "no model to save yet: it exists from the run's first evaluation"})
@@ -278,9 +298,12 @@ func (w *worker) save(req protocol.Request) {
 	var buf bytes.Buffer
 	var err error
 	format := req.Format
-	if format == protocol.FormatSafetensors {
+	switch format {
+	case protocol.FormatBase:
+		err = job.SaveBase(&buf, finishedSpec, finished)
+	case protocol.FormatSafetensors:
 		err = checkpoint.ExportSafetensors(&buf, tr.Model, tr.Tok)
-	} else {
+	default:
 		format = protocol.FormatPretune
 		err = checkpoint.Save(&buf, tr.Model, tr.Tok, tr.Opt)
 	}

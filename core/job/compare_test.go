@@ -23,8 +23,13 @@ func TestCompareConfig(t *testing.T) {
 	require.Equal(t, spec.FineTune.Steps, cfg.Steps)
 	require.Equal(t, spec.FineTune.Warmup, cfg.Warmup)
 	require.Equal(t, spec.FineTune.EvalEvery, cfg.EvalEvery)
-	require.Equal(t, spec.Config.Seed, cfg.Seed)
+	require.Equal(t, spec.Config.Seed, cfg.Seed, "version 2: the pretraining's seed")
 	require.Len(t, cfg.Methods, 5)
+	seeded := spec
+	ft := *spec.FineTune
+	ft.Seed = 9
+	seeded.FineTune = &ft
+	require.Equal(t, uint64(9), CompareConfig(seeded).Seed, "a fine-tuning seed of its own wins")
 	for _, tc := range []struct {
 		i    int
 		want compare.Method

@@ -301,10 +301,10 @@ func trainerFor(m *core.Model, tk *core.Tokenizer, spec runspec.Spec, c *corpus.
 	return core.NewTrainerFor(m, tk, c.Train, c.Val)
 }
 
-// CompareConfig is the core/compare config of a spec's comparison: its schedule, the
-// pretraining seed, and its methods.
+// CompareConfig is the core/compare config of a spec's comparison: its schedule, its seed (the
+// pretraining's unless the link gives its own), and its methods.
 func CompareConfig(spec runspec.Spec) compare.Config {
-	cfg := compare.Config{MinLRFrac: 0.1, Seed: spec.Config.Seed}
+	cfg := compare.Config{MinLRFrac: 0.1, Seed: spec.FineTuneSeed()}
 	if ft := spec.FineTune; ft != nil {
 		cfg.Steps, cfg.Warmup, cfg.EvalEvery = ft.Steps, ft.Warmup, ft.EvalEvery
 	}

@@ -25,7 +25,7 @@ func TestDefaultPresetsLearn(t *testing.T) {
 		preset, prompt string
 		steps          int
 	}{
-		{"en-small", "The fox ", 600},
+		{"en-small", "The fox ", 800},
 		{"zh-small", "小猫", 300},
 	} {
 		t.Run(tc.preset, func(t *testing.T) {

@@ -32,6 +32,10 @@ const InspectTop = 10
 const (
 	FormatPretune     = "pretune"     // core/checkpoint's own format, with the optimizer state
 	FormatSafetensors = "safetensors" // weights only, readable by other tools
+	// FormatBase is core/job's SaveBase: the finished pretraining's weights and tokenizer with
+	// its spec and fingerprint and no optimizer state, so a comparison started from it knows
+	// (job.IsBaseOf) which pretraining its base is. Only a run that finished can be saved so.
+	FormatBase = "base"
 )
 
 // Message kinds, worker to page.
@@ -99,7 +103,7 @@ type Message struct {
 	// the same text with the model's guesses there (such a model cannot write).
 	Filled string `json:"filled,omitempty"`
 	Data   []byte `json:"data,omitempty"`   // saved: the checkpoint's bytes
-	Format string `json:"format,omitempty"` // saved: FormatPretune or FormatSafetensors
+	Format string `json:"format,omitempty"` // saved: FormatPretune, FormatSafetensors or FormatBase
 	Error  string `json:"error,omitempty"`  // check (the mismatch) and error
 	// Tokens are a sample's written tokens (Text ends with them, after the prompt), each with the
 	// probability the model gave it, so the page can shade them.
@@ -124,9 +128,9 @@ func ParseRequest(data []byte) (Request, error) {
 		}
 	case Save:
 		switch r.Format {
-		case "", FormatPretune, FormatSafetensors:
+		case "", FormatPretune, FormatSafetensors, FormatBase:
 		default:
-			return r, fmt.Errorf("protocol: unknown checkpoint format %q (%s or %s)", r.Format, FormatPretune, FormatSafetensors)
+			return r, fmt.Errorf("protocol: unknown checkpoint format %q (%s, %s or %s)", r.Format, FormatPretune, FormatSafetensors, FormatBase)
 		}
 	case Inspect:
 		if r.Prompt == "" {

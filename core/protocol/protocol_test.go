@@ -23,6 +23,7 @@ func TestParseRequest(t *testing.T) {
 		{"start without code", `{"id":1,"kind":"start"}`, "start needs a code", Request{}},
 		{"save default format", `{"id":2,"kind":"save"}`, "", Request{ID: 2, Kind: Save}},
 		{"save safetensors", `{"id":2,"kind":"save","format":"safetensors"}`, "", Request{ID: 2, Kind: Save, Format: FormatSafetensors}},
+		{"save a base", `{"id":2,"kind":"save","format":"base"}`, "", Request{ID: 2, Kind: Save, Format: FormatBase}},
 		{"save unknown format", `{"id":2,"kind":"save","format":"pickle"}`, "unknown checkpoint format", Request{}},
 		{"pause", `{"id":4,"kind":"pause"}`, "", Request{ID: 4, Kind: Pause}},
 		{"bench on webgpu", `{"id":5,"kind":"bench","device":"webgpu"}`, "", Request{ID: 5, Kind: Bench, Device: "webgpu"}},

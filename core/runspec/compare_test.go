@@ -44,6 +44,32 @@ func TestCompareRoundTrip(t *testing.T) {
 	require.False(t, got.Compares())
 }
 
+// TestFineTuneSeed: a comparison with its own fine-tuning seed is written as version 3 and
+// decodes to the same Spec; without one it stays version 2 and the methods use the
+// pretraining's seed.
+func TestFineTuneSeed(t *testing.T) {
+	s := lessonSpec(t)
+	require.Equal(t, s.Config.Seed, s.FineTuneSeed(), "version 2: the pretraining's seed")
+	ft := *s.FineTune
+	ft.Seed = 42
+	s.FineTune = &ft
+	require.Equal(t, uint64(42), s.FineTuneSeed())
+	code, err := Encode(s)
+	require.NoError(t, err)
+	require.Equal(t, byte('3'), code[0])
+	got, err := Decode(code)
+	require.NoError(t, err)
+	require.Equal(t, VersionSeed, got.Version)
+	s.Version = VersionSeed
+	require.Equal(t, s, got)
+	require.Equal(t, lessonSpec(t).Pretraining(), got.Pretraining(), "the seed of the fine-tuning leaves the base alone")
+
+	ft.Seed = 0
+	code, err = Encode(s)
+	require.NoError(t, err)
+	require.Equal(t, byte('2'), code[0], "no seed of its own: version 2, which older builds read")
+}
+
 func TestLoRAConfigDefaults(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
@@ -110,6 +136,8 @@ func TestCompareRefuses(t *testing.T) {
 		{"named base", method(0, "name", "base"), ErrInvalid, `not "base"`},
 		{"unknown method field", method(0, "dora", true), ErrMalformed, `unknown field "dora"`},
 		{"version 1 with a task", rawCode(t, specJSON(t, good, func(m map[string]any) { m["v"] = 1 })), ErrInvalid, "needs link version 2"},
+		{"version 2 with a seed", ft("seed", 5), ErrInvalid, "a fine-tuning seed needs link version 3"},
+		{"version 3 without a seed", rawCodeV(t, 3, specJSON(t, good, func(m map[string]any) { m["v"] = 3 })), ErrInvalid, "a version 3 link carries a fine-tuning seed or the masked objective"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

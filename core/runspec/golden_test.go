@@ -77,7 +77,8 @@ func goldenSpecsV2(t *testing.T) []goldenCode {
 }
 
 // goldenSpecsV3 are version 3's golden specs: masked-LM pretraining with the default and a
-// chosen mask rate, and a masked base compared on a classify task.
+// chosen mask rate, a masked base compared on a classify task, and comparisons with their own
+// fine-tuning seed.
 func goldenSpecsV3(t *testing.T) []goldenCode {
 	masked := Presets()[1].Spec
 	masked.Version, masked.Objective = VersionObjective, ObjectiveMasked
@@ -87,11 +88,24 @@ func goldenSpecsV3(t *testing.T) []goldenCode {
 	classify.Task = &TaskRef{ID: "en-truth", Hash: builtinTaskHash(t, "en-truth")}
 	classify.FineTune = &FineTune{Steps: 100, Warmup: 10, EvalEvery: 25}
 	classify.Methods = []Method{{Kind: MethodHead}, {Name: "head+body", Kind: MethodHead, TrainBody: true}}
-	return []goldenCode{
+	out := []goldenCode{
 		{Name: "masked en-small", Spec: masked},
 		{Name: "masked learner text, rate 0.25", Spec: rate},
 		{Name: "masked base, classify heads", Spec: classify},
 	}
+	for _, p := range ComparisonPresets() {
+		s := p.Spec
+		ft := *s.FineTune
+		ft.Seed = 7
+		s.Version, s.FineTune = 3, &ft
+		out = append(out, goldenCode{Name: "preset " + p.Name + ", fine-tuning seed 7", Spec: s})
+	}
+	tiny := Presets()[0].Spec
+	tiny.Version, tiny.Lang, tiny.Fingerprint = 3, "en", "cpu:0123456789ab"
+	tiny.Task = &TaskRef{ID: "en-facts", Hash: builtinTaskHash(t, "en-facts")}
+	tiny.FineTune = &FineTune{Steps: 20, Warmup: 2, EvalEvery: 2, Seed: 1 << 40}
+	tiny.Methods = []Method{{Kind: MethodFull}, {Kind: MethodLoRA, Rank: 2, Alpha: 4, Targets: []string{"q_proj", "v_proj"}}}
+	return append(out, goldenCode{Name: "tiny, two methods, a large seed", Spec: tiny})
 }
 
 // TestGoldenCodes: codes made by earlier builds keep decoding to the same Spec. A built-in

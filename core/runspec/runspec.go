@@ -15,6 +15,10 @@
 // and seed are the pretraining of the base every method starts from, so a comparison's link
 // embeds the pretraining it starts from. A spec without them is still written as version 1.
 //
+// Version 3 adds the fine-tuning's own seed (FineTune.Seed): in version 2 the methods draw their
+// data order and initialisation from the pretraining seed, so another fine-tuning seed meant
+// another base. A comparison without its own seed is still written as version 2.
+//
 // # Versioning rule
 //
 //   - A build decodes every link version up to its own, forever: testdata/ holds real codes of
@@ -61,11 +65,13 @@ const (
 	// VersionCompare is the first version with a fine-tuning comparison (Task, FineTune,
 	// Methods).
 	VersionCompare = 2
-	// VersionObjective is the first version with a pretraining objective other than causal LM
-	// (Objective, MaskRate); it may carry a comparison too.
+	// Version 3 adds two things, each optional: a pretraining objective other than causal LM
+	// (Objective, MaskRate) and a fine-tuning seed of its own (FineTune.Seed). A spec takes
+	// version 3 only when it uses one of them.
 	VersionObjective = 3
+	VersionSeed      = 3
 	// Newest is the newest link version this build writes and reads.
-	Newest = VersionObjective
+	Newest = 3
 )
 
 // Objectives. The zero value, "", is causal LM (every link before version 3).
@@ -160,6 +166,17 @@ type FineTune struct {
 	Steps     int `json:"steps"`      // fine-tuning steps per method
 	Warmup    int `json:"warmup"`     // steps of warm-up, at most Steps
 	EvalEvery int `json:"eval_every"` // steps between held-out task losses
+	// Seed drives the methods' data order, dropout and initialisation (version 3); 0 takes the
+	// pretraining config's seed, as version 2 always does. Use Spec.FineTuneSeed to read it.
+	Seed uint64 `json:"seed,omitempty"`
+}
+
+// FineTuneSeed is the seed a comparison's methods use: FineTune.Seed, else the pretraining's.
+func (s Spec) FineTuneSeed() uint64 {
+	if s.FineTune != nil && s.FineTune.Seed != 0 {
+		return s.FineTune.Seed
+	}
+	return s.Config.Seed
 }
 
 // Method kinds, the same names as core/compare's (which imports this package).
@@ -239,6 +256,8 @@ func (s Spec) lowestVersion() int {
 	switch {
 	case s.Objective != ObjectiveCausal || s.MaskRate != 0:
 		return VersionObjective
+	case s.FineTune != nil && s.FineTune.Seed != 0:
+		return VersionSeed
 	case s.Compares():
 		return VersionCompare
 	}
@@ -611,6 +630,9 @@ func (s Spec) validateObjective() error {
 		if s.MaskRate != 0 {
 			return fmt.Errorf("runspec: %w: a mask rate belongs to the masked objective only", ErrInvalid)
 		}
+		if s.Version >= VersionObjective && !s.Compares() {
+			return fmt.Errorf("runspec: %w: a version %d link carries a fine-tuning seed or the masked objective", ErrInvalid, s.Version)
+		}
 	case ObjectiveMasked:
 		if s.Version < VersionObjective {
 			return fmt.Errorf("runspec: %w: the masked objective needs link version %d, not %d", ErrInvalid, VersionObjective, s.Version)
@@ -656,6 +678,10 @@ func (s Spec) validateCompare(lang string) error {
 	}
 	ft := *s.FineTune
 	switch {
+	case ft.Seed != 0 && s.Version < VersionSeed:
+		return fmt.Errorf("runspec: %w: a fine-tuning seed needs link version %d, not %d", ErrInvalid, VersionSeed, s.Version)
+	case ft.Seed == 0 && s.Version >= VersionSeed && s.Objective == ObjectiveCausal:
+		return fmt.Errorf("runspec: %w: a version %d link carries a fine-tuning seed or the masked objective", ErrInvalid, s.Version)
 	case ft.Steps < 1 || ft.Steps > core.MaxSteps:
 		return fmt.Errorf("runspec: %w: fine-tuning steps %d is outside 1..%d", ErrInvalid, ft.Steps, core.MaxSteps)
 	case ft.Warmup < 0 || ft.Warmup > ft.Steps:

@@ -1,0 +1,508 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+
+	"pretune/core"
+	"pretune/core/compare"
+	"pretune/core/runspec"
+	"pretune/core/task"
+)
+
+// compareSetup is the fine-tuning comparison's form: which base, which task, which methods with
+// their few settings, the steps and the seed. It is plain Go, so building the specs the workers
+// get (and the link) is tested without a browser.
+type compareSetup struct {
+	// Base is basePretrained (the model the pretraining view just trained), the name of a
+	// built-in base (runspec.BasePresets: "en-base", "zh-base"), or baseLink (the pretraining
+	// a link carries, which neither of the others is).
+	Base string
+	// Pre is the base's pretraining: the spec whose corpus and config made it.
+	Pre     runspec.Spec
+	Task    string // a built-in task of the base's language
+	Methods []methodSetup
+	Steps   int
+	// Seed drives the methods' data order and initialisation; it starts as the base's
+	// pretraining seed (a link then stays version 2).
+	Seed uint64
+}
+
+// Base choices besides the built-in bases' names.
+const (
+	basePretrained = "pretrained"
+	baseLink       = "link"
+)
+
+// methodKinds are the methods the form offers, in the order it shows them.
+var methodKinds = []string{runspec.MethodFull, runspec.MethodLoRA, runspec.MethodAdapter, runspec.MethodPrefix, runspec.MethodHead}
+
+// methodSetup is one method's row of the form. Zero LR and Alpha mean "the default" (the kind's
+// learning rate, α = 2r), as in a link, so the defaults follow when the rank changes.
+type methodSetup struct {
+	Kind      string
+	On        bool
+	LR        float64
+	Rank      int
+	Alpha     float64
+	Targets   []string // LoRA's layers; nil means the default four
+	Size      int      // adapter
+	Len       int      // prefix
+	TrainBody bool     // head
+}
+
+// Each kind's defaults: compare.DefaultMethods' settings.
+const (
+	defaultRank        = 4
+	defaultAdapterSize = 16
+	defaultPrefixLen   = 16
+)
+
+func defaultMethod(kind string) methodSetup {
+	m := methodSetup{Kind: kind}
+	switch kind {
+	case runspec.MethodLoRA:
+		m.Rank = defaultRank
+	case runspec.MethodAdapter:
+		m.Size = defaultAdapterSize
+	case runspec.MethodPrefix:
+		m.Len = defaultPrefixLen
+	}
+	return m
+}
+
+// defaultTicks ticks the default lesson's kinds for a task kind (compare.DefaultMethods):
+// full, LoRA, adapter and prefix for a generate task; the head and LoRA for a classify task.
+func defaultTicks(ms []methodSetup, taskKind string) {
+	on := map[string]bool{}
+	for _, m := range compare.DefaultMethods(taskKind) {
+		on[m.Kind] = true
+	}
+	for i := range ms {
+		ms[i].On = on[ms[i].Kind]
+	}
+}
+
+// The comparison's steps: compare.DefaultConfig's 500 by default.
+const defaultCompareSteps = 500
+
+// newCompareSetup is the form for a base (a name as in Base) whose pretraining is pre.
+func newCompareSetup(base string, pre runspec.Spec) compareSetup {
+	s := compareSetup{Base: base, Pre: pre.Pretraining(), Steps: defaultCompareSteps, Seed: pre.Config.Seed}
+	for _, k := range methodKinds {
+		s.Methods = append(s.Methods, defaultMethod(k))
+	}
+	s.Task = firstTask(s.Lang())
+	defaultTicks(s.Methods, s.TaskKind())
+	return s
+}
+
+// defaultCompareSetup starts from the built-in base of the page's language.
+func defaultCompareSetup(l Lang) compareSetup {
+	name := "en-base"
+	if l == ZH {
+		name = "zh-base"
+	}
+	p, err := runspec.PresetByName(name)
+	if err != nil {
+		panic(err) // a built-in base preset
+	}
+	return newCompareSetup(name, p.Spec)
+}
+
+// builtinBases are the built-in bases' names (web/base/<name>.ckpt).
+func builtinBases() []string {
+	var out []string
+	for _, p := range runspec.BasePresets() {
+		out = append(out, p.Name)
+	}
+	return out
+}
+
+// builtinBaseOf names the built-in base whose pretraining pre is, or "".
+func builtinBaseOf(pre runspec.Spec) string {
+	for _, p := range runspec.BasePresets() {
+		if samePretraining(p.Spec, pre) {
+			return p.Name
+		}
+	}
+	return ""
+}
+
+// samePretraining says whether two specs pretrain the same model.
+func samePretraining(a, b runspec.Spec) bool {
+	pa, pb := a.Pretraining(), b.Pretraining()
+	return pa.Corpus == pb.Corpus && pa.Config == pb.Config
+}
+
+// Lang is the base's language ("en" or "zh"): its corpus's.
+func (s compareSetup) Lang() string {
+	c, err := s.Pre.Resolve()
+	if err != nil || c.Lang == "" {
+		return "en"
+	}
+	return c.Lang
+}
+
+// tasksFor lists the built-in tasks in lang.
+func tasksFor(lang string) []string {
+	var out []string
+	for _, id := range task.Builtins() {
+		if t, err := task.Builtin(id); err == nil && t.Lang == lang {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// firstTask is lang's first generate task (the facts), else its first task.
+func firstTask(lang string) string {
+	ids := tasksFor(lang)
+	for _, id := range ids {
+		if t, _ := task.Builtin(id); t.Kind == task.KindGenerate {
+			return id
+		}
+	}
+	if len(ids) > 0 {
+		return ids[0]
+	}
+	return ""
+}
+
+// TaskKind is the chosen task's kind.
+func (s compareSetup) TaskKind() string {
+	t, err := task.Builtin(s.Task)
+	if err != nil {
+		return task.KindGenerate
+	}
+	return t.Kind
+}
+
+// SetBase switches to another base: the task follows when the language changes.
+func (s *compareSetup) SetBase(name string, pre runspec.Spec) {
+	s.Base, s.Pre = name, pre.Pretraining()
+	if !slices.Contains(tasksFor(s.Lang()), s.Task) {
+		s.SetTask(firstTask(s.Lang()))
+	}
+}
+
+// SetTask picks a task; a task of another kind gets that kind's default methods ticked (a head
+// only fits a classify task).
+func (s *compareSetup) SetTask(id string) {
+	before := s.TaskKind()
+	s.Task = id
+	if s.TaskKind() != before {
+		defaultTicks(s.Methods, s.TaskKind())
+	}
+}
+
+// method returns the row of kind.
+func (s *compareSetup) method(kind string) *methodSetup {
+	for i := range s.Methods {
+		if s.Methods[i].Kind == kind {
+			return &s.Methods[i]
+		}
+	}
+	return nil
+}
+
+// methodField is one number of a method's row: its key (also in its element id and i18n key),
+// the kinds that have it, its range, and how to read and write it.
+type methodField struct {
+	Key      string
+	Kinds    []string
+	Min, Max float64
+	Int      bool
+	Get      func(m methodSetup) float64
+	Set      func(m *methodSetup, v float64)
+	Default  func(m methodSetup) float64 // what reset puts back (shown as "default ...")
+}
+
+var methodFields = []methodField{
+	{Key: "lr", Kinds: methodKinds, Min: 1e-6, Max: 1,
+		Get: func(m methodSetup) float64 { return m.learningRate() },
+		Set: func(m *methodSetup, v float64) { m.LR = v },
+		Default: func(m methodSetup) float64 {
+			return float64(compare.DefaultLR(m.Kind))
+		}},
+	{Key: "rank", Kinds: []string{runspec.MethodLoRA}, Min: 1, Max: core.MaxDim, Int: true,
+		Get:     func(m methodSetup) float64 { return float64(m.Rank) },
+		Set:     func(m *methodSetup, v float64) { m.Rank = int(v) },
+		Default: func(methodSetup) float64 { return defaultRank }},
+	{Key: "alpha", Kinds: []string{runspec.MethodLoRA}, Min: 1e-3, Max: 1024,
+		Get:     func(m methodSetup) float64 { return m.alpha() },
+		Set:     func(m *methodSetup, v float64) { m.Alpha = v },
+		Default: func(m methodSetup) float64 { return 2 * float64(m.Rank) }},
+	{Key: "size", Kinds: []string{runspec.MethodAdapter}, Min: 1, Max: 4 * core.MaxDim, Int: true,
+		Get:     func(m methodSetup) float64 { return float64(m.Size) },
+		Set:     func(m *methodSetup, v float64) { m.Size = int(v) },
+		Default: func(methodSetup) float64 { return defaultAdapterSize }},
+	{Key: "len", Kinds: []string{runspec.MethodPrefix}, Min: 1, Max: 256, Int: true,
+		Get:     func(m methodSetup) float64 { return float64(m.Len) },
+		Set:     func(m *methodSetup, v float64) { m.Len = int(v) },
+		Default: func(methodSetup) float64 { return defaultPrefixLen }},
+}
+
+// fieldsOf lists the number fields of a kind, in order.
+func fieldsOf(kind string) []methodField {
+	var out []methodField
+	for _, f := range methodFields {
+		if slices.Contains(f.Kinds, kind) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func (m methodSetup) learningRate() float64 {
+	if m.LR == 0 {
+		return float64(compare.DefaultLR(m.Kind))
+	}
+	return m.LR
+}
+
+func (m methodSetup) alpha() float64 {
+	if m.Alpha == 0 {
+		return 2 * float64(m.Rank)
+	}
+	return m.Alpha
+}
+
+// targets are LoRA's layers, the default four when none were chosen.
+func (m methodSetup) targets() []string {
+	if m.Targets == nil {
+		return core.DefaultLoRA().Targets
+	}
+	return m.Targets
+}
+
+// SetTarget adds or removes one of LoRA's layers, keeping core.LoRATargets' order.
+func (m *methodSetup) SetTarget(name string, on bool) {
+	var out []string
+	for _, t := range core.LoRATargets {
+		if (t == name && on) || (t != name && slices.Contains(m.targets(), t)) {
+			out = append(out, t)
+		}
+	}
+	if out == nil {
+		out = []string{} // none chosen: the check says so, rather than the default coming back
+	}
+	if slices.Equal(out, core.DefaultLoRA().Targets) {
+		out = nil
+	}
+	m.Targets = out
+}
+
+// SetField parses and range-checks one of the method's numbers; a refused value leaves the row
+// as it was and returns a *fieldError the page translates.
+func (m *methodSetup) SetField(key, text string) error {
+	for _, f := range fieldsOf(m.Kind) {
+		if f.Key == key {
+			v, err := parseNumber(key, text, f.Min, f.Max, f.Int)
+			if err != nil {
+				return err
+			}
+			f.Set(m, v)
+			return nil
+		}
+	}
+	return fmt.Errorf("a %s method has no field %q", m.Kind, key)
+}
+
+// Reset puts one of the method's settings back to its default ("targets" and "train_body"
+// included).
+func (m *methodSetup) Reset(key string) {
+	switch key {
+	case "lr":
+		m.LR = 0
+	case "alpha":
+		m.Alpha = 0
+	case "targets":
+		m.Targets = nil
+	case "train_body":
+		m.TrainBody = false
+	default:
+		for _, f := range fieldsOf(m.Kind) {
+			if f.Key == key {
+				f.Set(m, f.Default(*m))
+			}
+		}
+	}
+}
+
+// IsDefault says whether a setting shows its default (its reset button is then off).
+func (m methodSetup) IsDefault(key string) bool {
+	switch key {
+	case "lr":
+		return m.LR == 0 || m.LR == float64(compare.DefaultLR(m.Kind))
+	case "alpha":
+		return m.Alpha == 0 || m.Alpha == 2*float64(m.Rank)
+	case "targets":
+		return m.Targets == nil
+	case "train_body":
+		return !m.TrainBody
+	}
+	for _, f := range fieldsOf(m.Kind) {
+		if f.Key == key {
+			return f.Get(m) == f.Default(m)
+		}
+	}
+	return true
+}
+
+// Method is the row as a link's method: a default learning rate and LoRA's default layers stay
+// unsaid (zero), so the link is short; LoRA's α is always written, as the lesson presets do, so
+// the form's defaults are exactly the built-in lesson.
+func (m methodSetup) Method() runspec.Method {
+	out := runspec.Method{Kind: m.Kind}
+	if !m.IsDefault("lr") {
+		out.LR = float32(m.LR)
+	}
+	switch m.Kind {
+	case runspec.MethodLoRA:
+		out.Rank, out.Alpha = m.Rank, float32(m.alpha())
+		if m.Targets != nil {
+			out.Targets = append([]string{}, m.Targets...)
+		}
+	case runspec.MethodAdapter:
+		out.Size = m.Size
+	case runspec.MethodPrefix:
+		out.Len = m.Len
+	case runspec.MethodHead:
+		out.TrainBody = m.TrainBody
+	}
+	return out
+}
+
+// SetSteps and SetSeed parse the schedule's numbers.
+func (s *compareSetup) SetSteps(text string) error {
+	v, err := parseNumber("steps", text, 1, core.MaxSteps, true)
+	if err == nil {
+		s.Steps = int(v)
+	}
+	return err
+}
+
+func (s *compareSetup) SetSeed(text string) error {
+	v, err := parseNumber("seed", text, 1, 1<<50, true)
+	if err == nil {
+		s.Seed = uint64(v)
+	}
+	return err
+}
+
+// parseNumber reads a field's text: a number, whole when isInt, within [lo, hi].
+func parseNumber(key, text string, lo, hi float64, isInt bool) (float64, error) {
+	v, err := strconv.ParseFloat(text, 64)
+	if err != nil || v != v {
+		return 0, &fieldError{Key: key, Code: "not_number"}
+	}
+	if isInt && v != float64(int64(v)) {
+		return 0, &fieldError{Key: key, Code: "not_integer"}
+	}
+	if v < lo || v > hi {
+		return 0, &fieldError{Key: key, Code: "range", Min: lo, Max: hi}
+	}
+	return v, nil
+}
+
+// schedule is the fine-tuning schedule for steps: compare.DefaultConfig's warm-up of 20 and ten
+// evaluations, shorter for a short run (a tenth of it).
+func schedule(steps int) runspec.FineTune {
+	return runspec.FineTune{Steps: steps, Warmup: min(20, steps/10), EvalEvery: max(1, steps/10)}
+}
+
+// Why a form cannot run, in words the page translates.
+var (
+	errNoMethod  = errors.New("tick at least one method")
+	errNoTargets = errors.New("LoRA has no target layers: tick at least one")
+)
+
+// Spec is the comparison the form describes, in lang: the base's pretraining, the task, the
+// schedule and every ticked method, checked as a link is (runspec.Encode) and in the version
+// its link will have.
+func (s compareSetup) Spec(lang Lang) (runspec.Spec, error) {
+	t, err := task.Builtin(s.Task)
+	if err != nil {
+		return runspec.Spec{}, err
+	}
+	spec := s.Pre.Pretraining()
+	spec.Device, spec.Lang = runspec.DeviceAuto, string(lang)
+	spec.Task = &runspec.TaskRef{ID: t.ID, Hash: t.Hash()}
+	ft := schedule(s.Steps)
+	if s.Seed != s.Pre.Config.Seed { // the pretraining's seed needs no seed of its own
+		ft.Seed = s.Seed
+	}
+	spec.FineTune = &ft
+	for _, m := range s.Methods {
+		if m.On && (m.Kind != runspec.MethodHead || t.Kind == task.KindClassify) { // a head fits labels only
+			if m.Kind == runspec.MethodLoRA && len(m.targets()) == 0 { // a link would read "none" as the default four
+				return runspec.Spec{}, errNoTargets
+			}
+			spec.Methods = append(spec.Methods, m.Method())
+		}
+	}
+	if len(spec.Methods) == 0 {
+		return runspec.Spec{}, errNoMethod
+	}
+	code, err := runspec.Encode(spec)
+	if err != nil {
+		return runspec.Spec{}, err
+	}
+	// The decoded spec is the one a link gives: its version is set, nothing else changes.
+	out, err := runspec.Decode(code)
+	if err != nil && !errors.Is(err, runspec.ErrCorpusChanged) {
+		return runspec.Spec{}, err
+	}
+	return out, nil
+}
+
+// setupFromComparison fills the form from a link's comparison: its methods' settings become
+// the rows (the kinds it does not use stay unticked, with their defaults).
+func setupFromComparison(spec runspec.Spec, base string) compareSetup {
+	s := newCompareSetup(base, spec)
+	s.Task = spec.Task.ID
+	s.Steps = spec.FineTune.Steps
+	s.Seed = spec.FineTuneSeed()
+	for i := range s.Methods {
+		s.Methods[i].On = false
+	}
+	for _, lm := range spec.Methods {
+		m := s.method(lm.Kind)
+		if m == nil || m.On { // the form has one row a kind: it shows the first (the run keeps all)
+			continue
+		}
+		m.On, m.LR = true, float64(lm.LR)
+		switch lm.Kind {
+		case runspec.MethodLoRA:
+			m.Rank, m.Alpha = lm.Rank, float64(lm.Alpha)
+			if len(lm.Targets) > 0 {
+				m.Targets = append([]string{}, lm.Targets...)
+			}
+		case runspec.MethodAdapter:
+			m.Size = lm.Size
+		case runspec.MethodPrefix:
+			m.Len = lm.Len
+		case runspec.MethodHead:
+			m.TrainBody = lm.TrainBody
+		}
+	}
+	return s
+}
+
+// methodSpecs splits a comparison into one spec per method, each run by a worker of its own:
+// the same base pretraining, task, schedule and seed, and that one method.
+func methodSpecs(spec runspec.Spec) []runspec.Spec {
+	var out []runspec.Spec
+	for _, m := range spec.Methods {
+		one := spec
+		m.Targets = slices.Clone(m.Targets)
+		one.Methods = []runspec.Method{m}
+		ft := *spec.FineTune
+		one.FineTune = &ft
+		out = append(out, one)
+	}
+	return out
+}

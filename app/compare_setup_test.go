@@ -1,0 +1,249 @@
+package app
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"pretune/core/compare"
+	"pretune/core/runspec"
+	"pretune/core/task"
+)
+
+// TestDefaultFormIsTheLesson: the form's defaults are the built-in lesson of the page's
+// language, exactly: its base, task, schedule (compare.DefaultConfig) and methods.
+func TestDefaultFormIsTheLesson(t *testing.T) {
+	for _, tc := range []struct {
+		lang   Lang
+		lesson string
+	}{{EN, "en-lesson"}, {ZH, "zh-lesson"}} {
+		t.Run(tc.lesson, func(t *testing.T) {
+			f := defaultCompareSetup(tc.lang)
+			require.Equal(t, defaultCompareSteps, compare.DefaultConfig(task.KindGenerate).Steps)
+			spec, err := f.Spec(tc.lang)
+			require.NoError(t, err)
+			p, err := runspec.PresetByName(tc.lesson)
+			require.NoError(t, err)
+			require.Equal(t, p.Spec, spec)
+			def := compare.DefaultConfig(task.KindGenerate)
+			require.Equal(t, runspec.FineTune{Steps: def.Steps, Warmup: def.Warmup, EvalEvery: def.EvalEvery}, *spec.FineTune)
+		})
+	}
+}
+
+// TestMethodSpecs: a comparison becomes one spec per method, each a valid link of its own with
+// the same base pretraining, task, schedule and seed, and nothing shared between them.
+func TestMethodSpecs(t *testing.T) {
+	f := defaultCompareSetup(EN)
+	require.NoError(t, f.SetSeed("7"))
+	lora := f.method(runspec.MethodLoRA)
+	lora.SetTarget("fc_in", true)
+	spec, err := f.Spec(EN)
+	require.NoError(t, err)
+	require.Equal(t, runspec.VersionSeed, spec.Version, "a seed of its own: version 3")
+	specs := methodSpecs(spec)
+	require.Len(t, specs, 4)
+	for i, s := range specs {
+		require.Len(t, s.Methods, 1)
+		require.Equal(t, spec.Methods[i], s.Methods[0])
+		require.Equal(t, spec.Pretraining(), s.Pretraining())
+		require.Equal(t, spec.Task, s.Task)
+		require.Equal(t, *spec.FineTune, *s.FineTune)
+		require.Equal(t, uint64(7), s.FineTuneSeed())
+		code, err := runspec.Encode(s)
+		require.NoError(t, err)
+		back, err := runspec.Decode(code)
+		require.NoError(t, err)
+		require.Equal(t, s, back)
+	}
+	specs[1].Methods[0].Targets[0] = "changed"
+	specs[1].FineTune.Steps = 1
+	require.Equal(t, "q_proj", spec.Methods[1].Targets[0], "each spec has its own copy")
+	require.Equal(t, 500, spec.FineTune.Steps)
+}
+
+// TestCompareSeed: the pretraining's seed gives a version-2 link; another seed, version 3, with
+// the base's pretraining untouched.
+func TestCompareSeed(t *testing.T) {
+	f := defaultCompareSetup(EN)
+	before, err := f.Spec(EN)
+	require.NoError(t, err)
+	require.Equal(t, runspec.VersionCompare, before.Version)
+	require.NoError(t, f.SetSeed("123"))
+	after, err := f.Spec(EN)
+	require.NoError(t, err)
+	require.Equal(t, runspec.VersionSeed, after.Version)
+	require.Equal(t, uint64(123), after.FineTuneSeed())
+	require.Equal(t, before.Pretraining(), after.Pretraining(), "the seed of the fine-tuning leaves the base alone")
+	for _, bad := range []string{"0", "1.5", "x", "-3"} {
+		require.Error(t, f.SetSeed(bad), bad)
+	}
+	require.Equal(t, uint64(123), f.Seed, "a refused seed changes nothing")
+}
+
+func TestMethodFields(t *testing.T) {
+	m := defaultMethod(runspec.MethodLoRA)
+	require.True(t, m.IsDefault("lr"))
+	require.Equal(t, float64(compare.DefaultLR(compare.LoRA)), fieldOf(t, m, "lr").Get(m))
+	require.Equal(t, 8.0, fieldOf(t, m, "alpha").Get(m), "α defaults to 2r")
+	require.NoError(t, m.SetField("rank", "8"))
+	require.Equal(t, 16.0, fieldOf(t, m, "alpha").Get(m), "the default α follows the rank")
+	require.True(t, m.IsDefault("alpha"))
+	require.NoError(t, m.SetField("alpha", "5"))
+	require.NoError(t, m.SetField("rank", "2"))
+	require.Equal(t, 5.0, fieldOf(t, m, "alpha").Get(m), "a chosen α stays")
+	require.False(t, m.IsDefault("alpha"))
+	m.Reset("alpha")
+	require.Equal(t, 4.0, fieldOf(t, m, "alpha").Get(m))
+	require.True(t, m.IsDefault("alpha"))
+	m.Reset("rank")
+	require.Equal(t, defaultRank, m.Rank)
+
+	for _, tc := range []struct {
+		key, text, code string
+	}{
+		{"rank", "x", "not_number"},
+		{"rank", "2.5", "not_integer"},
+		{"rank", "0", "range"},
+		{"lr", "2", "range"},
+		{"lr", "NaN", "not_number"},
+	} {
+		t.Run(tc.key+" "+tc.text, func(t *testing.T) {
+			before := m
+			err := m.SetField(tc.key, tc.text)
+			var fe *fieldError
+			require.ErrorAs(t, err, &fe)
+			require.Equal(t, tc.code, fe.Code)
+			require.Equal(t, before, m, "a refused value changes nothing")
+		})
+	}
+	require.Error(t, m.SetField("size", "4"), "LoRA has no bottleneck width")
+	require.NoError(t, m.SetField("lr", "0.02"))
+	require.Equal(t, float32(0.02), m.Method().LR)
+	m.Reset("lr")
+	require.Zero(t, m.Method().LR, "a default learning rate stays unsaid in the link")
+
+	a := defaultMethod(runspec.MethodAdapter)
+	require.NoError(t, a.SetField("size", "8"))
+	require.Equal(t, runspec.Method{Kind: runspec.MethodAdapter, Size: 8}, a.Method())
+	a.Reset("size")
+	require.Equal(t, defaultAdapterSize, a.Size)
+	p := defaultMethod(runspec.MethodPrefix)
+	require.NoError(t, p.SetField("len", "4"))
+	require.Equal(t, runspec.Method{Kind: runspec.MethodPrefix, Len: 4}, p.Method())
+}
+
+func fieldOf(t *testing.T, m methodSetup, key string) methodField {
+	t.Helper()
+	for _, f := range fieldsOf(m.Kind) {
+		if f.Key == key {
+			return f
+		}
+	}
+	t.Fatalf("no field %q for %s", key, m.Kind)
+	return methodField{}
+}
+
+// TestLoRATargets: ticking layers keeps core's order; the default four are left unsaid; none at
+// all is refused with runspec's reason.
+func TestLoRATargets(t *testing.T) {
+	f := defaultCompareSetup(EN)
+	m := f.method(runspec.MethodLoRA)
+	m.SetTarget("fc_out", true)
+	m.SetTarget("k_proj", false)
+	require.Equal(t, []string{"q_proj", "v_proj", "o_proj", "fc_out"}, m.Method().Targets)
+	m.SetTarget("fc_out", false)
+	m.SetTarget("k_proj", true)
+	require.Nil(t, m.Targets, "the default four again")
+	require.True(t, m.IsDefault("targets"))
+	for _, name := range []string{"q_proj", "k_proj", "v_proj", "o_proj"} {
+		m.SetTarget(name, false)
+	}
+	_, err := f.Spec(EN)
+	require.ErrorIs(t, err, errNoTargets, "none at all is not the default four")
+	m.Reset("targets")
+	_, err = f.Spec(EN)
+	require.NoError(t, err)
+}
+
+// TestTaskAndBase: a classify task ticks the head; a head never goes into a generate task's
+// comparison; another base's language brings its own task; no method at all is refused.
+func TestTaskAndBase(t *testing.T) {
+	f := defaultCompareSetup(EN)
+	f.SetTask("en-truth")
+	require.Equal(t, task.KindClassify, f.TaskKind())
+	spec, err := f.Spec(EN)
+	require.NoError(t, err)
+	var kinds []string
+	for _, m := range spec.Methods {
+		kinds = append(kinds, m.Kind)
+	}
+	require.Equal(t, []string{runspec.MethodLoRA, runspec.MethodHead}, kinds)
+	f.method(runspec.MethodHead).TrainBody = true
+	spec, err = f.Spec(EN)
+	require.NoError(t, err)
+	require.True(t, spec.Methods[1].TrainBody)
+
+	f.SetTask("en-facts")
+	f.method(runspec.MethodHead).On = true // ticked by hand: still left out
+	spec, err = f.Spec(EN)
+	require.NoError(t, err)
+	for _, m := range spec.Methods {
+		require.NotEqual(t, runspec.MethodHead, m.Kind)
+	}
+
+	zh, err := runspec.PresetByName("zh-base")
+	require.NoError(t, err)
+	f.SetBase("zh-base", zh.Spec)
+	require.Equal(t, "zh", f.Lang())
+	require.Equal(t, "zh-facts", f.Task)
+	require.Equal(t, []string{"zh-facts", "zh-truth"}, tasksFor("zh"))
+
+	for i := range f.Methods {
+		f.Methods[i].On = false
+	}
+	_, err = f.Spec(ZH)
+	require.ErrorIs(t, err, errNoMethod)
+}
+
+// TestComparisonLinkRoundTrip: what the form builds survives a share link and comes back into
+// the form unchanged, seed and every setting included.
+func TestComparisonLinkRoundTrip(t *testing.T) {
+	f := defaultCompareSetup(EN)
+	require.NoError(t, f.SetSteps("40"))
+	require.NoError(t, f.SetSeed("9"))
+	lora := f.method(runspec.MethodLoRA)
+	require.NoError(t, lora.SetField("rank", "2"))
+	require.NoError(t, lora.SetField("alpha", "3"))
+	lora.SetTarget("fc_in", true)
+	require.NoError(t, f.method(runspec.MethodFull).SetField("lr", "0.0005"))
+	f.method(runspec.MethodPrefix).On = false
+	spec, err := f.Spec(EN)
+	require.NoError(t, err)
+
+	u, err := runspec.URL("https://example.org/pretune/", spec)
+	require.NoError(t, err)
+	back, err := runspec.Decode(u)
+	require.NoError(t, err)
+	require.Equal(t, spec, back)
+	g := setupFromComparison(back, builtinBaseOf(back))
+	require.Equal(t, "en-base", g.Base)
+	again, err := g.Spec(EN)
+	require.NoError(t, err)
+	require.Equal(t, spec, again)
+	require.False(t, g.method(runspec.MethodPrefix).On)
+	require.Equal(t, 40, g.Steps)
+	require.Equal(t, uint64(9), g.Seed)
+}
+
+func TestSchedule(t *testing.T) {
+	require.Equal(t, runspec.FineTune{Steps: 500, Warmup: 20, EvalEvery: 50}, schedule(500))
+	require.Equal(t, runspec.FineTune{Steps: 20, Warmup: 2, EvalEvery: 2}, schedule(20))
+	require.Equal(t, runspec.FineTune{Steps: 1, Warmup: 0, EvalEvery: 1}, schedule(1))
+	for steps := 1; steps < 2000; steps += 37 {
+		s := schedule(steps)
+		require.LessOrEqual(t, s.Warmup, s.Steps)
+		require.LessOrEqual(t, s.EvalEvery, s.Steps)
+		require.GreaterOrEqual(t, s.EvalEvery, 1)
+	}
+}

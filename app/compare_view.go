@@ -1,0 +1,848 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/maxence-charriere/go-app/v9/pkg/app"
+
+	"pretune/core"
+	"pretune/core/job"
+	"pretune/core/protocol"
+	"pretune/core/runspec"
+	"pretune/core/task"
+)
+
+// Compare is the "fine-tune and compare" view: pick a base (the model just pretrained, or a
+// built-in one), a task and methods, then every method fine-tunes the same base side by side,
+// one Web Worker each; the chart overlays their task losses and the table, the answers and the
+// share link follow. A #r= link with a comparison opens here and runs.
+type Compare struct {
+	app.Compo
+	Lang Lang
+
+	ctx        app.Context
+	form       compareSetup
+	errs       map[string]string // a field's element id -> why its value was refused
+	pretrained pretrainedModel   // the pretraining view's run (session.go)
+
+	cmp       *comparison
+	workers   []*trainer // one per method, closed once it ends
+	preWorker *trainer   // pretraining a link's base first
+	saveID    int        // the save request that brings that base's bytes
+
+	link      *runspec.Spec // the comparison a #r= link carried
+	linkErr   error
+	linkCode  string
+	shareURL  string
+	shareNote string
+}
+
+// OnMount starts the form from the built-in base of the page's language and follows the
+// pretraining view's run.
+func (c *Compare) OnMount(ctx app.Context) {
+	c.ctx = ctx
+	if c.form.Base == "" {
+		c.form = defaultCompareSetup(c.Lang)
+	}
+	ctx.ObserveState(pretrainedState).OnChange(func() {
+		if c.form.Base == basePretrained && c.pretrained.Ready {
+			c.form.SetBase(basePretrained, c.pretrained.Spec)
+		}
+	}).Value(&c.pretrained)
+}
+
+// OnDismount ends the workers: nothing trains for a page that is gone.
+func (c *Compare) OnDismount() { c.closeWorkers() }
+
+// OnNav opens a comparison's share link: #r=CODE shows its setup and runs it.
+func (c *Compare) OnNav(ctx app.Context) {
+	c.ctx = ctx
+	if c.form.Base == "" {
+		c.form = defaultCompareSetup(c.Lang)
+	}
+	frag := ctx.Page().URL().Fragment
+	if !strings.HasPrefix(frag, "r=") || frag == c.linkCode {
+		return
+	}
+	c.openLink(ctx, frag)
+}
+
+func (c *Compare) openLink(ctx app.Context, code string) {
+	c.linkCode = code
+	spec, err := runspec.Decode(code)
+	if !spec.Compares() { // a pretraining run, or a damaged link: the pretraining view's
+		return
+	}
+	c.link, c.linkErr = &spec, err
+	if spec.Lang != "" {
+		setLang(ctx, Lang(spec.Lang))
+	}
+	c.form = setupFromComparison(spec, c.linkBase(spec))
+	c.errs = nil
+	if err == nil { // a changed sample text or task waits for the learner's choice
+		c.start(ctx, spec, true)
+	}
+}
+
+// linkBase is the form's base choice for a link's pretraining: the model just pretrained or a
+// built-in base when it is one of them, else the link's own.
+func (c *Compare) linkBase(spec runspec.Spec) string {
+	if c.pretrained.Ready && samePretraining(c.pretrained.Spec, spec) {
+		return basePretrained
+	}
+	if name := builtinBaseOf(spec); name != "" {
+		return name
+	}
+	return baseLink
+}
+
+// dispatch runs fn on the UI goroutine for this component (from any goroutine or callback).
+func (c *Compare) dispatch(fn func(ctx app.Context)) {
+	c.ctx.Dispatch(fn)
+}
+
+// start runs spec's comparison: get the base, then one worker per method. A link's run
+// (fromLink) looks for a kept copy of its base and pretrains it first when there is none; a run
+// from the form uses the base the learner chose and says why when it cannot be had.
+func (c *Compare) start(ctx app.Context, spec runspec.Spec, fromLink bool) {
+	c.closeWorkers()
+	cmp := newComparison(spec)
+	c.cmp = cmp
+	c.shareURL, c.shareNote = "", ""
+	base := c.form.Base
+	if fromLink {
+		base = c.linkBase(spec)
+	}
+	switch base {
+	case basePretrained:
+		if !c.pretrained.Ready || c.pretrained.save == nil || !samePretraining(c.pretrained.Spec, spec) {
+			cmp.fail("base.err.no_pretrained", "")
+			return
+		}
+		c.pretrained.save(func(data []byte, err error) {
+			c.dispatch(func(ctx app.Context) {
+				if cmp != c.cmp || !cmp.Active() {
+					return
+				}
+				if err != nil {
+					cmp.fail("base.err.save", err.Error())
+					return
+				}
+				c.useBase(ctx, cmp, data, "base.note.pretrained", fromLink)
+			})
+		})
+	case baseLink:
+		c.pretrainFirst(ctx, cmp, "base.note.no_kept")
+	default: // a built-in base, kept on the server as web/base/<name>.ckpt
+		url := ctx.ResolveStaticResource("/web/base/" + base + ".ckpt")
+		fetchBytes(ctx, url, func(ctx app.Context, data []byte, err error) {
+			if cmp != c.cmp || !cmp.Active() {
+				return
+			}
+			if err != nil {
+				if fromLink {
+					c.pretrainFirst(ctx, cmp, "base.note.missing")
+					return
+				}
+				cmp.fail("base.err.missing", fmt.Sprintf("web/base/%s.ckpt: %v", base, err))
+				return
+			}
+			c.useBase(ctx, cmp, data, "base.note.kept", fromLink)
+		})
+	}
+}
+
+// useBase checks the base file (it must load, and be the comparison's pretraining) and starts
+// one worker per method with it. A link whose kept base does not fit pretrains its base instead.
+func (c *Compare) useBase(ctx app.Context, cmp *comparison, data []byte, noteKey string, fromLink bool) {
+	ck, err := loadCheckpoint(data)
+	if err != nil {
+		cmp.fail("base.err.damaged", err.Error())
+		cmp.ErrCheckpoint = err
+		return
+	}
+	isBase := job.IsBaseOf(ck, cmp.Spec)
+	ck.Model.Free()
+	if !isBase {
+		if fromLink {
+			c.pretrainFirst(ctx, cmp, "base.note.not_kept")
+			return
+		}
+		cmp.fail("base.err.not_this", "")
+		return
+	}
+	cmp.BaseNote = noteKey
+	script := ctx.ResolveStaticResource("/web/worker.js")
+	specs := methodSpecs(cmp.Spec)
+	c.workers = make([]*trainer, len(specs))
+	cmp.fineTuning()
+	for i, ms := range specs {
+		code, err := runspec.Encode(ms)
+		if err != nil { // the whole spec encoded, so one method of it does too
+			cmp.Lanes[i].Status, cmp.Lanes[i].Err = statusFailed, err.Error()
+			continue
+		}
+		w := newTrainer(script, func(m protocol.Message) {
+			c.dispatch(func(ctx app.Context) { c.onLane(cmp, i, m) })
+		})
+		c.workers[i] = w
+		cmp.Lanes[i].ReqID = w.send(protocol.Request{Kind: protocol.Start, Code: code, Device: ms.Device, Base: data})
+	}
+	cmp.settle()
+}
+
+// onLane hands a method's worker message to the comparison, and ends the worker once its
+// method is over (its model is not needed after the result).
+func (c *Compare) onLane(cmp *comparison, i int, m protocol.Message) {
+	if cmp != c.cmp {
+		return
+	}
+	cmp.Apply(i, m)
+	if !cmp.Lanes[i].Active() && c.workers[i] != nil {
+		c.workers[i].close()
+		c.workers[i] = nil
+	}
+}
+
+// pretrainFirst pretrains the comparison's base in one worker (a link whose base is kept
+// nowhere here), then takes the model as a base file and fans out.
+func (c *Compare) pretrainFirst(ctx app.Context, cmp *comparison, noteKey string) {
+	pre := cmp.Spec.Pretraining()
+	pre.Device, pre.Fingerprint = cmp.Spec.Device, cmp.Spec.Fingerprint // the worker checks the link's fingerprint
+	code, err := runspec.Encode(pre)
+	if err != nil {
+		cmp.fail("base.err.pretrain", err.Error())
+		return
+	}
+	cmp.Phase, cmp.BaseNote = phasePretrain, noteKey
+	var r *run
+	w := newTrainer(ctx.ResolveStaticResource("/web/worker.js"), func(m protocol.Message) {
+		c.dispatch(func(ctx app.Context) { c.onPretrain(ctx, cmp, r, m) })
+	})
+	c.preWorker = w
+	r = newRun("base", pre, w.send(protocol.Request{Kind: protocol.Start, Code: code, Device: pre.Device}))
+	cmp.Pretraining = r
+}
+
+func (c *Compare) onPretrain(ctx app.Context, cmp *comparison, r *run, m protocol.Message) {
+	if cmp != c.cmp || r == nil || cmp.Phase != phasePretrain {
+		return
+	}
+	if c.saveID != 0 && m.ID == c.saveID {
+		switch m.Kind {
+		case protocol.Saved:
+			c.saveID = 0
+			c.preWorker.close()
+			c.preWorker = nil
+			c.useBase(ctx, cmp, m.Data, cmp.BaseNote, false)
+		case protocol.Error:
+			c.saveID = 0
+			cmp.fail("base.err.pretrain", m.Error)
+		}
+		return
+	}
+	r.Apply(m)
+	if r.Result != nil && cmp.PretrainResult == nil {
+		e := *r.Result
+		cmp.PretrainResult = &e
+	}
+	switch r.Status {
+	case statusDone:
+		if c.saveID == 0 { // once: the model as a base file, then fan out
+			c.saveID = c.preWorker.send(protocol.Request{Kind: protocol.Save, Format: protocol.FormatBase})
+		}
+	case statusFailed, statusStopped:
+		cmp.fail("base.err.pretrain", r.Err)
+	}
+}
+
+// stop ends every worker of the comparison at once.
+func (c *Compare) stop() {
+	c.closeWorkers()
+	if c.cmp != nil {
+		c.cmp.stop()
+	}
+}
+
+func (c *Compare) closeWorkers() {
+	for i, w := range c.workers {
+		if w != nil {
+			w.close()
+			c.workers[i] = nil
+		}
+	}
+	if c.preWorker != nil {
+		c.preWorker.close()
+		c.preWorker = nil
+	}
+	c.saveID = 0
+}
+
+// baseSpec is the pretraining of a base choice, and whether it can be had now.
+func (c *Compare) baseSpec(name string) (runspec.Spec, bool) {
+	switch name {
+	case basePretrained:
+		return c.pretrained.Spec, c.pretrained.Ready
+	case baseLink:
+		if c.link != nil {
+			return *c.link, true
+		}
+		return runspec.Spec{}, false
+	}
+	p, err := runspec.PresetByName(name)
+	return p.Spec, err == nil
+}
+
+// Render draws the view.
+func (c *Compare) Render() app.UI {
+	l := c.Lang
+	if c.form.Base == "" {
+		c.form = defaultCompareSetup(l)
+	}
+	return app.Div().ID("compare").Body(
+		c.renderLink(),
+		app.P().Class("explain").Text(l.T("explain.compare")),
+		app.Div().Class("columns").Body(
+			c.renderForm(),
+			c.renderLive(),
+		),
+	)
+}
+
+func (c *Compare) renderLink() app.UI {
+	l := c.Lang
+	s := c.link
+	if s == nil {
+		return nil
+	}
+	var changed app.UI
+	if c.linkErr != nil {
+		changed = app.P().Class("error").Body(
+			app.Text(l.T("link.corpus_changed")+" "),
+			app.Button().ID("cmp-run-anyway").Text(l.T("link.run_anyway")).OnClick(func(ctx app.Context, e app.Event) {
+				c.linkErr = nil
+				c.start(ctx, *s, true)
+			}),
+		)
+	}
+	var names []string
+	for _, m := range s.Methods {
+		names = append(names, methodName(l, m.Label()))
+	}
+	exp := s.Fingerprint
+	if exp == "" {
+		exp = l.T("link.no_fingerprint")
+	}
+	cfg := s.Config
+	return app.Section().ID("cmp-link").Class("notice").Body(
+		app.H2().Text(l.T("cmp.link_title")),
+		app.Dl().Body(
+			dlRow(l.T("cmp.base"), baseLabel(l, c.linkBase(*s))+" · "+corpusLabel(l, s.Corpus.ID, s.Corpus.Name)+" · "+
+				l.T("model.shape", cfg.Layers, cfg.Dim, cfg.Heads, cfg.Context)+" · "+l.T("model.training", cfg.Steps, cfg.Batch, cfg.LR, cfg.Seed)),
+			dlRow(l.T("cmp.task"), taskLabel(l, s.Task.ID)),
+			dlRow(l.T("cmp.methods"), strings.Join(names, ", ")),
+			dlRow(l.T("cmp.schedule"), l.T("cmp.schedule_text", s.FineTune.Steps, s.FineTune.Warmup, s.FineTune.EvalEvery, s.FineTuneSeed())),
+			app.Div().Body(app.Dt().Text(l.T("label.expected")), app.Dd().Body(app.Code().Class("data").Text(exp))),
+		),
+		changed,
+	)
+}
+
+func (c *Compare) running() bool { return c.cmp != nil && c.cmp.Active() }
+
+func (c *Compare) renderForm() app.UI {
+	l := c.Lang
+	f := &c.form
+	running := c.running()
+	def := defaultCompareSetup(l)
+	return app.Section().Class("panel").ID("cmp-setup").Body(
+		app.H2().Text(l.T("setup.title")),
+		app.FieldSet().Body(
+			app.Legend().Text(l.T("cmp.base")),
+			app.Label().For("cmp-base").Text(l.T("cmp.base_pick")),
+			app.Select().ID("cmp-base").Disabled(running).OnChange(func(ctx app.Context, e app.Event) {
+				name := ctx.JSSrc().Get("value").String()
+				if spec, ok := c.baseSpec(name); ok {
+					f.SetBase(name, spec)
+				}
+			}).Body(
+				app.Option().Value(basePretrained).Disabled(!c.pretrained.Ready).Selected(f.Base == basePretrained).Text(c.pretrainedLabel()),
+				app.Range(builtinBases()).Slice(func(i int) app.UI {
+					name := builtinBases()[i]
+					return app.Option().Value(name).Selected(f.Base == name).Text(baseLabel(l, name))
+				}),
+				app.If(c.link != nil, app.Option().Value(baseLink).Selected(f.Base == baseLink).Text(baseLabel(l, baseLink))),
+			),
+			pickerDefault(l, "cmp-base", baseLabel(l, def.Base), running || f.Base == def.Base, func() {
+				f.SetBase(def.Base, def.Pre)
+			}),
+			app.If(!c.pretrained.Ready, app.P().ID("cmp-pretrained-hint").Class("hint").Text(c.pretrainedHint())),
+			app.P().ID("cmp-base-info").Class("hint").Text(c.baseInfo()),
+		),
+		app.FieldSet().Body(
+			app.Legend().Text(l.T("cmp.task")),
+			app.Label().For("cmp-task").Text(l.T("cmp.task_pick")),
+			app.Select().ID("cmp-task").Disabled(running).OnChange(func(ctx app.Context, e app.Event) {
+				f.SetTask(ctx.JSSrc().Get("value").String())
+			}).Body(app.Range(tasksFor(f.Lang())).Slice(func(i int) app.UI {
+				id := tasksFor(f.Lang())[i]
+				return app.Option().Value(id).Selected(f.Task == id).Text(taskLabel(l, id))
+			})),
+			pickerDefault(l, "cmp-task", taskLabel(l, firstTask(f.Lang())), running || f.Task == firstTask(f.Lang()), func() {
+				f.SetTask(firstTask(f.Lang()))
+			}),
+			app.P().Class("hint").Text(l.T("task.kind."+f.TaskKind())),
+		),
+		app.FieldSet().ID("cmp-methods").Body(
+			app.Legend().Text(l.T("cmp.methods")),
+			app.Range(f.Methods).Slice(func(i int) app.UI { return c.renderMethod(&f.Methods[i], running) }),
+		),
+		app.FieldSet().Body(
+			app.Legend().Text(l.T("cmp.schedule")),
+			c.renderNumber("cmp-steps", l.T("field.steps"), float64(f.Steps), defaultCompareSteps, running,
+				func(text string) error { return f.SetSteps(text) }, func() { f.Steps = defaultCompareSteps }),
+			c.renderNumber("cmp-seed", l.T("field.seed"), float64(f.Seed), float64(f.Pre.Config.Seed), running,
+				func(text string) error { return f.SetSeed(text) }, func() { f.Seed = f.Pre.Config.Seed }),
+			app.P().ID("cmp-schedule").Class("hint").Text(l.T("cmp.schedule_hint", schedule(f.Steps).Warmup, schedule(f.Steps).EvalEvery)),
+		),
+		c.renderCheck(),
+	)
+}
+
+// renderCheck says why the form cannot run, if it cannot.
+func (c *Compare) renderCheck() app.UI {
+	_, err := c.form.Spec(c.Lang)
+	if err == nil {
+		return nil
+	}
+	return app.P().ID("cmp-error").Class("error").Role("alert").Body(c.specErr(err)...)
+}
+
+// specErr says why a comparison's setup cannot run, in the page's language, with runspec's own
+// words (English) as data.
+func (c *Compare) specErr(err error) []app.UI {
+	l := c.Lang
+	switch {
+	case errors.Is(err, errNoMethod):
+		return []app.UI{app.Text(l.T("cmp.err.no_method"))}
+	case errors.Is(err, errNoTargets):
+		return []app.UI{app.Text(l.T("cmp.err.no_targets"))}
+	}
+	return []app.UI{app.Text(l.T("config.err") + " "), app.Span().Class("data").Text(err.Error())}
+}
+
+// renderMethod is one method's row: its tick box, then its settings with their defaults and
+// reset buttons.
+func (c *Compare) renderMethod(m *methodSetup, running bool) app.UI {
+	l := c.Lang
+	id := "m-" + m.Kind
+	headOff := m.Kind == runspec.MethodHead && c.form.TaskKind() != task.KindClassify
+	disabled := running || !m.On || headOff
+	var settings []app.UI
+	for _, fd := range fieldsOf(m.Kind) {
+		fd := fd
+		settings = append(settings, c.renderNumber(id+"-"+fd.Key, l.T("mfield."+fd.Key), fd.Get(*m), fd.Default(*m), disabled,
+			func(text string) error { return m.SetField(fd.Key, text) }, func() { m.Reset(fd.Key) }))
+	}
+	if m.Kind == runspec.MethodLoRA {
+		settings = append(settings, c.renderTargets(m, disabled))
+	}
+	if m.Kind == runspec.MethodHead {
+		settings = append(settings, app.Div().Class("field").Body(
+			app.Input().Type("checkbox").ID(id+"-train_body").Checked(m.TrainBody).Disabled(disabled).OnChange(func(ctx app.Context, e app.Event) {
+				m.TrainBody = ctx.JSSrc().Get("checked").Bool()
+			}),
+			app.Label().For(id+"-train_body").Class("inline").Text(l.T("mfield.train_body")),
+			app.Span().Class("default").Text(l.T("field.default", l.T("cmp.no"))),
+			resetButton(l, id+"-train_body", l.T("mfield.train_body"), disabled || m.IsDefault("train_body"), func() { m.Reset("train_body") }),
+		))
+	}
+	var note app.UI
+	if headOff {
+		note = app.P().Class("hint").Text(l.T("cmp.head_needs_classify"))
+	}
+	return app.Div().Class("method").ID(id+"-row").Body(
+		app.Div().Class("method-pick").Body(
+			app.Input().Type("checkbox").ID(id).Checked(m.On && !headOff).Disabled(running || headOff).
+				Attr("aria-describedby", id+"-about").OnChange(func(ctx app.Context, e app.Event) {
+				m.On = ctx.JSSrc().Get("checked").Bool()
+			}),
+			app.Label().For(id).Class("inline").Text(methodName(l, m.Kind)),
+		),
+		app.P().ID(id+"-about").Class("hint").Text(l.T("method.about."+m.Kind)),
+		note,
+		app.Div().Class("fields").Body(settings...),
+	)
+}
+
+// renderTargets is LoRA's choice of layers: a box for each, with the default set's reset.
+func (c *Compare) renderTargets(m *methodSetup, disabled bool) app.UI {
+	l := c.Lang
+	chosen := m.targets()
+	return app.FieldSet().ID("m-lora-targets").Class("targets").Body(
+		app.Legend().Text(l.T("mfield.targets")),
+		app.Range(core.LoRATargets[:]).Slice(func(i int) app.UI {
+			name := core.LoRATargets[i]
+			id := "m-lora-target-" + name
+			return app.Span().Class("target").Body(
+				app.Input().Type("checkbox").ID(id).Checked(slices.Contains(chosen, name)).Disabled(disabled).
+					OnChange(func(ctx app.Context, e app.Event) { m.SetTarget(name, ctx.JSSrc().Get("checked").Bool()) }),
+				app.Label().For(id).Class("inline").Body(app.Span().Class("data").Text(name)),
+			)
+		}),
+		app.Div().Body(
+			app.Span().Class("default").Text(l.T("field.default", l.T("mfield.targets_default"))),
+			resetButton(l, "m-lora-targets", l.T("mfield.targets"), disabled || m.IsDefault("targets"), func() { m.Reset("targets") }),
+		),
+	)
+}
+
+// renderNumber is one number input with its label, its default and a reset button; set parses
+// the typed text and says why a value is refused.
+func (c *Compare) renderNumber(id, label string, value, def float64, disabled bool, set func(string) error, reset func()) app.UI {
+	l := c.Lang
+	var errText app.UI
+	if msg, ok := c.errs[id]; ok {
+		errText = app.Span().Class("error").Role("alert").Text(msg)
+	}
+	return app.Div().Class("field").Body(
+		app.Label().For(id).Text(label),
+		app.Input().Type("number").ID(id).Value(fmtNum(value)).Disabled(disabled).Attr("step", "any").
+			Attr("aria-describedby", id+"-def").OnChange(func(ctx app.Context, e app.Event) {
+			if err := set(ctx.JSSrc().Get("value").String()); err != nil {
+				if c.errs == nil {
+					c.errs = map[string]string{}
+				}
+				c.errs[id] = fieldErrText(l, err)
+				return
+			}
+			delete(c.errs, id)
+		}),
+		app.Span().ID(id+"-def").Class("default").Text(l.T("field.default", fmtNum(def))),
+		resetButton(l, id, label, disabled || value == def, func() {
+			reset()
+			delete(c.errs, id)
+		}),
+		errText,
+	)
+}
+
+// resetButton puts a setting back to its default.
+func resetButton(l Lang, id, label string, disabled bool, reset func()) app.UI {
+	return app.Button().ID(id+"-reset").Class("reset").Title(l.T("field.reset")).Aria("label", l.T("field.reset_label", label)).
+		Disabled(disabled).Text("↺").OnClick(func(ctx app.Context, e app.Event) { reset() })
+}
+
+// pretrainedLabel names the "model just pretrained" choice, with the run's name once there is one.
+func (c *Compare) pretrainedLabel() string {
+	l := c.Lang
+	if c.pretrained.Ready {
+		return l.T("base.pretrained_named", runLabel(l, c.pretrained.Name))
+	}
+	return baseLabel(l, basePretrained)
+}
+
+// pretrainedHint says why the model just pretrained cannot be chosen yet.
+func (c *Compare) pretrainedHint() string {
+	l := c.Lang
+	switch {
+	case c.pretrained.FromBase:
+		return l.T("base.hint.from_base")
+	case c.pretrained.Status == statusStarting || c.pretrained.Status == statusRunning || c.pretrained.Status == statusPaused:
+		return l.T("base.hint.running")
+	}
+	return l.T("base.hint.none")
+}
+
+// baseInfo describes the chosen base: its text, shape and pretraining.
+func (c *Compare) baseInfo() string {
+	l := c.Lang
+	s := c.form.Pre
+	cfg := s.Config
+	return corpusLabel(l, s.Corpus.ID, s.Corpus.Name) + " · " + l.T("model.shape", cfg.Layers, cfg.Dim, cfg.Heads, cfg.Context) +
+		" · " + l.T("model.training", cfg.Steps, cfg.Batch, cfg.LR, cfg.Seed)
+}
+
+// baseLabel names a base choice.
+func baseLabel(l Lang, name string) string {
+	return l.T("base." + name)
+}
+
+// taskLabel names a built-in task.
+func taskLabel(l Lang, id string) string { return l.T("task." + id) }
+
+func (c *Compare) renderLive() app.UI {
+	l := c.Lang
+	running := c.running()
+	_, formErr := c.form.Spec(l)
+	return app.Section().Class("panel").ID("cmp-live").Body(
+		app.H2().Text(l.T("cmp.live_title")),
+		app.Div().Class("controls").Body(
+			app.Button().ID("cmp-run").Class("primary").Text(l.T("cmp.run")).Disabled(running || formErr != nil).
+				OnClick(func(ctx app.Context, e app.Event) {
+					if c.form.Base == basePretrained && c.pretrained.Ready { // the latest finished pretraining
+						c.form.SetBase(basePretrained, c.pretrained.Spec)
+					}
+					spec, err := c.form.Spec(c.Lang)
+					if err != nil {
+						return
+					}
+					c.link, c.linkErr = nil, nil
+					c.start(ctx, spec, false)
+				}),
+			app.Button().ID("cmp-stop").Text(l.T("btn.stop")).Disabled(!running).
+				OnClick(func(ctx app.Context, e app.Event) { c.stop() }),
+		),
+		c.renderStatus(),
+		c.renderLanes(),
+		app.Div().ID("cmp-chart-box").Body(app.Raw(c.chartSVG())),
+		c.renderExports(),
+		c.renderTable(),
+		c.renderAnswers(),
+		c.renderShare(),
+	)
+}
+
+// chartSVG is the comparison's chart, or an empty one before any run.
+func (c *Compare) chartSVG() string {
+	if c.cmp == nil {
+		return newComparison(runspec.Spec{FineTune: &runspec.FineTune{}}).chart(c.Lang)
+	}
+	return c.cmp.chart(c.Lang)
+}
+
+func (c *Compare) renderStatus() app.UI {
+	l := c.Lang
+	cmp := c.cmp
+	if cmp == nil {
+		return app.P().ID("cmp-status").Class("hint").Text(l.T("cmp.idle"))
+	}
+	var errP, pre, base app.UI
+	if cmp.Phase == phaseFailed && cmp.ErrKey != "" {
+		why := l.T(cmp.ErrKey)
+		if cmp.ErrCheckpoint != nil {
+			why += " " + checkpointErrText(l, cmp.ErrCheckpoint)
+		}
+		errP = app.Div().ID("cmp-run-error").Class("error").Role("alert").Body(
+			app.Text(why),
+			app.If(cmp.ErrDetail != "", app.Details().Class("data").Body(app.Summary().Text(l.T("details")), app.Code().Text(cmp.ErrDetail))),
+		)
+	}
+	if r := cmp.Pretraining; r != nil && cmp.Phase == phasePretrain {
+		pre = app.P().ID("cmp-pretraining").Body(
+			app.Text(l.T("cmp.pretraining", r.Step, r.Steps)+" "),
+			app.Progress().Max(max(r.Steps, 1)).Value(r.Step).Aria("label", l.T("cmp.pretraining_label")),
+		)
+	}
+	if cmp.BaseNote != "" {
+		fp := ""
+		var match app.UI
+		if pr := cmp.PretrainResult; pr != nil {
+			fp = pr.Fingerprint
+			if m := matchOf(cmp.Spec.Fingerprint, fp); m != "" {
+				match = app.Span().ID("cmp-match").Attr("data-match", m).Text(" · " + l.T("cmp.match."+m))
+			}
+		}
+		base = app.P().ID("cmp-base-line").Body(
+			app.Text(l.T(cmp.BaseNote)),
+			app.If(fp != "", app.Text(" · "+l.T("label.fingerprint")+" "), app.Code().ID("cmp-base-fingerprint").Class("data").Text(fp)),
+			match,
+		)
+	}
+	return app.Div().ID("cmp-status-box").Body(
+		app.P().ID("cmp-status").Attr("data-phase", cmp.Phase).Body(app.Strong().Text(l.T("phase."+cmp.Phase))),
+		pre, base, errP,
+	)
+}
+
+// renderLanes is every method's progress: its state, steps, device and any error.
+func (c *Compare) renderLanes() app.UI {
+	l := c.Lang
+	cmp := c.cmp
+	if cmp == nil || !cmp.Started {
+		return nil
+	}
+	return app.Ul().ID("cmp-lanes").Class("lanes").Body(app.Range(cmp.Lanes).Slice(func(i int) app.UI {
+		ln := cmp.Lanes[i]
+		name := methodName(l, ln.Method.Label())
+		dev := l.T("device.waiting")
+		if ln.Device != "" {
+			dev = ln.Device
+		}
+		var fallback, errP app.UI
+		if ln.Fallback != "" && (i == 0 || cmp.Lanes[i-1].Fallback != ln.Fallback) { // said once for lanes alike
+			fallback = fallbackNote(l, fmt.Sprintf("cmp-fallback-%d", i), ln.Fallback)
+		}
+		if ln.Err != "" {
+			errP = app.P().Class("error").Role("alert").Body(app.Text(l.T("status.failed_because")+" "), app.Span().Class("data").Text(ln.Err))
+		}
+		return app.Li().ID(fmt.Sprintf("cmp-lane-%d", i)).Attr("data-status", ln.Status).Body(
+			app.Strong().Style("color", palette[i%len(palette)]).Text(name),
+			app.Text(" · "+l.T("status."+ln.Status)+" · "+l.T("live.step", ln.Step, ln.Steps)+" "),
+			app.Progress().Max(max(ln.Steps, 1)).Value(ln.Step).Aria("label", l.T("cmp.lane_label", name)),
+			app.Text(" · "+l.T("label.device")+": "), app.Span().Class("data").Text(dev),
+			fallback, errP,
+		)
+	}))
+}
+
+func (c *Compare) renderExports() app.UI {
+	l := c.Lang
+	cmp := c.cmp
+	if cmp == nil || cmp.BaseResult == nil {
+		return nil
+	}
+	return app.Div().Class("controls").ID("cmp-exports").Body(
+		app.Button().ID("cmp-csv").Text(l.T("cmp.export_csv")).OnClick(func(ctx app.Context, e app.Event) {
+			download(cmp.CSV(c.Lang), "comparison.csv")
+		}),
+		app.Button().ID("cmp-svg").Text(l.T("cmp.export_svg")).OnClick(func(ctx app.Context, e app.Event) {
+			download([]byte(cmp.chart(c.Lang)), "comparison-loss.svg")
+		}),
+	)
+}
+
+// renderTable is the results: the base first, then each method as it finishes.
+func (c *Compare) renderTable() app.UI {
+	l := c.Lang
+	cmp := c.cmp
+	if cmp == nil || !cmp.Started {
+		return nil
+	}
+	rows := cmp.Rows()
+	return app.Div().ID("cmp-results").Body(
+		app.H3().Text(l.T("cmp.results")),
+		app.Div().Class("table-scroll").Body(app.Table().ID("cmp-table").Body(
+			app.THead().Body(app.Tr().Body(
+				app.Th().Scope("col").Text(l.T("table.method")),
+				app.Th().Scope("col").Text(l.T("table.accuracy")),
+				app.Th().Scope("col").Text(l.T("table.forgetting")),
+				app.Th().Scope("col").Text(l.T("table.trainable")),
+				app.Th().Scope("col").Text(l.T("table.share")),
+				app.Th().Scope("col").Text(l.T("table.optimizer")),
+				app.Th().Scope("col").Attr("aria-describedby", "cmp-ms-note").Text(l.T("table.ms")+" *"),
+				app.Th().Scope("col").Text(l.T("label.fingerprint")),
+			)),
+			app.TBody().Body(app.Range(rows).Slice(func(i int) app.UI {
+				r := rows[i]
+				cell := func(class, v string) app.UI {
+					if r.Status != statusDone || v == "" { // not measured yet, or nothing to measure (the base trains nothing)
+						v = "–"
+					}
+					return app.Td().Class("num data " + class).Text(v) // data: numbers and units, in no language
+				}
+				return app.Tr().DataSet("method", r.Name).DataSet("status", r.Status).Body(
+					app.Th().Scope("row").Body(
+						app.Text(methodName(l, r.Name)),
+						app.If(r.Status != statusDone, app.Span().Class("hint").Text(" ("+l.T("status."+r.Status)+")")),
+					),
+					cell("accuracy", fmtAccuracy(r.Accuracy)),
+					cell("forgetting", fmtForgetting(r.Forgetting)),
+					cell("trainable", fmtParams(r.Trainable)),
+					cell("share", fmtSharePct(r.Share)),
+					cell("optimizer", fmtBytes(r.OptBytes)),
+					cell("ms", fmtMs(r.MsPerStep)),
+					app.Td().Body(app.Code().Class("data").Text(r.Fingerprint)),
+				)
+			})),
+		)),
+		app.P().ID("cmp-ms-note").Class("hint").Text("* "+l.T("cmp.ms_note")),
+	)
+}
+
+// fmtParams and fmtSharePct are the table's forms (the CSV keeps plain numbers); the base
+// trains nothing.
+func fmtParams(v *int) string {
+	if v == nil {
+		return "–"
+	}
+	return groupDigits(*v)
+}
+
+func fmtSharePct(v *float64) string {
+	if v == nil {
+		return "–"
+	}
+	return fmtShare(v) + "%"
+}
+
+// renderAnswers shows the fixed prompts as rows and each model's answer in a column.
+func (c *Compare) renderAnswers() app.UI {
+	l := c.Lang
+	cmp := c.cmp
+	if cmp == nil {
+		return nil
+	}
+	rows := cmp.AnswerRows()
+	if len(rows) == 0 {
+		return nil
+	}
+	return app.Div().ID("cmp-answers-box").Body(
+		app.H3().Text(l.T("cmp.answers")),
+		app.Div().Class("table-scroll").Body(app.Table().ID("cmp-answers").Body(
+			app.THead().Body(app.Tr().Body(
+				app.Th().Scope("col").Text(l.T("cmp.prompt")),
+				app.Th().Scope("col").Text(l.T("cmp.expected")),
+				app.Th().Scope("col").Text(methodName(l, "base")),
+				app.Range(cmp.Lanes).Slice(func(i int) app.UI {
+					return app.Th().Scope("col").Text(methodName(l, cmp.Lanes[i].Method.Label()))
+				}),
+			)),
+			app.TBody().Body(app.Range(rows).Slice(func(i int) app.UI {
+				r := rows[i]
+				return app.Tr().Body(
+					app.Th().Scope("row").Body(app.Span().Class("data").Text(r.Prompt)),
+					app.Td().Body(app.Span().Class("data").Text(r.Expected)),
+					app.Range(r.Answers).Slice(func(j int) app.UI {
+						a := r.Answers[j]
+						class := "data answer"
+						if a != "" && a == r.Expected {
+							class += " right"
+						}
+						return app.Td().Body(app.Span().Class(class).Text(a))
+					}),
+				)
+			})),
+		)),
+	)
+}
+
+func (c *Compare) renderShare() app.UI {
+	l := c.Lang
+	cmp := c.cmp
+	if cmp == nil {
+		return nil
+	}
+	var out app.UI
+	if c.shareURL != "" {
+		out = app.Div().Body(
+			app.Label().For("cmp-share-url").Text(l.T("share.copied")),
+			app.Input().ID("cmp-share-url").Class("data").ReadOnly(true).Value(c.shareURL),
+		)
+	}
+	if c.shareNote != "" {
+		out = app.P().ID("cmp-share-note").Class("hint").Text(c.shareNote)
+	}
+	return app.Div().Class("share").Body(
+		app.Button().ID("cmp-share").Text(l.T("btn.share")).OnClick(func(ctx app.Context, e app.Event) {
+			spec := cmp.Spec
+			spec.Lang = string(c.Lang)
+			if pr := cmp.PretrainResult; pr != nil && pr.Fingerprint != "" {
+				spec.Fingerprint = pr.Fingerprint
+			}
+			loc := app.Window().Get("location")
+			u, err := runspec.URL(loc.Get("origin").String()+loc.Get("pathname").String(), spec)
+			if err != nil {
+				c.shareURL, c.shareNote = "", linkErrText(l, err)
+				return
+			}
+			c.shareURL, c.shareNote = u, ""
+			copyText(u)
+		}),
+		app.Span().Class("hint").Text(" "+l.T("cmp.share_hint")),
+		out,
+	)
+}

@@ -1,0 +1,413 @@
+package app
+
+import (
+	"bytes"
+	"encoding/csv"
+	"fmt"
+	"strconv"
+
+	"pretune/core/compare"
+	"pretune/core/job"
+	"pretune/core/protocol"
+	"pretune/core/runspec"
+	"pretune/core/task"
+)
+
+// A comparison goes through these phases: getting its base (fetching a built-in one, or asking
+// the pretraining view's worker for the model), pretraining it first when no kept copy exists
+// (a link's base), then fine-tuning every method in a worker of its own.
+const (
+	phaseBase     = "base"
+	phasePretrain = "pretrain"
+	phaseFineTune = "finetune"
+	phaseDone     = "done"
+	phaseStopped  = "stopped"
+	phaseFailed   = "failed"
+)
+
+// comparison is one fine-tuning comparison as the page knows it, built only from what happens
+// to it (the base arriving, the workers' messages), so its logic is tested without a browser.
+type comparison struct {
+	Spec  runspec.Spec // every method: what the share link carries
+	Phase string
+	// ErrKey says (an i18n key) why the comparison failed before its methods started: getting
+	// its base; ErrDetail gives the technical reason, if any.
+	ErrKey, ErrDetail string
+	// ErrCheckpoint is a base file's refusal (core/checkpoint's), which the page translates.
+	ErrCheckpoint error
+	// BaseNote says where the base came from (kept file, the pretraining view, pretrained
+	// here first).
+	BaseNote string
+	// Pretraining is the base's pretraining when it runs here first.
+	Pretraining *run
+	// PretrainResult is the base's pretraining as a worker reports it (fingerprint, note).
+	PretrainResult *job.Event
+	// BaseResult is the untouched base measured on the task: every worker measures it the same
+	// way, the first to report it fills the table's first row.
+	BaseResult *job.Event
+	Lanes      []*lane
+	// Started says the methods' workers started (the base was had).
+	Started bool
+}
+
+// lane is one method's worker.
+type lane struct {
+	Method   runspec.Method
+	ReqID    int
+	Status   string // the run states of run.go
+	Err      string
+	Device   string
+	Fallback string
+	Step     int
+	Steps    int
+	Points   []point // evaluations: training and held-out task loss
+	Result   *job.Event
+}
+
+func newComparison(spec runspec.Spec) *comparison {
+	c := &comparison{Spec: spec, Phase: phaseBase}
+	for _, m := range spec.Methods {
+		c.Lanes = append(c.Lanes, &lane{Method: m, Status: statusStarting, Steps: spec.FineTune.Steps})
+	}
+	return c
+}
+
+// Active says whether anything still runs.
+func (c *comparison) Active() bool {
+	return c.Phase == phaseBase || c.Phase == phasePretrain || c.Phase == phaseFineTune
+}
+
+// fail ends the comparison before its methods started, for the reason key says.
+func (c *comparison) fail(key, detail string) {
+	c.Phase, c.ErrKey, c.ErrDetail = phaseFailed, key, detail
+	for _, l := range c.Lanes {
+		if l.Status == statusStarting {
+			l.Status = statusStopped
+		}
+	}
+}
+
+// stop marks what still runs as stopped (the page ends the workers).
+func (c *comparison) stop() {
+	if !c.Active() {
+		return
+	}
+	c.Phase = phaseStopped
+	if c.Pretraining != nil && c.Pretraining.Active() {
+		c.Pretraining.Status = statusStopped
+	}
+	for _, l := range c.Lanes {
+		if l.Active() {
+			l.Status = statusStopped
+		}
+	}
+}
+
+// fineTuning records that the methods' workers started.
+func (c *comparison) fineTuning() { c.Phase, c.Started = phaseFineTune, true }
+
+// Active says whether the lane's worker still trains.
+func (l *lane) Active() bool { return l.Status == statusStarting || l.Status == statusRunning }
+
+// Apply updates lane i with one message from its worker.
+func (c *comparison) Apply(i int, m protocol.Message) {
+	l := c.Lanes[i]
+	if m.ID != l.ReqID && !(m.ID == 0 && m.Kind == protocol.Error) {
+		return
+	}
+	if !l.Active() { // a stopped lane's worker is gone; a late message changes nothing
+		return
+	}
+	switch m.Kind {
+	case protocol.Device:
+		if m.Device != nil {
+			l.Device, l.Fallback = m.Device.Name, m.Device.Fallback
+		}
+		l.Status = statusRunning
+	case protocol.Eval:
+		if m.Event != nil && m.Event.Event == "eval" && m.Event.Method == l.Method.Label() {
+			e := m.Event
+			l.Points = append(keepUpTo(l.Points, e.Step-1), point{Step: e.Step, Train: e.TrainLoss, Val: e.ValLoss})
+			l.Step, l.Steps = e.Step, e.Steps
+		}
+	case protocol.Result:
+		if m.Event == nil {
+			return
+		}
+		e := *m.Event
+		switch e.Method {
+		case job.MethodPretrain:
+			if c.PretrainResult == nil || c.PretrainResult.Fingerprint == "" {
+				c.PretrainResult = &e
+			}
+		case compare.Base:
+			if c.BaseResult == nil {
+				c.BaseResult = &e
+			}
+		case l.Method.Label():
+			l.Result = &e
+			l.Step = l.Steps
+		}
+	case protocol.Done:
+		if l.Result != nil {
+			l.Status = statusDone
+		} else {
+			l.Status, l.Err = statusFailed, "the trainer finished without a result"
+		}
+	case protocol.Error:
+		if m.Error == "stopped" {
+			l.Status = statusStopped
+		} else {
+			l.Status, l.Err = statusFailed, m.Error
+		}
+	}
+	c.settle()
+}
+
+// settle ends the comparison once no lane runs: done when at least one method finished.
+func (c *comparison) settle() {
+	if c.Phase != phaseFineTune {
+		return
+	}
+	done := 0
+	for _, l := range c.Lanes {
+		if l.Active() {
+			return
+		}
+		if l.Status == statusDone {
+			done++
+		}
+	}
+	if done > 0 {
+		c.Phase = phaseDone
+	} else {
+		c.Phase = phaseFailed
+	}
+}
+
+// resultRow is one row of the results table: the base's or a method's.
+type resultRow struct {
+	Name   string // the method's label, or compare.Base
+	Status string // a run state; statusDone when the numbers are in
+	Err    string
+	// The measurements, nil until known (and for what a base does not have).
+	Accuracy    *float64
+	Forgetting  *float64
+	Trainable   *int
+	Share       *float64
+	OptBytes    *int
+	MsPerStep   *float64
+	Fingerprint string
+}
+
+// Rows is the results table: the base first, then every method in the spec's order.
+func (c *comparison) Rows() []resultRow {
+	base := resultRow{Name: compare.Base, Status: statusRunning}
+	if c.Phase == phaseFailed || c.Phase == phaseStopped {
+		base.Status = statusStopped
+	}
+	if b := c.BaseResult; b != nil {
+		base.Status, base.Accuracy, base.Forgetting = statusDone, b.TaskAccuracy, b.Forgetting
+	}
+	rows := []resultRow{base}
+	for _, l := range c.Lanes {
+		r := resultRow{Name: l.Method.Label(), Status: l.Status, Err: l.Err}
+		if e := l.Result; e != nil {
+			n := e.TrainableParams
+			r.Accuracy, r.Forgetting, r.Trainable, r.Share = e.TaskAccuracy, e.Forgetting, &n, e.TrainableShare
+			r.OptBytes, r.MsPerStep, r.Fingerprint = e.OptimizerBytes, e.MsPerStep, e.Fingerprint
+		}
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+// methodName is a result row's method in the page's language: the kind's name, with the name a
+// link gave it when it has one of its own.
+func methodName(l Lang, name string) string {
+	if name == compare.Base {
+		return l.T("method.base")
+	}
+	if _, ok := en["method."+name]; ok {
+		return l.T("method." + name)
+	}
+	return name
+}
+
+// The table's numbers as the page and the CSV write them.
+func fmtAccuracy(v *float64) string {
+	if v == nil {
+		return ""
+	}
+	return strconv.FormatFloat(*v, 'f', 3, 64)
+}
+
+func fmtForgetting(v *float64) string {
+	if v == nil {
+		return ""
+	}
+	return strconv.FormatFloat(*v, 'f', 4, 64)
+}
+
+func fmtShare(v *float64) string {
+	if v == nil {
+		return ""
+	}
+	return strconv.FormatFloat(100**v, 'f', 2, 64)
+}
+
+func fmtMs(v *float64) string {
+	if v == nil {
+		return ""
+	}
+	return strconv.FormatFloat(*v, 'f', 1, 64)
+}
+
+func fmtInt(v *int) string {
+	if v == nil {
+		return ""
+	}
+	return strconv.Itoa(*v)
+}
+
+// fmtBytes writes a memory size for people: bytes, KiB or MiB.
+func fmtBytes(v *int) string {
+	switch {
+	case v == nil:
+		return ""
+	case *v < 1<<10:
+		return fmt.Sprintf("%d B", *v)
+	case *v < 1<<20:
+		return fmt.Sprintf("%.1f KiB", float64(*v)/(1<<10))
+	}
+	return fmt.Sprintf("%.1f MiB", float64(*v)/(1<<20))
+}
+
+// CSV is the results table as CSV, headers in the page's language: numbers in plain form
+// (accuracy from 0 to 1, forgetting in nats per token, the share in percent, optimizer memory in
+// bytes), blank where a row has none yet; a method that failed says why in its last column.
+func (c *comparison) CSV(l Lang) []byte {
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	w.Write([]string{l.T("table.method"), l.T("table.accuracy"), l.T("table.forgetting"), l.T("table.trainable"),
+		l.T("table.share"), l.T("table.optimizer_bytes"), l.T("table.ms"), l.T("label.fingerprint"), l.T("table.status")})
+	for _, r := range c.Rows() {
+		status := l.T("status." + r.Status)
+		if r.Err != "" {
+			status += ": " + r.Err
+		}
+		w.Write([]string{methodName(l, r.Name), fmtAccuracy(r.Accuracy), fmtForgetting(r.Forgetting), fmtInt(r.Trainable),
+			fmtShare(r.Share), fmtInt(r.OptBytes), fmtMs(r.MsPerStep), r.Fingerprint, status})
+	}
+	w.Flush()
+	return buf.Bytes()
+}
+
+// chartLines are the loss chart's curves: every method's held-out task loss, and its training
+// loss fainter in the same colour. (The workers report no task loss before training, so the
+// base has no curve; its accuracy heads the table.)
+func (c *comparison) chartLines(l Lang) []chartLine {
+	var lines []chartLine
+	for i, ln := range c.Lanes {
+		color := palette[i%len(palette)]
+		var tr, va [][2]float64
+		for _, p := range ln.Points {
+			tr = append(tr, [2]float64{float64(p.Step), p.Train})
+			va = append(va, [2]float64{float64(p.Step), p.Val})
+		}
+		name := methodName(l, ln.Method.Label())
+		lines = append(lines,
+			chartLine{Label: l.T("chart.task_val", name), Color: color, Points: va},
+			chartLine{Label: l.T("chart.task_train", name), Color: color, Faint: true, Points: tr})
+	}
+	return lines
+}
+
+// chart draws the comparison's loss chart as SVG.
+func (c *comparison) chart(l Lang) string {
+	return lossChart("compare-chart", l.T("chart.compare_title"), l.T("chart.x_finetune"), l.T("chart.y_task"),
+		l.T("chart.empty"), c.chartLines(l))
+}
+
+// answerRow is one fixed prompt: what the task expects and each model's answer (the base's
+// first, then the methods'), "" where a model has not answered yet.
+type answerRow struct {
+	Prompt   string
+	Expected string
+	Answers  []string
+}
+
+// AnswerRows lists the fixed prompts with every model's answer, in the table's column order.
+func (c *comparison) AnswerRows() []answerRow {
+	var prompts []string
+	seen := map[string]bool{}
+	collect := func(e *job.Event) {
+		if e == nil {
+			return
+		}
+		for _, a := range e.Answers {
+			if !seen[a.Prompt] {
+				seen[a.Prompt] = true
+				prompts = append(prompts, a.Prompt)
+			}
+		}
+	}
+	collect(c.BaseResult)
+	for _, l := range c.Lanes {
+		collect(l.Result)
+	}
+	expected := expectedAnswers(c.Spec.Task)
+	answer := func(e *job.Event, prompt string) string {
+		if e == nil {
+			return ""
+		}
+		for _, a := range e.Answers {
+			if a.Prompt == prompt {
+				return a.Answer
+			}
+		}
+		return ""
+	}
+	var rows []answerRow
+	for _, p := range prompts {
+		r := answerRow{Prompt: p, Expected: expected[p], Answers: []string{answer(c.BaseResult, p)}}
+		for _, l := range c.Lanes {
+			r.Answers = append(r.Answers, answer(l.Result, p))
+		}
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+// expectedAnswers maps the task's held-out prompts (and texts to label) to their answers.
+func expectedAnswers(ref *runspec.TaskRef) map[string]string {
+	out := map[string]string{}
+	if ref == nil {
+		return out
+	}
+	t, err := task.Builtin(ref.ID)
+	if err != nil {
+		return out
+	}
+	for _, p := range t.ValPairs {
+		out[p.Prompt] = p.Response
+	}
+	for _, e := range t.ValExamples {
+		out[e.Text] = t.Labels[e.Label]
+	}
+	return out
+}
+
+// matchOf compares the base's pretraining fingerprint with the one a link expected, as job does
+// for a run: "matches", "differs", "other-device", or "" when either is unknown.
+func matchOf(expected, got string) string {
+	switch {
+	case expected == "" || got == "":
+		return ""
+	case !runspec.SameClass(expected, got):
+		return "other-device"
+	case expected == got:
+		return "matches"
+	}
+	return "differs"
+}

@@ -1,0 +1,245 @@
+//go:build !js
+
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/xml"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+)
+
+// TestCompareView drives the fine-tune and compare view as a learner: a built-in base missing
+// on the server and a damaged one are refused with why; then pretrain en-tiny, fine-tune the
+// model just pretrained on en-facts with full fine-tuning and LoRA for 20 steps, one worker
+// each, and see the table, the chart and the answers filled; export the CSV and the SVG; share
+// the comparison and open the link in a fresh browser, which pretrains the base itself and
+// gets the same fingerprints; stop a long comparison mid-run; and in Chinese no English is left.
+func TestCompareView(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the wasm and starts a browser")
+	}
+	buildWeb(t)
+	registerRoutes()
+	// The built-in bases as a server may have them: the English one missing, the Chinese one
+	// damaged (a model file with a flipped byte), whatever web/base holds.
+	_, damaged, _, _ := modelFiles(t)
+	bad, err := os.ReadFile(damaged)
+	require.NoError(t, err)
+	h := newHandler()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/web/base/en-base.ckpt":
+			http.NotFound(w, r)
+		case "/web/base/zh-base.ckpt":
+			w.Write(bad)
+		default:
+			h.ServeHTTP(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	origin := srv.URL
+	ctx := newBrowser(t, 8*time.Minute)
+	var reqs requestLog
+	reqs.listen(t, ctx)
+	downloads := t.TempDir()
+	_, err = chromedp.Run(ctx, chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		_, err := chromedp.CallBrowser(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{Behavior: "allow", DownloadPath: downloads})
+		return err
+	}))
+	require.NoError(t, err)
+
+	openApp(t, ctx, origin+"/")
+	click(t, ctx, "#nav-compare")
+	waitFor(t, ctx, `!!document.querySelector('#cmp-run') && !document.querySelector('#compare').closest('[hidden]')`, 10*time.Second)
+	require.True(t, eval[bool](t, ctx, `document.querySelector('#cmp-base option[value="pretrained"]').disabled`), "nothing pretrained yet")
+	require.NotEmpty(t, text(t, ctx, "#cmp-pretrained-hint"))
+
+	// A built-in base the server lacks, then a damaged one: each says why, nothing runs.
+	require.Equal(t, "en-base", eval[string](t, ctx, `document.querySelector('#cmp-base').value`))
+	click(t, ctx, "#cmp-run")
+	waitFor(t, ctx, `document.querySelector('#cmp-status').dataset.phase === 'failed'`, 30*time.Second)
+	require.Contains(t, text(t, ctx, "#cmp-run-error"), "not on this server")
+	require.Contains(t, text(t, ctx, "#cmp-run-error"), "404")
+	choose(t, ctx, "#cmp-base", "zh-base")
+	waitFor(t, ctx, `document.querySelector('#cmp-task').value === 'zh-facts'`, 5*time.Second)
+	click(t, ctx, "#cmp-run")
+	waitFor(t, ctx, `document.querySelector('#cmp-status').dataset.phase === 'failed' && document.querySelector('#cmp-run-error').textContent.includes('damaged')`, 30*time.Second)
+	require.Contains(t, text(t, ctx, "#cmp-run-error"), "cannot be used")
+
+	// Pretrain en-tiny; it becomes the base the compare view offers.
+	click(t, ctx, "#nav-pretrain")
+	click(t, ctx, "#preset-en-tiny")
+	click(t, ctx, "#start")
+	runToEnd(t, ctx)
+	click(t, ctx, "#nav-compare")
+	waitFor(t, ctx, `!document.querySelector('#cmp-base option[value="pretrained"]').disabled`, 10*time.Second)
+	choose(t, ctx, "#cmp-base", "pretrained")
+	waitFor(t, ctx, `document.querySelector('#cmp-task').value === 'en-facts'`, 5*time.Second)
+	choose(t, ctx, "#cmp-task", "en-facts")
+	for _, kind := range []string{"adapter", "prefix"} { // leave full fine-tuning and LoRA
+		click(t, ctx, "#m-"+kind)
+		waitFor(t, ctx, `!document.querySelector('#m-`+kind+`').checked`, 5*time.Second)
+	}
+	typeInto(t, ctx, "#cmp-steps", "20")
+	waitFor(t, ctx, `document.querySelector('#cmp-schedule').textContent.includes('every 2 steps')`, 5*time.Second)
+	click(t, ctx, "#cmp-run")
+	waitFor(t, ctx, `document.querySelectorAll('#cmp-lanes li').length === 2`, 30*time.Second)
+	waitFor(t, ctx, `['done','failed','stopped'].includes(document.querySelector('#cmp-status').dataset.phase)`, 4*time.Minute)
+	require.Equal(t, "done", eval[string](t, ctx, `document.querySelector('#cmp-status').dataset.phase`), "lanes: %s", text(t, ctx, "#cmp-lanes"))
+
+	// The table: the base first, then both methods, every number in.
+	rows := compareTable(t, ctx)
+	require.Len(t, rows, 3)
+	require.Equal(t, []string{"base", "full", "lora"}, []string{rows[0].method, rows[1].method, rows[2].method})
+	for _, r := range rows {
+		require.Equal(t, "done", r.status, r.method)
+		acc, err := strconv.ParseFloat(r.cells[0], 64)
+		require.NoError(t, err, "%s accuracy %q", r.method, r.cells[0])
+		require.True(t, acc >= 0 && acc <= 1)
+		_, err = strconv.ParseFloat(r.cells[1], 64)
+		require.NoError(t, err, "%s forgetting %q", r.method, r.cells[1])
+	}
+	for _, r := range rows[1:] {
+		for i, c := range r.cells[2:6] {
+			require.NotEqual(t, "–", c, "%s column %d", r.method, i+2)
+		}
+		require.Regexp(t, `^cpu:[0-9a-f]{12}$`, r.fingerprint)
+	}
+	full, lora := paramCount(t, rows[1].cells[2]), paramCount(t, rows[2].cells[2])
+	require.Greater(t, full, 10*lora, "LoRA trains a small share of what full fine-tuning trains")
+	require.Contains(t, text(t, ctx, "#cmp-base-line"), "just pretrained")
+	require.Equal(t, text(t, ctx, "#fingerprint"), text(t, ctx, "#cmp-base-fingerprint"), "the base is the pretraining the Pretrain view finished")
+	// The chart: each method's held-out and training curves.
+	require.Equal(t, 4, eval[int](t, ctx, `[...document.querySelectorAll('#compare-chart polyline')].filter(p => p.getAttribute('points').split(' ').length >= 2).length`))
+	require.Equal(t, 2, eval[int](t, ctx, `document.querySelectorAll('#cmp-answers thead th').length - 3`), "an answer column a method, after prompt, expected and base")
+	require.GreaterOrEqual(t, eval[int](t, ctx, `document.querySelectorAll('#cmp-answers tbody tr').length`), 1)
+	screenshot(t, ctx, "compare.png")
+
+	// Export: the CSV holds the table; the SVG is the chart.
+	click(t, ctx, "#cmp-csv")
+	recs, err := csv.NewReader(strings.NewReader(string(downloaded(t, downloads, "comparison.csv")))).ReadAll()
+	require.NoError(t, err)
+	require.Len(t, recs, 4)
+	require.Equal(t, "Method", recs[0][0])
+	require.Equal(t, []string{"base (not fine-tuned)", "full fine-tuning", "LoRA"}, []string{recs[1][0], recs[2][0], recs[3][0]})
+	for i, r := range rows {
+		require.Equal(t, r.cells[0], recs[i+1][1], "the CSV's accuracy is the table's")
+		require.Equal(t, r.fingerprint, recs[i+1][7])
+	}
+	require.Equal(t, strconv.Itoa(full), recs[2][3])
+	click(t, ctx, "#cmp-svg")
+	var svg struct {
+		XMLName   xml.Name
+		Polylines []struct{} `xml:"polyline"`
+	}
+	require.NoError(t, xml.Unmarshal(downloaded(t, downloads, "comparison-loss.svg"), &svg))
+	require.Equal(t, "svg", svg.XMLName.Local)
+	require.Len(t, svg.Polylines, 4)
+
+	// Share, and open the link in a fresh browser: no kept base there, so it pretrains en-tiny
+	// first in one worker, then fans out, and every fingerprint is the same (all on the CPU).
+	click(t, ctx, "#cmp-share")
+	waitFor(t, ctx, `!!document.querySelector('#cmp-share-url')`, 10*time.Second)
+	link := eval[string](t, ctx, `document.querySelector('#cmp-share-url').value`)
+	require.True(t, strings.HasPrefix(link, origin+"/#r=2"), link)
+	fresh, cancelFresh := chromedp.NewContext(ctx, chromedp.WithNewBrowserContext())
+	defer cancelFresh()
+	reqs.listen(t, fresh)
+	openApp(t, fresh, link)
+	waitFor(t, fresh, `!!document.querySelector('#cmp-link') && !document.querySelector('#compare').closest('[hidden]')`, 20*time.Second)
+	require.Contains(t, text(t, fresh, "#cmp-link"), "fine-tuning comparison")
+	waitFor(t, fresh, `['done','failed','stopped'].includes(document.querySelector('#cmp-status').dataset.phase)`, 4*time.Minute)
+	require.Equal(t, "done", eval[string](t, fresh, `document.querySelector('#cmp-status').dataset.phase`), "%s", text(t, fresh, "#cmp-status-box"))
+	require.Contains(t, text(t, fresh, "#cmp-base-line"), "pretrained first")
+	require.Equal(t, "matches", eval[string](t, fresh, `document.querySelector('#cmp-match').dataset.match`))
+	again := compareTable(t, fresh)
+	require.Len(t, again, 3)
+	for i := range rows {
+		require.Equal(t, rows[i].fingerprint, again[i].fingerprint, "%s reproduces", rows[i].method)
+		require.Equal(t, rows[i].cells[0], again[i].cells[0])
+	}
+	require.Empty(t, text(t, fresh, "#link-error"), "the pretraining view does not refuse the link")
+	cancelFresh()
+
+	// Stop ends every method's worker at once, mid-run.
+	typeInto(t, ctx, "#cmp-steps", "5000")
+	click(t, ctx, "#cmp-run")
+	waitFor(t, ctx, `[...document.querySelectorAll('#cmp-lanes li')].filter(li => li.dataset.status === 'running').length === 2`, time.Minute)
+	click(t, ctx, "#cmp-stop")
+	waitFor(t, ctx, `document.querySelector('#cmp-status').dataset.phase === 'stopped'`, 5*time.Second)
+	require.Equal(t, 2, eval[int](t, ctx, `[...document.querySelectorAll('#cmp-lanes li')].filter(li => li.dataset.status === 'stopped').length`))
+	require.False(t, eval[bool](t, ctx, `document.querySelector('#cmp-run').disabled`), "a new comparison can start")
+
+	// Chinese: no English left in the compare view.
+	choose(t, ctx, "#lang", "zh")
+	waitFor(t, ctx, `document.querySelector('#cmp-run').textContent === '微调并比较'`, 10*time.Second)
+	requireNoEnglish(t, ctx, "compare")
+	screenshot(t, ctx, "compare-zh.png")
+
+	n, off := reqs.offOrigin(origin)
+	require.Greater(t, n, 5)
+	require.Empty(t, off, "requests that left the origin")
+}
+
+// compareRow is one row of the results table as the page shows it.
+type compareRow struct {
+	method, status string
+	cells          []string // accuracy, forgetting, trainable, share, optimizer, ms/step
+	fingerprint    string
+}
+
+func compareTable(t *testing.T, ctx context.Context) []compareRow {
+	t.Helper()
+	raw := eval[[]map[string]any](t, ctx, `[...document.querySelectorAll('#cmp-table tbody tr')].map(tr => ({
+		method: tr.dataset.method, status: tr.dataset.status,
+		cells: [...tr.querySelectorAll('td.num')].map(td => td.textContent),
+		fingerprint: tr.querySelector('code').textContent}))`)
+	var out []compareRow
+	for _, r := range raw {
+		row := compareRow{method: r["method"].(string), status: r["status"].(string), fingerprint: r["fingerprint"].(string)}
+		for _, c := range r["cells"].([]any) {
+			row.cells = append(row.cells, c.(string))
+		}
+		require.Len(t, row.cells, 6)
+		out = append(out, row)
+	}
+	return out
+}
+
+func paramCount(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(strings.ReplaceAll(s, ",", ""))
+	require.NoError(t, err, s)
+	return n
+}
+
+// downloaded waits for the browser to finish writing a download and returns its bytes.
+func downloaded(t *testing.T, dir, name string) []byte {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	var data []byte
+	require.Eventually(t, func() bool {
+		d, err := os.ReadFile(path)
+		if err != nil || len(d) == 0 {
+			return false
+		}
+		data = d
+		return true
+	}, 30*time.Second, 100*time.Millisecond, "%s did not arrive", name)
+	time.Sleep(200 * time.Millisecond) // the download finishes writing
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return data
+}
