@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -25,6 +26,19 @@ const loraPrefix = "base_model.model."
 // maxLoRAHeader bounds the JSON header of an adapter file (a corrupt length must not allocate
 // gigabytes).
 const maxLoRAHeader = 1 << 20
+
+// ImportLoRA's refusals each wrap one of these, so the playground can say in the learner's
+// language what is wrong with a file (its detail stays in English, as data).
+var (
+	// ErrLoRADamaged: the file is cut short or its header or data are damaged.
+	ErrLoRADamaged = errors.New("damaged or cut short")
+	// ErrLoRANotAdapter: a readable safetensors file that holds no LoRA adapter (a whole model's
+	// weights, or another PEFT method).
+	ErrLoRANotAdapter = errors.New("not a LoRA adapter")
+	// ErrLoRAMismatch: a LoRA adapter made for a model of another shape (width, layers) or with
+	// another LoRA config than the one attached.
+	ErrLoRAMismatch = errors.New("made for another model")
+)
 
 type stEntry struct {
 	DType   string   `json:"dtype"`
@@ -97,33 +111,33 @@ func (m *Model) ImportLoRA(r io.Reader) error {
 		return err
 	}
 	if len(data) < 8 {
-		return fmt.Errorf("lora file: %d bytes is too short for a safetensors header", len(data))
+		return fmt.Errorf("lora file: %w: %d bytes is too short for a safetensors header", ErrLoRADamaged, len(data))
 	}
 	hlen := binary.LittleEndian.Uint64(data[:8])
 	if hlen > maxLoRAHeader || hlen > uint64(len(data)-8) {
-		return fmt.Errorf("lora file: header length %d does not fit the file of %d bytes", hlen, len(data))
+		return fmt.Errorf("lora file: %w: header length %d does not fit the file of %d bytes", ErrLoRADamaged, hlen, len(data))
 	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(data[8:8+hlen], &raw); err != nil {
-		return fmt.Errorf("lora file: header: %v", err)
+		return fmt.Errorf("lora file: %w: header: %v", ErrLoRADamaged, err)
 	}
 	body := data[8+hlen:]
 	var meta map[string]string
 	if err := json.Unmarshal(raw["__metadata__"], &meta); err != nil || meta["lora_config"] == "" {
-		return fmt.Errorf("lora file: the metadata has no lora_config")
+		return fmt.Errorf("lora file: %w: the metadata has no lora_config", ErrLoRANotAdapter)
 	}
 	if t := meta["peft_type"]; t != "" && t != "LORA" {
-		return fmt.Errorf("lora file: peft_type %q is not LORA", t)
+		return fmt.Errorf("lora file: %w: peft_type %q is not LORA", ErrLoRANotAdapter, t)
 	}
 	var cfg LoRAConfig
 	if err := json.Unmarshal([]byte(meta["lora_config"]), &cfg); err != nil {
-		return fmt.Errorf("lora file: lora_config: %v", err)
+		return fmt.Errorf("lora file: %w: lora_config: %v", ErrLoRADamaged, err)
 	}
 	if err := cfg.Validate(m.Cfg.Dim); err != nil {
-		return fmt.Errorf("lora file: %v", err)
+		return fmt.Errorf("lora file: %w: %v", ErrLoRAMismatch, err)
 	}
 	if m.hasLoRA() && !sameLoRA(cfg, m.loraCfg) {
-		return fmt.Errorf("lora file: its config %+v differs from the model's LoRA %+v", cfg, m.loraCfg)
+		return fmt.Errorf("lora file: %w: its config %+v differs from the model's LoRA %+v", ErrLoRAMismatch, cfg, m.loraCfg)
 	}
 	entries := map[string]stEntry{}
 	for name, msg := range raw {
@@ -132,7 +146,7 @@ func (m *Model) ImportLoRA(r io.Reader) error {
 		}
 		var e stEntry
 		if err := json.Unmarshal(msg, &e); err != nil {
-			return fmt.Errorf("lora file: tensor %s: %v", name, err)
+			return fmt.Errorf("lora file: %w: tensor %s: %v", ErrLoRADamaged, name, err)
 		}
 		entries[name] = e
 	}
@@ -159,30 +173,32 @@ func (m *Model) ImportLoRA(r io.Reader) error {
 	for name, shape := range want {
 		e, ok := entries[name]
 		if !ok {
-			return fmt.Errorf("lora file: tensor %s is missing", name)
+			return fmt.Errorf("lora file: %w: tensor %s is missing", ErrLoRAMismatch, name)
 		}
 		if e.DType != "F32" {
-			return fmt.Errorf("lora file: tensor %s is %s, not F32", name, e.DType)
+			return fmt.Errorf("lora file: %w: tensor %s is %s, not F32", ErrLoRAMismatch, name, e.DType)
 		}
 		if fmt.Sprint(e.Shape) != fmt.Sprint(shape) {
-			return fmt.Errorf("lora file: tensor %s has shape %v, want %v", name, e.Shape, shape)
+			return fmt.Errorf("lora file: %w: tensor %s has shape %v, want %v", ErrLoRAMismatch, name, e.Shape, shape)
 		}
 		n := int64(shape[0] * shape[1])
-		if e.Offsets[0] < 0 || e.Offsets[1] != e.Offsets[0]+4*n || e.Offsets[1] > int64(len(body)) {
-			return fmt.Errorf("lora file: tensor %s has data offsets %v outside the %d bytes of data", name, e.Offsets, len(body))
+		// Start within the data first: a start near the int64 limit would wrap start+4n
+		// around to a small end that passes the other checks.
+		if e.Offsets[0] < 0 || e.Offsets[0] > int64(len(body)) || e.Offsets[1] != e.Offsets[0]+4*n || e.Offsets[1] > int64(len(body)) {
+			return fmt.Errorf("lora file: %w: tensor %s has data offsets %v outside the %d bytes of data", ErrLoRADamaged, name, e.Offsets, len(body))
 		}
 		v := make([]float32, n)
 		for i := range v {
 			v[i] = math.Float32frombits(binary.LittleEndian.Uint32(body[e.Offsets[0]+4*int64(i):]))
 			if math.IsNaN(float64(v[i])) || math.IsInf(float64(v[i]), 0) {
-				return fmt.Errorf("lora file: tensor %s has a non-finite value at %d", name, i)
+				return fmt.Errorf("lora file: %w: tensor %s has a non-finite value at %d", ErrLoRADamaged, name, i)
 			}
 		}
 		values[name] = v
 	}
 	for name := range entries {
 		if _, ok := want[name]; !ok {
-			return fmt.Errorf("lora file: unexpected tensor %s (not in its lora_config)", name)
+			return fmt.Errorf("lora file: %w: unexpected tensor %s (not in its lora_config)", ErrLoRAMismatch, name)
 		}
 	}
 	if !m.hasLoRA() {

@@ -2,7 +2,10 @@ package core
 
 import (
 	"bytes"
+	"encoding/binary"
+	"errors"
 	"math"
+	"regexp"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -150,27 +153,140 @@ func TestLoRAExportImport(t *testing.T) {
 
 	bad := func(edit func([]byte) []byte) error {
 		f, _ := tinyModel(t, 0)
-		return f.ImportLoRA(bytes.NewReader(edit(append([]byte(nil), file...))))
+		before, err := f.Weights()
+		require.NoError(t, err)
+		err = f.ImportLoRA(bytes.NewReader(edit(append([]byte(nil), file...))))
+		after, werr := f.Weights()
+		require.NoError(t, werr)
+		require.Equal(t, before, after, "a refused file leaves the model as it was")
+		_, attached := f.LoRA()
+		require.False(t, attached, "a refused file attaches nothing")
+		return err
 	}
-	for name, edit := range map[string]func([]byte) []byte{
-		"truncated":   func(b []byte) []byte { return b[:len(b)-4] },
-		"short":       func(b []byte) []byte { return b[:5] },
-		"huge header": func(b []byte) []byte { b[7] = 0x7f; return b },
-		"not json":    func(b []byte) []byte { b[8] = '['; return b },
-		"wrong rank":  func(b []byte) []byte { return bytes.Replace(b, []byte(`\"r\":2`), []byte(`\"r\":3`), 1) },
-		"missing tensor": func(b []byte) []byte {
+	// A tensor's entry in the header, to move its data offsets.
+	entry := regexp.MustCompile(`"base_model\.model\.blocks\.0\.attn\.v_proj\.lora_A\.weight":\{[^}]*"data_offsets":\[\d+,\d+\]`)
+	offsets := func(b []byte, start, end string) []byte {
+		return editHeader(b, func(h []byte) []byte {
+			return entry.ReplaceAllFunc(h, func(m []byte) []byte {
+				i := bytes.LastIndexByte(m, '[')
+				return append(append([]byte(nil), m[:i]...), []byte("["+start+","+end+"]")...)
+			})
+		})
+	}
+	wider, _ := tinyModel(t, 0)
+	widerCfg := wider.Cfg
+	widerCfg.Dim = 16
+	wider, err = NewModel(NewCPU(), widerCfg)
+	require.NoError(t, err)
+	_, err = wider.AttachLoRA(cfg, 1)
+	require.NoError(t, err)
+	var widerFile bytes.Buffer
+	require.NoError(t, wider.ExportLoRA(&widerFile))
+	for _, tc := range []struct {
+		name string
+		edit func([]byte) []byte
+		want error
+	}{
+		{"truncated", func(b []byte) []byte { return b[:len(b)-4] }, ErrLoRADamaged},
+		{"short", func(b []byte) []byte { return b[:5] }, ErrLoRADamaged},
+		{"huge header", func(b []byte) []byte { b[7] = 0x7f; return b }, ErrLoRADamaged},
+		{"not json", func(b []byte) []byte { b[8] = '['; return b }, ErrLoRADamaged},
+		{"nan", func(b []byte) []byte { copy(b[len(b)-4:], []byte{0, 0, 0xc0, 0x7f}); return b }, ErrLoRADamaged},
+		// A start near the int64 limit wraps start+4n round to a small end: it must be refused,
+		// not read past the data.
+		{"offsets wrap", func(b []byte) []byte { return offsets(b, "9223372036854775800", "-9223372036854775752") }, ErrLoRADamaged},
+		{"offsets outside", func(b []byte) []byte { return offsets(b, "0", "99999") }, ErrLoRADamaged},
+		{"a whole model", func(b []byte) []byte {
+			return safetensorsOf(`{"__metadata__":{"format":"pt"},"wte.weight":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`, 4)
+		}, ErrLoRANotAdapter},
+		{"another method", func(b []byte) []byte { return bytes.Replace(b, []byte(`"LORA"`), []byte(`"IA3X"`), 1) }, ErrLoRANotAdapter},
+		{"wrong rank", func(b []byte) []byte { return bytes.Replace(b, []byte(`\"r\":2`), []byte(`\"r\":3`), 1) }, ErrLoRAMismatch},
+		{"missing tensor", func(b []byte) []byte {
 			return bytes.Replace(b, []byte("blocks.0.attn.v_proj.lora_A"), []byte("blocks.0.attn.v_proj.lora_X"), 1)
-		},
-		"nan": func(b []byte) []byte {
-			copy(b[len(b)-4:], []byte{0, 0, 0xc0, 0x7f})
-			return b
-		},
+		}, ErrLoRAMismatch},
+		{"extra layer", func(b []byte) []byte {
+			return bytes.Replace(b, []byte("blocks.1.mlp.fc_in.lora_A"), []byte("blocks.2.mlp.fc_in.lora_A"), 1)
+		}, ErrLoRAMismatch},
+		{"another model's width", func([]byte) []byte { return widerFile.Bytes() }, ErrLoRAMismatch},
 	} {
-		t.Run(name, func(t *testing.T) { require.Error(t, bad(edit)) })
+		t.Run(tc.name, func(t *testing.T) {
+			err := bad(tc.edit)
+			require.ErrorIs(t, err, tc.want)
+			for _, other := range []error{ErrLoRADamaged, ErrLoRANotAdapter, ErrLoRAMismatch} {
+				if other != tc.want {
+					require.NotErrorIs(t, err, other, "one kind of refusal")
+				}
+			}
+		})
 	}
 	// A model with a different LoRA refuses the file.
 	other, _ := tinyModel(t, 0)
 	_, err = other.AttachLoRA(LoRAConfig{Rank: 1, Alpha: 1, Targets: []string{"q_proj"}}, 1)
 	require.NoError(t, err)
-	require.Error(t, other.ImportLoRA(bytes.NewReader(file)))
+	require.ErrorIs(t, other.ImportLoRA(bytes.NewReader(file)), ErrLoRAMismatch)
+}
+
+// editHeader rewrites a safetensors file's JSON header and frames it again with its length, so
+// an edit reaches the checks after the framing.
+func editHeader(file []byte, edit func([]byte) []byte) []byte {
+	n := binary.LittleEndian.Uint64(file)
+	h := bytes.TrimRight(file[8:8+n], " ")
+	out := safetensorsOf(string(edit(append([]byte(nil), h...))), 0)
+	return append(out, file[8+n:]...)
+}
+
+// safetensorsOf frames a header (padded to 8 bytes) and n zero bytes of data as a file.
+func safetensorsOf(header string, n int) []byte {
+	for len(header)%8 != 0 {
+		header += " "
+	}
+	out := binary.LittleEndian.AppendUint64(nil, uint64(len(header)))
+	return append(append(out, header...), make([]byte, n)...)
+}
+
+// FuzzImportLoRA: no input may panic; every refusal wraps exactly one of the three kinds and
+// leaves the model untouched; a file accepted exports and imports back to the same weights.
+func FuzzImportLoRA(f *testing.F) {
+	m, _ := tinyModel(f, 0)
+	_, err := m.AttachLoRA(LoRAConfig{Rank: 2, Alpha: 4, Targets: []string{"q_proj", "fc_out"}}, 1)
+	require.NoError(f, err)
+	var buf bytes.Buffer
+	require.NoError(f, m.ExportLoRA(&buf))
+	file := buf.Bytes()
+	f.Add(file)
+	f.Add(file[:len(file)/2])
+	f.Add(file[:12])
+	f.Add(editHeader(file, func(h []byte) []byte { // a start that wraps start+4n round
+		return bytes.Replace(h, []byte(`"data_offsets":[0,64]`), []byte(`"data_offsets":[9223372036854775800,-9223372036854775752]`), 1)
+	}))
+	f.Add(safetensorsOf(`{"__metadata__":{"lora_config":"{\"r\":1,\"lora_alpha\":1,\"target_modules\":[\"q_proj\"]}"}}`, 0))
+	f.Add([]byte("\x08\x00\x00\x00\x00\x00\x00\x00null    "))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fresh, _ := tinyModel(t, 0)
+		before, err := fresh.Weights()
+		require.NoError(t, err)
+		if err := fresh.ImportLoRA(bytes.NewReader(data)); err != nil {
+			kinds := 0
+			for _, k := range []error{ErrLoRADamaged, ErrLoRANotAdapter, ErrLoRAMismatch} {
+				if errors.Is(err, k) {
+					kinds++
+				}
+			}
+			require.Equal(t, 1, kinds, "%v", err)
+			after, werr := fresh.Weights()
+			require.NoError(t, werr)
+			require.Equal(t, before, after)
+			return
+		}
+		var out bytes.Buffer
+		require.NoError(t, fresh.ExportLoRA(&out))
+		again, _ := tinyModel(t, 0)
+		require.NoError(t, again.ImportLoRA(bytes.NewReader(out.Bytes())))
+		w1, err := fresh.Weights()
+		require.NoError(t, err)
+		w2, err := again.Weights()
+		require.NoError(t, err)
+		require.Equal(t, w1, w2)
+	})
 }
