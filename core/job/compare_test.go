@@ -136,3 +136,43 @@ func TestLessonPresetsAreTheDefaultLesson(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadAdapter: the adapter a comparison's LoRA method saved, loaded onto the same base
+// file, answers as that method did and reports its updates; a comparison's task is needed.
+func TestLoadAdapter(t *testing.T) {
+	spec := tinyComparison(t)
+	pre, err := Run(context.Background(), spec.Pretraining(), core.NewCPU(), Options{})
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	require.NoError(t, SaveBase(&buf, spec.Pretraining(), pre))
+	load := func() *checkpoint.Checkpoint {
+		ck, err := checkpoint.Load(bytes.NewReader(buf.Bytes()), core.NewCPU())
+		require.NoError(t, err)
+		return ck
+	}
+	res, err := Run(context.Background(), spec, core.NewCPU(), Options{Base: load()})
+	require.NoError(t, err)
+	lora := res.Compare[2]
+	require.Equal(t, compare.LoRA, lora.Kind)
+	file, err := compare.AdapterOf(res.Compare, "")
+	require.NoError(t, err)
+
+	e, err := LoadAdapter(spec, load(), file)
+	require.NoError(t, err)
+	require.Equal(t, "result", e.Event)
+	require.Equal(t, compare.Loaded, e.Method)
+	require.Equal(t, lora.Answers, e.Answers)
+	require.Equal(t, res.Compare[0].Answers, e.AnswersOff)
+	require.Equal(t, lora.AnswersMerged, e.AnswersMerged)
+	require.Equal(t, lora.LoRAUpdates, e.LoRAUpdates)
+	require.Equal(t, lora.TrainableParams, e.TrainableParams)
+	require.Nil(t, e.TaskAccuracy, "nothing measured the loaded adapter's accuracy")
+	require.Equal(t, "cpu", e.Device)
+
+	_, err = LoadAdapter(spec.Pretraining(), load(), file)
+	require.ErrorContains(t, err, "needs a comparison")
+	_, err = LoadAdapter(spec, load(), file[:len(file)/2])
+	require.ErrorIs(t, err, core.ErrLoRADamaged)
+	_, err = LoadAdapter(spec, &checkpoint.Checkpoint{}, file)
+	require.ErrorContains(t, err, "no model")
+}

@@ -326,12 +326,9 @@ func CompareConfig(spec runspec.Spec) compare.Config {
 // runCompare fine-tunes the pretrained base with each of the spec's methods and reports every
 // method's evaluations and results, and the base's result, as events.
 func runCompare(ctx context.Context, spec runspec.Spec, base *core.Model, tk *core.Tokenizer, c *corpus.Corpus, emit func(Event)) ([]compare.Result, error) {
-	t, err := task.Builtin(spec.Task.ID)
+	t, err := taskFor(spec, tk)
 	if err != nil {
 		return nil, err
-	}
-	if missing := core.MissingRunes(tk, t); len(missing) > 0 {
-		return nil, fmt.Errorf("job: the base model cannot write %q, which task %s needs: its vocabulary was built without them (pretrain it with this version of pretune)", string(missing), t.ID)
 	}
 	class := base.Dev.Name()
 	return compare.Run(ctx, base, tk, t, c, CompareConfig(spec), func(e compare.Event) {
@@ -342,6 +339,48 @@ func runCompare(ctx context.Context, spec runspec.Spec, base *core.Model, tk *co
 			emit(ResultEvent(e.Result, class))
 		}
 	})
+}
+
+// taskFor is a comparison's task, refused when the base's vocabulary (tk) lacks characters it
+// needs: such a model could never write its answers.
+func taskFor(spec runspec.Spec, tk *core.Tokenizer) (*task.Task, error) {
+	if spec.Task == nil {
+		return nil, fmt.Errorf("job: the link carries no task")
+	}
+	t, err := task.Builtin(spec.Task.ID)
+	if err != nil {
+		return nil, err
+	}
+	if missing := core.MissingRunes(tk, t); len(missing) > 0 {
+		return nil, fmt.Errorf("job: the base model cannot write %q, which task %s needs: its vocabulary was built without them (pretrain it with this version of pretune)", string(missing), t.ID)
+	}
+	return t, nil
+}
+
+// LoadAdapter puts a LoRA adapter file on a comparison's base (compare.LoadAdapter) and reports
+// it as a "result" event named compare.Loaded: its answers to the comparison's fixed prompts
+// (on, off and merged), its updates and trainable parameters. Nothing trains, so it has no
+// accuracy, forgetting, speed or fingerprint.
+func LoadAdapter(spec runspec.Spec, base *checkpoint.Checkpoint, adapter []byte) (Event, error) {
+	if !spec.Compares() {
+		return Event{}, fmt.Errorf("job: loading an adapter needs a comparison's link: its task and prompts")
+	}
+	if base == nil || base.Model == nil || base.Tok == nil {
+		return Event{}, fmt.Errorf("job: the base checkpoint has no model")
+	}
+	t, err := taskFor(spec, base.Tok)
+	if err != nil {
+		return Event{}, err
+	}
+	r, err := compare.LoadAdapter(base.Model, base.Tok, t, CompareConfig(spec), adapter)
+	if err != nil {
+		return Event{}, err
+	}
+	return Event{
+		Event: "result", Method: r.Method, Kind: r.Kind, Device: base.Model.Dev.Name(),
+		TrainableParams: r.TrainableParams, TrainableShare: &r.TrainableShare,
+		Answers: r.Answers, LoRAUpdates: r.LoRAUpdates, AnswersOff: r.AnswersOff, AnswersMerged: r.AnswersMerged,
+	}, nil
 }
 
 // ResultEvent is a comparison result as a "result" event.
