@@ -2,8 +2,8 @@
 
 // Command wasm is pretune's trainer, compiled to web/trainer.wasm and started in a Web Worker by
 // web/worker.js. It answers the page's requests (core/protocol): start, pause, resume and stop a
-// run; save and inspect its model; run the device conformance suite; benchmark. Training in a
-// worker never freezes the page.
+// run; save and inspect its model, or a comparison's LoRA adapter; load an adapter file onto a
+// base; run the device conformance suite; benchmark. Training in a worker never freezes the page.
 package main
 
 import (
@@ -19,6 +19,7 @@ import (
 	"pretune/core"
 	"pretune/core/bench"
 	"pretune/core/checkpoint"
+	"pretune/core/compare"
 	"pretune/core/conformance"
 	"pretune/core/job"
 	"pretune/core/protocol"
@@ -69,6 +70,9 @@ type worker struct {
 	// noModel says the last run was a comparison from a base: each method's model is dropped
 	// once measured, so there is nothing to save.
 	noModel bool
+	// compared is the last finished comparison's results: save in FormatAdapter takes a LoRA
+	// method's adapter file from them (it travels in no event).
+	compared []compare.Result
 }
 
 func (w *worker) handle(data []byte) {
@@ -90,6 +94,8 @@ func (w *worker) handle(data []byte) {
 		w.save(req)
 	case protocol.Inspect:
 		w.inspect(req)
+	case protocol.LoadAdapter:
+		w.loadAdapter(req)
 	}
 }
 
@@ -128,7 +134,7 @@ func (w *worker) start(req protocol.Request) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	w.runID, w.cancel, w.paused = req.ID, cancel, false
-	w.finished, w.noModel = nil, false
+	w.finished, w.noModel, w.compared = nil, false, nil
 	w.mu.Unlock()
 	defer func() {
 		w.mu.Lock()
@@ -235,6 +241,7 @@ func (w *worker) start(req protocol.Request) {
 		w.finished, w.finishedSpec = res, spec
 	}
 	w.noModel = res.Trainer == nil
+	w.compared = res.Compare
 	w.mu.Unlock()
 	post(protocol.Message{ID: req.ID, Kind: protocol.Done})
 }
@@ -271,8 +278,13 @@ func maskedProbeText(spec runspec.Spec, prompt string) string {
 	return strings.TrimSpace(c.Val)
 }
 
-// save answers with the model of the run in progress (paused) or of the last finished run.
+// save answers with the model of the run in progress (paused) or of the last finished run, or
+// with a LoRA method's adapter from the last finished comparison.
 func (w *worker) save(req protocol.Request) {
+	if req.Format == protocol.FormatAdapter {
+		w.saveAdapter(req)
+		return
+	}
 	// Paused, the run goroutine has let go of the model; holding it keeps a resume from
 	// stepping while the checkpoint is read.
 	w.model.Lock()
@@ -312,6 +324,58 @@ func (w *worker) save(req protocol.Request) {
 		return
 	}
 	post(protocol.Message{ID: req.ID, Kind: protocol.Saved, Format: format, Data: buf.Bytes()})
+	post(protocol.Message{ID: req.ID, Kind: protocol.Done})
+}
+
+// saveAdapter answers with the adapter file of the last finished comparison's LoRA method: it
+// needs no model (the file was written when the method was measured), so it takes no lock on one.
+func (w *worker) saveAdapter(req protocol.Request) {
+	w.mu.Lock()
+	results := w.compared
+	w.mu.Unlock()
+	data, err := compare.AdapterOf(results, req.Method)
+	if err != nil {
+		post(protocol.Message{ID: req.ID, Kind: protocol.Error, Error: err.Error()})
+		return
+	}
+	post(protocol.Message{ID: req.ID, Kind: protocol.Saved, Format: protocol.FormatAdapter, Data: data})
+	post(protocol.Message{ID: req.ID, Kind: protocol.Done})
+}
+
+// loadAdapter puts the request's adapter file on its base and answers the comparison's fixed
+// prompts with it (job.LoadAdapter); a file that cannot be used is refused with its kind in Code.
+func (w *worker) loadAdapter(req protocol.Request) {
+	fail := func(err error) {
+		post(protocol.Message{ID: req.ID, Kind: protocol.Error, Error: err.Error(), Code: protocol.ErrorCode(err)})
+	}
+	w.mu.Lock()
+	busy, runID := w.cancel != nil, w.runID
+	w.mu.Unlock()
+	if busy { // the run's device and cores are taken: the page loads in a worker of its own
+		fail(fmt.Errorf("a run (request %d) is in progress in this worker", runID))
+		return
+	}
+	spec, err := runspec.Decode(req.Code)
+	if err != nil {
+		fail(err)
+		return
+	}
+	dev, ok := open(req)
+	if !ok {
+		return
+	}
+	base, err := loadBase(req.Base, dev)
+	if err != nil {
+		fail(err)
+		return
+	}
+	defer base.Model.Free()
+	e, err := job.LoadAdapter(spec, base, req.Adapter)
+	if err != nil {
+		fail(err)
+		return
+	}
+	post(protocol.Message{ID: req.ID, Kind: protocol.Result, Event: &e})
 	post(protocol.Message{ID: req.ID, Kind: protocol.Done})
 }
 

@@ -5,6 +5,7 @@ package protocol
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"pretune/core"
@@ -23,6 +24,12 @@ const (
 	// Inspect asks what the model of the run in progress (or of the last run) does with Prompt:
 	// its InspectTop most likely next tokens and its attention maps. It answers Inspection.
 	Inspect = "inspect"
+	// LoadAdapter puts the LoRA adapter file Adapter on the comparison base Base (a checkpoint
+	// in either format) and answers the fixed prompts of the comparison Code carries (its task
+	// and schedule): a Result whose event is named compare.Loaded, with the answers on, off and
+	// merged and the updates ΔW, then Done. Nothing trains. A file that cannot be used answers
+	// an Error with Code set (CodeAdapterDamaged, ...).
+	LoadAdapter = "load_adapter"
 )
 
 // InspectTop is how many next tokens an inspection lists.
@@ -36,7 +43,34 @@ const (
 	// its spec and fingerprint and no optimizer state, so a comparison started from it knows
 	// (job.IsBaseOf) which pretraining its base is. Only a run that finished can be saved so.
 	FormatBase = "base"
+	// FormatAdapter is a LoRA method's adapter alone (core.Model.ExportLoRA: PEFT-style
+	// safetensors), after a comparison in this worker finished: the method named Method, or the
+	// only LoRA method when Method is empty. A method that is not LoRA, or a save before the
+	// comparison's result, answers an error.
+	FormatAdapter = "adapter"
 )
+
+// Error codes: an Error message about an adapter file carries one in Code, so the page can say
+// in the learner's language what is wrong (Error keeps the details, in English).
+const (
+	CodeAdapterDamaged  = "adapter_damaged"  // cut short, or its header or data damaged
+	CodeAdapterNotLoRA  = "adapter_not_lora" // a safetensors file without a LoRA adapter
+	CodeAdapterMismatch = "adapter_mismatch" // made for a model of another shape
+)
+
+// ErrorCode is the Code of an error message about err: an adapter file's refusal (core's
+// sentinels), or "" for anything else.
+func ErrorCode(err error) string {
+	switch {
+	case errors.Is(err, core.ErrLoRADamaged):
+		return CodeAdapterDamaged
+	case errors.Is(err, core.ErrLoRANotAdapter):
+		return CodeAdapterNotLoRA
+	case errors.Is(err, core.ErrLoRAMismatch):
+		return CodeAdapterMismatch
+	}
+	return ""
+}
 
 // Message kinds, worker to page.
 const (
@@ -68,8 +102,14 @@ type Request struct {
 	// Prompt starts the samples a run writes at each evaluation ("" picks one from the
 	// corpus); for inspect, it is the text to look at (required).
 	Prompt string `json:"prompt,omitempty"`
-	// Format is save's checkpoint format: FormatPretune (the default) or FormatSafetensors.
+	// Format is save's checkpoint format: FormatPretune (the default), FormatSafetensors,
+	// FormatBase or FormatAdapter.
 	Format string `json:"format,omitempty"`
+	// Method names the comparison method whose adapter a save in FormatAdapter asks for ("":
+	// the only LoRA method).
+	Method string `json:"method,omitempty"`
+	// Adapter is load_adapter's LoRA adapter file.
+	Adapter []byte `json:"adapter,omitempty"`
 	// Snapshots asks start to send the run's state at each evaluation (a Snapshot message),
 	// which the page keeps so the run can resume after the tab closes.
 	Snapshots bool `json:"snapshots,omitempty"`
@@ -102,9 +142,11 @@ type Message struct {
 	// Filled is a masked-LM model's sample: Text is held-out text with blanks ('_') and Filled
 	// the same text with the model's guesses there (such a model cannot write).
 	Filled string `json:"filled,omitempty"`
-	Data   []byte `json:"data,omitempty"`   // saved: the checkpoint's bytes
-	Format string `json:"format,omitempty"` // saved: FormatPretune, FormatSafetensors or FormatBase
+	Data   []byte `json:"data,omitempty"`   // saved: the checkpoint's (or adapter's) bytes
+	Format string `json:"format,omitempty"` // saved: the request's format
 	Error  string `json:"error,omitempty"`  // check (the mismatch) and error
+	// Code is an error's kind where the page explains it in its own words (CodeAdapterDamaged...).
+	Code string `json:"code,omitempty"`
 	// Tokens are a sample's written tokens (Text ends with them, after the prompt), each with the
 	// probability the model gave it, so the page can shade them.
 	Tokens []core.TokenProb `json:"tokens,omitempty"`
@@ -128,9 +170,23 @@ func ParseRequest(data []byte) (Request, error) {
 		}
 	case Save:
 		switch r.Format {
-		case "", FormatPretune, FormatSafetensors, FormatBase:
+		case "", FormatPretune, FormatSafetensors, FormatBase, FormatAdapter:
 		default:
-			return r, fmt.Errorf("protocol: unknown checkpoint format %q (%s, %s or %s)", r.Format, FormatPretune, FormatSafetensors, FormatBase)
+			return r, fmt.Errorf("protocol: unknown checkpoint format %q (%s, %s, %s or %s)", r.Format, FormatPretune, FormatSafetensors, FormatBase, FormatAdapter)
+		}
+		if r.Method != "" && r.Format != FormatAdapter {
+			return r, fmt.Errorf("protocol: save names a method only for a LoRA adapter (format %s)", FormatAdapter)
+		}
+	case LoadAdapter:
+		switch {
+		case r.Code == "":
+			return r, fmt.Errorf("protocol: load_adapter needs the comparison's code: its task and prompts")
+		case len(r.Base) == 0:
+			return r, fmt.Errorf("protocol: load_adapter needs the base model the adapter goes on")
+		case len(r.Adapter) == 0:
+			return r, fmt.Errorf("protocol: load_adapter needs an adapter file, and this one is empty")
+		case len(r.Resume) > 0:
+			return r, fmt.Errorf("protocol: load_adapter trains nothing, so it resumes nothing")
 		}
 	case Inspect:
 		if r.Prompt == "" {

@@ -2,6 +2,8 @@ package protocol
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"math"
 	"testing"
 
@@ -24,6 +26,16 @@ func TestParseRequest(t *testing.T) {
 		{"save default format", `{"id":2,"kind":"save"}`, "", Request{ID: 2, Kind: Save}},
 		{"save safetensors", `{"id":2,"kind":"save","format":"safetensors"}`, "", Request{ID: 2, Kind: Save, Format: FormatSafetensors}},
 		{"save a base", `{"id":2,"kind":"save","format":"base"}`, "", Request{ID: 2, Kind: Save, Format: FormatBase}},
+		{"save an adapter", `{"id":2,"kind":"save","format":"adapter","method":"lora"}`, "", Request{ID: 2, Kind: Save, Format: FormatAdapter, Method: "lora"}},
+		{"save the only adapter", `{"id":2,"kind":"save","format":"adapter"}`, "", Request{ID: 2, Kind: Save, Format: FormatAdapter}},
+		{"save a checkpoint of a method", `{"id":2,"kind":"save","method":"lora"}`, "only for a LoRA adapter", Request{}},
+		{"load an adapter", `{"id":3,"kind":"load_adapter","code":"2a","base":"AAE=","adapter":"AgM=","device":"cpu"}`, "",
+			Request{ID: 3, Kind: LoadAdapter, Code: "2a", Base: []byte{0, 1}, Adapter: []byte{2, 3}, Device: "cpu"}},
+		{"load an adapter without a code", `{"id":3,"kind":"load_adapter","base":"AAE=","adapter":"AgM="}`, "needs the comparison's code", Request{}},
+		{"load an adapter without a base", `{"id":3,"kind":"load_adapter","code":"2a","adapter":"AgM="}`, "needs the base model", Request{}},
+		{"load an empty adapter", `{"id":3,"kind":"load_adapter","code":"2a","base":"AAE=","adapter":""}`, "this one is empty", Request{}},
+		{"load an adapter and resume", `{"id":3,"kind":"load_adapter","code":"2a","base":"AAE=","adapter":"AgM=","resume":"AAE="}`, "resumes nothing", Request{}},
+		{"load an adapter on a tpu", `{"id":3,"kind":"load_adapter","code":"2a","base":"AAE=","adapter":"AgM=","device":"tpu"}`, "unknown device", Request{}},
 		{"save unknown format", `{"id":2,"kind":"save","format":"pickle"}`, "unknown checkpoint format", Request{}},
 		{"pause", `{"id":4,"kind":"pause"}`, "", Request{ID: 4, Kind: Pause}},
 		{"bench on webgpu", `{"id":5,"kind":"bench","device":"webgpu"}`, "", Request{ID: 5, Kind: Bench, Device: "webgpu"}},
@@ -61,6 +73,8 @@ func TestMessageRoundTrip(t *testing.T) {
 			Attention: [][][][]float32{{{{1, 0}, {0.25, 0.75}}, {{1, 0}, {0.33333334, 0.6666667}}}},
 		}},
 		{ID: 7, Kind: Saved, Format: FormatPretune, Data: []byte{0, 1, 2, 255}},
+		{ID: 3, Kind: Saved, Format: FormatAdapter, Data: []byte{8, 0, 0, 0}},
+		{ID: 4, Kind: Error, Error: "lora file: made for another model: tensor x has shape [4 64], want [4 32]", Code: CodeAdapterMismatch},
 		{ID: 1, Kind: Snapshot, Step: 40, Data: []byte{9, 8, 7}},
 		{ID: 2, Kind: Metric, Name: "matmul NN 64", Value: 1.25, Unit: "GFLOP/s"},
 	}
@@ -70,6 +84,23 @@ func TestMessageRoundTrip(t *testing.T) {
 			require.NoError(t, json.Unmarshal([]byte(m.Encode()), &got))
 			require.Equal(t, m, got)
 		})
+	}
+}
+
+// TestErrorCode: each kind of adapter refusal, however deeply wrapped, has its code; any other
+// error none.
+func TestErrorCode(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{fmt.Errorf("compare: %w", fmt.Errorf("lora file: %w: header", core.ErrLoRADamaged)), CodeAdapterDamaged},
+		{fmt.Errorf("lora file: %w: no lora_config", core.ErrLoRANotAdapter), CodeAdapterNotLoRA},
+		{fmt.Errorf("lora file: %w: shape", core.ErrLoRAMismatch), CodeAdapterMismatch},
+		{errors.New("job: the base checkpoint has no model"), ""},
+		{nil, ""},
+	} {
+		require.Equal(t, tc.want, ErrorCode(tc.err), "%v", tc.err)
 	}
 }
 
