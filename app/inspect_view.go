@@ -317,23 +317,41 @@ func attentionHeatmap(id string, l Lang, tokens []string, rows [][]float32, laye
 
 	// The colour scale: probability 0 at the bottom to 1 at the top, drawn with probColour
 	// itself so the scale cannot disagree with the cells.
-	sx, sy, sw, sh := heatPadL+heatSide+24, heatPadT, 16, heatSide/2
-	fmt.Fprintf(&b, `<defs><linearGradient id="%s-scale" x1="0" y1="1" x2="0" y2="0">`, id)
+	var ticks []scaleTick
+	for _, v := range []float64{0, 0.25, 0.5, 0.75, 1} {
+		ticks = append(ticks, scaleTick{At: v, Label: fmtTick(v)})
+	}
+	colourScale(&b, id, heatPadL+heatSide+24, heatPadT, 16, heatSide/2, func(t float64) string { return probColour(float32(t)) },
+		ticks, l.T("attn.scale"))
+	b.WriteString(`</svg>`)
+	return b.String()
+}
+
+// scaleTick is a mark on a colour scale: where (0 at the bottom, 1 at the top) and its label.
+type scaleTick struct {
+	At    float64
+	Label string
+}
+
+// colourScale draws a heatmap's legend: a vertical bar at (x, y), w×h, whose colour at height t
+// (0 at the bottom, 1 at the top) is colour(t), the ticks on its right and label, turned, on its
+// left. The heatmaps pass the function that colours their cells, so the two cannot disagree.
+func colourScale(b *strings.Builder, id string, x, y, w, h int, colour func(t float64) string, ticks []scaleTick, label string) {
+	fmt.Fprintf(b, `<defs><linearGradient id="%s-scale" x1="0" y1="1" x2="0" y2="0">`, id)
 	for i := 0; i <= heatScaleStops; i++ {
-		p := float32(i) / heatScaleStops
-		fmt.Fprintf(&b, `<stop offset="%g" stop-color="%s"/>`, p, probColour(p))
+		t := float64(i) / heatScaleStops
+		fmt.Fprintf(b, `<stop offset="%g" stop-color="%s"/>`, t, colour(t))
 	}
 	b.WriteString(`</linearGradient></defs>`)
-	fmt.Fprintf(&b, `<g class="scale"><rect x="%d" y="%d" width="%d" height="%d" fill="url(#%s-scale)" stroke="#5b6475"/>`, sx, sy, sw, sh, id)
-	for _, v := range []float64{0, 0.25, 0.5, 0.75, 1} {
-		y := float64(sy) + (1-v)*float64(sh)
-		fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#5b6475"/>`, sx+sw, sx+sw+4, y, y)
-		fmt.Fprintf(&b, `<text x="%d" y="%.1f" dominant-baseline="middle" font-size="12" fill="#5b6475">%s</text>`, sx+sw+7, y, fmtTick(v))
+	fmt.Fprintf(b, `<g class="scale"><rect x="%d" y="%d" width="%d" height="%d" fill="url(#%s-scale)" stroke="#5b6475"/>`, x, y, w, h, id)
+	for _, tk := range ticks {
+		ty := float64(y) + (1-tk.At)*float64(h)
+		fmt.Fprintf(b, `<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#5b6475"/>`, x+w, x+w+4, ty, ty)
+		fmt.Fprintf(b, `<text x="%d" y="%.1f" dominant-baseline="middle" font-size="12" fill="#5b6475">%s</text>`, x+w+7, ty, html.EscapeString(tk.Label))
 	}
-	fmt.Fprintf(&b, `<text class="scale-label" transform="translate(%d %d) rotate(-90)" text-anchor="middle" font-size="12" fill="#1d2330">%s</text>`,
-		sx-8, sy+sh/2, html.EscapeString(l.T("attn.scale")))
-	b.WriteString(`</g></svg>`)
-	return b.String()
+	fmt.Fprintf(b, `<text class="scale-label" transform="translate(%d %d) rotate(-90)" text-anchor="middle" font-size="12" fill="#1d2330">%s</text>`,
+		x-8, y+h/2, html.EscapeString(label))
+	b.WriteString(`</g>`)
 }
 
 // renderSampleText is one sample: its prompt as written, then each token the model wrote,
