@@ -9,6 +9,7 @@ import (
 	"github.com/maxence-charriere/go-app/v9/pkg/app"
 
 	"pretune/core"
+	"pretune/core/compare"
 	"pretune/core/job"
 	"pretune/core/protocol"
 	"pretune/core/runspec"
@@ -32,6 +33,8 @@ type Compare struct {
 	workers   []*trainer // one per method, closed once it ends
 	preWorker *trainer   // pretraining a link's base first
 	saveID    int        // the save request that brings that base's bytes
+	// loadWorker answers the prompts with an adapter file the learner loaded (lora_view.go).
+	loadWorker *trainer
 
 	link      *runspec.Spec // the comparison a #r= link carried
 	linkErr   error
@@ -174,7 +177,7 @@ func (c *Compare) useBase(ctx app.Context, cmp *comparison, data []byte, noteKey
 		cmp.fail("base.err.not_this", "")
 		return
 	}
-	cmp.BaseNote = noteKey
+	cmp.BaseNote, cmp.BaseData = noteKey, data
 	script := ctx.ResolveStaticResource("/web/worker.js")
 	specs := methodSpecs(cmp.Spec)
 	c.workers = make([]*trainer, len(specs))
@@ -195,14 +198,20 @@ func (c *Compare) useBase(ctx app.Context, cmp *comparison, data []byte, noteKey
 }
 
 // onLane hands a method's worker message to the comparison, and ends the worker once its
-// method is over (its model is not needed after the result).
+// method is over (its model is not needed after the result): a LoRA method's worker first
+// gives its adapter file, which the page keeps to save.
 func (c *Compare) onLane(cmp *comparison, i int, m protocol.Message) {
 	if cmp != c.cmp {
 		return
 	}
 	cmp.Apply(i, m)
-	if !cmp.Lanes[i].Active() && c.workers[i] != nil {
-		c.workers[i].close()
+	ln, w := cmp.Lanes[i], c.workers[i]
+	switch {
+	case w == nil || ln.Active() || ln.awaitsAdapter():
+	case ln.wantsAdapter():
+		ln.AdapterReq = w.send(protocol.Request{Kind: protocol.Save, Format: protocol.FormatAdapter, Method: ln.Method.Label()})
+	default:
+		w.close()
 		c.workers[i] = nil
 	}
 }
@@ -278,6 +287,7 @@ func (c *Compare) closeWorkers() {
 		c.preWorker.close()
 		c.preWorker = nil
 	}
+	c.closeLoadWorker()
 	c.saveID = 0
 }
 
@@ -395,6 +405,7 @@ func (c *Compare) renderForm() app.UI {
 				f.SetTask(firstTask(f.Lang()))
 			}),
 			app.P().Class("hint").Text(l.T("task.kind."+f.TaskKind())),
+			c.renderSFT(),
 		),
 		app.FieldSet().ID("cmp-methods").Body(
 			app.Legend().Text(l.T("cmp.methods")),
@@ -602,6 +613,7 @@ func (c *Compare) renderLive() app.UI {
 		c.renderExports(),
 		c.renderTable(),
 		c.renderAnswers(),
+		c.renderLoRA(),
 		c.renderShare(),
 	)
 }
@@ -780,15 +792,15 @@ func (c *Compare) renderAnswers() app.UI {
 	if len(rows) == 0 {
 		return nil
 	}
+	cols := cmp.AnswerColumns()
 	return app.Div().ID("cmp-answers-box").Body(
 		app.H3().Text(l.T("cmp.answers")),
 		app.Div().Class("table-scroll").Body(app.Table().ID("cmp-answers").Body(
 			app.THead().Body(app.Tr().Body(
 				app.Th().Scope("col").Text(l.T("cmp.prompt")),
 				app.Th().Scope("col").Text(l.T("cmp.expected")),
-				app.Th().Scope("col").Text(methodName(l, "base")),
-				app.Range(cmp.Lanes).Slice(func(i int) app.UI {
-					return app.Th().Scope("col").Text(methodName(l, cmp.Lanes[i].Method.Label()))
+				app.Range(cols).Slice(func(i int) app.UI {
+					return app.Th().Scope("col").DataSet("method", cols[i].Name).Body(answerHeader(l, cols[i], cmp))
 				}),
 			)),
 			app.TBody().Body(app.Range(rows).Slice(func(i int) app.UI {
@@ -802,12 +814,25 @@ func (c *Compare) renderAnswers() app.UI {
 						if a != "" && a == r.Expected {
 							class += " right"
 						}
-						return app.Td().Body(app.Span().Class(class).Text(a))
+						return app.Td().DataSet("method", cols[j].Name).Body(app.Span().Class(class).Text(a))
 					}),
 				)
 			})),
 		)),
 	)
+}
+
+// answerHeader names an answers column: the model, and for a LoRA model whose switch is not on,
+// which answers it shows.
+func answerHeader(l Lang, col answerColumn, cmp *comparison) app.UI {
+	var name app.UI = app.Text(methodName(l, col.Name))
+	if col.Name == compare.Loaded && cmp.Loaded != nil {
+		name = loraPanelName(l, loraPanel{Name: compare.Loaded, File: cmp.Loaded.Name})
+	}
+	if col.Mode == "" || col.Mode == adapterOn {
+		return name
+	}
+	return app.Span().Body(name, app.Span().Class("hint").Text(" ("+l.T("lora.mode."+col.Mode)+")"))
 }
 
 func (c *Compare) renderShare() app.UI {

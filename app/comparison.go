@@ -48,6 +48,10 @@ type comparison struct {
 	Lanes      []*lane
 	// Started says the methods' workers started (the base was had).
 	Started bool
+	// BaseData is the base file the methods started from: a loaded adapter goes on it.
+	BaseData []byte
+	// Loaded is an adapter file the learner loaded onto the base, one more answers column.
+	Loaded *loadedAdapter
 }
 
 // lane is one method's worker.
@@ -62,6 +66,58 @@ type lane struct {
 	Steps    int
 	Points   []point // evaluations: training and held-out task loss
 	Result   *job.Event
+	// LoRA is what the LoRA view shows of a LoRA method: its heatmap and its answers.
+	LoRA loraView
+	// AdapterReq is the save request that brings a finished LoRA method's adapter file from its
+	// worker, then Adapter holds the file, or AdapterErr why there is none.
+	AdapterReq int
+	Adapter    []byte
+	AdapterErr string
+}
+
+// loadedAdapter is an adapter file the learner loaded onto the comparison's base, answered in a
+// worker of its own (protocol.LoadAdapter).
+type loadedAdapter struct {
+	Name   string // the file's name
+	ReqID  int
+	Status string // statusRunning, then statusDone or statusFailed
+	Err    string // the worker's reason (English, shown as data)
+	Code   string // its kind, for the page's own words (protocol.CodeAdapterDamaged...)
+	Result *job.Event
+	LoRA   loraView
+}
+
+// Apply updates the loaded adapter with one message from its worker.
+func (a *loadedAdapter) Apply(m protocol.Message) {
+	if (m.ID != a.ReqID && !(m.ID == 0 && m.Kind == protocol.Error)) || a.Status != statusRunning {
+		return
+	}
+	switch m.Kind {
+	case protocol.Result:
+		if m.Event != nil && m.Event.Method == compare.Loaded {
+			e := *m.Event
+			a.Result = &e
+		}
+	case protocol.Done:
+		if a.Result != nil {
+			a.Status = statusDone
+		} else {
+			a.Status, a.Err = statusFailed, "the trainer finished without a result"
+		}
+	case protocol.Error:
+		a.Status, a.Err, a.Code = statusFailed, m.Error, m.Code
+	}
+}
+
+// wantsAdapter says whether the lane is a LoRA method that finished and whose adapter file has
+// not been asked for yet.
+func (l *lane) wantsAdapter() bool {
+	return l.Status == statusDone && l.Method.Kind == runspec.MethodLoRA && l.AdapterReq == 0
+}
+
+// awaitsAdapter says whether the lane's adapter file was asked for and has not come yet.
+func (l *lane) awaitsAdapter() bool {
+	return l.AdapterReq != 0 && l.Adapter == nil && l.AdapterErr == ""
 }
 
 func newComparison(spec runspec.Spec) *comparison {
@@ -89,6 +145,14 @@ func (c *comparison) fail(key, detail string) {
 
 // stop marks what still runs as stopped (the page ends the workers).
 func (c *comparison) stop() {
+	for _, l := range c.Lanes {
+		if l.awaitsAdapter() {
+			l.AdapterErr = "stopped before the adapter file came"
+		}
+	}
+	if a := c.Loaded; a != nil && a.Status == statusRunning {
+		a.Status, a.Err = statusStopped, "stopped"
+	}
 	if !c.Active() {
 		return
 	}
@@ -112,6 +176,15 @@ func (l *lane) Active() bool { return l.Status == statusStarting || l.Status == 
 // Apply updates lane i with one message from its worker.
 func (c *comparison) Apply(i int, m protocol.Message) {
 	l := c.Lanes[i]
+	if l.awaitsAdapter() && (m.ID == l.AdapterReq || (m.ID == 0 && m.Kind == protocol.Error)) {
+		switch m.Kind {
+		case protocol.Saved:
+			l.Adapter = m.Data
+		case protocol.Error:
+			l.AdapterErr = m.Error
+		}
+		return
+	}
 	if m.ID != l.ReqID && !(m.ID == 0 && m.Kind == protocol.Error) {
 		return
 	}
@@ -329,54 +402,75 @@ func (c *comparison) chart(l Lang) string {
 		l.T("chart.empty"), c.chartLines(l))
 }
 
-// answerRow is one fixed prompt: what the task expects and each model's answer (the base's
-// first, then the methods'), "" where a model has not answered yet.
+// answerRow is one fixed prompt: what the task expects and each model's answer, in
+// AnswerColumns' order, "" where a model has not answered yet.
 type answerRow struct {
 	Prompt   string
 	Expected string
 	Answers  []string
 }
 
+// answerColumn is one model's column of the answers table.
+type answerColumn struct {
+	Name string // compare.Base, a method's label, or compare.Loaded
+	// Mode is a LoRA model's switch (adapterOn, adapterOff or adapterMerged); "" for others.
+	Mode  string
+	Event *job.Event // nil until the model answered
+}
+
+// AnswerColumns are the answers table's models: the base, every method in the spec's order,
+// then a loaded adapter once it answered. A LoRA column shows the answers its switch chose.
+func (c *comparison) AnswerColumns() []answerColumn {
+	cols := []answerColumn{{Name: compare.Base, Event: c.BaseResult}}
+	for _, l := range c.Lanes {
+		col := answerColumn{Name: l.Method.Label(), Event: l.Result}
+		if hasSwitch(l.Result) {
+			col.Mode = l.LoRA.mode()
+		}
+		cols = append(cols, col)
+	}
+	if a := c.Loaded; a != nil && a.Result != nil {
+		cols = append(cols, answerColumn{Name: compare.Loaded, Mode: a.LoRA.mode(), Event: a.Result})
+	}
+	return cols
+}
+
 // AnswerRows lists the fixed prompts with every model's answer, in the table's column order.
 func (c *comparison) AnswerRows() []answerRow {
+	cols := c.AnswerColumns()
 	var prompts []string
 	seen := map[string]bool{}
-	collect := func(e *job.Event) {
-		if e == nil {
-			return
+	for _, col := range cols {
+		if col.Event == nil {
+			continue
 		}
-		for _, a := range e.Answers {
+		for _, a := range col.Event.Answers {
 			if !seen[a.Prompt] {
 				seen[a.Prompt] = true
 				prompts = append(prompts, a.Prompt)
 			}
 		}
 	}
-	collect(c.BaseResult)
-	for _, l := range c.Lanes {
-		collect(l.Result)
-	}
 	expected := expectedAnswers(c.Spec.Task)
-	answer := func(e *job.Event, prompt string) string {
-		if e == nil {
-			return ""
-		}
-		for _, a := range e.Answers {
-			if a.Prompt == prompt {
-				return a.Answer
-			}
-		}
-		return ""
-	}
 	var rows []answerRow
 	for _, p := range prompts {
-		r := answerRow{Prompt: p, Expected: expected[p], Answers: []string{answer(c.BaseResult, p)}}
-		for _, l := range c.Lanes {
-			r.Answers = append(r.Answers, answer(l.Result, p))
+		r := answerRow{Prompt: p, Expected: expected[p]}
+		for _, col := range cols {
+			r.Answers = append(r.Answers, answerTo(answersFor(col.Event, col.Mode), p))
 		}
 		rows = append(rows, r)
 	}
 	return rows
+}
+
+// answerTo is the answer to prompt among answers, or "".
+func answerTo(answers []compare.Answer, prompt string) string {
+	for _, a := range answers {
+		if a.Prompt == prompt {
+			return a.Answer
+		}
+	}
+	return ""
 }
 
 // expectedAnswers maps the task's held-out prompts (and texts to label) to their answers.

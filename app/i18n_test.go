@@ -13,6 +13,7 @@ import (
 
 	"pretune/core"
 	"pretune/core/corpus"
+	"pretune/core/protocol"
 	"pretune/core/runspec"
 	"pretune/core/task"
 )
@@ -142,6 +143,14 @@ func TestEveryKeyUsedExists(t *testing.T) {
 	}
 	for _, m := range []string{"matches", "differs", "other-device"} {
 		used["cmp.match."+m] = true
+	}
+	// The LoRA view's names built from values.
+	for _, m := range adapterModes {
+		used["lora.mode."+m] = true
+		used["lora.mode_about."+m] = true
+	}
+	for _, c := range []string{protocol.CodeAdapterDamaged, protocol.CodeAdapterNotLoRA, protocol.CodeAdapterMismatch} {
+		used["lora.err."+c] = true
 	}
 	for k := range used {
 		require.Contains(t, en, k, "English has no %q", k)
