@@ -3,9 +3,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/xml"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -18,14 +20,20 @@ import (
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
+
+	"pretune/core"
+	"pretune/core/runspec"
+	"pretune/core/task"
 )
 
 // TestCompareView drives the fine-tune and compare view as a learner: a built-in base missing
 // on the server and a damaged one are refused with why; then pretrain en-tiny, fine-tune the
 // model just pretrained on en-facts with full fine-tuning and LoRA for 20 steps, one worker
-// each, and see the table, the chart and the answers filled; export the CSV and the SVG; share
-// the comparison and open the link in a fresh browser, which pretrains the base itself and
-// gets the same fingerprints; stop a long comparison mid-run; and in Chinese no English is left.
+// each, and see the table, the chart and the answers filled; see what LoRA learned, switch its
+// adapter off, save it, load it back and see a damaged and a mismatched file refused; see which
+// characters the loss counts; export the CSV and the SVG; share the comparison and open the link
+// in a fresh browser, which pretrains the base itself and gets the same fingerprints; stop a
+// long comparison mid-run; and in Chinese no English is left.
 func TestCompareView(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the wasm and starts a browser")
@@ -94,6 +102,10 @@ func TestCompareView(t *testing.T) {
 	}
 	typeInto(t, ctx, "#cmp-steps", "20")
 	waitFor(t, ctx, `document.querySelector('#cmp-schedule').textContent.includes('every 2 steps')`, 5*time.Second)
+	// A LoRA step large enough to change en-tiny's answers within 20 steps, so that switching
+	// its adapter off visibly gives the base's answers back.
+	typeInto(t, ctx, "#m-lora-lr", "0.1")
+	waitFor(t, ctx, `!document.querySelector('#m-lora-lr-reset').disabled`, 5*time.Second)
 	click(t, ctx, "#cmp-run")
 	waitFor(t, ctx, `document.querySelectorAll('#cmp-lanes li').length === 2`, 30*time.Second)
 	waitFor(t, ctx, `['done','failed','stopped'].includes(document.querySelector('#cmp-status').dataset.phase)`, 4*time.Minute)
@@ -126,6 +138,8 @@ func TestCompareView(t *testing.T) {
 	require.Equal(t, 2, eval[int](t, ctx, `document.querySelectorAll('#cmp-answers thead th').length - 3`), "an answer column a method, after prompt, expected and base")
 	require.GreaterOrEqual(t, eval[int](t, ctx, `document.querySelectorAll('#cmp-answers tbody tr').length`), 1)
 	screenshot(t, ctx, "compare.png")
+	checkLoRAView(t, ctx, downloads)
+	checkSFTExample(t, ctx)
 
 	// Export: the CSV holds the table; the SVG is the chart.
 	click(t, ctx, "#cmp-csv")
@@ -242,4 +256,124 @@ func downloaded(t *testing.T, dir, name string) []byte {
 	data, err := os.ReadFile(path)
 	require.NoError(t, err)
 	return data
+}
+
+// answerColumn reads one model's column of the answers table.
+func answerColumn(t *testing.T, ctx context.Context, method string) []string {
+	t.Helper()
+	return eval[[]string](t, ctx, `[...document.querySelectorAll('#cmp-answers td[data-method="`+method+`"]')].map(td => td.textContent)`)
+}
+
+// checkLoRAView: after the en-tiny comparison with full fine-tuning and LoRA (lane 1), LoRA's
+// heatmap draws every weight of the chosen update, which is the s·B·A of the adapter file it
+// saves; switched off, its answers are the base's; the file loads back onto the base and
+// answers as LoRA did; a damaged file and another model's adapter are refused with why.
+func checkLoRAView(t *testing.T, ctx context.Context, downloads string) {
+	t.Helper()
+	tiny, err := runspec.PresetByName("en-tiny")
+	require.NoError(t, err)
+	dim := tiny.Spec.Config.Dim
+	waitFor(t, ctx, `!!document.querySelector('#lora-1-map')`, 10*time.Second)
+	require.False(t, eval[bool](t, ctx, `!!document.querySelector('#lora-0-map')`), "full fine-tuning has no LoRA view")
+	require.Equal(t, dim*dim, eval[int](t, ctx, `document.querySelectorAll('#lora-1-map rect.cell').length`), "q_proj: Rows×Cols cells")
+	require.Equal(t, strconv.Itoa(dim), eval[string](t, ctx, `document.querySelector('#lora-1-map').dataset.rows`))
+	choose(t, ctx, "#lora-1-layer", "1")
+	choose(t, ctx, "#lora-1-target", "v_proj")
+	waitFor(t, ctx, `document.querySelector('#lora-1-map').dataset.target === 'v_proj' && document.querySelector('#lora-1-map').dataset.layer === '1'`, 5*time.Second)
+	drawn := eval[[]float64](t, ctx, `[...document.querySelectorAll('#lora-1-map rect.cell')].map(r => parseFloat(r.dataset.v))`)
+	require.Len(t, drawn, dim*dim)
+	require.NotEmpty(t, text(t, ctx, "#lora-1-map rect.cell title"), "every cell has its tooltip")
+
+	// The switch: off gives the base's answers exactly, merged the adapter's; on gives them back.
+	on, base := answerColumn(t, ctx, "lora"), answerColumn(t, ctx, "base")
+	require.NotEmpty(t, on)
+	require.NotEqual(t, base, on, "LoRA learned something: its answers differ from the base's")
+	click(t, ctx, "#lora-1-mode-off")
+	waitFor(t, ctx, `document.querySelector('#cmp-answers th[data-method="lora"]').textContent.includes('adapter off')`, 5*time.Second)
+	require.Equal(t, base, answerColumn(t, ctx, "lora"), "adapter off: the base model's answers")
+	click(t, ctx, "#lora-1-mode-merged")
+	waitFor(t, ctx, `document.querySelector('#cmp-answers th[data-method="lora"]').textContent.includes('merged')`, 5*time.Second)
+	require.Equal(t, on, answerColumn(t, ctx, "lora"), "merged into the weights: the same answers")
+	click(t, ctx, "#lora-1-mode-on")
+	waitFor(t, ctx, `!document.querySelector('#cmp-answers th[data-method="lora"] .hint')`, 5*time.Second)
+	require.Equal(t, on, answerColumn(t, ctx, "lora"))
+
+	// Save: the file is LoRA's alone, and its s·B·A is what the heatmap drew.
+	waitFor(t, ctx, `!document.querySelector('#lora-1-save').disabled`, 30*time.Second)
+	click(t, ctx, "#lora-1-save")
+	file := downloaded(t, downloads, "lora-adapter.safetensors")
+	c, err := tiny.Spec.Resolve()
+	require.NoError(t, err)
+	tk, err := core.PretrainTokenizer(c)
+	require.NoError(t, err)
+	cfg := tiny.Spec.Config
+	cfg.Vocab = tk.VocabSize()
+	m, err := core.NewModel(core.NewCPU(), cfg)
+	require.NoError(t, err)
+	require.NoError(t, m.ImportLoRA(bytes.NewReader(file)))
+	lcfg, ok := m.LoRA()
+	require.True(t, ok)
+	require.Equal(t, core.DefaultLoRA().Targets, lcfg.Targets)
+	updates, err := m.LoRAUpdates()
+	require.NoError(t, err)
+	var shown *core.LoRAUpdate
+	for i, u := range updates {
+		if u.Layer == 1 && u.Target == "v_proj" {
+			shown = &updates[i]
+		}
+	}
+	require.NotNil(t, shown)
+	nonzero := false
+	for i, v := range shown.Delta {
+		require.InDelta(t, float64(v), drawn[i], 1e-6*(1+math.Abs(float64(v))), "cell %d", i)
+		nonzero = nonzero || v != 0
+	}
+	require.True(t, nonzero, "20 steps moved B off zero")
+
+	// Load it back: one more column with LoRA's answers, and its heatmap.
+	dir := t.TempDir()
+	load := func(name string, data []byte) {
+		t.Helper()
+		path := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(path, data, 0o644))
+		do(t, ctx, chromedp.SetUploadFiles("#cmp-adapter-file", []string{path}))
+	}
+	load("lora-adapter.safetensors", file)
+	waitFor(t, ctx, `document.querySelectorAll('#cmp-answers td[data-method="loaded"]').length > 0 || !!document.querySelector('#cmp-adapter-error')`, 2*time.Minute)
+	require.Empty(t, text(t, ctx, "#cmp-adapter-error"))
+	require.Equal(t, on, answerColumn(t, ctx, "loaded"), "the loaded adapter answers as LoRA did")
+	require.Contains(t, text(t, ctx, `#cmp-answers th[data-method="loaded"]`), "lora-adapter.safetensors")
+	require.Equal(t, dim*dim, eval[int](t, ctx, `document.querySelectorAll('#lora-loaded-map rect.cell').length`))
+
+	// A damaged file, then another model's adapter: each refused with why, nothing shown.
+	load("cut.safetensors", file[:len(file)-9])
+	waitFor(t, ctx, `!!document.querySelector('#cmp-adapter-error')`, 2*time.Minute)
+	require.Contains(t, text(t, ctx, "#cmp-adapter-error"), "damaged or cut short")
+	require.Zero(t, eval[int](t, ctx, `document.querySelectorAll('#cmp-answers td[data-method="loaded"]').length`))
+	wide := cfg
+	wide.Dim *= 2
+	other, err := core.NewModel(core.NewCPU(), wide)
+	require.NoError(t, err)
+	_, err = other.AttachLoRA(core.DefaultLoRA(), 1)
+	require.NoError(t, err)
+	var otherFile bytes.Buffer
+	require.NoError(t, other.ExportLoRA(&otherFile))
+	load("wide.safetensors", otherFile.Bytes())
+	waitFor(t, ctx, `(document.querySelector('#cmp-adapter-error') || {textContent: ''}).textContent.includes('wide.safetensors')`, 2*time.Minute)
+	require.Contains(t, text(t, ctx, "#cmp-adapter-error"), "another shape")
+	require.Contains(t, text(t, ctx, "#cmp-adapter-error"), "has shape")
+}
+
+// checkSFTExample: the form shows en-facts' first training pair with only its response (and the
+// line break that ends it) marked as counted in the loss.
+func checkSFTExample(t *testing.T, ctx context.Context) {
+	t.Helper()
+	tk, err := task.Builtin("en-facts")
+	require.NoError(t, err)
+	p := tk.TrainPairs[0]
+	counted := eval[string](t, ctx, `[...document.querySelectorAll('#sft-example .ch.counted')].map(s => s.textContent).join('')`)
+	require.Equal(t, p.Response+"↵", counted)
+	ignored := eval[string](t, ctx, `[...document.querySelectorAll('#sft-example .ch.ignored')].map(s => s.textContent).join('')`)
+	require.Equal(t, strings.ReplaceAll(task.PromptText(p.Prompt), "\n", "↵"), ignored)
+	require.NotEmpty(t, text(t, ctx, "#sft-legend"))
 }
