@@ -17,7 +17,6 @@ import (
 	"pretune/core/compare"
 	"pretune/core/corpus"
 	"pretune/core/runspec"
-	"pretune/core/task"
 )
 
 // Event is one line of a run's report: JSON field names are a public interface (the CLI's -json
@@ -326,12 +325,16 @@ func CompareConfig(spec runspec.Spec) compare.Config {
 // runCompare fine-tunes the pretrained base with each of the spec's methods and reports every
 // method's evaluations and results, and the base's result, as events.
 func runCompare(ctx context.Context, spec runspec.Spec, base *core.Model, tk *core.Tokenizer, c *corpus.Corpus, emit func(Event)) ([]compare.Result, error) {
-	t, err := task.Builtin(spec.Task.ID)
+	t, err := spec.Task.Resolve()
 	if err != nil {
 		return nil, err
 	}
 	if missing := core.MissingRunes(tk, t); len(missing) > 0 {
-		return nil, fmt.Errorf("job: the base model cannot write %q, which task %s needs: its vocabulary was built without them (pretrain it with this version of pretune)", string(missing), t.ID)
+		what := "task " + t.ID
+		if t.ID == runspec.UserTask {
+			what = "your task"
+		}
+		return nil, fmt.Errorf("job: the base model cannot write %q, which %s needs: its vocabulary holds only the characters of its pretraining text and of the built-in tasks (use those, or pretrain on a text that has them)", string(missing), what)
 	}
 	class := base.Dev.Name()
 	return compare.Run(ctx, base, tk, t, c, CompareConfig(spec), func(e compare.Event) {
