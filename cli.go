@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 
 	"pretune/core"
@@ -29,6 +30,8 @@ func commandLine(args []string, stdout, stderr io.Writer) int {
 		asJSON  = fs.Bool("json", false, "with -run: print one JSON object per line")
 		out     = fs.String("out", "", "with -run: save the trained model as a checkpoint `file`")
 		bases   = fs.String("bases", "", "regenerate the kept base checkpoints (one per comparison preset, on the CPU) into `dir` (make base)")
+		taskF   = fs.String("task", "", "with -run of a comparison: fine-tune on your own task `file` instead (prompt/response pairs, or labelled lines with -task-kind classify; TSV or JSON Lines)")
+		kind    = fs.String("task-kind", "generate", "with -task: generate (prompt/response pairs) or classify (text and label)")
 		fresh   = fs.Bool("pretrain", false, "with -run of a comparison: pretrain its base even when a kept copy of it exists")
 		device  = fs.String("device", "cpu", "with -run: cpu (reproduces exactly everywhere), webgpu (any adapter, software ones too) or auto (a hardware GPU if there is one, else cpu)")
 	)
@@ -51,7 +54,7 @@ func commandLine(args []string, stdout, stderr io.Writer) int {
 	case *code != "":
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 		defer stop()
-		err = runCode(ctx, *code, runOptions{device: *device, asJSON: *asJSON, out: *out, pretrain: *fresh}, stdout, stderr)
+		err = runCode(ctx, *code, runOptions{device: *device, asJSON: *asJSON, out: *out, pretrain: *fresh, task: *taskF, taskKind: *kind}, stdout, stderr)
 	case *bases != "":
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 		defer stop()
@@ -101,6 +104,28 @@ type runOptions struct {
 	asJSON   bool
 	out      string // a checkpoint file to write
 	pretrain bool   // a comparison pretrains its base even when a kept copy exists
+	task     string // a learner's task file replacing a comparison's task
+	taskKind string // its kind: task.KindGenerate or task.KindClassify
+}
+
+// withUserTask replaces a comparison's task with the learner's file.
+func withUserTask(spec runspec.Spec, path, kind string) (runspec.Spec, error) {
+	if !spec.Compares() {
+		return spec, fmt.Errorf("-task needs a comparison to run (a preset such as en-lesson, or a comparison's link)")
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return spec, err
+	}
+	ref, err := runspec.UserTaskRef(filepath.Base(path), kind, string(data))
+	if err != nil {
+		return spec, fmt.Errorf("%s: %w", path, err)
+	}
+	spec.Task = ref
+	if _, err := runspec.Encode(spec); err != nil { // the methods must suit the task's kind
+		return spec, err
+	}
+	return spec, nil
 }
 
 // decodeRun reads -run's argument: a share code or link, or a preset's name.
@@ -119,6 +144,11 @@ func runCode(ctx context.Context, code string, ro runOptions, w, log io.Writer) 
 	spec, err := decodeRun(code)
 	if err != nil {
 		return err
+	}
+	if ro.task != "" {
+		if spec, err = withUserTask(spec, ro.task, ro.taskKind); err != nil {
+			return err
+		}
 	}
 	dev, err := openDevice(ro.device, log)
 	if err != nil {
@@ -147,8 +177,12 @@ func runCode(ctx context.Context, code string, ro runOptions, w, log io.Writer) 
 			for _, m := range spec.Methods {
 				names = append(names, m.Label())
 			}
+			taskName := spec.Task.ID
+			if spec.Task.ID == runspec.UserTask {
+				taskName = fmt.Sprintf("%q (yours)", spec.Task.Name)
+			}
 			fmt.Fprintf(w, "then fine-tunes that base on task %s, %d steps with each method: %s\n",
-				spec.Task.ID, spec.FineTune.Steps, strings.Join(names, ", "))
+				taskName, spec.FineTune.Steps, strings.Join(names, ", "))
 		}
 	}
 	res, err := job.Run(ctx, spec, dev, job.Options{Base: base, FallbackToCPU: true, OnEvent: func(e job.Event) {

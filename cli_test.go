@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -317,4 +318,37 @@ func TestRunMaskedObjective(t *testing.T) {
 	require.Regexp(t, `fill-in-the-blank probe: [0-9.]+% of blanked held-out characters restored`, out)
 	require.Regexp(t, `blanks: ".*_.*"\nfilled: "`, out)
 	require.NotContains(t, out, "sample:")
+}
+
+// TestRunComparisonOnYourTask: -task fine-tunes a comparison on the learner's file; a bad file
+// is refused with its line number, and -task without a comparison says what it needs.
+func TestRunComparisonOnYourTask(t *testing.T) {
+	c, _ := shortComparison(t)
+	var tsv strings.Builder
+	for i := 0; i < 12; i++ {
+		fmt.Fprintf(&tsv, "Where does the %s live?\tin the forest\n", strings.Repeat("big ", i)+"fox")
+	}
+	dir := t.TempDir()
+	good := filepath.Join(dir, "homes.tsv")
+	require.NoError(t, os.WriteFile(good, []byte(tsv.String()), 0o644))
+	code, out, errOut := runCLI("-run", c, "-task", good)
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, `on task "homes.tsv" (yours)`)
+	require.Regexp(t, `\| lora \|`, out)
+
+	digits := filepath.Join(dir, "sums.tsv")
+	require.NoError(t, os.WriteFile(digits, []byte(strings.ReplaceAll(tsv.String(), "fox", "fox 7")), 0o644))
+	code, _, errOut = runCLI("-run", c, "-task", digits)
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, `cannot write "7", which your task needs`)
+
+	bad := filepath.Join(dir, "bad.tsv")
+	require.NoError(t, os.WriteFile(bad, []byte(tsv.String()+"no tab\n"), 0o644))
+	code, _, errOut = runCLI("-run", c, "-task", bad)
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "line 13")
+
+	code, _, errOut = runCLI("-run", "en-tiny", "-task", good)
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "-task needs a comparison")
 }

@@ -390,12 +390,13 @@ func adapterErrText(l Lang, code string) string {
 	return l.T("lora.err.load")
 }
 
-// taskKind is the comparison's task's kind ("" when its task is not a built-in one).
+// taskKind is the comparison's task's kind, a built-in task's or the learner's own ("" when the
+// spec's task cannot be had).
 func (c *comparison) taskKind() string {
 	if c.Spec.Task == nil {
 		return ""
 	}
-	t, err := task.Builtin(c.Spec.Task.ID)
+	t, err := c.Spec.Task.Resolve()
 	if err != nil {
 		return ""
 	}

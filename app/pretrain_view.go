@@ -783,8 +783,8 @@ func (p *Pretrain) renderSamples() app.UI {
 					return app.Li().Class("probe").DataSet("step", s.Step).Body(
 						app.Span().Class("sample-step").Text(l.T("samples.step", s.Step)),
 						app.Dl().Body(
-							dlRow(l.T("probe.blanks"), s.Text),
-							dlRow(l.T("probe.filled"), s.Filled),
+							app.Div().Body(app.Dt().Text(l.T("probe.blanks")), app.Dd().Class("data sample").Text(s.Text)),
+							app.Div().Body(app.Dt().Text(l.T("probe.filled")), app.Dd().Class("data sample").Text(s.Filled)),
 						),
 					)
 				}

@@ -347,12 +347,16 @@ func taskFor(spec runspec.Spec, tk *core.Tokenizer) (*task.Task, error) {
 	if spec.Task == nil {
 		return nil, fmt.Errorf("job: the link carries no task")
 	}
-	t, err := task.Builtin(spec.Task.ID)
+	t, err := spec.Task.Resolve()
 	if err != nil {
 		return nil, err
 	}
 	if missing := core.MissingRunes(tk, t); len(missing) > 0 {
-		return nil, fmt.Errorf("job: the base model cannot write %q, which task %s needs: its vocabulary was built without them (pretrain it with this version of pretune)", string(missing), t.ID)
+		what := "task " + t.ID
+		if t.ID == runspec.UserTask {
+			what = "your task"
+		}
+		return nil, fmt.Errorf("job: the base model cannot write %q, which %s needs: its vocabulary holds only the characters of its pretraining text and of the built-in tasks (use those, or pretrain on a text that has them)", string(missing), what)
 	}
 	return t, nil
 }

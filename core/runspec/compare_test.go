@@ -2,6 +2,8 @@ package runspec
 
 import (
 	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -137,7 +139,7 @@ func TestCompareRefuses(t *testing.T) {
 		{"unknown method field", method(0, "dora", true), ErrMalformed, `unknown field "dora"`},
 		{"version 1 with a task", rawCode(t, specJSON(t, good, func(m map[string]any) { m["v"] = 1 })), ErrInvalid, "needs link version 2"},
 		{"version 2 with a seed", ft("seed", 5), ErrInvalid, "a fine-tuning seed needs link version 3"},
-		{"version 3 without a seed", rawCodeV(t, 3, specJSON(t, good, func(m map[string]any) { m["v"] = 3 })), ErrInvalid, "a version 3 link carries a fine-tuning seed or the masked objective"},
+		{"version 3 without a seed", rawCodeV(t, 3, specJSON(t, good, func(m map[string]any) { m["v"] = 3 })), ErrInvalid, "a version 3 link carries a fine-tuning seed, the masked objective or your own task"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -205,4 +207,49 @@ func TestObjective(t *testing.T) {
 	old := masked
 	old.Version = 1
 	requireKind(t, old.Validate(), ErrInvalid, "needs link version 3")
+}
+
+// userTaskText is a learner's task file: twelve questions and answers, as TSV.
+func userTaskText() string {
+	var b strings.Builder
+	for i := 0; i < 12; i++ {
+		fmt.Fprintf(&b, "Which animal is number %d?\tthe fox\n", i)
+	}
+	return b.String()
+}
+
+// TestUserTask: a comparison may carry a learner's task file (version 3), checked with the
+// parser's line-numbered errors, its hash guarding against a changed text.
+func TestUserTask(t *testing.T) {
+	p, err := PresetByName("en-lesson")
+	require.NoError(t, err)
+	ref, err := UserTaskRef("animals.tsv", task.KindGenerate, userTaskText())
+	require.NoError(t, err)
+	spec := p.Spec
+	spec.Task = ref
+	code, err := Encode(spec)
+	require.NoError(t, err)
+	require.Equal(t, byte('3'), code[0])
+	back, err := Decode(code)
+	require.NoError(t, err)
+	require.Equal(t, *ref, *back.Task)
+	tk, err := back.Task.Resolve()
+	require.NoError(t, err)
+	require.Equal(t, "user", tk.ID)
+	require.NotEmpty(t, tk.ValPairs)
+
+	_, err = UserTaskRef("bad.tsv", task.KindGenerate, userTaskText()+"no tab\n")
+	requireKind(t, err, ErrInvalid, "your task: line 13")
+	_, err = UserTaskRef("big.tsv", task.KindGenerate, strings.Repeat("q\ta\n", MaxLinkTextBytes))
+	requireKind(t, err, ErrTooLarge, "your task is")
+
+	changed := *ref
+	changed.Text += "Which animal is last?\tthe bear\n"
+	spec.Version, spec.Task = VersionUserTask, &changed
+	requireKind(t, spec.Validate(), ErrMalformed, "does not match its hash")
+
+	builtinWithText := *p.Spec.Task
+	builtinWithText.Text = "x"
+	spec.Task = &builtinWithText
+	requireKind(t, spec.Validate(), ErrInvalid, "carries no kind, text or name")
 }

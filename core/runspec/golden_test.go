@@ -105,7 +105,15 @@ func goldenSpecsV3(t *testing.T) []goldenCode {
 	tiny.Task = &TaskRef{ID: "en-facts", Hash: builtinTaskHash(t, "en-facts")}
 	tiny.FineTune = &FineTune{Steps: 20, Warmup: 2, EvalEvery: 2, Seed: 1 << 40}
 	tiny.Methods = []Method{{Kind: MethodFull}, {Kind: MethodLoRA, Rank: 2, Alpha: 4, Targets: []string{"q_proj", "v_proj"}}}
-	return append(out, goldenCode{Name: "tiny, two methods, a large seed", Spec: tiny})
+	user := Presets()[0].Spec
+	user.Version = 3
+	ref, err := UserTaskRef("animals.tsv", task.KindGenerate, userTaskText())
+	require.NoError(t, err)
+	user.Task, user.FineTune = ref, &FineTune{Steps: 30, Warmup: 3, EvalEvery: 10}
+	user.Methods = []Method{{Kind: MethodFull}, {Kind: MethodLoRA, Rank: 4}}
+	return append(out,
+		goldenCode{Name: "tiny, two methods, a large seed", Spec: tiny},
+		goldenCode{Name: "a learner's own task", Spec: user})
 }
 
 // TestGoldenCodes: codes made by earlier builds keep decoding to the same Spec. A built-in

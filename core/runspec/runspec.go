@@ -65,11 +65,12 @@ const (
 	// VersionCompare is the first version with a fine-tuning comparison (Task, FineTune,
 	// Methods).
 	VersionCompare = 2
-	// Version 3 adds two things, each optional: a pretraining objective other than causal LM
-	// (Objective, MaskRate) and a fine-tuning seed of its own (FineTune.Seed). A spec takes
-	// version 3 only when it uses one of them.
+	// Version 3 adds three things, each optional: a pretraining objective other than causal LM
+	// (Objective, MaskRate), a fine-tuning seed of its own (FineTune.Seed) and a learner's own
+	// task (TaskRef with ID UserTask). A spec takes version 3 only when it uses one of them.
 	VersionObjective = 3
 	VersionSeed      = 3
+	VersionUserTask  = 3
 	// Newest is the newest link version this build writes and reads.
 	Newest = 3
 )
@@ -91,7 +92,8 @@ const (
 	MaxCodeBytes = 80 << 10
 	// maxInflatedBytes bounds the decompressed JSON, against decompression bombs (DEFLATE can
 	// expand a thousandfold). JSON escapes can make text up to six times longer.
-	maxInflatedBytes = 6*MaxLinkTextBytes + 16<<10
+	// A link may carry a learner's corpus and a learner's task, each up to MaxLinkTextBytes.
+	maxInflatedBytes = 2*6*MaxLinkTextBytes + 16<<10
 	// MaxNameBytes bounds a learner corpus's display name.
 	MaxNameBytes = 200
 )
@@ -155,10 +157,55 @@ type Spec struct {
 }
 
 // TaskRef names a built-in task by ID and Hash (task.Task.Hash: this build must have the same
-// examples). Encode fills in Hash when it is empty.
+// examples), or carries a learner's own task (ID UserTask, version 3): its Kind, the file's Text
+// (TSV or JSON Lines, read by task.FromFile) and a display Name, with Hash = TextHash(Text).
+// Encode fills in Hash when it is empty.
 type TaskRef struct {
 	ID   string `json:"id"`
 	Hash string `json:"hash"`
+	Kind string `json:"kind,omitempty"`
+	Text string `json:"text,omitempty"`
+	Name string `json:"name,omitempty"`
+}
+
+// UserTask is TaskRef.ID for a learner's own task.
+const UserTask = "user"
+
+// UserTaskRef returns a reference to a learner's task file, checked as task.FromFile checks it
+// (line-numbered errors) and against MaxLinkTextBytes.
+func UserTaskRef(name, kind, text string) (*TaskRef, error) {
+	ref := &TaskRef{ID: UserTask, Hash: TextHash(text), Kind: kind, Text: text, Name: name}
+	if _, err := ref.Resolve(); err != nil {
+		return nil, err
+	}
+	return ref, nil
+}
+
+// Resolve returns the task the reference names: a built-in task, or the learner's parsed.
+func (r TaskRef) Resolve() (*task.Task, error) {
+	if r.ID != UserTask {
+		if r.Kind != "" || r.Text != "" || r.Name != "" {
+			return nil, fmt.Errorf("runspec: %w: a built-in task carries no kind, text or name", ErrInvalid)
+		}
+		t, err := task.Builtin(r.ID)
+		if err != nil {
+			return nil, fmt.Errorf("runspec: %w: %v", ErrInvalid, err)
+		}
+		return t, nil
+	}
+	switch {
+	case len(r.Text) > MaxLinkTextBytes:
+		return nil, fmt.Errorf("runspec: %w: your task is %d bytes; a link carries at most %d", ErrTooLarge, len(r.Text), MaxLinkTextBytes)
+	case len(r.Name) > MaxNameBytes || !utf8.ValidString(r.Name):
+		return nil, fmt.Errorf("runspec: %w: the task name must be UTF-8 of at most %d bytes", ErrInvalid, MaxNameBytes)
+	case r.Hash != TextHash(r.Text):
+		return nil, fmt.Errorf("runspec: %w: your task's text does not match its hash: the link was changed or cut", ErrMalformed)
+	}
+	t, err := task.FromFile(r.Name, r.Kind, []byte(r.Text))
+	if err != nil {
+		return nil, fmt.Errorf("runspec: %w: your task: %w", ErrInvalid, err)
+	}
+	return t, nil
 }
 
 // FineTune is a comparison's shared schedule; the seed is the pretraining config's.
@@ -258,6 +305,8 @@ func (s Spec) lowestVersion() int {
 		return VersionObjective
 	case s.FineTune != nil && s.FineTune.Seed != 0:
 		return VersionSeed
+	case s.Task != nil && s.Task.ID == UserTask:
+		return VersionUserTask
 	case s.Compares():
 		return VersionCompare
 	}
@@ -309,10 +358,13 @@ func TextHash(text string) string {
 func Encode(s Spec) (string, error) {
 	s.Version = s.lowestVersion()
 	if s.Task != nil && s.Task.Hash == "" {
-		if t, err := task.Builtin(s.Task.ID); err == nil {
-			ref := TaskRef{ID: s.Task.ID, Hash: t.Hash()}
-			s.Task = &ref
+		ref := *s.Task
+		if ref.ID == UserTask {
+			ref.Hash = TextHash(ref.Text)
+		} else if t, err := task.Builtin(ref.ID); err == nil {
+			ref.Hash = t.Hash()
 		}
+		s.Task = &ref
 	}
 	if s.Corpus.Hash == "" {
 		switch s.Corpus.ID {
@@ -631,7 +683,7 @@ func (s Spec) validateObjective() error {
 			return fmt.Errorf("runspec: %w: a mask rate belongs to the masked objective only", ErrInvalid)
 		}
 		if s.Version >= VersionObjective && !s.Compares() {
-			return fmt.Errorf("runspec: %w: a version %d link carries a fine-tuning seed or the masked objective", ErrInvalid, s.Version)
+			return fmt.Errorf("runspec: %w: a version %d link carries a fine-tuning seed, the masked objective or your own task", ErrInvalid, s.Version)
 		}
 	case ObjectiveMasked:
 		if s.Version < VersionObjective {
@@ -666,11 +718,16 @@ func (s Spec) validateCompare(lang string) error {
 	if s.Task == nil || s.FineTune == nil || len(s.Methods) == 0 {
 		return fmt.Errorf("runspec: %w: a comparison needs a task, a fine-tuning schedule and at least one method", ErrInvalid)
 	}
-	t, err := task.Builtin(s.Task.ID)
-	if err != nil {
-		return fmt.Errorf("runspec: %w: %v", ErrInvalid, err)
+	if s.Task.ID == UserTask && s.Version < VersionUserTask {
+		return fmt.Errorf("runspec: %w: your own task needs link version %d, not %d", ErrInvalid, VersionUserTask, s.Version)
 	}
-	if t.Lang != lang {
+	t, err := s.Task.Resolve()
+	if err != nil {
+		return err
+	}
+	// A learner's task has only a guessed language: the base's vocabulary is checked when the
+	// comparison runs instead.
+	if t.Lang != lang && s.Task.ID != UserTask {
 		return fmt.Errorf("runspec: %w: task %s is in %q but the corpus is in %q: the base would not know the task's language", ErrInvalid, s.Task.ID, t.Lang, lang)
 	}
 	if s.Objective == ObjectiveMasked && t.Kind != task.KindClassify {
@@ -680,8 +737,8 @@ func (s Spec) validateCompare(lang string) error {
 	switch {
 	case ft.Seed != 0 && s.Version < VersionSeed:
 		return fmt.Errorf("runspec: %w: a fine-tuning seed needs link version %d, not %d", ErrInvalid, VersionSeed, s.Version)
-	case ft.Seed == 0 && s.Version >= VersionSeed && s.Objective == ObjectiveCausal:
-		return fmt.Errorf("runspec: %w: a version %d link carries a fine-tuning seed or the masked objective", ErrInvalid, s.Version)
+	case ft.Seed == 0 && s.Version >= VersionSeed && s.Objective == ObjectiveCausal && s.Task.ID != UserTask:
+		return fmt.Errorf("runspec: %w: a version %d link carries a fine-tuning seed, the masked objective or your own task", ErrInvalid, s.Version)
 	case ft.Steps < 1 || ft.Steps > core.MaxSteps:
 		return fmt.Errorf("runspec: %w: fine-tuning steps %d is outside 1..%d", ErrInvalid, ft.Steps, core.MaxSteps)
 	case ft.Warmup < 0 || ft.Warmup > ft.Steps:
@@ -701,7 +758,7 @@ func (s Spec) validateCompare(lang string) error {
 		}
 		seen[m.Label()] = true
 	}
-	if h := t.Hash(); s.Task.Hash != h {
+	if h := t.Hash(); s.Task.ID != UserTask && s.Task.Hash != h {
 		return fmt.Errorf("runspec: %w: task %s has hash %s in this pretune, %q in the link, so the comparison will not reproduce exactly", ErrCorpusChanged, s.Task.ID, h, s.Task.Hash)
 	}
 	return nil

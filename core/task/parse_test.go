@@ -447,3 +447,30 @@ func FuzzParseLabelledJSONL(f *testing.F) {
 		require.Equal(t, labels, labels2)
 	})
 }
+
+// TestFromFile: a learner's file is read as TSV or JSON Lines by its first character, as pairs
+// or labelled lines by the kind asked for, with the parsers' line-numbered errors.
+func TestFromFile(t *testing.T) {
+	var tsv, jsonl, labelled strings.Builder
+	for i := 0; i < 12; i++ {
+		fmt.Fprintf(&tsv, "What is %d plus one?\t%d\n", i, i+1)
+		fmt.Fprintf(&jsonl, "{\"prompt\": \"What is %d plus one?\", \"response\": \"%d\"}\n", i, i+1)
+		fmt.Fprintf(&labelled, "%d is even\t%v\n", i, i%2 == 0)
+	}
+	fromTSV, err := FromFile("sums.tsv", KindGenerate, []byte(tsv.String()))
+	require.NoError(t, err)
+	fromJSONL, err := FromFile("sums.jsonl", KindGenerate, []byte("\n"+jsonl.String()))
+	require.NoError(t, err)
+	require.Equal(t, fromTSV.TrainPairs, fromJSONL.TrainPairs)
+	require.Equal(t, fromTSV.ValPairs, fromJSONL.ValPairs)
+
+	cls, err := FromFile("even.tsv", KindClassify, []byte(labelled.String()))
+	require.NoError(t, err)
+	require.Equal(t, KindClassify, cls.Kind)
+	require.ElementsMatch(t, []string{"true", "false"}, cls.Labels)
+
+	_, err = FromFile("bad.tsv", KindGenerate, []byte(tsv.String()+"no tab here\n"))
+	parseErr(t, err, 13, CodeMissingTab)
+	_, err = FromFile("x", "rank", []byte(tsv.String()))
+	require.ErrorContains(t, err, `kind "rank"`)
+}

@@ -98,3 +98,34 @@ func tooFew(n int, what string) error {
 	return &ParseError{Code: CodeTooFew, N: n, Limit: MinExamples,
 		msg: fmt.Sprintf("the file has %d different %s; at least %d are needed to keep a held-out part", n, what, MinExamples)}
 }
+
+// FromFile reads a learner's task file: prompt/response pairs for a generate task (kind
+// KindGenerate) or labelled lines for a classify task (KindClassify), as JSON Lines when its
+// first non-blank character is '{', else as TSV. Errors are ParseErrors with the line number
+// where there is one.
+func FromFile(name, kind string, data []byte) (*Task, error) {
+	jsonl := strings.HasPrefix(strings.TrimLeft(string(data[:min(len(data), 4096)]), " \t\r\n\ufeff"), "{")
+	switch kind {
+	case KindGenerate:
+		parse := ParsePairsTSV
+		if jsonl {
+			parse = ParsePairsJSONL
+		}
+		pairs, err := parse(data)
+		if err != nil {
+			return nil, err
+		}
+		return FromPairs(name, pairs)
+	case KindClassify:
+		parse := ParseLabelledTSV
+		if jsonl {
+			parse = ParseLabelledJSONL
+		}
+		examples, labels, err := parse(data)
+		if err != nil {
+			return nil, err
+		}
+		return FromExamples(name, labels, examples)
+	}
+	return nil, fmt.Errorf("task: kind %q is not %q or %q", kind, KindGenerate, KindClassify)
+}
