@@ -170,7 +170,14 @@ func (m *Model) ImportLoRA(r io.Reader) error {
 		}
 	}
 	values := map[string][]float32{}
-	for name, shape := range want {
+	// In name order, so a file with several faults always names the same one first.
+	names := make([]string, 0, len(want))
+	for name := range want {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		shape := want[name]
 		e, ok := entries[name]
 		if !ok {
 			return fmt.Errorf("lora file: %w: tensor %s is missing", ErrLoRAMismatch, name)
@@ -196,7 +203,12 @@ func (m *Model) ImportLoRA(r io.Reader) error {
 		}
 		values[name] = v
 	}
+	extra := make([]string, 0, len(entries))
 	for name := range entries {
+		extra = append(extra, name)
+	}
+	sort.Strings(extra)
+	for _, name := range extra {
 		if _, ok := want[name]; !ok {
 			return fmt.Errorf("lora file: %w: unexpected tensor %s (not in its lora_config)", ErrLoRAMismatch, name)
 		}
