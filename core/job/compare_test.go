@@ -3,6 +3,8 @@ package job
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -168,6 +170,21 @@ func TestLoadAdapter(t *testing.T) {
 	require.Equal(t, lora.TrainableParams, e.TrainableParams)
 	require.Nil(t, e.TaskAccuracy, "nothing measured the loaded adapter's accuracy")
 	require.Equal(t, "cpu", e.Device)
+
+	// The learner's own task: the same adapter answers its questions.
+	var tsv strings.Builder
+	for i := 0; i < 20; i++ {
+		fmt.Fprintf(&tsv, "Where does the %s live?\tin the forest\n", strings.Repeat("big ", i)+"fox")
+	}
+	own := spec
+	own.Task, err = runspec.UserTaskRef("homes.tsv", task.KindGenerate, tsv.String())
+	require.NoError(t, err)
+	e, err = LoadAdapter(own, load(), file)
+	require.NoError(t, err)
+	require.NotEmpty(t, e.Answers)
+	for _, a := range e.Answers {
+		require.Contains(t, a.Prompt, "fox")
+	}
 
 	_, err = LoadAdapter(spec.Pretraining(), load(), file)
 	require.ErrorContains(t, err, "needs a comparison")
