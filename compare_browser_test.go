@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/xml"
+	"fmt"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -195,6 +196,21 @@ func TestCompareView(t *testing.T) {
 	waitFor(t, ctx, `document.querySelector('#cmp-status').dataset.phase === 'stopped'`, 5*time.Second)
 	require.Equal(t, 2, eval[int](t, ctx, `[...document.querySelectorAll('#cmp-lanes li')].filter(li => li.dataset.status === 'stopped').length`))
 	require.False(t, eval[bool](t, ctx, `document.querySelector('#cmp-run').disabled`), "a new comparison can start")
+
+	// Your own task: a line without its tab is refused with the line's number; a good file
+	// shows which of its characters the loss counts, and the form can run.
+	var tsv strings.Builder
+	for i := 0; i < 12; i++ {
+		fmt.Fprintf(&tsv, "Where does the %sfox live?\tin the forest\n", strings.Repeat("big ", i))
+	}
+	choose(t, ctx, "#cmp-task", "user")
+	waitFor(t, ctx, `!!document.querySelector('#cmp-user-task')`, 10*time.Second)
+	typeInto(t, ctx, "#cmp-user-task", tsv.String()+"no tab here\n")
+	waitFor(t, ctx, `(document.querySelector('#cmp-error') || {}).textContent?.includes('Line 13')`, 10*time.Second)
+	typeInto(t, ctx, "#cmp-user-task", tsv.String())
+	waitFor(t, ctx, `!document.querySelector('#cmp-error') && !!document.querySelector('#sft-example')`, 10*time.Second)
+	require.Contains(t, text(t, ctx, "#sft-example"), "Where does the fox live?")
+	choose(t, ctx, "#cmp-task", "en-facts")
 
 	// Chinese: no English left in the compare view.
 	choose(t, ctx, "#lang", "zh")

@@ -3,8 +3,10 @@ package app
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 
 	"pretune/core"
 	"pretune/core/compare"
@@ -21,10 +23,13 @@ type compareSetup struct {
 	// a link carries, which neither of the others is).
 	Base string
 	// Pre is the base's pretraining: the spec whose corpus and config made it.
-	Pre     runspec.Spec
-	Task    string // a built-in task of the base's language
-	Methods []methodSetup
-	Steps   int
+	Pre  runspec.Spec
+	Task string // a built-in task of the base's language, or runspec.UserTask
+	// UserText, UserKind and UserName are the learner's own task (Task == runspec.UserTask):
+	// the pasted or loaded file, task.KindGenerate or KindClassify, and its name.
+	UserText, UserKind, UserName string
+	Methods                      []methodSetup
+	Steps                        int
 	// Seed drives the methods' data order and initialisation; it starts as the base's
 	// pretraining seed (a link then stays version 2).
 	Seed uint64
@@ -94,7 +99,7 @@ func newCompareSetup(base string, pre runspec.Spec) compareSetup {
 	for _, k := range methodKinds {
 		s.Methods = append(s.Methods, defaultMethod(k))
 	}
-	s.Task = firstTask(s.Lang())
+	s.Task = s.FirstTask()
 	defaultTicks(s.Methods, s.TaskKind())
 	return s
 }
@@ -131,10 +136,9 @@ func builtinBaseOf(pre runspec.Spec) string {
 	return ""
 }
 
-// samePretraining says whether two specs pretrain the same model.
+// samePretraining says whether two specs pretrain the same model (corpus, config and objective).
 func samePretraining(a, b runspec.Spec) bool {
-	pa, pb := a.Pretraining(), b.Pretraining()
-	return pa.Corpus == pb.Corpus && pa.Config == pb.Config
+	return reflect.DeepEqual(a.Pretraining(), b.Pretraining())
 }
 
 // Lang is the base's language ("en" or "zh"): its corpus's.
@@ -146,20 +150,33 @@ func (s compareSetup) Lang() string {
 	return c.Lang
 }
 
-// tasksFor lists the built-in tasks in lang.
-func tasksFor(lang string) []string {
+// tasksFor lists the built-in tasks in lang; for a masked-LM base (masked), only the classify
+// ones: such a model cannot generate.
+func tasksFor(lang string, masked bool) []string {
 	var out []string
 	for _, id := range task.Builtins() {
-		if t, err := task.Builtin(id); err == nil && t.Lang == lang {
+		if t, err := task.Builtin(id); err == nil && t.Lang == lang && (!masked || t.Kind == task.KindClassify) {
 			out = append(out, id)
 		}
 	}
 	return out
 }
 
+// Tasks are the tasks the form offers for its base: the built-in ones that fit it, then the
+// learner's own.
+func (s compareSetup) Tasks() []string {
+	return append(tasksFor(s.Lang(), s.Masked()), runspec.UserTask)
+}
+
+// Masked says whether the base was pretrained with the masked objective.
+func (s compareSetup) Masked() bool { return s.Pre.Objective == runspec.ObjectiveMasked }
+
+// FirstTask is the task the form starts with and resets to.
+func (s compareSetup) FirstTask() string { return firstTask(s.Lang(), s.Masked()) }
+
 // firstTask is lang's first generate task (the facts), else its first task.
-func firstTask(lang string) string {
-	ids := tasksFor(lang)
+func firstTask(lang string, masked bool) string {
+	ids := tasksFor(lang, masked)
 	for _, id := range ids {
 		if t, _ := task.Builtin(id); t.Kind == task.KindGenerate {
 			return id
@@ -173,6 +190,12 @@ func firstTask(lang string) string {
 
 // TaskKind is the chosen task's kind.
 func (s compareSetup) TaskKind() string {
+	if s.Task == runspec.UserTask {
+		if s.UserKind == "" {
+			return task.KindGenerate
+		}
+		return s.UserKind
+	}
 	t, err := task.Builtin(s.Task)
 	if err != nil {
 		return task.KindGenerate
@@ -183,8 +206,8 @@ func (s compareSetup) TaskKind() string {
 // SetBase switches to another base: the task follows when the language changes.
 func (s *compareSetup) SetBase(name string, pre runspec.Spec) {
 	s.Base, s.Pre = name, pre.Pretraining()
-	if !slices.Contains(tasksFor(s.Lang()), s.Task) {
-		s.SetTask(firstTask(s.Lang()))
+	if !slices.Contains(s.Tasks(), s.Task) {
+		s.SetTask(s.FirstTask())
 	}
 }
 
@@ -196,6 +219,37 @@ func (s *compareSetup) SetTask(id string) {
 	if s.TaskKind() != before {
 		defaultTicks(s.Methods, s.TaskKind())
 	}
+}
+
+// SetUserKind says what the learner's task file holds: pairs (task.KindGenerate) or labelled
+// lines (task.KindClassify).
+func (s *compareSetup) SetUserKind(kind string) {
+	before := s.TaskKind()
+	s.UserKind = kind
+	if s.TaskKind() != before {
+		defaultTicks(s.Methods, s.TaskKind())
+	}
+}
+
+// taskRef is the chosen task as a link carries it: a built-in one, or the learner's file
+// checked by task.FromFile (its errors say the line).
+func (s compareSetup) taskRef() (*runspec.TaskRef, *task.Task, error) {
+	if s.Task == runspec.UserTask {
+		if strings.TrimSpace(s.UserText) == "" {
+			return nil, nil, errNoUserTask
+		}
+		ref, err := runspec.UserTaskRef(s.UserName, s.TaskKind(), s.UserText)
+		if err != nil {
+			return nil, nil, err
+		}
+		t, err := ref.Resolve()
+		return ref, t, err
+	}
+	t, err := task.Builtin(s.Task)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &runspec.TaskRef{ID: t.ID, Hash: t.Hash()}, t, nil
 }
 
 // method returns the row of kind.
@@ -416,21 +470,22 @@ func schedule(steps int) runspec.FineTune {
 
 // Why a form cannot run, in words the page translates.
 var (
-	errNoMethod  = errors.New("tick at least one method")
-	errNoTargets = errors.New("LoRA has no target layers: tick at least one")
+	errNoMethod   = errors.New("tick at least one method")
+	errNoTargets  = errors.New("LoRA has no target layers: tick at least one")
+	errNoUserTask = errors.New("paste or load your task first")
 )
 
 // Spec is the comparison the form describes, in lang: the base's pretraining, the task, the
 // schedule and every ticked method, checked as a link is (runspec.Encode) and in the version
 // its link will have.
 func (s compareSetup) Spec(lang Lang) (runspec.Spec, error) {
-	t, err := task.Builtin(s.Task)
+	ref, t, err := s.taskRef()
 	if err != nil {
 		return runspec.Spec{}, err
 	}
 	spec := s.Pre.Pretraining()
 	spec.Device, spec.Lang = runspec.DeviceAuto, string(lang)
-	spec.Task = &runspec.TaskRef{ID: t.ID, Hash: t.Hash()}
+	spec.Task = ref
 	ft := schedule(s.Steps)
 	if s.Seed != s.Pre.Config.Seed { // the pretraining's seed needs no seed of its own
 		ft.Seed = s.Seed
@@ -464,6 +519,9 @@ func (s compareSetup) Spec(lang Lang) (runspec.Spec, error) {
 func setupFromComparison(spec runspec.Spec, base string) compareSetup {
 	s := newCompareSetup(base, spec)
 	s.Task = spec.Task.ID
+	if spec.Task.ID == runspec.UserTask {
+		s.UserText, s.UserKind, s.UserName = spec.Task.Text, spec.Task.Kind, spec.Task.Name
+	}
 	s.Steps = spec.FineTune.Steps
 	s.Seed = spec.FineTuneSeed()
 	for i := range s.Methods {

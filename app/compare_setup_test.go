@@ -1,6 +1,8 @@
 package app
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -197,7 +199,7 @@ func TestTaskAndBase(t *testing.T) {
 	f.SetBase("zh-base", zh.Spec)
 	require.Equal(t, "zh", f.Lang())
 	require.Equal(t, "zh-facts", f.Task)
-	require.Equal(t, []string{"zh-facts", "zh-truth"}, tasksFor("zh"))
+	require.Equal(t, []string{"zh-facts", "zh-truth"}, tasksFor("zh", false))
 
 	for i := range f.Methods {
 		f.Methods[i].On = false
@@ -245,5 +247,56 @@ func TestSchedule(t *testing.T) {
 		require.LessOrEqual(t, s.Warmup, s.Steps)
 		require.LessOrEqual(t, s.EvalEvery, s.Steps)
 		require.GreaterOrEqual(t, s.EvalEvery, 1)
+	}
+}
+
+// TestCompareOnYourTask: the form's own-task choice builds a version-3 link carrying the
+// learner's file, refuses a bad file with its line in both languages, and comes back from the
+// link; a masked-LM base offers labelling tasks only.
+func TestCompareOnYourTask(t *testing.T) {
+	f := defaultCompareSetup(EN)
+	require.Contains(t, f.Tasks(), runspec.UserTask)
+	f.SetTask(runspec.UserTask)
+	_, err := f.Spec(EN)
+	require.ErrorIs(t, err, errNoUserTask)
+
+	var tsv strings.Builder
+	for i := 0; i < 12; i++ {
+		fmt.Fprintf(&tsv, "Where does the %sfox live?\tin the forest\n", strings.Repeat("big ", i))
+	}
+	f.UserText, f.UserName = tsv.String(), "homes.tsv"
+	spec, err := f.Spec(EN)
+	require.NoError(t, err)
+	require.Equal(t, runspec.UserTask, spec.Task.ID)
+	require.Equal(t, "homes.tsv", spec.Task.Name)
+	code, err := runspec.Encode(spec)
+	require.NoError(t, err)
+	require.Equal(t, byte('3'), code[0])
+	back, err := runspec.Decode(code)
+	require.NoError(t, err)
+	again := setupFromComparison(back, f.Base)
+	require.Equal(t, f.UserText, again.UserText)
+	require.Equal(t, task.KindGenerate, again.TaskKind())
+
+	f.UserText += "no tab here\n"
+	_, err = f.Spec(EN)
+	var pe *task.ParseError
+	require.ErrorAs(t, err, &pe)
+	require.Equal(t, "Line 13: one tab must separate the two columns.", taskFileErrText(EN, pe))
+	require.Equal(t, "第 13 行： 两列之间要用一个制表符分开。", taskFileErrText(ZH, pe))
+
+	f.SetUserKind(task.KindClassify)
+	require.True(t, f.method(runspec.MethodHead).On, "a labelling task ticks the head")
+
+	masked := f.Pre
+	masked.Objective = runspec.ObjectiveMasked
+	f.SetBase(basePretrained, masked)
+	require.True(t, f.Masked())
+	for _, id := range f.Tasks() {
+		if id != runspec.UserTask {
+			tk, err := task.Builtin(id)
+			require.NoError(t, err)
+			require.Equal(t, task.KindClassify, tk.Kind, id)
+		}
 	}
 }

@@ -397,13 +397,15 @@ func (c *Compare) renderForm() app.UI {
 			app.Label().For("cmp-task").Text(l.T("cmp.task_pick")),
 			app.Select().ID("cmp-task").Disabled(running).OnChange(func(ctx app.Context, e app.Event) {
 				f.SetTask(ctx.JSSrc().Get("value").String())
-			}).Body(app.Range(tasksFor(f.Lang())).Slice(func(i int) app.UI {
-				id := tasksFor(f.Lang())[i]
+			}).Body(app.Range(f.Tasks()).Slice(func(i int) app.UI {
+				id := f.Tasks()[i]
 				return app.Option().Value(id).Selected(f.Task == id).Text(taskLabel(l, id))
 			})),
-			pickerDefault(l, "cmp-task", taskLabel(l, firstTask(f.Lang())), running || f.Task == firstTask(f.Lang()), func() {
-				f.SetTask(firstTask(f.Lang()))
+			pickerDefault(l, "cmp-task", taskLabel(l, f.FirstTask()), running || f.Task == f.FirstTask(), func() {
+				f.SetTask(f.FirstTask())
 			}),
+			app.If(f.Masked(), app.P().ID("cmp-masked").Class("hint").Text(l.T("cmp.masked_base"))),
+			app.If(f.Task == runspec.UserTask, c.renderUserTask(running)),
 			app.P().Class("hint").Text(l.T("task.kind."+f.TaskKind())),
 			c.renderSFT(),
 		),
@@ -420,6 +422,34 @@ func (c *Compare) renderForm() app.UI {
 			app.P().ID("cmp-schedule").Class("hint").Text(l.T("cmp.schedule_hint", schedule(f.Steps).Warmup, schedule(f.Steps).EvalEvery)),
 		),
 		c.renderCheck(),
+	)
+}
+
+// renderUserTask is the learner's own task: what the file holds, the text (pasted or loaded)
+// and the formats it may have.
+func (c *Compare) renderUserTask(running bool) app.UI {
+	l := c.Lang
+	f := &c.form
+	return app.Div().ID("cmp-user-task-box").Body(
+		app.Label().For("cmp-user-kind").Text(l.T("usertask.kind")),
+		app.Select().ID("cmp-user-kind").Disabled(running).OnChange(func(ctx app.Context, e app.Event) {
+			f.SetUserKind(ctx.JSSrc().Get("value").String())
+		}).Body(
+			app.Option().Value(task.KindGenerate).Selected(f.TaskKind() == task.KindGenerate).Text(l.T("usertask.kind.generate")),
+			app.Option().Value(task.KindClassify).Selected(f.TaskKind() == task.KindClassify).Text(l.T("usertask.kind.classify")),
+		),
+		app.Label().For("cmp-user-task").Text(l.T("usertask.paste")),
+		app.Textarea().ID("cmp-user-task").Class("data").Rows(6).Disabled(running).
+			Attr("placeholder", l.T("usertask.placeholder."+f.TaskKind())).Text(f.UserText).
+			OnChange(func(ctx app.Context, e app.Event) {
+				f.UserText, f.UserName = ctx.JSSrc().Get("value").String(), l.T("usertask.pasted")
+			}),
+		fileButton("cmp-user-file", l.T("usertask.load"), ".tsv,.jsonl,.txt,text/plain", func(ctx app.Context, e app.Event) {
+			readFile(ctx, ctx.JSSrc(), func(ctx app.Context, name string, data []byte) {
+				f.UserText, f.UserName = string(data), name
+			})
+		}),
+		app.P().Class("hint").Text(l.T("usertask.formats."+f.TaskKind())),
 	)
 }
 
@@ -441,6 +471,12 @@ func (c *Compare) specErr(err error) []app.UI {
 		return []app.UI{app.Text(l.T("cmp.err.no_method"))}
 	case errors.Is(err, errNoTargets):
 		return []app.UI{app.Text(l.T("cmp.err.no_targets"))}
+	case errors.Is(err, errNoUserTask):
+		return []app.UI{app.Text(l.T("usertask.err.none"))}
+	}
+	var pe *task.ParseError
+	if errors.As(err, &pe) {
+		return []app.UI{app.Text(taskFileErrText(l, pe))}
 	}
 	return []app.UI{app.Text(l.T("config.err") + " "), app.Span().Class("data").Text(err.Error())}
 }

@@ -10,7 +10,6 @@ import (
 	"pretune/core/job"
 	"pretune/core/protocol"
 	"pretune/core/runspec"
-	"pretune/core/task"
 )
 
 // A comparison goes through these phases: getting its base (fetching a built-in one, or asking
@@ -479,7 +478,7 @@ func expectedAnswers(ref *runspec.TaskRef) map[string]string {
 	if ref == nil {
 		return out
 	}
-	t, err := task.Builtin(ref.ID)
+	t, err := ref.Resolve()
 	if err != nil {
 		return out
 	}

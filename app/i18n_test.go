@@ -128,8 +128,12 @@ func TestEveryKeyUsedExists(t *testing.T) {
 	for _, id := range task.Builtins() {
 		used["task."+id] = true
 	}
+	used["task."+runspec.UserTask] = true
 	for _, k := range []string{task.KindGenerate, task.KindClassify} {
 		used["task.kind."+k] = true
+		used["usertask.kind."+k] = true
+		used["usertask.placeholder."+k] = true
+		used["usertask.formats."+k] = true
 	}
 	for _, k := range methodKinds {
 		used["method."+k] = true

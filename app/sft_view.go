@@ -28,6 +28,12 @@ func sftExample(taskID string, withPrompt bool) ([]sftChar, error) {
 	if err != nil {
 		return nil, err
 	}
+	return sftExampleOf(t, withPrompt)
+}
+
+// sftExampleOf is sftExample for a task at hand (the learner's own, say).
+func sftExampleOf(t *task.Task, withPrompt bool) ([]sftChar, error) {
+	taskID := t.ID
 	if t.Kind != task.KindGenerate || len(t.TrainPairs) == 0 {
 		return nil, fmt.Errorf("task %s has no prompt/response pairs", taskID)
 	}
@@ -55,7 +61,11 @@ func sftExample(taskID string, withPrompt bool) ([]sftChar, error) {
 // on whole lines: no character is predicted).
 func (c *Compare) renderSFT() app.UI {
 	l := c.Lang
-	chars, err := sftExample(c.form.Task, false)
+	_, t, err := c.form.taskRef()
+	if err != nil {
+		return nil
+	}
+	chars, err := sftExampleOf(t, false)
 	if err != nil {
 		return nil
 	}

@@ -82,7 +82,7 @@ func TestCompareRendersTheSFTExample(t *testing.T) {
 			require.Contains(t, page, l.T("sft.counted"))
 			require.Contains(t, page, l.T("sft.ignored"))
 
-			for _, id := range tasksFor(c.form.Lang()) {
+			for _, id := range tasksFor(c.form.Lang(), false) {
 				if tk, _ := task.Builtin(id); tk.Kind == task.KindClassify {
 					c.form.SetTask(id)
 					require.NotContains(t, render(t, c), `id="sft-example"`)
