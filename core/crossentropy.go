@@ -15,21 +15,7 @@ func (d *CPU) CrossEntropy(losses, probs, logits, targets, weights Buf, N, V int
 		if tgt < 0 || tgt >= V {
 			panic(fmt.Sprintf("core: CrossEntropy: target %d of row %d outside [0,%d)", tgt, i, V))
 		}
-		m := row[0]
-		for _, v := range row[1:] {
-			if v > m {
-				m = v
-			}
-		}
-		var sum float32
-		for j, v := range row {
-			e := Exp32(v - m)
-			pr[j] = e
-			sum += e
-		}
-		for j := range pr {
-			pr[j] /= sum
-		}
+		m, sum := softmax32(pr, row)
 		nll := Log32(sum) - (row[tgt] - m)
 		lv[i] = wv[i] * nll
 	}

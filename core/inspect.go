@@ -121,17 +121,17 @@ func (m *Model) Inspect(tk *Tokenizer, prompt string, k int) (*Inspection, error
 	return ins, nil
 }
 
-// softmax32 writes softmax(row) into out, the way CrossEntropy computes its probabilities:
-// subtract the row's maximum, Exp32, sum in increasing index, divide. Reading the probabilities
-// through the same arithmetic keeps them consistent with the losses the learner sees.
-func softmax32(out, row []float32) {
-	mx := row[0]
+// softmax32 writes softmax(row) into out and returns the row's maximum and the sum of the
+// shifted exponentials: subtract the maximum, Exp32, sum in increasing index, divide. The CPU
+// device's CrossEntropy computes its probabilities (and, from max and sum, its losses) with it,
+// so probabilities read here agree with the losses the learner sees.
+func softmax32(out, row []float32) (mx, sum float32) {
+	mx = row[0]
 	for _, v := range row[1:] {
 		if v > mx {
 			mx = v
 		}
 	}
-	var sum float32
 	for j, v := range row {
 		e := Exp32(v - mx)
 		out[j] = e
@@ -140,6 +140,7 @@ func softmax32(out, row []float32) {
 	for j := range out {
 		out[j] /= sum
 	}
+	return mx, sum
 }
 
 // topTokens lists the k most likely tokens of one row of logits, most likely first (ties by
