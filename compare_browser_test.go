@@ -197,6 +197,11 @@ func TestCompareView(t *testing.T) {
 	require.Equal(t, 2, eval[int](t, ctx, `[...document.querySelectorAll('#cmp-lanes li')].filter(li => li.dataset.status === 'stopped').length`))
 	require.False(t, eval[bool](t, ctx, `document.querySelector('#cmp-run').disabled`), "a new comparison can start")
 
+	// A "try this" link loads its setting and highlights the control it changed.
+	click(t, ctx, "#compare .explain button.try")
+	waitFor(t, ctx, `document.querySelector('#m-lora-rank').value === '1' && document.activeElement.id === 'm-lora-rank'`, 10*time.Second)
+	click(t, ctx, "#m-lora-rank-reset")
+
 	// Your own task: a line without its tab is refused with the line's number; a good file
 	// shows which of its characters the loss counts, and the form can run.
 	var tsv strings.Builder

@@ -314,7 +314,10 @@ func (c *Compare) Render() app.UI {
 	}
 	return app.Div().ID("compare").Body(
 		c.renderLink(),
-		app.P().Class("explain").Text(l.T("explain.compare")),
+		app.P().Class("explain").Body(
+			app.Text(l.T("explain.compare")+" "),
+			c.tryLinks(),
+		),
 		app.Div().Class("columns").Body(
 			c.renderForm(),
 			c.renderLive(),
@@ -422,6 +425,25 @@ func (c *Compare) renderForm() app.UI {
 			app.P().ID("cmp-schedule").Class("hint").Text(l.T("cmp.schedule_hint", schedule(f.Steps).Warmup, schedule(f.Steps).EvalEvery)),
 		),
 		c.renderCheck(),
+	)
+}
+
+// tryLinks are the explanation's "try this" links: each loads a setting worth comparing and
+// highlights the control it changed.
+func (c *Compare) tryLinks() app.UI {
+	l := c.Lang
+	f := &c.form
+	if c.running() {
+		return nil
+	}
+	lora, full := f.method(runspec.MethodLoRA), f.method(runspec.MethodFull)
+	return app.Span().Body(
+		tryThis(l, "try.lora_rank1", func() { lora.On, lora.Rank = true, 1 }, "m-lora-rank"),
+		app.Text(" · "),
+		tryThis(l, "try.lora_mlp", func() { lora.On, lora.Targets = true, []string{"fc_in", "fc_out"} }, "m-lora-targets"),
+		app.Text(" · "),
+		// Ten times compare.DefaultLR(compare.Full), written out: the form shows what it holds.
+		tryThis(l, "try.full_lr", func() { full.On, full.LR = true, 0.01 }, "m-full-lr"),
 	)
 }
 

@@ -312,6 +312,9 @@ var en = map[string]string{
 	"animal.tapir":  "tapir",
 
 	"nav.compare":     "Fine-tune and compare",
+	"try.lora_rank1":  "Try this: LoRA with rank 1, then compare its accuracy and memory",
+	"try.lora_mlp":    "Try this: LoRA on the MLP layers instead of attention",
+	"try.full_lr":     "Try this: full fine-tuning with a learning rate ten times higher, then look at forgetting",
 	"explain.compare": "Fine-tuning teaches a pretrained model a task with a little more training. The methods differ in what they train: every weight (full), small low-rank updates beside the frozen weights (LoRA), small bottleneck layers (adapter), learned rows in front of each layer's keys and values (prefix), or a new output layer for labels (classification head). Here each method fine-tunes the same base on the same task side by side: compare what it learns (task accuracy), what it forgets of the text it was pretrained on, and what it costs.",
 
 	"cmp.base":                  "Base model",
@@ -744,6 +747,9 @@ var zh = map[string]string{
 	"animal.tapir":  "貘",
 
 	"nav.compare":     "微调与比较",
+	"try.lora_rank1":  "试试看：秩为 1 的低秩适配，再比较它的准确率和内存",
+	"try.lora_mlp":    "试试看：把低秩适配放在多层感知机层而不是注意力层",
+	"try.full_lr":     "试试看：全量微调的学习率调高十倍，再看遗忘了多少",
 	"explain.compare": "微调是在预训练模型的基础上再训练一点，让它学会一项任务。各种方法训练的部分不同：训练全部权重（全量微调）、在冻结的权重旁训练小小的低秩更新（低秩适配）、训练小的瓶颈层（适配器）、在每层的键和值前面加上可学习的行（前缀微调），或者为标签换一个新的输出层（分类头）。这里每种方法从同一个基础模型出发，在同一项任务上并排微调：比较它学会了多少（任务准确率）、忘掉了多少预训练时读过的文本，以及要花多少代价。",
 
 	"cmp.base":                  "基础模型",
