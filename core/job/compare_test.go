@@ -193,3 +193,26 @@ func TestLoadAdapter(t *testing.T) {
 	_, err = LoadAdapter(spec, &checkpoint.Checkpoint{}, file)
 	require.ErrorContains(t, err, "no model")
 }
+
+// TestMaskedBaseComparesWithAHead: a comparison whose base is pretrained with the masked
+// objective fine-tunes classification heads on a labelling task (the only methods that apply to
+// it) and measures them like any other.
+func TestMaskedBaseComparesWithAHead(t *testing.T) {
+	spec := tinyComparison(t)
+	truth, err := task.Builtin("en-truth")
+	require.NoError(t, err)
+	spec.Objective = runspec.ObjectiveMasked
+	spec.Task = &runspec.TaskRef{ID: truth.ID, Hash: truth.Hash()}
+	spec.Methods = []runspec.Method{{Kind: runspec.MethodHead}, {Name: "head+body", Kind: runspec.MethodHead, TrainBody: true}}
+	_, err = runspec.Encode(spec)
+	require.NoError(t, err)
+	res, err := Run(context.Background(), spec, core.NewCPU(), Options{})
+	require.NoError(t, err)
+	require.Equal(t, core.Bidirectional, res.Trainer.Model.Mask)
+	require.Len(t, res.Compare, 3)
+	for _, r := range res.Compare {
+		require.True(t, r.TaskAccuracy >= 0 && r.TaskAccuracy <= 1, r.Method)
+		require.Regexp(t, `^cpu:[0-9a-f]{12}$`, r.Fingerprint)
+	}
+	require.Zero(t, res.Compare[1].Forgetting, "a frozen body keeps the masked LM exactly")
+}
