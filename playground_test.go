@@ -494,6 +494,12 @@ func TestPlayground(t *testing.T) {
 	click(t, ctx, "#start")
 	runToEnd(t, ctx)
 	require.Equal(t, fp, text(t, ctx, "#fingerprint"), "offline, the same run gives the same fingerprint")
+	// The kept bases the compare view loads come from the offline cache too, byte for byte.
+	kept, err := os.ReadFile(filepath.Join("web", "base", "en-base.ckpt"))
+	require.NoError(t, err)
+	eval[bool](t, ctx, `(fetch('/web/base/en-base.ckpt').then(r => r.arrayBuffer()).then(b => { window.__baseBytes = b.byteLength; }, e => { window.__baseBytes = -1; }), true)`)
+	waitFor(t, ctx, `window.__baseBytes !== undefined`, 30*time.Second)
+	require.Equal(t, len(kept), eval[int](t, ctx, `window.__baseBytes`), "en-base.ckpt offline")
 	requireNoEnglish(t, ctx, "pretrain, after a run")
 	screenshot(t, ctx, "pretrain-zh.png")
 
