@@ -1,7 +1,6 @@
 package core
 
 import (
-	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -10,6 +9,8 @@ import (
 	"math"
 	"sort"
 	"strings"
+
+	"pretune/core/safetensors"
 )
 
 // A LoRA adapter travels alone, as a safetensors file in PEFT's naming: every tensor is
@@ -17,8 +18,8 @@ import (
 // "base_model.model.blocks.0.attn.q_proj.lora_A.weight" ([r, in]) and "...lora_B.weight"
 // ([out, r]); the metadata holds "peft_type": "LORA", "format": "pt" and "lora_config", the
 // LoRAConfig as JSON with PEFT's field names (r, lora_alpha, use_rslora, lora_dropout,
-// target_modules). The safetensors writer and reader here are small on purpose: core cannot
-// import core/checkpoint (which imports core), and an adapter file needs no model config.
+// target_modules). The framing is core/safetensors', which core/checkpoint's model files share;
+// an adapter file needs no model config.
 
 // loraPrefix is PEFT's prefix of adapter tensor names.
 const loraPrefix = "base_model.model."
@@ -39,12 +40,6 @@ var (
 	// another LoRA config than the one attached.
 	ErrLoRAMismatch = errors.New("made for another model")
 )
-
-type stEntry struct {
-	DType   string   `json:"dtype"`
-	Shape   []int    `json:"shape"`
-	Offsets [2]int64 `json:"data_offsets"`
-}
 
 // ExportLoRA writes the model's LoRA tensors (unmerged values) and config as safetensors.
 func (m *Model) ExportLoRA(w io.Writer) error {
@@ -68,37 +63,16 @@ func (m *Model) ExportLoRA(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	header := map[string]any{"__metadata__": map[string]string{"format": "pt", "peft_type": "LORA", "lora_config": string(cfg)}}
-	var data bytes.Buffer
-	for _, n := range names {
+	tensors := make([]safetensors.Tensor, len(names))
+	for i, n := range names {
 		p := params[n]
 		host := make([]float32, p.Size())
 		if err := m.Dev.Download(p.W, host); err != nil {
 			return err
 		}
-		start := int64(data.Len())
-		b := make([]byte, 4*len(host))
-		for i, v := range host {
-			binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(v))
-		}
-		data.Write(b)
-		header[n] = stEntry{DType: "F32", Shape: p.Shape, Offsets: [2]int64{start, int64(data.Len())}}
+		tensors[i] = safetensors.Tensor{Name: n, Shape: p.Shape, Data: host}
 	}
-	hj, err := json.Marshal(header)
-	if err != nil {
-		return err
-	}
-	for len(hj)%8 != 0 { // align the data to 8 bytes, as the reference writer does
-		hj = append(hj, ' ')
-	}
-	var n [8]byte
-	binary.LittleEndian.PutUint64(n[:], uint64(len(hj)))
-	for _, b := range [][]byte{n[:], hj, data.Bytes()} {
-		if _, err := w.Write(b); err != nil {
-			return err
-		}
-	}
-	return nil
+	return safetensors.Write(w, map[string]string{"format": "pt", "peft_type": "LORA", "lora_config": string(cfg)}, tensors)
 }
 
 // ImportLoRA reads an adapter written by ExportLoRA (or by PEFT with the same names). A model
@@ -117,13 +91,12 @@ func (m *Model) ImportLoRA(r io.Reader) error {
 	if hlen > maxLoRAHeader || hlen > uint64(len(data)-8) {
 		return fmt.Errorf("lora file: %w: header length %d does not fit the file of %d bytes", ErrLoRADamaged, hlen, len(data))
 	}
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(data[8:8+hlen], &raw); err != nil {
+	meta, entries, err := safetensors.DecodeHeader(data[8 : 8+hlen])
+	if err != nil {
 		return fmt.Errorf("lora file: %w: header: %v", ErrLoRADamaged, err)
 	}
 	body := data[8+hlen:]
-	var meta map[string]string
-	if err := json.Unmarshal(raw["__metadata__"], &meta); err != nil || meta["lora_config"] == "" {
+	if meta["lora_config"] == "" {
 		return fmt.Errorf("lora file: %w: the metadata has no lora_config", ErrLoRANotAdapter)
 	}
 	if t := meta["peft_type"]; t != "" && t != "LORA" {
@@ -138,17 +111,6 @@ func (m *Model) ImportLoRA(r io.Reader) error {
 	}
 	if m.hasLoRA() && !sameLoRA(cfg, m.loraCfg) {
 		return fmt.Errorf("lora file: %w: its config %+v differs from the model's LoRA %+v", ErrLoRAMismatch, cfg, m.loraCfg)
-	}
-	entries := map[string]stEntry{}
-	for name, msg := range raw {
-		if name == "__metadata__" {
-			continue
-		}
-		var e stEntry
-		if err := json.Unmarshal(msg, &e); err != nil {
-			return fmt.Errorf("lora file: %w: tensor %s: %v", ErrLoRADamaged, name, err)
-		}
-		entries[name] = e
 	}
 	// Check everything against the model's shape before touching the model.
 	want := map[string][]int{}
@@ -182,21 +144,21 @@ func (m *Model) ImportLoRA(r io.Reader) error {
 		if !ok {
 			return fmt.Errorf("lora file: %w: tensor %s is missing", ErrLoRAMismatch, name)
 		}
-		if e.DType != "F32" {
-			return fmt.Errorf("lora file: %w: tensor %s is %s, not F32", ErrLoRAMismatch, name, e.DType)
+		if e.Dtype != "F32" {
+			return fmt.Errorf("lora file: %w: tensor %s is %s, not F32", ErrLoRAMismatch, name, e.Dtype)
 		}
 		if fmt.Sprint(e.Shape) != fmt.Sprint(shape) {
 			return fmt.Errorf("lora file: %w: tensor %s has shape %v, want %v", ErrLoRAMismatch, name, e.Shape, shape)
 		}
 		n := int64(shape[0] * shape[1])
+		off := e.DataOffsets
 		// Start within the data first: a start near the int64 limit would wrap start+4n
 		// around to a small end that passes the other checks.
-		if e.Offsets[0] < 0 || e.Offsets[0] > int64(len(body)) || e.Offsets[1] != e.Offsets[0]+4*n || e.Offsets[1] > int64(len(body)) {
-			return fmt.Errorf("lora file: %w: tensor %s has data offsets %v outside the %d bytes of data", ErrLoRADamaged, name, e.Offsets, len(body))
+		if len(off) != 2 || off[0] < 0 || off[0] > int64(len(body)) || off[1] != off[0]+4*n || off[1] > int64(len(body)) {
+			return fmt.Errorf("lora file: %w: tensor %s has data offsets %v outside the %d bytes of data", ErrLoRADamaged, name, off, len(body))
 		}
-		v := make([]float32, n)
+		v := safetensors.Floats(body[off[0]:off[1]], int(n))
 		for i := range v {
-			v[i] = math.Float32frombits(binary.LittleEndian.Uint32(body[e.Offsets[0]+4*int64(i):]))
 			if math.IsNaN(float64(v[i])) || math.IsInf(float64(v[i]), 0) {
 				return fmt.Errorf("lora file: %w: tensor %s has a non-finite value at %d", ErrLoRADamaged, name, i)
 			}

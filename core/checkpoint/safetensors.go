@@ -1,8 +1,6 @@
 package checkpoint
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -12,6 +10,7 @@ import (
 	"strings"
 
 	"pretune/core"
+	"pretune/core/safetensors"
 )
 
 // Keys pretune writes in a safetensors file's __metadata__ (all values are strings, as the
@@ -26,12 +25,6 @@ const (
 	// SafetensorsVersion is the version of pretune's metadata in a safetensors file.
 	SafetensorsVersion = 1
 )
-
-type stEntry struct {
-	Dtype       string  `json:"dtype"`
-	Shape       []int64 `json:"shape"`
-	DataOffsets []int64 `json:"data_offsets"`
-}
 
 // ExportSafetensors writes m's weights as a safetensors file: every parameter as an F32 tensor
 // under its core.Param name, in Params order with contiguous offsets, and in __metadata__ the
@@ -63,46 +56,18 @@ func ExportSafetensors(w io.Writer, m *core.Model, tk *core.Tokenizer) error {
 		metaSpecials: string(specJSON),
 		metaMask:     m.Mask.String(),
 	}
-	// The header is written by hand so the tensors appear in Params order (a Go map would sort
-	// them by name); each piece is marshalled by encoding/json.
-	var hb bytes.Buffer
-	hb.WriteString(`{"__metadata__":`)
-	mj, err := json.Marshal(meta)
+	tensors := make([]safetensors.Tensor, len(m.Params))
+	for i, p := range m.Params {
+		tensors[i] = safetensors.Tensor{Name: p.Name, Shape: p.Shape, Data: ws[i]}
+	}
+	header, size, err := safetensors.Size(meta, tensors)
 	if err != nil {
 		return err
 	}
-	hb.Write(mj)
-	var off int64
-	for _, p := range m.Params {
-		size := 4 * int64(p.Size())
-		ej, err := json.Marshal(stEntry{Dtype: "F32", Shape: shape64(p.Shape), DataOffsets: []int64{off, off + size}})
-		if err != nil {
-			return err
-		}
-		nj, _ := json.Marshal(p.Name)
-		hb.WriteByte(',')
-		hb.Write(nj)
-		hb.WriteByte(':')
-		hb.Write(ej)
-		off += size
+	if header > MaxHeaderBytes || size > MaxFileBytes {
+		return fmt.Errorf("safetensors: not exported: %w: it would be %d bytes, more than the limit of %d", ErrTooLarge, size, MaxFileBytes)
 	}
-	hb.WriteByte('}')
-	// Pad with spaces so the data starts 8-byte aligned, as the reference writer does.
-	for (8+hb.Len())%8 != 0 {
-		hb.WriteByte(' ')
-	}
-	if hb.Len() > MaxHeaderBytes || 8+int64(hb.Len())+off > MaxFileBytes {
-		return fmt.Errorf("safetensors: not exported: %w: it would be %d bytes, more than the limit of %d", ErrTooLarge, 8+int64(hb.Len())+off, MaxFileBytes)
-	}
-	bw := bufio.NewWriter(w)
-	var n [8]byte
-	binary.LittleEndian.PutUint64(n[:], uint64(hb.Len()))
-	bw.Write(n[:])
-	bw.Write(hb.Bytes())
-	for _, t := range ws {
-		writeFloats(bw, t)
-	}
-	if err := bw.Flush(); err != nil {
+	if err := safetensors.Write(w, meta, tensors); err != nil {
 		return fmt.Errorf("safetensors: writing: %w", err)
 	}
 	return nil
@@ -139,16 +104,9 @@ func ImportSafetensors(r io.Reader, dev core.Device) (*Checkpoint, error) {
 		return nil, fmt.Errorf("safetensors: %w: the header alone needs %d bytes; the file has %d (%d bytes missing)", ErrTruncated, 8+hl, n, 8+hl-uint64(n))
 	}
 	hj, body := data[8:8+hl], data[8+hl:]
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(hj, &raw); err != nil {
+	meta, raw, err := safetensors.DecodeHeader(hj)
+	if err != nil {
 		return nil, fmt.Errorf("safetensors: %w: %v", ErrHeader, err)
-	}
-	var meta map[string]string
-	if mj, ok := raw["__metadata__"]; ok {
-		if err := json.Unmarshal(mj, &meta); err != nil {
-			return nil, fmt.Errorf("safetensors: %w: __metadata__ must map strings to strings: %v", ErrHeader, err)
-		}
-		delete(raw, "__metadata__")
 	}
 	if _, ok := meta[metaConfig]; !ok {
 		return nil, fmt.Errorf("safetensors: %w: its __metadata__ has no %q: only a file exported by pretune (config and tokenizer included) can be imported", ErrHeader, metaConfig)
@@ -190,13 +148,9 @@ func ImportSafetensors(r io.Reader, dev core.Device) (*Checkpoint, error) {
 	tensors := make([][]byte, len(specs))
 	spans := make([]span, 0, len(specs))
 	for i, s := range specs {
-		ej, ok := raw[s.name]
+		e, ok := raw[s.name]
 		if !ok {
 			return nil, fmt.Errorf("safetensors: %w: tensor %q is missing", ErrTensors, s.name)
-		}
-		var e stEntry
-		if err := json.Unmarshal(ej, &e); err != nil {
-			return nil, fmt.Errorf("safetensors: %w: tensor %q: %v", ErrHeader, s.name, err)
 		}
 		size := 4 * int64(s.size())
 		switch {

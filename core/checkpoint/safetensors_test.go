@@ -15,12 +15,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"pretune/core"
+	"pretune/core/safetensors"
 )
 
 // stParts is a safetensors file taken apart: metadata, tensor entries and data.
 type stParts struct {
 	meta    map[string]string
-	entries map[string]stEntry
+	entries map[string]safetensors.Entry
 	body    []byte
 }
 
@@ -28,11 +29,11 @@ func stSplit(t testing.TB, file []byte) stParts {
 	hl := binary.LittleEndian.Uint64(file)
 	var raw map[string]json.RawMessage
 	require.NoError(t, json.Unmarshal(file[8:8+hl], &raw))
-	p := stParts{entries: map[string]stEntry{}, body: bytes.Clone(file[8+hl:])}
+	p := stParts{entries: map[string]safetensors.Entry{}, body: bytes.Clone(file[8+hl:])}
 	require.NoError(t, json.Unmarshal(raw["__metadata__"], &p.meta))
 	delete(raw, "__metadata__")
 	for k, v := range raw {
-		var e stEntry
+		var e safetensors.Entry
 		require.NoError(t, json.Unmarshal(v, &e))
 		p.entries[k] = e
 	}
