@@ -36,11 +36,10 @@ type Compare struct {
 	// loadWorker answers the prompts with an adapter file the learner loaded (lora_view.go).
 	loadWorker *trainer
 
-	link      *runspec.Spec // the comparison a #r= link carried
-	linkErr   error
-	linkCode  string
-	shareURL  string
-	shareNote string
+	link     *runspec.Spec // the comparison a #r= link carried
+	linkErr  error
+	linkCode string
+	share    shareLink
 }
 
 // OnMount starts the form from the built-in base of the page's language and follows the
@@ -114,7 +113,7 @@ func (c *Compare) start(ctx app.Context, spec runspec.Spec, fromLink bool) {
 	c.closeWorkers()
 	cmp := newComparison(spec)
 	c.cmp = cmp
-	c.shareURL, c.shareNote = "", ""
+	c.share = shareLink{}
 	base := c.form.Base
 	if fromLink {
 		base = c.linkBase(spec)
@@ -899,16 +898,6 @@ func (c *Compare) renderShare() app.UI {
 	if cmp == nil {
 		return nil
 	}
-	var out app.UI
-	if c.shareURL != "" {
-		out = app.Div().Body(
-			app.Label().For("cmp-share-url").Text(l.T("share.copied")),
-			app.Input().ID("cmp-share-url").Class("data").ReadOnly(true).Value(c.shareURL),
-		)
-	}
-	if c.shareNote != "" {
-		out = app.P().ID("cmp-share-note").Class("hint").Text(c.shareNote)
-	}
 	return app.Div().Class("share").Body(
 		app.Button().ID("cmp-share").Text(l.T("btn.share")).OnClick(func(ctx app.Context, e app.Event) {
 			spec := cmp.Spec
@@ -916,16 +905,9 @@ func (c *Compare) renderShare() app.UI {
 			if pr := cmp.PretrainResult; pr != nil && pr.Fingerprint != "" {
 				spec.Fingerprint = pr.Fingerprint
 			}
-			loc := app.Window().Get("location")
-			u, err := runspec.URL(loc.Get("origin").String()+loc.Get("pathname").String(), spec)
-			if err != nil {
-				c.shareURL, c.shareNote = "", linkErrText(l, err)
-				return
-			}
-			c.shareURL, c.shareNote = u, ""
-			copyText(u)
+			c.share.make(l, spec)
 		}),
 		app.Span().Class("hint").Text(" "+l.T("cmp.share_hint")),
-		out,
+		c.share.render(l, "cmp-"),
 	)
 }

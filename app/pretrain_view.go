@@ -29,11 +29,10 @@ type Pretrain struct {
 	cur    *run
 	worker *trainer
 
-	link      *runspec.Spec // the run a #r= link carried
-	linkErr   error
-	linkCode  string
-	shareURL  string
-	shareNote string
+	link     *runspec.Spec // the run a #r= link carried
+	linkErr  error
+	linkCode string
+	share    shareLink
 
 	base     []byte // a loaded checkpoint: the next run starts from it
 	baseInfo *checkpoint.Checkpoint
@@ -163,7 +162,7 @@ func (p *Pretrain) startWith(ctx app.Context, spec runspec.Spec, device string, 
 	}
 	p.runs = append(p.runs, r)
 	p.cur = r
-	p.shareURL, p.shareNote = "", ""
+	p.share = shareLink{}
 	// The inspection showed the previous run's model, and its request ids were the old
 	// worker's: only the learner's text carries over.
 	p.insp = inspectState{Prompt: p.insp.Prompt}
@@ -729,16 +728,6 @@ func (p *Pretrain) renderShare() app.UI {
 	if r == nil || r.Spec.Version == 0 {
 		return nil
 	}
-	var out app.UI
-	if p.shareURL != "" {
-		out = app.Div().Body(
-			app.Label().For("share-url").Text(l.T("share.copied")),
-			app.Input().ID("share-url").Class("data").ReadOnly(true).Value(p.shareURL),
-		)
-	}
-	if p.shareNote != "" {
-		out = app.P().ID("share-note").Class("hint").Text(p.shareNote)
-	}
 	return app.Div().Class("share").Body(
 		app.Button().ID("share").Text(l.T("btn.share")).Disabled(r.FromBase).Title(map[bool]string{true: l.T("share.from_base"), false: ""}[r.FromBase]).
 			OnClick(func(ctx app.Context, e app.Event) {
@@ -747,17 +736,10 @@ func (p *Pretrain) renderShare() app.UI {
 				if r.Result != nil {
 					spec.Fingerprint = r.Result.Fingerprint
 				}
-				loc := app.Window().Get("location")
-				u, err := runspec.URL(loc.Get("origin").String()+loc.Get("pathname").String(), spec)
-				if err != nil {
-					p.shareURL, p.shareNote = "", linkErrText(l, err)
-					return
-				}
-				p.shareURL, p.shareNote = u, ""
-				copyText(u)
+				p.share.make(l, spec)
 			}),
 		app.If(r.Result == nil, app.Span().Class("hint").Text(" "+l.T("share.before_result"))),
-		out,
+		p.share.render(l, ""),
 	)
 }
 
