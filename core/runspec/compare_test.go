@@ -253,3 +253,19 @@ func TestUserTask(t *testing.T) {
 	spec.Task = &builtinWithText
 	requireKind(t, spec.Validate(), ErrInvalid, "carries no kind, text or name")
 }
+
+// TestUserTaskResolvesToCopies: resolving the same learner's task again (the playground does
+// on every redraw) gives an equal task that its caller may change without touching the next.
+func TestUserTaskResolvesToCopies(t *testing.T) {
+	ref, err := UserTaskRef("animals.tsv", task.KindGenerate, userTaskText())
+	require.NoError(t, err)
+	first, err := ref.Resolve()
+	require.NoError(t, err)
+	first.TrainPairs[0].Response = "changed"
+	second, err := ref.Resolve()
+	require.NoError(t, err)
+	require.NotEqual(t, "changed", second.TrainPairs[0].Response)
+	other, err := UserTaskRef("animals.tsv", task.KindClassify, userTaskText())
+	require.Nil(t, other)
+	require.Error(t, err, "the same text read as labelled lines has one label per line")
+}

@@ -201,11 +201,34 @@ func (r TaskRef) Resolve() (*task.Task, error) {
 	case r.Hash != TextHash(r.Text):
 		return nil, fmt.Errorf("runspec: %w: your task's text does not match its hash: the link was changed or cut", ErrMalformed)
 	}
-	t, err := task.FromFile(r.Name, r.Kind, []byte(r.Text))
-	if err != nil {
-		return nil, fmt.Errorf("runspec: %w: your task: %w", ErrInvalid, err)
+	return parseUserTask(r)
+}
+
+// lastUserTask keeps the last learner's task parsed: the playground validates its form on every
+// redraw (each worker message during a comparison), and a task file may be 48 KiB.
+var lastUserTask struct {
+	sync.Mutex
+	key string
+	t   *task.Task
+	err error
+}
+
+// parseUserTask reads a learner's task (its hash already checked against its text).
+func parseUserTask(r TaskRef) (*task.Task, error) {
+	key := r.Kind + "\x00" + r.Name + "\x00" + r.Hash
+	lastUserTask.Lock()
+	defer lastUserTask.Unlock()
+	if lastUserTask.key != key || lastUserTask.t == nil && lastUserTask.err == nil {
+		t, err := task.FromFile(r.Name, r.Kind, []byte(r.Text))
+		if err != nil {
+			err = fmt.Errorf("runspec: %w: your task: %w", ErrInvalid, err)
+		}
+		lastUserTask.key, lastUserTask.t, lastUserTask.err = key, t, err
 	}
-	return t, nil
+	if lastUserTask.err != nil {
+		return nil, lastUserTask.err
+	}
+	return lastUserTask.t.Clone(), nil
 }
 
 // FineTune is a comparison's shared schedule; the seed is the pretraining config's.

@@ -63,13 +63,18 @@ func Builtin(id string) (*Task, error) {
 		t = generate(id, b)
 		cache[id] = t
 	}
+	return t.Clone(), nil
+}
+
+// Clone is a copy of t whose slices the caller may modify (caches hand these out).
+func (t *Task) Clone() *Task {
 	out := *t
 	out.Labels = append([]string(nil), t.Labels...)
 	out.TrainPairs = append([]Pair(nil), t.TrainPairs...)
 	out.ValPairs = append([]Pair(nil), t.ValPairs...)
 	out.TrainExamples = append([]Example(nil), t.TrainExamples...)
 	out.ValExamples = append([]Example(nil), t.ValExamples...)
-	return &out, nil
+	return &out
 }
 
 func generate(id string, b builtin) *Task {
