@@ -14,6 +14,7 @@ import (
 	"pretune/core"
 	"pretune/core/checkpoint"
 	"pretune/core/compare"
+	"pretune/core/fingerprint"
 	"pretune/core/job"
 	"pretune/core/runspec"
 	"pretune/webgpu"
@@ -207,11 +208,11 @@ func runCode(ctx context.Context, code string, ro runOptions, w, log io.Writer) 
 			}
 			fmt.Fprintf(w, "fingerprint %s\n", e.Fingerprint)
 			switch e.Match {
-			case "matches":
+			case fingerprint.Matches:
 				fmt.Fprintln(w, "matches the link's fingerprint: the run reproduced bit for bit")
-			case "differs":
+			case fingerprint.Differs:
 				fmt.Fprintf(w, "DIFFERS from the link's fingerprint %s\n", e.Expected)
-			case "other-device":
+			case fingerprint.OtherDevice:
 				fmt.Fprintf(w, "the link was made on another device class (%s): losses agree only within tolerance there\n", e.Expected)
 			}
 		}

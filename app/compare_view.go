@@ -10,6 +10,7 @@ import (
 
 	"pretune/core"
 	"pretune/core/compare"
+	"pretune/core/fingerprint"
 	"pretune/core/job"
 	"pretune/core/protocol"
 	"pretune/core/runspec"
@@ -711,7 +712,7 @@ func (c *Compare) renderStatus() app.UI {
 		var match app.UI
 		if pr := cmp.PretrainResult; pr != nil {
 			fp = pr.Fingerprint
-			if m := matchOf(cmp.Spec.Fingerprint, fp); m != "" {
+			if m := fingerprint.Verdict(cmp.Spec.Fingerprint, fp); m != "" {
 				match = app.Span().ID("cmp-match").Attr("data-match", m).Text(" · " + l.T("cmp.match."+m))
 			}
 		}

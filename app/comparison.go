@@ -490,17 +490,3 @@ func expectedAnswers(ref *runspec.TaskRef) map[string]string {
 	}
 	return out
 }
-
-// matchOf compares the base's pretraining fingerprint with the one a link expected, as job does
-// for a run: "matches", "differs", "other-device", or "" when either is unknown.
-func matchOf(expected, got string) string {
-	switch {
-	case expected == "" || got == "":
-		return ""
-	case !runspec.SameClass(expected, got):
-		return "other-device"
-	case expected == got:
-		return "matches"
-	}
-	return "differs"
-}

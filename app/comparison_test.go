@@ -190,13 +190,6 @@ func TestComparisonFailures(t *testing.T) {
 	require.Equal(t, statusStopped, c.Rows()[0].Status)
 }
 
-func TestMatchOf(t *testing.T) {
-	require.Equal(t, "matches", matchOf("cpu:0123456789ab", "cpu:0123456789ab"))
-	require.Equal(t, "differs", matchOf("cpu:0123456789ab", "cpu:ba9876543210"))
-	require.Equal(t, "other-device", matchOf("webgpu/Some GPU:0123456789ab", "cpu:0123456789ab"))
-	require.Empty(t, matchOf("", "cpu:0123456789ab"))
-	require.Empty(t, matchOf("cpu:0123456789ab", ""))
-}
 
 func TestFmtBytes(t *testing.T) {
 	for in, want := range map[int]string{0: "0 B", 1000: "1000 B", 2048: "2.0 KiB", 240128: "234.5 KiB", 3 << 20: "3.0 MiB"} {

@@ -15,7 +15,7 @@ import (
 
 	"pretune/core"
 	"pretune/core/corpus"
-	"pretune/core/runspec"
+	"pretune/core/fingerprint"
 	"pretune/core/task"
 )
 
@@ -388,7 +388,7 @@ func finish(r *Result, ft *core.FineTuner, t *task.Task, cfg Config, valTokens [
 	if err != nil {
 		return err
 	}
-	r.Fingerprint = runspec.Fingerprint(m.Dev.Name(), losses, hash)
+	r.Fingerprint = fingerprint.Of(m.Dev.Name(), losses, hash)
 	return nil
 }
 

@@ -16,6 +16,7 @@ import (
 	"pretune/core/checkpoint"
 	"pretune/core/compare"
 	"pretune/core/corpus"
+	"pretune/core/fingerprint"
 	"pretune/core/runspec"
 	"pretune/core/task"
 )
@@ -35,7 +36,7 @@ type Event struct {
 	Device          string  `json:"device,omitempty"`
 	Fingerprint     string  `json:"fingerprint,omitempty"`
 	// Expected and Match compare the fingerprint with the one the link carried, if any:
-	// Match is "matches", "differs" or "other-device" (a different device class).
+	// Match is fingerprint.Verdict's ("matches", "differs" or "other-device").
 	Expected string `json:"expected_fingerprint,omitempty"`
 	Match    string `json:"match,omitempty"`
 	// Note explains a "device" event (why the run changed device).
@@ -243,23 +244,13 @@ func Run(ctx context.Context, spec runspec.Spec, dev core.Device, o Options) (*R
 	final := Event{
 		Event: "result", Method: MethodPretrain, Steps: spec.Config.Steps, ValLoss: val,
 		TrainableParams: tr.Model.TrainableCount(), Params: tr.Model.ParamCount(),
-		Device: class, Fingerprint: runspec.Fingerprint(class, losses, hash),
+		Device: class, Fingerprint: fingerprint.Of(class, losses, hash),
 	}
 	final.TokensPerS = tr.TokensPerSecond()
 	if acc, err := core.FillBlankAccuracy(tr.Model, tr.Tok, c.Val, tr.Model.Cfg.EvalBatches, probeRate); err == nil {
 		final.FillBlank = &acc
 	}
-	if spec.Fingerprint != "" {
-		final.Expected = spec.Fingerprint
-		switch {
-		case !runspec.SameClass(spec.Fingerprint, final.Fingerprint):
-			final.Match = "other-device"
-		case spec.Fingerprint == final.Fingerprint:
-			final.Match = "matches"
-		default:
-			final.Match = "differs"
-		}
-	}
+	final.Expected, final.Match = spec.Fingerprint, fingerprint.Verdict(spec.Fingerprint, final.Fingerprint)
 	emit(final)
 	res := &Result{Trainer: tr, Final: final}
 	if spec.Compares() {

@@ -53,6 +53,7 @@ import (
 	"pretune/core"
 	"pretune/core/checkpoint"
 	"pretune/core/corpus"
+	"pretune/core/fingerprint"
 	"pretune/core/task"
 )
 
@@ -134,7 +135,7 @@ type Spec struct {
 	Config core.Config `json:"config"`
 	// Device is DeviceAuto, DeviceCPU or DeviceWebGPU; "" means DeviceAuto.
 	Device string `json:"device,omitempty"`
-	// Fingerprint is the result the link's author got (see Fingerprint); optional.
+	// Fingerprint is the result the link's author got (fingerprint.Of); optional.
 	Fingerprint string `json:"fingerprint,omitempty"`
 	// Lang is the UI language, "en" or "zh"; "" leaves the receiver's choice.
 	Lang string `json:"lang,omitempty"`
@@ -515,7 +516,7 @@ func (s Spec) Validate() error {
 		return fmt.Errorf("runspec: %w: language %q is not \"en\" or \"zh\"", ErrInvalid, s.Lang)
 	}
 	if s.Fingerprint != "" {
-		if _, _, err := ParseFingerprint(s.Fingerprint); err != nil {
+		if _, _, err := fingerprint.Parse(s.Fingerprint); err != nil {
 			return fmt.Errorf("runspec: %w: %v", ErrInvalid, err)
 		}
 	}
