@@ -16,6 +16,7 @@ import (
 
 	"pretune/core"
 	"pretune/core/checkpoint"
+	"pretune/core/compare"
 	"pretune/core/job"
 	"pretune/core/runspec"
 )
@@ -155,7 +156,7 @@ func shortComparison(t *testing.T) (string, runspec.Spec) {
 	require.NoError(t, err)
 	spec.Task = &runspec.TaskRef{ID: "en-facts"}
 	spec.FineTune = &runspec.FineTune{Steps: 20, Warmup: 2, EvalEvery: 10}
-	spec.Methods = []runspec.Method{{Kind: runspec.MethodFull}, {Kind: runspec.MethodLoRA, Rank: 2}}
+	spec.Methods = []compare.Method{{Kind: compare.Full}, {Kind: compare.LoRA, Rank: 2}}
 	c, err := runspec.Encode(spec)
 	require.NoError(t, err)
 	require.Equal(t, byte('2'), c[0])

@@ -436,7 +436,7 @@ func (c *Compare) tryLinks() app.UI {
 	if c.running() {
 		return nil
 	}
-	lora, full := f.method(runspec.MethodLoRA), f.method(runspec.MethodFull)
+	lora, full := f.method(compare.LoRA), f.method(compare.Full)
 	return app.Span().Body(
 		tryThis(l, "try.lora_rank1", func() { lora.On, lora.Rank = true, 1 }, "m-lora-rank"),
 		app.Text(" · "),
@@ -508,7 +508,7 @@ func (c *Compare) specErr(err error) []app.UI {
 func (c *Compare) renderMethod(m *methodSetup, running bool) app.UI {
 	l := c.Lang
 	id := "m-" + m.Kind
-	headOff := m.Kind == runspec.MethodHead && c.form.TaskKind() != task.KindClassify
+	headOff := m.Kind == compare.Head && c.form.TaskKind() != task.KindClassify
 	disabled := running || !m.On || headOff
 	var settings []app.UI
 	for _, fd := range fieldsOf(m.Kind) {
@@ -516,10 +516,10 @@ func (c *Compare) renderMethod(m *methodSetup, running bool) app.UI {
 		settings = append(settings, c.renderNumber(id+"-"+fd.Key, l.T("mfield."+fd.Key), fd.Get(*m), fd.Default(*m), disabled,
 			func(text string) error { return m.SetField(fd.Key, text) }, func() { m.Reset(fd.Key) }))
 	}
-	if m.Kind == runspec.MethodLoRA {
+	if m.Kind == compare.LoRA {
 		settings = append(settings, c.renderTargets(m, disabled))
 	}
-	if m.Kind == runspec.MethodHead {
+	if m.Kind == compare.Head {
 		settings = append(settings, app.Div().Class("field").Body(
 			app.Input().Type("checkbox").ID(id+"-train_body").Checked(m.TrainBody).Disabled(disabled).OnChange(func(ctx app.Context, e app.Event) {
 				m.TrainBody = ctx.JSSrc().Get("checked").Bool()

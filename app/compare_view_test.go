@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"pretune/core/compare"
 	"pretune/core/runspec"
 )
 
@@ -53,7 +54,7 @@ func TestCompareRendersAComparison(t *testing.T) {
 			require.Contains(t, page, `data-phase="done"`)
 			require.Contains(t, page, l.T("base.note.pretrained"))
 			require.Contains(t, page, "cpu:00000000000a", "the base's pretraining fingerprint")
-			for _, k := range methodKinds {
+			for _, k := range compare.Kinds {
 				require.Contains(t, page, `id="m-`+k+`"`, "a tick box for %s", k)
 			}
 			require.Contains(t, page, `id="m-lora-rank"`)

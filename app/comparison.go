@@ -55,7 +55,7 @@ type comparison struct {
 
 // lane is one method's worker.
 type lane struct {
-	Method   runspec.Method
+	Method   compare.Method
 	ReqID    int
 	Status   string // the run states of run.go
 	Err      string
@@ -111,7 +111,7 @@ func (a *loadedAdapter) Apply(m protocol.Message) {
 // wantsAdapter says whether the lane is a LoRA method that finished and whose adapter file has
 // not been asked for yet.
 func (l *lane) wantsAdapter() bool {
-	return l.Status == statusDone && l.Method.Kind == runspec.MethodLoRA && l.AdapterReq == 0
+	return l.Status == statusDone && l.Method.Kind == compare.LoRA && l.AdapterReq == 0
 }
 
 // awaitsAdapter says whether the lane's adapter file was asked for and has not come yet.

@@ -24,7 +24,7 @@ func twoMethods(t *testing.T) runspec.Spec {
 	f := newCompareSetup(basePretrained, tiny.Spec)
 	require.NoError(t, f.SetSteps("20"))
 	for i := range f.Methods {
-		f.Methods[i].On = f.Methods[i].Kind == runspec.MethodFull || f.Methods[i].Kind == runspec.MethodLoRA
+		f.Methods[i].On = f.Methods[i].Kind == compare.Full || f.Methods[i].Kind == compare.LoRA
 	}
 	spec, err := f.Spec(EN)
 	require.NoError(t, err)
@@ -189,7 +189,6 @@ func TestComparisonFailures(t *testing.T) {
 	require.Equal(t, phaseFailed, c.Phase)
 	require.Equal(t, statusStopped, c.Rows()[0].Status)
 }
-
 
 func TestFmtBytes(t *testing.T) {
 	for in, want := range map[int]string{0: "0 B", 1000: "1000 B", 2048: "2.0 KiB", 240128: "234.5 KiB", 3 << 20: "3.0 MiB"} {

@@ -20,7 +20,7 @@ func TestCompareConfig(t *testing.T) {
 	p, err := runspec.PresetByName("en-lesson")
 	require.NoError(t, err)
 	spec := p.Spec
-	spec.Methods = append(spec.Methods, runspec.Method{Name: "mlp", Kind: runspec.MethodLoRA, Rank: 2, Targets: []string{"fc_in"}, LR: 0.02})
+	spec.Methods = append(spec.Methods, compare.Method{Name: "mlp", Kind: compare.LoRA, Rank: 2, Targets: []string{"fc_in"}, LR: 0.02})
 	cfg := CompareConfig(spec)
 	require.Equal(t, spec.FineTune.Steps, cfg.Steps)
 	require.Equal(t, spec.FineTune.Warmup, cfg.Warmup)
@@ -32,18 +32,22 @@ func TestCompareConfig(t *testing.T) {
 	ft.Seed = 9
 	seeded.FineTune = &ft
 	require.Equal(t, uint64(9), CompareConfig(seeded).Seed, "a fine-tuning seed of its own wins")
+	// What each method runs: its label and its settings with the defaults filled.
+	attention := []string{"q_proj", "k_proj", "v_proj", "o_proj"}
 	for _, tc := range []struct {
-		i    int
-		want compare.Method
+		i     int
+		label string
+		want  compare.Method
 	}{
-		{0, compare.Method{Name: "full", Kind: compare.Full}},
-		{1, compare.Method{Name: "lora", Kind: compare.LoRA, LoRA: core.LoRAConfig{Rank: 4, Alpha: 8, Targets: []string{"q_proj", "k_proj", "v_proj", "o_proj"}}}},
-		{2, compare.Method{Name: "adapter", Kind: compare.Adapter, Adapter: core.AdapterConfig{Size: 16}}},
-		{3, compare.Method{Name: "prefix", Kind: compare.Prefix, Prefix: core.PrefixConfig{Len: 16}}},
-		{4, compare.Method{Name: "mlp", Kind: compare.LoRA, LR: 0.02, LoRA: core.LoRAConfig{Rank: 2, Alpha: 4, Targets: []string{"fc_in"}}}},
+		{0, "full", compare.Method{Kind: compare.Full, LR: 1e-3}},
+		{1, "lora", compare.Method{Kind: compare.LoRA, LR: 1e-2, Rank: 4, Alpha: 8, Targets: attention}},
+		{2, "adapter", compare.Method{Kind: compare.Adapter, LR: 1e-2, Size: 16}},
+		{3, "prefix", compare.Method{Kind: compare.Prefix, LR: 1e-1, Len: 16}},
+		{4, "mlp", compare.Method{Name: "mlp", Kind: compare.LoRA, LR: 0.02, Rank: 2, Alpha: 4, Targets: []string{"fc_in"}}},
 	} {
-		t.Run(tc.want.Name, func(t *testing.T) {
-			require.Equal(t, tc.want, cfg.Methods[tc.i])
+		t.Run(tc.label, func(t *testing.T) {
+			require.Equal(t, tc.label, cfg.Methods[tc.i].Label())
+			require.Equal(t, tc.want, cfg.Methods[tc.i].Filled())
 		})
 	}
 }
@@ -59,7 +63,7 @@ func tinyComparison(t *testing.T) runspec.Spec {
 	spec := tiny.Spec
 	spec.Version, spec.Task = runspec.VersionCompare, lesson.Spec.Task
 	spec.FineTune = &runspec.FineTune{Steps: 20, Warmup: 2, EvalEvery: 10}
-	spec.Methods = []runspec.Method{{Kind: runspec.MethodFull}, {Kind: runspec.MethodLoRA, Rank: 2}}
+	spec.Methods = []compare.Method{{Kind: compare.Full}, {Kind: compare.LoRA, Rank: 2}}
 	return spec
 }
 
@@ -131,11 +135,7 @@ func TestLessonPresetsAreTheDefaultLesson(t *testing.T) {
 		require.Equal(t, def.EvalEvery, cfg.EvalEvery, p.Name)
 		require.Equal(t, def.MinLRFrac, cfg.MinLRFrac, p.Name)
 		require.Len(t, cfg.Methods, len(def.Methods), p.Name)
-		for i, m := range cfg.Methods {
-			want := def.Methods[i]
-			want.Name = m.Name
-			require.Equal(t, want, m, p.Name)
-		}
+		require.Equal(t, def.Methods, cfg.Methods, p.Name)
 	}
 }
 
@@ -203,7 +203,7 @@ func TestMaskedBaseComparesWithAHead(t *testing.T) {
 	require.NoError(t, err)
 	spec.Objective = runspec.ObjectiveMasked
 	spec.Task = &runspec.TaskRef{ID: truth.ID, Hash: truth.Hash()}
-	spec.Methods = []runspec.Method{{Kind: runspec.MethodHead}, {Name: "head+body", Kind: runspec.MethodHead, TrainBody: true}}
+	spec.Methods = []compare.Method{{Kind: compare.Head}, {Name: "head+body", Kind: compare.Head, TrainBody: true}}
 	_, err = runspec.Encode(spec)
 	require.NoError(t, err)
 	res, err := Run(context.Background(), spec, core.NewCPU(), Options{})

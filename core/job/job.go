@@ -11,6 +11,7 @@ import (
 	"context"
 	"encoding/gob"
 	"fmt"
+	"slices"
 
 	"pretune/core"
 	"pretune/core/checkpoint"
@@ -299,18 +300,7 @@ func CompareConfig(spec runspec.Spec) compare.Config {
 	if ft := spec.FineTune; ft != nil {
 		cfg.Steps, cfg.Warmup, cfg.EvalEvery = ft.Steps, ft.Warmup, ft.EvalEvery
 	}
-	for _, m := range spec.Methods {
-		cm := compare.Method{Name: m.Label(), Kind: m.Kind, LR: m.LR, TrainBody: m.TrainBody}
-		switch m.Kind {
-		case runspec.MethodLoRA:
-			cm.LoRA = m.LoRAConfig()
-		case runspec.MethodAdapter:
-			cm.Adapter = core.AdapterConfig{Size: m.Size}
-		case runspec.MethodPrefix:
-			cm.Prefix = core.PrefixConfig{Len: m.Len}
-		}
-		cfg.Methods = append(cfg.Methods, cm)
-	}
+	cfg.Methods = slices.Clone(spec.Methods)
 	return cfg
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"pretune/core/compare"
 	"pretune/core/task"
 )
 
@@ -70,25 +71,6 @@ func TestFineTuneSeed(t *testing.T) {
 	code, err = Encode(s)
 	require.NoError(t, err)
 	require.Equal(t, byte('2'), code[0], "no seed of its own: version 2, which older builds read")
-}
-
-func TestLoRAConfigDefaults(t *testing.T) {
-	for _, tc := range []struct {
-		name      string
-		m         Method
-		alpha     float32
-		targetsIn []string
-	}{
-		{"alpha 2r", Method{Kind: MethodLoRA, Rank: 4}, 8, []string{"q_proj", "k_proj", "v_proj", "o_proj"}},
-		{"given", Method{Kind: MethodLoRA, Rank: 2, Alpha: 3, Targets: []string{"fc_in"}}, 3, []string{"fc_in"}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			c := tc.m.LoRAConfig()
-			require.Equal(t, tc.m.Rank, c.Rank)
-			require.Equal(t, tc.alpha, c.Alpha)
-			require.Equal(t, tc.targetsIn, c.Targets)
-		})
-	}
 }
 
 // TestCompareRefuses: every comparison check, on a version-2 code made by hand.
@@ -193,7 +175,7 @@ func TestObjective(t *testing.T) {
 		{"generate task", func(s *Spec) {
 			s.Task = &TaskRef{ID: "en-facts"}
 			s.FineTune = &FineTune{Steps: 10, EvalEvery: 5}
-			s.Methods = []Method{{Kind: MethodFull}}
+			s.Methods = []compare.Method{{Kind: compare.Full}}
 		}, "cannot generate"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"pretune/core/compare"
 	"pretune/core/task"
 )
 
@@ -60,17 +61,17 @@ func goldenSpecsV2(t *testing.T) []goldenCode {
 	user.Version, user.Lang = 2, "en"
 	user.Task = &TaskRef{ID: "en-facts", Hash: builtinTaskHash(t, "en-facts")}
 	user.FineTune = &FineTune{Steps: 40, Warmup: 0, EvalEvery: 40}
-	user.Methods = []Method{
-		{Name: "all of it", Kind: MethodFull, LR: 5e-4},
-		{Name: "lora-mlp", Kind: MethodLoRA, Rank: 2, Alpha: 16, Targets: []string{"fc_in", "fc_out"}, LR: 2e-2},
-		{Kind: MethodAdapter, Size: 8},
-		{Kind: MethodPrefix, Len: 4, LR: 0.05},
+	user.Methods = []compare.Method{
+		{Name: "all of it", Kind: compare.Full, LR: 5e-4},
+		{Name: "lora-mlp", Kind: compare.LoRA, Rank: 2, Alpha: 16, Targets: []string{"fc_in", "fc_out"}, LR: 2e-2},
+		{Kind: compare.Adapter, Size: 8},
+		{Kind: compare.Prefix, Len: 4, LR: 0.05},
 	}
 	classify := Presets()[0].Spec
 	classify.Version, classify.Device = 2, DeviceCPU
 	classify.Task = &TaskRef{ID: "en-truth", Hash: builtinTaskHash(t, "en-truth")}
 	classify.FineTune = &FineTune{Steps: 100, Warmup: 10, EvalEvery: 25}
-	classify.Methods = []Method{{Kind: MethodHead}, {Name: "head+body", Kind: MethodHead, TrainBody: true, LR: 1e-3}, {Kind: MethodLoRA, Rank: 4}}
+	classify.Methods = []compare.Method{{Kind: compare.Head}, {Name: "head+body", Kind: compare.Head, TrainBody: true, LR: 1e-3}, {Kind: compare.LoRA, Rank: 4}}
 	return append(out,
 		goldenCode{Name: "english text, every generative method", Spec: user},
 		goldenCode{Name: "classify heads", Spec: classify})
@@ -87,7 +88,7 @@ func goldenSpecsV3(t *testing.T) []goldenCode {
 	classify := masked
 	classify.Task = &TaskRef{ID: "en-truth", Hash: builtinTaskHash(t, "en-truth")}
 	classify.FineTune = &FineTune{Steps: 100, Warmup: 10, EvalEvery: 25}
-	classify.Methods = []Method{{Kind: MethodHead}, {Name: "head+body", Kind: MethodHead, TrainBody: true}}
+	classify.Methods = []compare.Method{{Kind: compare.Head}, {Name: "head+body", Kind: compare.Head, TrainBody: true}}
 	out := []goldenCode{
 		{Name: "masked en-small", Spec: masked},
 		{Name: "masked learner text, rate 0.25", Spec: rate},
@@ -104,19 +105,20 @@ func goldenSpecsV3(t *testing.T) []goldenCode {
 	tiny.Version, tiny.Lang, tiny.Fingerprint = 3, "en", "cpu:0123456789ab"
 	tiny.Task = &TaskRef{ID: "en-facts", Hash: builtinTaskHash(t, "en-facts")}
 	tiny.FineTune = &FineTune{Steps: 20, Warmup: 2, EvalEvery: 2, Seed: 1 << 40}
-	tiny.Methods = []Method{{Kind: MethodFull}, {Kind: MethodLoRA, Rank: 2, Alpha: 4, Targets: []string{"q_proj", "v_proj"}}}
+	tiny.Methods = []compare.Method{{Kind: compare.Full}, {Kind: compare.LoRA, Rank: 2, Alpha: 4, Targets: []string{"q_proj", "v_proj"}}}
 	user := Presets()[0].Spec
 	user.Version = 3
 	ref, err := UserTaskRef("animals.tsv", task.KindGenerate, userTaskText())
 	require.NoError(t, err)
 	user.Task, user.FineTune = ref, &FineTune{Steps: 30, Warmup: 3, EvalEvery: 10}
-	user.Methods = []Method{{Kind: MethodFull}, {Kind: MethodLoRA, Rank: 4}}
+	user.Methods = []compare.Method{{Kind: compare.Full}, {Kind: compare.LoRA, Rank: 4}}
 	return append(out,
 		goldenCode{Name: "tiny, two methods, a large seed", Spec: tiny},
 		goldenCode{Name: "a learner's own task", Spec: user})
 }
 
-// TestGoldenCodes: codes made by earlier builds keep decoding to the same Spec. A built-in
+// TestGoldenCodes: codes made by earlier builds keep decoding to the same Spec, and re-encode to
+// the same code. A built-in
 // corpus (or task) that has changed since is reported (ErrCorpusChanged) but the Spec still
 // comes back.
 func TestGoldenCodes(t *testing.T) {
@@ -167,6 +169,9 @@ func checkGolden(t *testing.T, path string, version, least int) {
 				t.Logf("the built-in corpus changed since this code was made: %v", err)
 			} else {
 				require.NoError(t, err)
+				code, err := Encode(s)
+				require.NoError(t, err)
+				require.Equal(t, g.Code, code, "the spec re-encodes to the same code")
 			}
 			require.Equal(t, g.Spec, s)
 		})

@@ -52,6 +52,7 @@ import (
 
 	"pretune/core"
 	"pretune/core/checkpoint"
+	"pretune/core/compare"
 	"pretune/core/corpus"
 	"pretune/core/fingerprint"
 	"pretune/core/task"
@@ -154,7 +155,7 @@ type Spec struct {
 	// FineTune is the schedule every method shares.
 	FineTune *FineTune `json:"finetune,omitempty"`
 	// Methods are run one after another, each from its own copy of the base.
-	Methods []Method `json:"methods,omitempty"`
+	Methods []compare.Method `json:"methods,omitempty"`
 }
 
 // TaskRef names a built-in task by ID and Hash (task.Task.Hash: this build must have the same
@@ -248,52 +249,6 @@ func (s Spec) FineTuneSeed() uint64 {
 		return s.FineTune.Seed
 	}
 	return s.Config.Seed
-}
-
-// Method kinds, the same names as core/compare's (which imports this package).
-const (
-	MethodFull    = "full"
-	MethodLoRA    = "lora"
-	MethodAdapter = "adapter"
-	MethodPrefix  = "prefix"
-	MethodHead    = "head" // a classification head: classify tasks only
-)
-
-// Method is one fine-tuning method with its few settings; the fields a kind does not use stay
-// zero.
-type Method struct {
-	Name  string  `json:"name,omitempty"` // shown in results; "" means Kind
-	Kind  string  `json:"kind"`
-	LR    float32 `json:"lr,omitempty"` // peak learning rate; 0 takes the kind's default
-	Rank  int     `json:"r,omitempty"`  // lora: the rank
-	Alpha float32 `json:"alpha,omitempty"`
-	// Targets are lora's adapted projections (core.LoRATargets); empty means the attention four.
-	Targets   []string `json:"targets,omitempty"`
-	Size      int      `json:"size,omitempty"`       // adapter: the bottleneck width
-	Len       int      `json:"len,omitempty"`        // prefix: rows per layer
-	TrainBody bool     `json:"train_body,omitempty"` // head: train the body too
-}
-
-// Label is the method's name in results.
-func (m Method) Label() string {
-	if m.Name != "" {
-		return m.Name
-	}
-	return m.Kind
-}
-
-// LoRAConfig is the lora method's core config (α defaults to 2r, the targets to the attention
-// projections).
-func (m Method) LoRAConfig() core.LoRAConfig {
-	c := core.DefaultLoRA()
-	c.Rank, c.Alpha = m.Rank, m.Alpha
-	if c.Alpha == 0 {
-		c.Alpha = 2 * float32(m.Rank)
-	}
-	if len(m.Targets) > 0 {
-		c.Targets = append([]string(nil), m.Targets...)
-	}
-	return c
 }
 
 // Pretraining is the plain run a spec's model comes from: for a comparison, the pretraining of
@@ -774,7 +729,7 @@ func (s Spec) validateCompare(lang string) error {
 	}
 	seen := map[string]bool{}
 	for i, m := range s.Methods {
-		if err := m.validate(s.Config.Dim, t.Kind); err != nil {
+		if err := m.Validate(s.Config.Dim, t.Kind); err != nil {
 			return fmt.Errorf("runspec: %w: method %d (%s): %v", ErrInvalid, i+1, m.Label(), err)
 		}
 		if seen[m.Label()] {
@@ -784,62 +739,6 @@ func (s Spec) validateCompare(lang string) error {
 	}
 	if h := t.Hash(); s.Task.ID != UserTask && s.Task.Hash != h {
 		return fmt.Errorf("runspec: %w: task %s has hash %s in this pretune, %q in the link, so the comparison will not reproduce exactly", ErrCorpusChanged, s.Task.ID, h, s.Task.Hash)
-	}
-	return nil
-}
-
-// validate checks one method for a model of C channels and a task of kind taskKind. Settings
-// that the kind does not use must stay zero: a link carrying them was made by hand or damaged.
-func (m Method) validate(C int, taskKind string) error {
-	if len(m.Name) > MaxNameBytes || !utf8.ValidString(m.Name) || m.Name == "base" || m.Name == "pretrain" {
-		return fmt.Errorf("the name must be UTF-8 of at most %d bytes and not \"base\" or \"pretrain\"", MaxNameBytes)
-	}
-	if !(m.LR >= 0 && m.LR <= 1) { // also refuses NaN
-		return fmt.Errorf("learning rate %g is outside 0..1", m.LR)
-	}
-	unused := func(ok bool, what string) error {
-		if !ok {
-			return fmt.Errorf("a %s method has no %s setting", m.Kind, what)
-		}
-		return nil
-	}
-	var errs []error
-	if m.Kind != MethodLoRA {
-		errs = append(errs, unused(m.Rank == 0 && m.Alpha == 0 && len(m.Targets) == 0, "rank, alpha or targets"))
-	}
-	if m.Kind != MethodAdapter {
-		errs = append(errs, unused(m.Size == 0, "size"))
-	}
-	if m.Kind != MethodPrefix {
-		errs = append(errs, unused(m.Len == 0, "len"))
-	}
-	if m.Kind != MethodHead {
-		errs = append(errs, unused(!m.TrainBody, "train_body"))
-	}
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
-	switch m.Kind {
-	case MethodFull:
-	case MethodLoRA:
-		if !(m.Alpha >= 0 && m.Alpha <= 1e4) {
-			return fmt.Errorf("alpha %g is outside 0..10000", m.Alpha)
-		}
-		return m.LoRAConfig().Validate(C)
-	case MethodAdapter:
-		if m.Size < 1 || m.Size > 4*C {
-			return fmt.Errorf("adapter size %d is outside 1..%d", m.Size, 4*C)
-		}
-	case MethodPrefix:
-		if m.Len < 1 || m.Len > 256 {
-			return fmt.Errorf("prefix len %d is outside 1..256", m.Len)
-		}
-	case MethodHead:
-		if taskKind != task.KindClassify {
-			return fmt.Errorf("a class head needs a classify task")
-		}
-	default:
-		return fmt.Errorf("kind %q is not one of %s, %s, %s, %s, %s", m.Kind, MethodFull, MethodLoRA, MethodAdapter, MethodPrefix, MethodHead)
 	}
 	return nil
 }
