@@ -12,6 +12,7 @@ import (
 	"pretune/core"
 	"pretune/core/checkpoint"
 	"pretune/core/compare"
+	"pretune/core/fingerprint"
 	"pretune/core/runspec"
 	"pretune/core/task"
 )
@@ -109,6 +110,73 @@ func TestComparisonFromAKeptBaseIsTheSameRun(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, events[0].Fingerprint)
 	require.Contains(t, events[0].Note, "did not run here")
+}
+
+// TestComparisonChecksEachFingerprint: a comparison's link carries its results' fingerprints
+// (version 4); rerun, every result says whether it matches, and a method whose expected
+// fingerprint was altered is reported as differing, one made on another device class as such.
+func TestComparisonChecksEachFingerprint(t *testing.T) {
+	spec := tinyComparison(t)
+	first, err := Run(context.Background(), spec, core.NewCPU(), Options{})
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	require.NoError(t, SaveBase(&buf, spec.Pretraining(), first))
+
+	spec.Fingerprint = first.Final.Fingerprint
+	spec.Fingerprints = map[string]string{}
+	for _, r := range first.Compare {
+		spec.Fingerprints[r.Method] = r.Fingerprint
+	}
+	lora := spec.Fingerprints["lora"]
+	altered := lora[:len(lora)-1] + "0" // its last hex digit changed
+	if strings.HasSuffix(lora, "0") {
+		altered = lora[:len(lora)-1] + "1"
+	}
+	spec.Fingerprints["lora"] = altered
+	_, hash, err := fingerprint.Parse(spec.Fingerprints[compare.Base])
+	require.NoError(t, err)
+	spec.Fingerprints[compare.Base] = "webgpu/Some GPU:" + hash
+	code, err := runspec.Encode(spec)
+	require.NoError(t, err)
+	spec, err = runspec.Decode(code)
+	require.NoError(t, err)
+	require.Equal(t, runspec.VersionFingerprints, spec.Version)
+
+	base, err := checkpoint.Load(bytes.NewReader(buf.Bytes()), core.NewCPU())
+	require.NoError(t, err)
+	results := map[string]Event{}
+	_, err = Run(context.Background(), spec, core.NewCPU(), Options{Base: base, OnEvent: func(e Event) {
+		if e.Event == "result" {
+			results[e.Method] = e
+		}
+	}})
+	require.NoError(t, err)
+	for method, want := range map[string]string{
+		MethodPretrain: fingerprint.Matches, compare.Base: fingerprint.OtherDevice, "full": fingerprint.Matches, "lora": fingerprint.Differs,
+	} {
+		e := results[method]
+		require.Equal(t, want, e.Match, method)
+		require.NotEmpty(t, e.Expected, method)
+	}
+	require.Equal(t, altered, results["lora"].Expected)
+	require.Equal(t, lora, results["lora"].Fingerprint, "the run itself reproduced")
+
+	// A link without fingerprints per method gives no verdict for them, as before version 4.
+	spec.Fingerprints = nil
+	base, err = checkpoint.Load(bytes.NewReader(buf.Bytes()), core.NewCPU())
+	require.NoError(t, err)
+	results = map[string]Event{}
+	_, err = Run(context.Background(), spec, core.NewCPU(), Options{Base: base, OnEvent: func(e Event) {
+		if e.Event == "result" {
+			results[e.Method] = e
+		}
+	}})
+	require.NoError(t, err)
+	for _, method := range []string{compare.Base, "full", "lora"} {
+		require.Empty(t, results[method].Match, method)
+		require.Empty(t, results[method].Expected, method)
+	}
+	require.Equal(t, fingerprint.Matches, results[MethodPretrain].Match)
 }
 
 // TestComparisonRefusesABaseWithoutTheTaskCharacters: a model whose vocabulary lacks characters

@@ -36,8 +36,9 @@ type Event struct {
 	Params          int     `json:"params,omitempty"`
 	Device          string  `json:"device,omitempty"`
 	Fingerprint     string  `json:"fingerprint,omitempty"`
-	// Expected and Match compare the fingerprint with the one the link carried, if any:
-	// Match is fingerprint.Verdict's ("matches", "differs" or "other-device").
+	// Expected and Match compare the fingerprint with the one the link carried, if any (the
+	// pretraining's, or a comparison's result's from runspec.Spec.Fingerprints): Match is
+	// fingerprint.Verdict's ("matches", "differs" or "other-device").
 	Expected string `json:"expected_fingerprint,omitempty"`
 	Match    string `json:"match,omitempty"`
 	// Note explains a "device" event (why the run changed device).
@@ -305,7 +306,8 @@ func CompareConfig(spec runspec.Spec) compare.Config {
 }
 
 // runCompare fine-tunes the pretrained base with each of the spec's methods and reports every
-// method's evaluations and results, and the base's result, as events.
+// method's evaluations and results, and the base's result, as events; a result the link carries
+// a fingerprint for says whether it matches.
 func runCompare(ctx context.Context, spec runspec.Spec, base *core.Model, tk *core.Tokenizer, c *corpus.Corpus, emit func(Event)) ([]compare.Result, error) {
 	t, err := taskFor(spec, tk)
 	if err != nil {
@@ -317,7 +319,10 @@ func runCompare(ctx context.Context, spec runspec.Spec, base *core.Model, tk *co
 		case "eval":
 			emit(Event{Event: "eval", Method: e.Method, Step: e.Step, Steps: e.Steps, TrainLoss: e.TrainLoss, ValLoss: e.ValLoss, Device: class})
 		case "result":
-			emit(ResultEvent(e.Result, class))
+			r := ResultEvent(e.Result, class)
+			r.Expected = spec.Fingerprints[r.Method]
+			r.Match = fingerprint.Verdict(r.Expected, r.Fingerprint)
+			emit(r)
 		}
 	})
 }

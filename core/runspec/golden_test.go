@@ -19,6 +19,7 @@ var (
 	updateCodes   = flag.Bool("update-codes", false, "write testdata/codes_v1.json (only when version 1 is new: old codes must never change)")
 	updateCodesV2 = flag.Bool("update-codes-v2", false, "write testdata/codes_v2.json (only when version 2 is new: old codes must never change)")
 	updateCodesV3 = flag.Bool("update-codes-v3", false, "write testdata/codes_v3.json (only when version 3 is new: old codes must never change)")
+	updateCodesV4 = flag.Bool("update-codes-v4", false, "write testdata/codes_v4.json (only when version 4 is new: old codes must never change)")
 )
 
 // goldenCode is a real code kept forever with the Spec it stood for when it was made.
@@ -32,6 +33,7 @@ const (
 	codesV1 = "testdata/codes_v1.json"
 	codesV2 = "testdata/codes_v2.json"
 	codesV3 = "testdata/codes_v3.json"
+	codesV4 = "testdata/codes_v4.json"
 )
 
 func goldenSpecs(t *testing.T) []goldenCode {
@@ -117,6 +119,39 @@ func goldenSpecsV3(t *testing.T) []goldenCode {
 		goldenCode{Name: "a learner's own task", Spec: user})
 }
 
+// goldenSpecsV4 are version 4's golden specs: finished comparisons with their fingerprints per
+// method (the lesson preset on the CPU, a masked base's heads on a GPU with a fine-tuning seed),
+// and a comparison that carries only some of them.
+func goldenSpecsV4(t *testing.T) []goldenCode {
+	lesson, err := PresetByName("en-lesson")
+	require.NoError(t, err)
+	done := lesson.Spec
+	done.Device, done.Fingerprint = DeviceCPU, "cpu:1a2b3c4d5e6f"
+	done.Fingerprints = map[string]string{compare.Base: "cpu:0a0b0c0d0e0f", "full": "cpu:111111111111", "lora": "cpu:222222222222",
+		"adapter": "cpu:333333333333", "prefix": "cpu:444444444444"}
+	masked := Presets()[1].Spec
+	masked.Objective, masked.Fingerprint = ObjectiveMasked, "webgpu/Apple M2:00ff00ff00ff"
+	masked.Task = &TaskRef{ID: "en-truth", Hash: builtinTaskHash(t, "en-truth")}
+	masked.FineTune = &FineTune{Steps: 100, Warmup: 10, EvalEvery: 25, Seed: 3}
+	masked.Methods = []compare.Method{{Kind: compare.Head}, {Name: "head+body", Kind: compare.Head, TrainBody: true}}
+	masked.Fingerprints = map[string]string{compare.Base: "webgpu/Apple M2:0123456789ab", "head": "webgpu/Apple M2:ba9876543210",
+		"head+body": "webgpu/Apple M2:abcdefabcdef"}
+	some := Presets()[0].Spec
+	some.Lang = "zh"
+	some.Task = &TaskRef{ID: "en-facts", Hash: builtinTaskHash(t, "en-facts")}
+	some.FineTune = &FineTune{Steps: 20, Warmup: 2, EvalEvery: 10}
+	some.Methods = []compare.Method{{Kind: compare.Full}, {Name: "mlp", Kind: compare.LoRA, Rank: 2, Alpha: 4, Targets: []string{"fc_in", "fc_out"}}}
+	some.Fingerprints = map[string]string{"mlp": "cpu:999999999999"}
+	for _, s := range []*Spec{&done, &masked, &some} {
+		s.Version = VersionFingerprints
+	}
+	return []goldenCode{
+		{Name: "preset en-lesson, finished on the CPU", Spec: done},
+		{Name: "masked base, heads, a fine-tuning seed, finished on a GPU", Spec: masked},
+		{Name: "one method's fingerprint only", Spec: some},
+	}
+}
+
 // TestGoldenCodes: codes made by earlier builds keep decoding to the same Spec, and re-encode to
 // the same code. A built-in
 // corpus (or task) that has changed since is reported (ErrCorpusChanged) but the Spec still
@@ -132,6 +167,7 @@ func TestGoldenCodes(t *testing.T) {
 		{1, codesV1, *updateCodes, goldenSpecs, 6},
 		{2, codesV2, *updateCodesV2, goldenSpecsV2, 4},
 		{3, codesV3, *updateCodesV3, goldenSpecsV3, 3},
+		{4, codesV4, *updateCodesV4, goldenSpecsV4, 3},
 	} {
 		t.Run(fmt.Sprintf("v%d", tc.version), func(t *testing.T) {
 			if tc.update {

@@ -5,7 +5,7 @@
 //
 // # The code
 //
-// A code is its version, one character ('1', '2' or '3'), followed by the payload; the payload of
+// A code is its version, one character ('1' to '4'), followed by the payload; the payload of
 // every version is the Spec as JSON, compressed with raw DEFLATE and written in unpadded base64url
 // (RFC 4648 §5), so it is safe in a URL fragment, a query or a chat message. The app puts it in
 // the fragment, "#r=CODE", which browsers never send to a server.
@@ -18,6 +18,10 @@
 // Version 3 adds the fine-tuning's own seed (FineTune.Seed): in version 2 the methods draw their
 // data order and initialisation from the pretraining seed, so another fine-tuning seed meant
 // another base. A comparison without its own seed is still written as version 2.
+//
+// Version 4 adds the fingerprints a comparison's author got for the untouched base and each
+// method (Fingerprints), so whoever opens the link sees whether each method reproduced. A
+// comparison shared before its results came is still written as version 2 or 3.
 //
 // # Versioning rule
 //
@@ -73,8 +77,10 @@ const (
 	VersionObjective = 3
 	VersionSeed      = 3
 	VersionUserTask  = 3
+	// VersionFingerprints adds a comparison's fingerprints per method (Fingerprints).
+	VersionFingerprints = 4
 	// Newest is the newest link version this build writes and reads.
-	Newest = 3
+	Newest = 4
 )
 
 // Objectives. The zero value, "", is causal LM (every link before version 3).
@@ -156,6 +162,11 @@ type Spec struct {
 	FineTune *FineTune `json:"finetune,omitempty"`
 	// Methods are run one after another, each from its own copy of the base.
 	Methods []compare.Method `json:"methods,omitempty"`
+
+	// Version 4: Fingerprints are the comparison's results the link's author got, by result
+	// name: compare.Base for the untouched base measured on the task, and each method's label
+	// (compare.Method.Label). Optional, any of them; Fingerprint stays the pretraining's.
+	Fingerprints map[string]string `json:"fingerprints,omitempty"`
 }
 
 // TaskRef names a built-in task by ID and Hash (task.Task.Hash: this build must have the same
@@ -280,6 +291,8 @@ func (s Spec) Compares() bool {
 // lowestVersion is the lowest link version able to express s.
 func (s Spec) lowestVersion() int {
 	switch {
+	case len(s.Fingerprints) > 0:
+		return VersionFingerprints
 	case s.Objective != ObjectiveCausal || s.MaskRate != 0:
 		return VersionObjective
 	case s.FineTune != nil && s.FineTune.Seed != 0:
@@ -406,12 +419,12 @@ func Decode(codeOrURL string) (Spec, error) {
 	case v > Newest:
 		return Spec{}, fmt.Errorf("runspec: %w (link version %d; this one reads up to %d): update the page or the program to open it", ErrNewerVersion, v, Newest)
 	}
-	// Versions 1 to 3 share the format (each only adds fields); a later version with another
+	// Versions 1 to 4 share the format (each only adds fields); a later version with another
 	// format adds a case here and keeps these.
 	return decodeJSON(v, code[1:])
 }
 
-// decodeJSON reads the payload of version v (1 to 3): deflated JSON in base64url.
+// decodeJSON reads the payload of version v (1 to 4): deflated JSON in base64url.
 func decodeJSON(v int, payload string) (Spec, error) {
 	z, err := base64.RawURLEncoding.DecodeString(payload)
 	if err != nil {
@@ -661,7 +674,7 @@ func (s Spec) validateObjective() error {
 		if s.MaskRate != 0 {
 			return fmt.Errorf("runspec: %w: a mask rate belongs to the masked objective only", ErrInvalid)
 		}
-		if s.Version >= VersionObjective && !s.Compares() {
+		if s.Version == VersionObjective && !s.Compares() {
 			return fmt.Errorf("runspec: %w: a version %d link carries a fine-tuning seed, the masked objective or your own task", ErrInvalid, s.Version)
 		}
 	case ObjectiveMasked:
@@ -686,7 +699,10 @@ const (
 
 func (s Spec) validateCompare(lang string) error {
 	if !s.Compares() {
-		if s.Version == VersionCompare {
+		switch {
+		case len(s.Fingerprints) > 0:
+			return fmt.Errorf("runspec: %w: fingerprints per method belong to a comparison", ErrInvalid)
+		case s.Version == VersionCompare || s.Version == VersionFingerprints:
 			return fmt.Errorf("runspec: %w: a version %d link must carry a comparison (task, finetune, methods)", ErrInvalid, s.Version)
 		}
 		return nil
@@ -716,7 +732,7 @@ func (s Spec) validateCompare(lang string) error {
 	switch {
 	case ft.Seed != 0 && s.Version < VersionSeed:
 		return fmt.Errorf("runspec: %w: a fine-tuning seed needs link version %d, not %d", ErrInvalid, VersionSeed, s.Version)
-	case ft.Seed == 0 && s.Version >= VersionSeed && s.Objective == ObjectiveCausal && s.Task.ID != UserTask:
+	case ft.Seed == 0 && s.Version == VersionSeed && s.Objective == ObjectiveCausal && s.Task.ID != UserTask:
 		return fmt.Errorf("runspec: %w: a version %d link carries a fine-tuning seed, the masked objective or your own task", ErrInvalid, s.Version)
 	case ft.Steps < 1 || ft.Steps > core.MaxSteps:
 		return fmt.Errorf("runspec: %w: fine-tuning steps %d is outside 1..%d", ErrInvalid, ft.Steps, core.MaxSteps)
@@ -737,8 +753,31 @@ func (s Spec) validateCompare(lang string) error {
 		}
 		seen[m.Label()] = true
 	}
+	if err := s.validateFingerprints(seen); err != nil {
+		return err
+	}
 	if h := t.Hash(); s.Task.ID != UserTask && s.Task.Hash != h {
 		return fmt.Errorf("runspec: %w: task %s has hash %s in this pretune, %q in the link, so the comparison will not reproduce exactly", ErrCorpusChanged, s.Task.ID, h, s.Task.Hash)
+	}
+	return nil
+}
+
+// validateFingerprints checks a comparison's fingerprints against the version and its methods'
+// labels (methods).
+func (s Spec) validateFingerprints(methods map[string]bool) error {
+	switch {
+	case len(s.Fingerprints) > 0 && s.Version < VersionFingerprints:
+		return fmt.Errorf("runspec: %w: fingerprints per method need link version %d, not %d", ErrInvalid, VersionFingerprints, s.Version)
+	case len(s.Fingerprints) == 0 && s.Version == VersionFingerprints:
+		return fmt.Errorf("runspec: %w: a version %d link carries fingerprints per method", ErrInvalid, s.Version)
+	}
+	for name, fp := range s.Fingerprints {
+		if name != compare.Base && !methods[name] {
+			return fmt.Errorf("runspec: %w: a fingerprint for %q, which is neither the base nor one of the methods", ErrInvalid, name)
+		}
+		if _, _, err := fingerprint.Parse(fp); err != nil {
+			return fmt.Errorf("runspec: %w: the fingerprint of %s: %v", ErrInvalid, name, err)
+		}
 	}
 	return nil
 }
