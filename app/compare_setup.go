@@ -483,13 +483,23 @@ func setupFromComparison(spec runspec.Spec, base string) compareSetup {
 }
 
 // methodSpecs splits a comparison into one spec per method, each run by a worker of its own:
-// the same base pretraining, task, schedule and seed, and that one method.
+// the same base pretraining, task, schedule and seed, and that one method, with the fingerprints
+// the link carried for the base and that method (the worker checks them).
 func methodSpecs(spec runspec.Spec) []runspec.Spec {
 	var out []runspec.Spec
 	for _, m := range spec.Methods {
 		one := spec
 		m.Targets = slices.Clone(m.Targets)
 		one.Methods = []compare.Method{m}
+		one.Fingerprints = nil
+		for _, name := range []string{compare.Base, m.Label()} {
+			if fp, ok := spec.Fingerprints[name]; ok {
+				if one.Fingerprints == nil {
+					one.Fingerprints = map[string]string{}
+				}
+				one.Fingerprints[name] = fp
+			}
+		}
 		ft := *spec.FineTune
 		one.FineTune = &ft
 		out = append(out, one)

@@ -64,6 +64,34 @@ func TestMethodSpecs(t *testing.T) {
 	require.Equal(t, 500, spec.FineTune.Steps)
 }
 
+// TestMethodSpecsCarryTheirFingerprints: a link's fingerprints per result go to the workers
+// that check them: each method's spec carries the base's and its own, a valid version-4 link.
+func TestMethodSpecsCarryTheirFingerprints(t *testing.T) {
+	spec, err := defaultCompareSetup(EN).Spec(EN)
+	require.NoError(t, err)
+	spec.Fingerprints = map[string]string{compare.Base: "cpu:0000000000b0", "lora": "cpu:00000000000d", "prefix": "cpu:00000000000e"}
+	specs := methodSpecs(spec)
+	require.Len(t, specs, 4)
+	for i, want := range []map[string]string{
+		{compare.Base: "cpu:0000000000b0"},
+		{compare.Base: "cpu:0000000000b0", "lora": "cpu:00000000000d"},
+		{compare.Base: "cpu:0000000000b0"},
+		{compare.Base: "cpu:0000000000b0", "prefix": "cpu:00000000000e"},
+	} {
+		s := specs[i]
+		require.Equal(t, want, s.Fingerprints, s.Methods[0].Label())
+		code, err := runspec.Encode(s)
+		require.NoError(t, err)
+		require.Equal(t, byte('4'), code[0])
+	}
+	specs[1].Fingerprints["lora"] = "changed"
+	require.Equal(t, "cpu:00000000000d", spec.Fingerprints["lora"], "each spec has its own copy")
+	spec.Fingerprints = nil
+	for _, s := range methodSpecs(spec) {
+		require.Nil(t, s.Fingerprints, "a link without them gives the workers none")
+	}
+}
+
 // TestCompareSeed: the pretraining's seed gives a version-2 link; another seed, version 3, with
 // the base's pretraining untouched.
 func TestCompareSeed(t *testing.T) {

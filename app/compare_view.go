@@ -815,12 +815,26 @@ func (c *Compare) renderTable() app.UI {
 					cell("share", fmtSharePct(r.Share)),
 					cell("optimizer", fmtBytes(r.OptBytes)),
 					cell("ms", fmtMs(r.MsPerStep)),
-					app.Td().Body(app.Code().Class("data").Text(r.Fingerprint)),
+					app.Td().Class("fingerprint").Body(app.Code().Class("data").Text(r.Fingerprint), rowMatch(l, r)),
 				)
 			})),
 		)),
 		app.P().ID("cmp-ms-note").Class("hint").Text("* "+l.T("cmp.ms_note")),
 	)
+}
+
+// rowMatch says how a result's fingerprint compares with the one the link carried for it, or
+// nothing when the link carried none.
+func rowMatch(l Lang, r resultRow) app.UI {
+	if r.Match == "" {
+		return nil
+	}
+	class := map[string]string{fingerprint.Matches: "good", fingerprint.Differs: "error"}[r.Match]
+	text := l.T("cmp.fp."+r.Match, r.Expected)
+	if r.Match == fingerprint.Matches {
+		text = l.T("cmp.fp.matches")
+	}
+	return app.Span().Class("match "+class).Attr("data-match", r.Match).Text(" · " + text)
 }
 
 // fmtParams and fmtSharePct are the table's forms (the CSV keeps plain numbers); the base
@@ -905,6 +919,9 @@ func (c *Compare) renderShare() app.UI {
 			spec.Lang = string(c.Lang)
 			if pr := cmp.PretrainResult; pr != nil && pr.Fingerprint != "" {
 				spec.Fingerprint = pr.Fingerprint
+			}
+			if fps := cmp.Fingerprints(); fps != nil {
+				spec.Fingerprints = fps
 			}
 			c.share.make(l, spec)
 		}),

@@ -148,6 +148,7 @@ func TestEveryKeyUsedExists(t *testing.T) {
 	}
 	for _, m := range []string{"matches", "differs", "other-device"} {
 		used["cmp.match."+m] = true
+		used["cmp.fp."+m] = true
 	}
 	// The LoRA view's names built from values.
 	for _, m := range adapterModes {
