@@ -67,8 +67,8 @@ screenshots:
 lesson:
 	$(GO) run . -run en-lesson
 
-## base: pretrain the kept base checkpoints again into web/base (about 16 minutes) and fail unless
-## every byte equals the committed files (make test checks zh-base alone, which takes under a minute)
+## base: pretrain the kept base checkpoints again into web/base (16 to 20 minutes on 2 cores, see the
+## README) and fail unless every byte equals the committed files (make test checks zh-base alone, about 90 s)
 base:
 	$(GO) run . -bases web/base
 	@git diff --quiet -- web/base || { echo "make base: web/base changed (git diff --stat -- web/base): commit it if the change is intended"; exit 1; }
