@@ -42,18 +42,18 @@ test-wasm:
 	GOOS=js GOARCH=wasm $(GO) test -count=1 -short -exec="$(WASM_EXEC)" ./core/...
 
 test-golden-v3:
-	GOAMD64=v3 $(GO) test -count=1 -run 'TestGoldenRun|TestMatMul' ./core/
+	GOAMD64=v3 $(GO) test -count=1 -run 'TestGoldenRun|TestMatMul' ./core/ ./core/ops/
 
 ## bench: matmul GFLOP/s (against gonum) and training-step tokens/s: CPU, WebGPU (Vulkan), wasm under Node, and in Chromium
 bench:
-	$(GO) test -run XXX -bench 'MatMul|TrainStep' -benchtime=2s ./core/
+	$(GO) test -run XXX -bench 'MatMul|TrainStep' -benchtime=2s ./core/ ./core/ops/
 	@mkdir -p $(XDG_RUNTIME_DIR)
 	$(GO) test -run XXX -bench 'MatMul|TrainStep' -benchtime=10x ./webgpu/
 	$(MAKE) bench-wasm
 	$(GO) test -count=1 -run TestBrowserBench -v .
 
 bench-wasm:
-	GOOS=js GOARCH=wasm $(GO) test -run XXX -bench 'MatMul/(plain|tiled1)/|TrainStep' -benchtime=2s -exec="$(WASM_EXEC)" ./core/
+	GOOS=js GOARCH=wasm $(GO) test -run XXX -bench 'MatMul/(plain|tiled1)/|TrainStep' -benchtime=2s -exec="$(WASM_EXEC)" ./core/ ./core/ops/
 
 ## device-bench-build: the WebGPU test binary that .ci/device-bench runs on a lent GPU machine
 device-bench-build:
