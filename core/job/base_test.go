@@ -9,17 +9,18 @@ import (
 
 	"pretune/core"
 	"pretune/core/checkpoint"
+	"pretune/core/ops"
 )
 
 // TestAfterEvalSeesEveryEvaluation: the hook runs once per evaluation, after its event, with
 // the trainer at that step; and it does not change the run (same fingerprint as without it).
 func TestAfterEvalSeesEveryEvaluation(t *testing.T) {
 	spec := tinySpec(t)
-	plain, err := Run(context.Background(), spec, core.NewCPU(), Options{})
+	plain, err := Run(context.Background(), spec, ops.NewCPU(), Options{})
 	require.NoError(t, err)
 
 	var evalSteps, hookSteps []int
-	res, err := Run(context.Background(), spec, core.NewCPU(), Options{
+	res, err := Run(context.Background(), spec, ops.NewCPU(), Options{
 		OnEvent: func(e Event) {
 			if e.Event == "eval" {
 				evalSteps = append(evalSteps, e.Step)
@@ -43,19 +44,19 @@ func TestAfterEvalSeesEveryEvaluation(t *testing.T) {
 // a fresh model's).
 func TestRunFromBase(t *testing.T) {
 	spec := tinySpec(t)
-	first, err := Run(context.Background(), spec, core.NewCPU(), Options{})
+	first, err := Run(context.Background(), spec, ops.NewCPU(), Options{})
 	require.NoError(t, err)
 	var buf bytes.Buffer
 	require.NoError(t, checkpoint.Save(&buf, first.Trainer.Model, first.Trainer.Tok, nil))
 
 	var fresh, fromBase []Event
-	_, err = Run(context.Background(), spec, core.NewCPU(), Options{OnEvent: func(e Event) { fresh = append(fresh, e) }})
+	_, err = Run(context.Background(), spec, ops.NewCPU(), Options{OnEvent: func(e Event) { fresh = append(fresh, e) }})
 	require.NoError(t, err)
 
-	base, err := checkpoint.Load(bytes.NewReader(buf.Bytes()), core.NewCPU())
+	base, err := checkpoint.Load(bytes.NewReader(buf.Bytes()), ops.NewCPU())
 	require.NoError(t, err)
 	spec.Config.Steps, spec.Config.EvalEvery, spec.Config.Warmup = 10, 5, 2
-	res, err := Run(context.Background(), spec, core.NewCPU(), Options{Base: base, OnEvent: func(e Event) { fromBase = append(fromBase, e) }})
+	res, err := Run(context.Background(), spec, ops.NewCPU(), Options{Base: base, OnEvent: func(e Event) { fromBase = append(fromBase, e) }})
 	require.NoError(t, err)
 	require.Equal(t, 10, res.Trainer.StepsDone())
 	require.Equal(t, first.Trainer.Model.Cfg.Dim, res.Trainer.Model.Cfg.Dim)
@@ -66,14 +67,14 @@ func TestRunFromBase(t *testing.T) {
 
 func TestRunFromBaseRefusesABadSchedule(t *testing.T) {
 	spec := tinySpec(t)
-	first, err := Run(context.Background(), spec, core.NewCPU(), Options{})
+	first, err := Run(context.Background(), spec, ops.NewCPU(), Options{})
 	require.NoError(t, err)
 	var buf bytes.Buffer
 	require.NoError(t, checkpoint.Save(&buf, first.Trainer.Model, first.Trainer.Tok, nil))
-	base, err := checkpoint.Load(bytes.NewReader(buf.Bytes()), core.NewCPU())
+	base, err := checkpoint.Load(bytes.NewReader(buf.Bytes()), ops.NewCPU())
 	require.NoError(t, err)
 	spec.Config.LR = 0
-	_, err = Run(context.Background(), spec, core.NewCPU(), Options{Base: base})
+	_, err = Run(context.Background(), spec, ops.NewCPU(), Options{Base: base})
 	require.ErrorContains(t, err, "base model with this schedule")
 }
 
@@ -81,12 +82,12 @@ func TestRunFromBaseRefusesABadSchedule(t *testing.T) {
 // it, and resumes in a new run: the result is the uninterrupted run's, fingerprint included.
 func TestResumeIsExact(t *testing.T) {
 	spec := tinySpec(t)
-	whole, err := Run(context.Background(), spec, core.NewCPU(), Options{})
+	whole, err := Run(context.Background(), spec, ops.NewCPU(), Options{})
 	require.NoError(t, err)
 
 	var saved []byte
 	ctx, cancel := context.WithCancel(context.Background())
-	_, err = Run(ctx, spec, core.NewCPU(), Options{OnSnapshot: func(r *Resume) {
+	_, err = Run(ctx, spec, ops.NewCPU(), Options{OnSnapshot: func(r *Resume) {
 		if r.Snapshot.Step == 40 {
 			saved, err = r.Bytes()
 			require.NoError(t, err)
@@ -100,7 +101,7 @@ func TestResumeIsExact(t *testing.T) {
 	r, err := UnmarshalResume(saved)
 	require.NoError(t, err)
 	var evals []int
-	res, err := Run(context.Background(), spec, core.NewCPU(), Options{Resume: r, OnEvent: func(e Event) {
+	res, err := Run(context.Background(), spec, ops.NewCPU(), Options{Resume: r, OnEvent: func(e Event) {
 		if e.Event == "eval" {
 			evals = append(evals, e.Step)
 		}
@@ -113,6 +114,6 @@ func TestResumeIsExact(t *testing.T) {
 	_, err = UnmarshalResume(saved[:len(saved)/2])
 	require.ErrorContains(t, err, "damaged")
 	r.Losses = r.Losses[:3]
-	_, err = Run(context.Background(), spec, core.NewCPU(), Options{Resume: r})
+	_, err = Run(context.Background(), spec, ops.NewCPU(), Options{Resume: r})
 	require.ErrorContains(t, err, "does not fit")
 }

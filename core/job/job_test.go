@@ -7,21 +7,21 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"pretune/core"
 	"pretune/core/fingerprint"
+	"pretune/core/ops"
 	"pretune/core/runspec"
 )
 
 // failingDevice computes like the CPU device but claims to be a GPU and fails every download
 // after the first failAfter, as a lost GPU does.
 type failingDevice struct {
-	*core.CPU
+	*ops.CPU
 	failAfter, downloads int
 }
 
 func (d *failingDevice) Name() string { return "webgpu/fake adapter" }
 
-func (d *failingDevice) Download(b core.Buf, dst []float32) error {
+func (d *failingDevice) Download(b ops.Buf, dst []float32) error {
 	d.downloads++
 	if d.downloads > d.failAfter {
 		return errors.New("device lost")
@@ -40,11 +40,11 @@ func tinySpec(t *testing.T) runspec.Spec {
 // computes exactly like the CPU) end with the very weights and losses of a pure CPU run.
 func TestLostDeviceFallsBackToCPUExactly(t *testing.T) {
 	spec := tinySpec(t)
-	cpuRun, err := Run(context.Background(), spec, core.NewCPU(), Options{})
+	cpuRun, err := Run(context.Background(), spec, ops.NewCPU(), Options{})
 	require.NoError(t, err)
 
 	var events []Event
-	dev := &failingDevice{CPU: core.NewCPU(), failAfter: 350} // fails between the evaluations at steps 20 and 40
+	dev := &failingDevice{CPU: ops.NewCPU(), failAfter: 350} // fails between the evaluations at steps 20 and 40
 	res, err := Run(context.Background(), spec, dev, Options{FallbackToCPU: true, OnEvent: func(e Event) { events = append(events, e) }})
 	require.NoError(t, err)
 	var deviceEvents []Event
@@ -67,7 +67,7 @@ func TestLostDeviceFallsBackToCPUExactly(t *testing.T) {
 }
 
 func TestLostDeviceWithoutFallbackFails(t *testing.T) {
-	dev := &failingDevice{CPU: core.NewCPU(), failAfter: 10}
+	dev := &failingDevice{CPU: ops.NewCPU(), failAfter: 10}
 	_, err := Run(context.Background(), tinySpec(t), dev, Options{})
 	require.ErrorContains(t, err, "device lost")
 }
@@ -75,7 +75,7 @@ func TestLostDeviceWithoutFallbackFails(t *testing.T) {
 func TestCancelledRunStops(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	steps := 0
-	_, err := Run(ctx, tinySpec(t), core.NewCPU(), Options{BetweenSteps: func() {
+	_, err := Run(ctx, tinySpec(t), ops.NewCPU(), Options{BetweenSteps: func() {
 		steps++
 		if steps == 5 {
 			cancel()
@@ -94,19 +94,19 @@ func TestMaskedObjective(t *testing.T) {
 	spec := p.Spec
 	spec.Objective = runspec.ObjectiveMasked
 	var snaps []*Resume
-	res, err := Run(context.Background(), spec, core.NewCPU(), Options{OnSnapshot: func(r *Resume) { snaps = append(snaps, r) }})
+	res, err := Run(context.Background(), spec, ops.NewCPU(), Options{OnSnapshot: func(r *Resume) { snaps = append(snaps, r) }})
 	require.NoError(t, err)
-	require.Equal(t, core.Bidirectional, res.Trainer.Model.Mask)
+	require.Equal(t, ops.Bidirectional, res.Trainer.Model.Mask)
 	require.NotNil(t, res.Final.FillBlank)
 	require.NotEmpty(t, snaps)
 
-	causal, err := Run(context.Background(), p.Spec, core.NewCPU(), Options{})
+	causal, err := Run(context.Background(), p.Spec, ops.NewCPU(), Options{})
 	require.NoError(t, err)
-	require.Equal(t, core.Causal, causal.Trainer.Model.Mask)
+	require.Equal(t, ops.Causal, causal.Trainer.Model.Mask)
 	require.NotNil(t, causal.Final.FillBlank)
 	require.NotEqual(t, causal.Final.Fingerprint, res.Final.Fingerprint)
 
-	resumed, err := Run(context.Background(), spec, core.NewCPU(), Options{Resume: snaps[0]})
+	resumed, err := Run(context.Background(), spec, ops.NewCPU(), Options{Resume: snaps[0]})
 	require.NoError(t, err)
 	require.Equal(t, res.Final.Fingerprint, resumed.Final.Fingerprint)
 }
