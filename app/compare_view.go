@@ -349,6 +349,12 @@ func (c *Compare) renderLink() app.UI {
 	if exp == "" {
 		exp = l.T("link.no_fingerprint")
 	}
+	var each []string // the results' fingerprints the link carries (version 4), base first
+	for _, name := range append([]string{compare.Base}, methodLabels(s.Methods)...) {
+		if fp, ok := s.Fingerprints[name]; ok {
+			each = append(each, methodName(l, name)+": "+fp)
+		}
+	}
 	cfg := s.Config
 	return app.Section().ID("cmp-link").Class("notice").Body(
 		app.H2().Text(l.T("cmp.link_title")),
@@ -359,9 +365,20 @@ func (c *Compare) renderLink() app.UI {
 			dlRow(l.T("cmp.methods"), strings.Join(names, ", ")),
 			dlRow(l.T("cmp.schedule"), l.T("cmp.schedule_text", s.FineTune.Steps, s.FineTune.Warmup, s.FineTune.EvalEvery, s.FineTuneSeed())),
 			app.Div().Body(app.Dt().Text(l.T("label.expected")), app.Dd().Body(app.Code().Class("data").Text(exp))),
+			app.If(len(each) > 0, app.Div().ID("cmp-link-each").Body(app.Dt().Text(l.T("cmp.expected_each")),
+				app.Dd().Body(app.Code().Class("data").Text(strings.Join(each, " · "))))),
 		),
 		changed,
 	)
+}
+
+// methodLabels are the methods' names in results.
+func methodLabels(ms []compare.Method) []string {
+	var out []string
+	for _, m := range ms {
+		out = append(out, m.Label())
+	}
+	return out
 }
 
 func (c *Compare) running() bool { return c.cmp != nil && c.cmp.Active() }

@@ -199,4 +199,15 @@ func TestCompareShowsEachVerdict(t *testing.T) {
 	}
 	require.Equal(t, map[string]string{"base": "cpu:000000000000", "full": "cpu:full0000000", "lora": "cpu:lora0000000"}, cmp.Fingerprints(),
 		"the share link carries this run's fingerprints")
+
+	// The link's box lists the fingerprints it carries, the base first; a link without them, none.
+	spec := cmp.Spec
+	spec.Fingerprints = map[string]string{"lora": "cpu:ffffffffffff", "base": "cpu:000000000000"}
+	page := render(t, &Compare{Lang: EN, form: setupFromComparison(spec, baseLink), cmp: cmp, link: &spec})
+	require.Contains(t, page, `id="cmp-link-each"`)
+	require.Contains(t, page, html.EscapeString(EN.T("method.base")+": cpu:000000000000 · "+EN.T("method.lora")+": cpu:ffffffffffff"))
+	spec.Fingerprints = nil
+	page = render(t, &Compare{Lang: ZH, form: setupFromComparison(spec, baseLink), cmp: cmp, link: &spec})
+	require.Contains(t, page, `id="cmp-link"`)
+	require.NotContains(t, page, `id="cmp-link-each"`)
 }
