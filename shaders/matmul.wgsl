@@ -1,6 +1,6 @@
 // matmul: the tiled kernel. C (+)= op(A)·op(B) for Batch matrices, with the layout, strides and
 // sum order of matmul_naive.wgsl (acc = Σ over k in increasing order, then C = acc or C + acc),
-// so it agrees with the naive kernel and with core.MatMulRef up to rounding.
+// so it agrees with the naive kernel and with ops.MatMulRef up to rounding.
 //
 // Tiling: a workgroup of TX×TY = 16×16 invocations computes a BM×BN = 64×64 tile of C;
 // invocation (tx,ty) holds a 4×4 register block, rows ty+TY·r and columns tx+TX·c (r,c < 4), so

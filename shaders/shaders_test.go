@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// The kernels core.Device needs, by the op they implement; a missing file fails here, before any
+// The kernels ops.Device needs, by the op they implement; a missing file fails here, before any
 // GPU is involved.
 var wantKernels = []string{
 	"adamw", "add", "add_bias", "add_bias_backward", "add_inplace", "attn_softmax",

@@ -10,6 +10,7 @@ import (
 
 	"pretune/core"
 	"pretune/core/corpus"
+	"pretune/core/ops"
 	"pretune/core/task"
 )
 
@@ -23,7 +24,7 @@ func quickBase(t *testing.T) (*core.Model, *core.Tokenizer, *corpus.Corpus) {
 	cfg := core.DefaultConfig()
 	cfg.Vocab, cfg.Dim, cfg.Heads, cfg.Layers, cfg.Batch = tk.VocabSize(), 16, 2, 1, 4
 	cfg.Steps, cfg.Warmup, cfg.EvalEvery, cfg.EvalBatches = 10, 2, 10, 1
-	m, err := core.NewModel(core.NewCPU(), cfg)
+	m, err := core.NewModel(ops.NewCPU(), cfg)
 	require.NoError(t, err)
 	tr, err := core.NewTrainerFor(m, tk, c.Train, c.Val)
 	require.NoError(t, err)
@@ -132,7 +133,7 @@ func TestRunRejectsBadConfigs(t *testing.T) {
 			require.Error(t, err)
 		})
 	}
-	base.Mask = core.Bidirectional
+	base.Mask = ops.Bidirectional
 	_, err = Run(context.Background(), base, tk, gen, c, DefaultConfig(gen.Kind), nil)
 	require.Error(t, err, "a masked-LM base cannot do a generate task")
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"pretune/core"
+	"pretune/core/ops"
 	"pretune/core/task"
 )
 
@@ -51,7 +52,7 @@ func TestLoadAdapter(t *testing.T) {
 
 	wide := base.Cfg
 	wide.Dim = 32
-	other, err := core.NewModel(core.NewCPU(), wide)
+	other, err := core.NewModel(ops.NewCPU(), wide)
 	require.NoError(t, err)
 	_, err = other.AttachLoRA(lcfg, 1)
 	require.NoError(t, err)

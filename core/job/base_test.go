@@ -7,8 +7,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"pretune/core"
 	"pretune/core/checkpoint"
+	"pretune/core/ops"
 )
 
 // TestRunFromBase trains a saved model further: it keeps the saved shape and tokenizer, takes
@@ -16,19 +16,19 @@ import (
 // a fresh model's).
 func TestRunFromBase(t *testing.T) {
 	spec := tinySpec(t)
-	first, err := Run(context.Background(), spec, core.NewCPU(), Options{})
+	first, err := Run(context.Background(), spec, ops.NewCPU(), Options{})
 	require.NoError(t, err)
 	var buf bytes.Buffer
 	require.NoError(t, checkpoint.Save(&buf, first.Trainer.Model, first.Trainer.Tok, nil))
 
 	var fresh, fromBase []Event
-	_, err = Run(context.Background(), spec, core.NewCPU(), Options{OnEvent: func(e Event) { fresh = append(fresh, e) }})
+	_, err = Run(context.Background(), spec, ops.NewCPU(), Options{OnEvent: func(e Event) { fresh = append(fresh, e) }})
 	require.NoError(t, err)
 
-	base, err := checkpoint.Load(bytes.NewReader(buf.Bytes()), core.NewCPU())
+	base, err := checkpoint.Load(bytes.NewReader(buf.Bytes()), ops.NewCPU())
 	require.NoError(t, err)
 	spec.Config.Steps, spec.Config.EvalEvery, spec.Config.Warmup = 10, 5, 2
-	res, err := Run(context.Background(), spec, core.NewCPU(), Options{Base: base, OnEvent: func(e Event) { fromBase = append(fromBase, e) }})
+	res, err := Run(context.Background(), spec, ops.NewCPU(), Options{Base: base, OnEvent: func(e Event) { fromBase = append(fromBase, e) }})
 	require.NoError(t, err)
 	require.Equal(t, 10, res.Trainer.StepsDone())
 	require.Equal(t, first.Trainer.Model.Cfg.Dim, res.Trainer.Model.Cfg.Dim)
@@ -39,13 +39,13 @@ func TestRunFromBase(t *testing.T) {
 
 func TestRunFromBaseRefusesABadSchedule(t *testing.T) {
 	spec := tinySpec(t)
-	first, err := Run(context.Background(), spec, core.NewCPU(), Options{})
+	first, err := Run(context.Background(), spec, ops.NewCPU(), Options{})
 	require.NoError(t, err)
 	var buf bytes.Buffer
 	require.NoError(t, checkpoint.Save(&buf, first.Trainer.Model, first.Trainer.Tok, nil))
-	base, err := checkpoint.Load(bytes.NewReader(buf.Bytes()), core.NewCPU())
+	base, err := checkpoint.Load(bytes.NewReader(buf.Bytes()), ops.NewCPU())
 	require.NoError(t, err)
 	spec.Config.LR = 0
-	_, err = Run(context.Background(), spec, core.NewCPU(), Options{Base: base})
+	_, err = Run(context.Background(), spec, ops.NewCPU(), Options{Base: base})
 	require.ErrorContains(t, err, "base model with this schedule")
 }
