@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"pretune/core"
 	"pretune/core/fingerprint"
 	"pretune/core/ops"
 	"pretune/core/runspec"
@@ -109,4 +110,71 @@ func TestMaskedObjective(t *testing.T) {
 	resumed, err := Run(context.Background(), spec, ops.NewCPU(), Options{Resume: snaps[0]})
 	require.NoError(t, err)
 	require.Equal(t, res.Final.Fingerprint, resumed.Final.Fingerprint)
+}
+
+// TestAfterEvalSeesEveryEvaluation: the hook runs once per evaluation, after its event, with
+// the trainer at that step; and it does not change the run (same fingerprint as without it).
+func TestAfterEvalSeesEveryEvaluation(t *testing.T) {
+	spec := tinySpec(t)
+	plain, err := Run(context.Background(), spec, ops.NewCPU(), Options{})
+	require.NoError(t, err)
+
+	var evalSteps, hookSteps []int
+	res, err := Run(context.Background(), spec, ops.NewCPU(), Options{
+		OnEvent: func(e Event) {
+			if e.Event == "eval" {
+				evalSteps = append(evalSteps, e.Step)
+			}
+		},
+		AfterEval: func(tr *core.Trainer) {
+			hookSteps = append(hookSteps, tr.StepsDone())
+			// The worker writes a sample here: generating must not disturb training.
+			_, err := tr.Model.Generate(tr.Tok, "The ", core.SampleOptions{Tokens: 8, Temperature: 0.8, TopK: 5, Seed: 1})
+			require.NoError(t, err)
+		},
+	})
+	require.NoError(t, err)
+	require.Equal(t, evalSteps, hookSteps)
+	require.Equal(t, []int{20, 40, 60}, hookSteps)
+	require.Equal(t, plain.Final.Fingerprint, res.Final.Fingerprint)
+}
+
+// TestResumeIsExact interrupts a run at an evaluation, encodes its state as the browser keeps
+// it, and resumes in a new run: the result is the uninterrupted run's, fingerprint included.
+func TestResumeIsExact(t *testing.T) {
+	spec := tinySpec(t)
+	whole, err := Run(context.Background(), spec, ops.NewCPU(), Options{})
+	require.NoError(t, err)
+
+	var saved []byte
+	ctx, cancel := context.WithCancel(context.Background())
+	_, err = Run(ctx, spec, ops.NewCPU(), Options{OnSnapshot: func(r *Resume) {
+		if r.Snapshot.Step == 40 {
+			saved, err = r.Bytes()
+			require.NoError(t, err)
+			require.Len(t, r.Losses, 40)
+			cancel() // the tab closes
+		}
+	}})
+	require.ErrorIs(t, err, context.Canceled)
+	require.NotNil(t, saved)
+
+	r, err := UnmarshalResume(saved)
+	require.NoError(t, err)
+	var evals []int
+	res, err := Run(context.Background(), spec, ops.NewCPU(), Options{Resume: r, OnEvent: func(e Event) {
+		if e.Event == "eval" {
+			evals = append(evals, e.Step)
+		}
+	}})
+	require.NoError(t, err)
+	require.Equal(t, []int{60}, evals, "only the evaluations after the snapshot")
+	require.Equal(t, whole.Final.Fingerprint, res.Final.Fingerprint)
+	require.Equal(t, whole.Final.ValLoss, res.Final.ValLoss)
+
+	_, err = UnmarshalResume(saved[:len(saved)/2])
+	require.ErrorContains(t, err, "damaged")
+	r.Losses = r.Losses[:3]
+	_, err = Run(context.Background(), spec, ops.NewCPU(), Options{Resume: r})
+	require.ErrorContains(t, err, "does not fit")
 }
