@@ -150,14 +150,14 @@ func TestLinksGoToTheirView(t *testing.T) {
 	require.Empty(t, linkView("tab=2"))
 
 	p := &Pretrain{Lang: EN, pretrainState: pretrainState{form: defaultSetup()}}
-	p.openLink("r="+cmpCode)
+	p.openLink("r=" + cmpCode)
 	require.Nil(t, p.link)
 	require.NoError(t, p.linkErr)
 	html := render(t, p)
 	require.NotContains(t, html, `id="link-error"`)
 
 	c := &Compare{Lang: EN}
-	c.openLink("r="+plain)
+	c.openLink("r=" + plain)
 	require.Nil(t, c.link, "a pretraining link is not the compare view's")
 	require.True(t, strings.HasPrefix(cmpCode, "2"))
 }
