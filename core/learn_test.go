@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"pretune/core/corpus"
+	"pretune/internal/grammar"
 )
 
 // TestModelLearns pretrains the tiny preset on a generated text and requires the held-out loss to
@@ -16,7 +17,7 @@ func TestModelLearns(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a few hundred training steps: slow under wasm")
 	}
-	train, val := GrammarText(1, 2000), GrammarText(2, 200)
+	train, val := grammar.Text(1, 2000), grammar.Text(2, 200)
 	p, err := SizePreset("tiny")
 	require.NoError(t, err)
 	cfg := p.Config

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"pretune/internal/grammar"
 )
 
 // tinyModel builds a small model on the CPU device for gradient and golden tests.
@@ -93,7 +95,7 @@ type smallDevice struct {
 func (d smallDevice) MaxBufferElements() int { return d.limit }
 
 func TestTrainerRefusesModelsTooLargeForTheDevice(t *testing.T) {
-	text := GrammarText(1, 50)
+	text := grammar.Text(1, 50)
 	cfg := DefaultConfig()
 	_, err := NewTrainer(smallDevice{CPU: NewCPU(), limit: 1 << 20}, cfg, text, text)
 	require.NoError(t, err)
