@@ -11,7 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"pretune/core"
+	"pretune/core/ops"
 	"pretune/internal/golden"
 )
 
@@ -69,7 +69,7 @@ func requireSameRun(t *testing.T, want, got goldenRecord) {
 
 // TestGoldenRun: causal pretraining, 50 steps of golden.Config.
 func TestGoldenRun(t *testing.T) {
-	losses, hash, err := golden.Run(core.NewCPU())
+	losses, hash, err := golden.Run(ops.NewCPU())
 	require.NoError(t, err)
 	require.Len(t, losses, 50)
 	got := record(losses, hash)
@@ -93,7 +93,7 @@ func TestGoldenMethods(t *testing.T) {
 	got := goldenMethods{Note: "golden.RunMethod for each of golden.Methods (internal/golden); losses are float64 bits; " +
 		"must be identical natively, with GOAMD64=v3 and under GOOS=js"}
 	for _, name := range golden.Methods {
-		losses, hash, err := golden.RunMethod(core.NewCPU(), name)
+		losses, hash, err := golden.RunMethod(ops.NewCPU(), name)
 		require.NoError(t, err, name)
 		r := record(losses, hash)
 		r.Method = name

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"pretune/core/corpus"
+	"pretune/core/ops"
 	"pretune/internal/grammar"
 )
 
@@ -22,7 +23,7 @@ func TestModelLearns(t *testing.T) {
 	require.NoError(t, err)
 	cfg := p.Config
 	cfg.Steps, cfg.EvalEvery = 600, 200
-	tr, err := NewTrainer(NewCPU(), cfg, train, val)
+	tr, err := NewTrainer(ops.NewCPU(), cfg, train, val)
 	require.NoError(t, err)
 	var evals []Event
 	tr.OnEvent = func(e Event) {

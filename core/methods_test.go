@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"pretune/core/ops"
 )
 
 // methodCase attaches one fine-tuning method (or several) to a tiny model.
@@ -11,7 +13,7 @@ type methodCase struct {
 	name   string
 	attach func(t *testing.T, m *Model)
 	class  bool // the loss is the class head's
-	mask   MaskMode
+	mask   ops.MaskMode
 	train  bool // a training pass (dropout on)
 }
 
@@ -36,7 +38,7 @@ func methodCases() []methodCase {
 			_, err := m.AttachPrefix(PrefixConfig{Len: 2}, nil, 5)
 			require.NoError(t, err)
 		}},
-		{name: "prefix-bidirectional", mask: Bidirectional, attach: func(t *testing.T, m *Model) {
+		{name: "prefix-bidirectional", mask: ops.Bidirectional, attach: func(t *testing.T, m *Model) {
 			_, err := m.AttachPrefix(PrefixConfig{Len: 3}, nil, 5)
 			require.NoError(t, err)
 		}},
@@ -44,7 +46,7 @@ func methodCases() []methodCase {
 			_, err := m.AttachClassHead(3, false, 5)
 			require.NoError(t, err)
 		}},
-		{name: "class-head-trained-body-mean-pool", class: true, mask: Bidirectional, attach: func(t *testing.T, m *Model) {
+		{name: "class-head-trained-body-mean-pool", class: true, mask: ops.Bidirectional, attach: func(t *testing.T, m *Model) {
 			_, err := m.AttachClassHead(3, true, 5)
 			require.NoError(t, err)
 		}},
@@ -54,7 +56,7 @@ func methodCases() []methodCase {
 			_, err = m.AttachClassHead(2, false, 5)
 			require.NoError(t, err)
 		}},
-		{name: "masked-lm", mask: Bidirectional, attach: func(t *testing.T, m *Model) {}},
+		{name: "masked-lm", mask: ops.Bidirectional, attach: func(t *testing.T, m *Model) {}},
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"pretune/core/ops"
 	"pretune/internal/grammar"
 )
 
@@ -18,7 +19,7 @@ func tinyModel(t testing.TB, dropout float32) (*Model, *Tokenizer) {
 	cfg := DefaultConfig()
 	cfg.Vocab, cfg.Context, cfg.Layers, cfg.Heads, cfg.Dim = tk.VocabSize(), 6, 2, 2, 8
 	cfg.Batch, cfg.Dropout, cfg.Seed = 2, dropout, 3
-	m, err := NewModel(NewCPU(), cfg)
+	m, err := NewModel(ops.NewCPU(), cfg)
 	require.NoError(t, err)
 	return m, tk
 }
@@ -78,17 +79,17 @@ func TestForwardShapesAgree(t *testing.T) {
 	in := append(append([]int32{}, tk.Encode("abcd")...), seq[:T]...)
 	b.Set(m.Dev, 2, T, in, make([]int32, 2*T), nil)
 	m.forward(m.train, b, Pass{})
-	batched := append([]float32{}, Floats(m.train.logits)[T*m.Cfg.Vocab:2*T*m.Cfg.Vocab]...)
+	batched := append([]float32{}, ops.Floats(m.train.logits)[T*m.Cfg.Vocab:2*T*m.Cfg.Vocab]...)
 
 	one := NewBatch(m.Dev, 1, m.Cfg.Context)
 	one.Set(m.Dev, 1, T, seq[:T], make([]int32, T), nil)
 	m.forward(m.single, one, Pass{})
-	require.Equal(t, batched, Floats(m.single.logits)[:T*m.Cfg.Vocab])
+	require.Equal(t, batched, ops.Floats(m.single.logits)[:T*m.Cfg.Vocab])
 }
 
 // smallDevice is a CPU device that claims a one-buffer limit, as a GPU does.
 type smallDevice struct {
-	*CPU
+	*ops.CPU
 	limit int
 }
 
@@ -97,9 +98,9 @@ func (d smallDevice) MaxBufferElements() int { return d.limit }
 func TestTrainerRefusesModelsTooLargeForTheDevice(t *testing.T) {
 	text := grammar.Text(1, 50)
 	cfg := DefaultConfig()
-	_, err := NewTrainer(smallDevice{CPU: NewCPU(), limit: 1 << 20}, cfg, text, text)
+	_, err := NewTrainer(smallDevice{CPU: ops.NewCPU(), limit: 1 << 20}, cfg, text, text)
 	require.NoError(t, err)
 	cfg.Batch, cfg.Context, cfg.Heads = 64, 512, 8 // attention scores: 64·8·512·512 floats = 512 MiB
-	_, err = NewTrainer(smallDevice{CPU: NewCPU(), limit: 1 << 20}, cfg, text, text)
+	_, err = NewTrainer(smallDevice{CPU: ops.NewCPU(), limit: 1 << 20}, cfg, text, text)
 	require.ErrorContains(t, err, "too large for cpu: one of its buffers needs 512 MiB and the device allows 4 MiB")
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"pretune/core/ops"
 )
 
 // The whole-model finite-difference check: every trainable tensor's analytic gradient (the
@@ -49,7 +51,7 @@ func randomizeForGradients(m *Model, seed uint64) {
 		if k >= m.nBase {
 			std = 0.1
 		}
-		w := Floats(p.W)
+		w := ops.Floats(p.W)
 		for i := range w {
 			w[i] = float32(r.NormFloat64() * std)
 			if gain {
@@ -110,14 +112,14 @@ func checkModelGradients(t *testing.T, m *Model, lossAt func() float64, backward
 	backward()
 	analytic := make([][]float32, len(m.Params))
 	for k, p := range m.Params {
-		analytic[k] = append([]float32(nil), Floats(p.DW)...)
+		analytic[k] = append([]float32(nil), ops.Floats(p.DW)...)
 	}
 	checked := 0
 	for k, p := range m.Params {
 		if p.Frozen {
 			continue
 		}
-		w, g := Floats(p.W), analytic[k]
+		w, g := ops.Floats(p.W), analytic[k]
 		n := min(gradSamples, len(w))
 		idx := make([]int, 0, n+1)
 		largest := 0
@@ -166,7 +168,7 @@ func checkModelGradients(t *testing.T, m *Model, lossAt func() float64, backward
 		if p.Frozen {
 			continue
 		}
-		for i, v := range Floats(p.DW) {
+		for i, v := range ops.Floats(p.DW) {
 			want := float64(prefill[k][i]) + float64(analytic[k][i])
 			if math.Abs(float64(v)-want) > 1e-5*(1+math.Abs(want)) {
 				t.Fatalf("%s[%d]: backward into %g gave %g, want %g: it does not add", p.Name, i, prefill[k][i], v, want)

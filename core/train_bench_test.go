@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"pretune/core/ops"
 	"pretune/internal/grammar"
 )
 
@@ -27,7 +28,7 @@ func BenchmarkTrainStep(b *testing.B) {
 			cfg.Steps = max(cfg.Steps, b.N+2)
 			cfg.EvalEvery = cfg.Steps // no evaluation inside the timed steps
 			text := benchText()
-			tr, err := NewTrainer(NewCPU(), cfg, text, text[:1000])
+			tr, err := NewTrainer(ops.NewCPU(), cfg, text, text[:1000])
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -22,6 +22,7 @@ import (
 	"pretune/core/compare"
 	"pretune/core/conformance"
 	"pretune/core/job"
+	"pretune/core/ops"
 	"pretune/core/protocol"
 	"pretune/core/runspec"
 	"pretune/webgpu"
@@ -100,12 +101,12 @@ func (w *worker) handle(data []byte) {
 }
 
 // open picks the request's device and tells the page which one it got.
-func open(req protocol.Request) (core.Device, bool) {
+func open(req protocol.Request) (ops.Device, bool) {
 	dev, fallback, err := webgpu.Select(req.Device)
 	if err != nil {
 		if req.Device == "webgpu" {
 			// Asked for WebGPU explicitly and it is missing: continue on the CPU and say so.
-			dev, fallback = core.NewCPU(), "WebGPU is not available here: "+err.Error()
+			dev, fallback = ops.NewCPU(), "WebGPU is not available here: "+err.Error()
 		} else {
 			post(protocol.Message{ID: req.ID, Kind: protocol.Error, Error: err.Error()})
 			return nil, false
@@ -247,7 +248,7 @@ func (w *worker) start(req protocol.Request) {
 }
 
 // loadBase reads a checkpoint in either format (told apart by its first bytes) onto dev.
-func loadBase(data []byte, dev core.Device) (*checkpoint.Checkpoint, error) {
+func loadBase(data []byte, dev ops.Device) (*checkpoint.Checkpoint, error) {
 	if !bytes.HasPrefix(data, []byte(checkpoint.Magic)) && len(data) > 8 && data[8] == '{' {
 		return checkpoint.ImportSafetensors(bytes.NewReader(data), dev)
 	}

@@ -9,10 +9,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"pretune/core"
 	"pretune/core/checkpoint"
 	"pretune/core/compare"
 	"pretune/core/corpus"
+	"pretune/core/ops"
 	"pretune/core/runspec"
 	"pretune/core/task"
 )
@@ -27,7 +27,7 @@ func loadKeptBase(t *testing.T, preset string) (*checkpoint.Checkpoint, []byte) 
 	path := filepath.Join(keptBaseDir, preset+".ckpt")
 	data, err := os.ReadFile(path)
 	require.NoError(t, err, "the kept base is missing: run make base")
-	ck, err := checkpoint.Load(bytes.NewReader(data), core.NewCPU())
+	ck, err := checkpoint.Load(bytes.NewReader(data), ops.NewCPU())
 	require.NoError(t, err, "%s is damaged: run make base", path)
 	return ck, data
 }
@@ -53,7 +53,7 @@ func TestKeptZhBaseRegenerates(t *testing.T) {
 	p, err := runspec.PresetByName("zh-base")
 	require.NoError(t, err)
 	_, kept := loadKeptBase(t, p.Name)
-	res, err := Run(context.Background(), p.Spec, core.NewCPU(), Options{})
+	res, err := Run(context.Background(), p.Spec, ops.NewCPU(), Options{})
 	require.NoError(t, err)
 	var buf bytes.Buffer
 	require.NoError(t, SaveBase(&buf, p.Spec, res))

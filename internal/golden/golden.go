@@ -9,6 +9,7 @@ import (
 	"fmt"
 
 	"pretune/core"
+	"pretune/core/ops"
 	"pretune/core/task"
 	"pretune/internal/grammar"
 )
@@ -25,7 +26,7 @@ func Config() core.Config {
 
 // Run trains the plain golden config (causal pretraining) on dev and returns its per-step losses
 // and the final weights' hash.
-func Run(dev core.Device) (losses []float64, weightsHash string, err error) {
+func Run(dev ops.Device) (losses []float64, weightsHash string, err error) {
 	tr, err := core.NewTrainer(dev, Config(), grammar.Text(5, 300), grammar.Text(6, 40))
 	if err != nil {
 		return nil, "", err
@@ -67,7 +68,7 @@ var (
 // RunMethod trains the named method's golden run on dev: a fresh model of methodConfig, the
 // method attached, fine-tuned for methodSteps steps (masked-lm: pretrained with the masked
 // objective). It returns the per-step losses and the hash of every weight, the method's included.
-func RunMethod(dev core.Device, name string) (losses []float64, weightsHash string, err error) {
+func RunMethod(dev ops.Device, name string) (losses []float64, weightsHash string, err error) {
 	text := grammar.Text(7, 120)
 	if name == "masked-lm" {
 		tr, err := core.NewMLMTrainer(dev, methodConfig(0), text, grammar.Text(8, 20), core.DefaultMLM())
@@ -103,7 +104,7 @@ func RunMethod(dev core.Device, name string) (losses []float64, weightsHash stri
 		_, err = m.AttachPrefix(core.PrefixConfig{Len: 3}, nil, 5)
 	case "class-head":
 		// The body trains too, with bidirectional attention and mean pooling.
-		m.Mask = core.Bidirectional
+		m.Mask = ops.Bidirectional
 		_, err = m.AttachClassHead(len(t.Labels), true, 5)
 	default:
 		err = fmt.Errorf("golden: unknown method %q; the methods are %v", name, Methods)
