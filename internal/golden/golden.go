@@ -38,8 +38,8 @@ func Run(dev ops.Device) (losses []float64, weightsHash string, err error) {
 // Methods are the fine-tuning methods' golden runs, by name, in a fixed order.
 var Methods = []string{"sft-full", "lora", "adapter", "prefix", "class-head", "masked-lm"}
 
-// methodSteps is each method run's length: enough steps for warm-up, the cosine and a second pass
-// over the tiny tasks, few enough that all of them take a few seconds under wasm.
+// methodSteps is each method run's length: warm-up, the cosine and several passes over the tiny
+// tasks, and all six runs together take about two seconds under wasm.
 const methodSteps = 16
 
 // methodConfig is the methods' base model: smaller than the plain run's and trained from its

@@ -30,9 +30,8 @@ func Text(seed uint64, n int) string {
 
 // newRand is the splitmix64 stream the grammar has always drawn from: the one core.NewRNG(seed,
 // "test-grammar") gives, whose state starts at seed xor the FNV-1a hash of the stream name and
-// skips one output. (core's Intn rejects a draw with probability below 2^-61 for five choices,
-// corpus's takes the modulo: they agree on every draw these tests make, and the golden files
-// would say so if not.)
+// skips one output. (For five choices core's Intn rejects only the draw 2^64-1, where corpus's
+// takes the modulo: they agree on every other draw, and the golden files would say if not.)
 func newRand(seed uint64) *corpus.Rand {
 	const stream = "test-grammar"
 	h := uint64(14695981039346656037)
