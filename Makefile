@@ -34,7 +34,7 @@ vet:
 	GOOS=js GOARCH=wasm $(GO) vet ./core/... ./webgpu/... ./app/... ./wasm/ .
 
 # The browser and WebGPU tests fail here (with the install hint) when Chromium or a Vulkan adapter
-# is missing; a plain go test skips them saying so (internal/testenv).
+# is missing; a plain go test skips them saying so (core/testenv).
 test-native:
 	@mkdir -p $(XDG_RUNTIME_DIR)
 	PRETUNE_REQUIRE=browser,vulkan $(GO) test -count=1 ./...

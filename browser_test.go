@@ -19,7 +19,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
-	"pretune/internal/testenv"
+	"pretune/core/testenv"
 )
 
 // The browser tests drive headless Chromium (Debian's chromium; .ci/run installs it) against the

@@ -12,10 +12,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"pretune/core/ops"
-	"pretune/internal/golden"
+	"pretune/core/golden"
 )
 
-// The golden tests pin the CPU device's arithmetic: the same seeded runs (internal/golden) must
+// The golden tests pin the CPU device's arithmetic: the same seeded runs (core/golden) must
 // produce the same losses and final weights, bit for bit, on every processor and in the
 // browser. make test runs them natively, with GOAMD64=v3 and under GOOS=js (they do not skip
 // under -short). After an intended change of arithmetic, rewrite the files with
@@ -74,7 +74,7 @@ func TestGoldenRun(t *testing.T) {
 	require.Len(t, losses, 50)
 	got := record(losses, hash)
 	// The note is the file's as first recorded (GoldenConfig is now golden.Config in
-	// internal/golden), so that -update leaves golden.json byte-identical.
+	// core/golden), so that -update leaves golden.json byte-identical.
 	got.Note = "50 steps of GoldenConfig (core/golden.go); losses are float64 bits; must be identical natively, " +
 		"with GOAMD64=v3 and under GOOS=js"
 	checkGolden(t, filepath.Join("testdata", "golden.json"), got, func(want goldenRecord) { requireSameRun(t, want, got) })
@@ -90,7 +90,7 @@ type goldenMethods struct {
 // fine-tuning with replay, LoRA, adapters, a prefix, a class head with its body, masked-LM
 // pretraining.
 func TestGoldenMethods(t *testing.T) {
-	got := goldenMethods{Note: "golden.RunMethod for each of golden.Methods (internal/golden); losses are float64 bits; " +
+	got := goldenMethods{Note: "golden.RunMethod for each of golden.Methods (core/golden); losses are float64 bits; " +
 		"must be identical natively, with GOAMD64=v3 and under GOOS=js"}
 	for _, name := range golden.Methods {
 		losses, hash, err := golden.RunMethod(ops.NewCPU(), name)

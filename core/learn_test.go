@@ -8,7 +8,7 @@ import (
 
 	"pretune/core/corpus"
 	"pretune/core/ops"
-	"pretune/internal/grammar"
+	"pretune/core/grammar"
 )
 
 // TestModelLearns pretrains the tiny preset on a generated text and requires the held-out loss to

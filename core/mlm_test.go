@@ -6,7 +6,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"pretune/core/ops"
-	"pretune/internal/grammar"
+	"pretune/core/grammar"
 )
 
 // TestCorruptProportions draws many windows and checks the masking rate and BERT's 80/10/10.

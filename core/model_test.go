@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"pretune/core/ops"
-	"pretune/internal/grammar"
+	"pretune/core/grammar"
 )
 
 // tinyModel builds a small model on the CPU device for gradient and golden tests.

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"pretune/core/ops"
-	"pretune/internal/grammar"
+	"pretune/core/grammar"
 )
 
 // benchText has about a hundred distinct characters, like the sample corpora, so the LM head's

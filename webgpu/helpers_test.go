@@ -10,7 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"pretune/internal/testenv"
+	"pretune/core/testenv"
 	"pretune/shaders"
 )
 
@@ -37,7 +37,7 @@ func testDevice(t testing.TB) *Device {
 const noAdapterHint = "no Vulkan adapter on this machine (apt-get install mesa-vulkan-drivers libvulkan1 for lavapipe; .ci/run does)"
 
 // noAdapter ends the test when err says the machine has no Vulkan adapter: it fails where the
-// WebGPU tests are required (make test, CI) and skips elsewhere (internal/testenv's rule).
+// WebGPU tests are required (make test, CI) and skips elsewhere (core/testenv's rule).
 func noAdapter(t testing.TB, err error) {
 	t.Helper()
 	if errors.Is(err, ErrNoAdapter) {

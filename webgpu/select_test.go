@@ -6,7 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"pretune/internal/testenv"
+	"pretune/core/testenv"
 )
 
 // TestSelect checks the device choices on this machine: with lavapipe (CI) auto must fall back

@@ -7,7 +7,7 @@ import (
 
 	"pretune/core"
 	"pretune/core/ops"
-	"pretune/internal/grammar"
+	"pretune/core/grammar"
 )
 
 // BenchmarkTrainStep measures training steps of the "small" preset (the README's model) on the

@@ -10,10 +10,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"pretune/internal/golden"
+	"pretune/core/golden"
 )
 
-// TestGoldenRun trains the golden run (internal/golden) on WebGPU: every loss agrees with the
+// TestGoldenRun trains the golden run (core/golden) on WebGPU: every loss agrees with the
 // CPU device's recorded ones (core/testdata/golden.json) within 1e-4 relative (float32
 // re-association in the GPU's reductions drifts a little over 50 steps), and a second run on the
 // same adapter repeats the first bit for bit, final weights included.

@@ -11,7 +11,7 @@ import (
 	"pretune/core"
 	"pretune/core/ops"
 	"pretune/core/task"
-	"pretune/internal/grammar"
+	"pretune/core/grammar"
 )
 
 // Config is the plain golden run's config: 50 steps of a 16-channel, 2-layer model with dropout
