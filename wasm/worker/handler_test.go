@@ -274,6 +274,85 @@ func loadInspect(t *testing.T, data []byte, prompt string) *core.Inspection {
 	return ins
 }
 
-var _ = bytes.NewReader
-var _ = checkpoint.Magic
-var _ = compare.Loaded
+// TestComparison: after a comparison, its model saves in every format as bytes that load back
+// (the same model: it answers an inspection alike), its LoRA method's adapter saves and loads
+// onto the saved base with the answers the method gave, and a file that cannot be used is
+// refused with the code the page explains it by.
+func TestComparison(t *testing.T) {
+	p := newPage(t)
+	code := tinyComparison(t)
+	run := p.ask(protocol.Request{Kind: protocol.Start, Code: code, Device: "cpu", Snapshots: true})
+	p.answer(run, protocol.Done)
+	t.Run("conversation", func(t *testing.T) {
+		checkConversation(t, p.of(run))
+	})
+
+	const prompt = "The fox"
+	ins := p.ask(protocol.Request{Kind: protocol.Inspect, Prompt: prompt})
+	p.answer(ins, protocol.Done)
+	inspection := p.of(ins)[0]
+	require.Equal(t, protocol.Inspection, inspection.Kind)
+	require.Equal(t, 60, inspection.Step, "the pretrained base's model, after its 60 steps")
+
+	saved := map[string][]byte{}
+	for _, tc := range []struct{ format, want string }{
+		{"", protocol.FormatPretune},
+		{protocol.FormatPretune, protocol.FormatPretune},
+		{protocol.FormatSafetensors, protocol.FormatSafetensors},
+		{protocol.FormatBase, protocol.FormatBase},
+	} {
+		t.Run("save "+tc.want, func(t *testing.T) {
+			p.t = t
+			id := p.ask(protocol.Request{Kind: protocol.Save, Format: tc.format})
+			p.answer(id, protocol.Done)
+			m := p.of(id)[0]
+			require.Equal(t, protocol.Saved, m.Kind)
+			require.Equal(t, tc.want, m.Format)
+			require.Equal(t, inspection.Inspection, loadInspect(t, m.Data, prompt), "the saved model is the run's")
+			saved[tc.want] = m.Data
+		})
+	}
+	p.t = t
+	ck, err := checkpoint.Load(bytes.NewReader(saved[protocol.FormatBase]), core.NewCPU())
+	require.NoError(t, err)
+	require.True(t, job.IsBaseOf(ck, mustDecode(t, code)), "a base knows its pretraining")
+	ck.Model.Free()
+
+	var lora *job.Event
+	for _, m := range p.of(run) {
+		if m.Kind == protocol.Result && m.Event.Kind == compare.LoRA {
+			lora = m.Event
+		}
+	}
+	require.NotNil(t, lora)
+	require.NotEmpty(t, lora.Answers)
+	adapter := p.ask(protocol.Request{Kind: protocol.Save, Format: protocol.FormatAdapter})
+	p.answer(adapter, protocol.Done)
+	file := p.of(adapter)[0]
+	require.Equal(t, protocol.Saved, file.Kind)
+	require.Equal(t, protocol.FormatAdapter, file.Format)
+	loaded := p.ask(protocol.Request{Kind: protocol.LoadAdapter, Code: code, Device: "cpu", Base: saved[protocol.FormatBase], Adapter: file.Data})
+	got := p.of(loaded)
+	require.Equal(t, []string{protocol.Device, protocol.Result, protocol.Done}, kinds(got))
+	require.Equal(t, compare.Loaded, got[1].Event.Method)
+	require.Equal(t, lora.Answers, got[1].Event.Answers, "the loaded adapter answers as the method did")
+	require.Equal(t, lora.LoRAUpdates, got[1].Event.LoRAUpdates)
+
+	for _, tc := range []struct {
+		name    string
+		adapter []byte
+		code    string
+	}{
+		{"cut short", file.Data[:len(file.Data)/2], protocol.CodeAdapterDamaged},
+		{"a damaged header", append([]byte{0xff, 0xff, 0, 0, 0, 0, 0, 0}, file.Data[8:]...), protocol.CodeAdapterDamaged},
+		{"a whole model", saved[protocol.FormatSafetensors], protocol.CodeAdapterNotLoRA},
+	} {
+		t.Run("load an adapter file with "+tc.name, func(t *testing.T) {
+			p.t = t
+			id := p.ask(protocol.Request{Kind: protocol.LoadAdapter, Code: code, Device: "cpu", Base: saved[protocol.FormatBase], Adapter: tc.adapter})
+			end := p.answer(id, protocol.Error)
+			require.Equal(t, tc.code, end.Code, end.Error)
+			require.Equal(t, id, end.ID)
+		})
+	}
+}
