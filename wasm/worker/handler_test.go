@@ -263,10 +263,15 @@ func TestBench(t *testing.T) {
 	require.Equal(t, 2, units["ms/step"], "the tiny and small presets: %v", units)
 }
 
-// loadInspect is what a checkpoint's model, loaded on the CPU, answers an inspection with.
-func loadInspect(t *testing.T, data []byte, prompt string) *core.Inspection {
+// loadInspect is what a checkpoint's model, loaded on the CPU by the reader of its format,
+// answers an inspection with.
+func loadInspect(t *testing.T, format string, data []byte, prompt string) *core.Inspection {
 	t.Helper()
-	ck, err := loadBase(data, core.NewCPU())
+	read := checkpoint.Load
+	if format == protocol.FormatSafetensors {
+		read = checkpoint.ImportSafetensors
+	}
+	ck, err := read(bytes.NewReader(data), core.NewCPU())
 	require.NoError(t, err)
 	defer ck.Model.Free()
 	ins, err := ck.Model.Inspect(ck.Tok, prompt, protocol.InspectTop)
@@ -308,7 +313,7 @@ func TestComparison(t *testing.T) {
 			m := p.of(id)[0]
 			require.Equal(t, protocol.Saved, m.Kind)
 			require.Equal(t, tc.want, m.Format)
-			require.Equal(t, inspection.Inspection, loadInspect(t, m.Data, prompt), "the saved model is the run's")
+			require.Equal(t, inspection.Inspection, loadInspect(t, tc.want, m.Data, prompt), "the saved model is the run's")
 			saved[tc.want] = m.Data
 		})
 	}
