@@ -2,6 +2,7 @@ package worker
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -23,7 +24,7 @@ func TestStartReportsTheRun(t *testing.T) {
 	p := newPage(t)
 	id := p.ask(protocol.Request{ID: 7, Kind: protocol.Start, Code: tinyCode(t, 0), Device: "cpu", Snapshots: true})
 	got := p.of(id)
-	require.Len(t, p.msgs, len(got), "every message answers the start")
+	require.Len(t, p.all(), len(got), "every message answers the start")
 	require.Equal(t, protocol.Device, got[0].Kind)
 	require.Equal(t, &protocol.DeviceInfo{Name: "cpu"}, got[0].Device)
 	require.Equal(t, []string{protocol.Result, protocol.Done}, kinds(got[len(got)-2:]))
@@ -150,7 +151,7 @@ func TestRefusals(t *testing.T) {
 		{"not JSON", `start`, "bad request", 0},
 		{"unknown kind", `{"id":5,"kind":"dance"}`, `unknown request kind "dance"`, 5},
 		{"start without a code", `{"id":6,"kind":"start"}`, "start needs a code", 6},
-		{"start with a broken code", `{"id":7,"kind":"start","code":"9zz"}`, "", 7},
+		{"start with a broken code", `{"id":7,"kind":"start","code":"9zz"}`, "runspec", 7},
 		{"unknown device", `{"id":8,"kind":"bench","device":"tpu"}`, "unknown device", 8},
 		{"pause without a run", `{"id":9,"kind":"pause"}`, "no run in progress", 9},
 		{"save before any run", `{"id":10,"kind":"save"}`, "no model to save yet", 10},
@@ -163,12 +164,12 @@ func TestRefusals(t *testing.T) {
 			p := newPage(t)
 			p.h.Handle([]byte(tc.req))
 			var got []protocol.Message
-			for _, m := range p.msgs {
+			for _, m := range p.all() {
 				if m.Kind != protocol.Device {
 					got = append(got, m)
 				}
 			}
-			require.Len(t, got, 1, "%v", kinds(p.msgs))
+			require.Len(t, got, 1, "%v", kinds(p.all()))
 			require.Equal(t, protocol.Error, got[0].Kind)
 			require.Equal(t, tc.id, got[0].ID)
 			require.Empty(t, got[0].Code)
@@ -201,7 +202,7 @@ func TestDeviceChoice(t *testing.T) {
 		{"webgpu", &protocol.DeviceInfo{Name: "cpu", Fallback: "WebGPU is not available here: " + errWebGPUMissing.Error()}, ""},
 		{"auto", nil, errWebGPUMissing.Error()},
 	} {
-		t.Run(tc.device, func(t *testing.T) {
+		t.Run(fmt.Sprintf("%q", tc.device), func(t *testing.T) {
 			p := newPageWith(t, opener)
 			id := p.ask(protocol.Request{Kind: protocol.Conformance, Device: tc.device})
 			got := p.of(id)
@@ -227,7 +228,7 @@ func TestConformance(t *testing.T) {
 	p := newPage(t)
 	id := p.ask(protocol.Request{Kind: protocol.Conformance, Device: "cpu"})
 	got := p.of(id)
-	require.Len(t, p.msgs, len(got))
+	require.Len(t, p.all(), len(got))
 	require.Equal(t, protocol.Done, got[len(got)-1].Kind)
 	names := map[string]bool{}
 	for _, m := range got[1 : len(got)-1] {
@@ -248,7 +249,7 @@ func TestBench(t *testing.T) {
 	p := newPage(t)
 	id := p.ask(protocol.Request{Kind: protocol.Bench, Device: "cpu"})
 	got := p.of(id)
-	require.Len(t, p.msgs, len(got))
+	require.Len(t, p.all(), len(got))
 	require.Equal(t, protocol.Device, got[0].Kind)
 	require.Equal(t, protocol.Done, got[len(got)-1].Kind)
 	units := map[string]int{}

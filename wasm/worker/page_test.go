@@ -85,6 +85,13 @@ func (p *page) begin(r protocol.Request) int {
 	return id
 }
 
+// all is every message so far.
+func (p *page) all() []protocol.Message {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]protocol.Message(nil), p.msgs...)
+}
+
 // of is every message answering request id so far.
 func (p *page) of(id int) []protocol.Message {
 	p.mu.Lock()
@@ -101,7 +108,7 @@ func (p *page) of(id int) []protocol.Message {
 // wait returns the first message answering id that satisfies ok, waiting for it if need be.
 func (p *page) wait(id int, ok func(protocol.Message) bool) protocol.Message {
 	p.t.Helper()
-	deadline := time.After(3 * time.Minute)
+	deadline := time.After(time.Minute) // the longest request here, a comparison, takes seconds
 	for {
 		for _, m := range p.of(id) {
 			if ok(m) {
