@@ -16,16 +16,18 @@ var update = flag.Bool("update", false, "rewrite testdata/comparison.jsonl from 
 
 // checkConversation pins the messages of TestComparison's run as the page receives them, one
 // encoded message a line, so the wire format (and the events behind it) cannot change unseen.
-// What varies from run to run is zeroed: speeds and times. Snapshots keep their step only (gob
+// What varies from run to run, a measured speed or time, is written as 1 (0 where it is 0). Snapshots keep their step only (gob
 // bytes).
 func checkConversation(t *testing.T, msgs []protocol.Message) {
 	var lines []string
 	for _, m := range msgs {
 		if e := m.Event; e != nil {
-			e.TokensPerS = 0
-			if e.MsPerStep != nil {
-				zero := 0.0
-				e.MsPerStep = &zero
+			if e.TokensPerS != 0 {
+				e.TokensPerS = 1
+			}
+			if e.MsPerStep != nil && *e.MsPerStep != 0 {
+				one := 1.0
+				e.MsPerStep = &one
 			}
 		}
 		if m.Kind == protocol.Snapshot {
