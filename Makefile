@@ -42,18 +42,18 @@ test-wasm:
 	GOOS=js GOARCH=wasm $(GO) test -count=1 -short -exec="$(WASM_EXEC)" ./core/...
 
 test-golden-v3:
-	GOAMD64=v3 $(GO) test -count=1 -run 'TestGoldenRun|TestMatMul' ./core/
+	GOAMD64=v3 $(GO) test -count=1 -run 'TestGoldenRun|TestMatMul' ./core/ ./core/ops/
 
 ## bench: matmul GFLOP/s (against gonum) and training-step tokens/s: CPU, WebGPU (Vulkan), wasm under Node, and in Chromium
 bench:
-	$(GO) test -run XXX -bench 'MatMul|TrainStep' -benchtime=2s ./core/
+	$(GO) test -run XXX -bench 'MatMul|TrainStep' -benchtime=2s ./core/ ./core/ops/
 	@mkdir -p $(XDG_RUNTIME_DIR)
 	$(GO) test -run XXX -bench 'MatMul|TrainStep' -benchtime=10x ./webgpu/
 	$(MAKE) bench-wasm
 	$(GO) test -count=1 -run TestBrowserBench -v .
 
 bench-wasm:
-	GOOS=js GOARCH=wasm $(GO) test -run XXX -bench 'MatMul/(plain|tiled1)/|TrainStep' -benchtime=2s -exec="$(WASM_EXEC)" ./core/
+	GOOS=js GOARCH=wasm $(GO) test -run XXX -bench 'MatMul/(plain|tiled1)/|TrainStep' -benchtime=2s -exec="$(WASM_EXEC)" ./core/ ./core/ops/
 
 ## device-bench-build: the WebGPU test binary that .ci/device-bench runs on a lent GPU machine
 device-bench-build:
@@ -67,8 +67,8 @@ screenshots:
 lesson:
 	$(GO) run . -run en-lesson
 
-## base: pretrain the kept base checkpoints again into web/base (about 16 minutes) and fail unless
-## every byte equals the committed files (make test checks zh-base alone, which takes under a minute)
+## base: pretrain the kept base checkpoints again into web/base (16 to 20 minutes on 2 cores, see the
+## README) and fail unless every byte equals the committed files (make test checks zh-base alone, about 90 s)
 base:
 	$(GO) run . -bases web/base
 	@git diff --quiet -- web/base || { echo "make base: web/base changed (git diff --stat -- web/base): commit it if the change is intended"; exit 1; }

@@ -1,3 +1,5 @@
+//go:build !js
+
 package main
 
 import (
@@ -15,6 +17,7 @@ import (
 	"pretune/core/checkpoint"
 	"pretune/core/compare"
 	"pretune/core/job"
+	"pretune/core/ops"
 	"pretune/core/runspec"
 	"pretune/webgpu"
 )
@@ -83,7 +86,7 @@ func listPresets(w io.Writer) error {
 }
 
 // openDevice opens the -device choice; with "auto" it may fall back to the CPU and say why.
-func openDevice(name string, log io.Writer) (core.Device, error) {
+func openDevice(name string, log io.Writer) (ops.Device, error) {
 	dev, fallback, err := webgpu.Select(name)
 	if err != nil {
 		return nil, err

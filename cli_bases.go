@@ -1,3 +1,5 @@
+//go:build !js
+
 package main
 
 import (
@@ -10,15 +12,15 @@ import (
 	"path/filepath"
 	"strings"
 
-	"pretune/core"
 	"pretune/core/checkpoint"
 	"pretune/core/job"
+	"pretune/core/ops"
 	"pretune/core/runspec"
 )
 
 // keptBase is the kept base checkpoint (web/base, embedded in the command line) that is the
 // result of spec's pretraining, loaded on dev, or nil when none is: then the run pretrains.
-func keptBase(spec runspec.Spec, dev core.Device) (*checkpoint.Checkpoint, error) {
+func keptBase(spec runspec.Spec, dev ops.Device) (*checkpoint.Checkpoint, error) {
 	files := keptBaseFS()
 	names, err := fs.Glob(files, "*.ckpt")
 	if err != nil {
@@ -49,7 +51,7 @@ func writeBases(ctx context.Context, dir string, presets []runspec.Preset, w io.
 	}
 	for _, p := range presets {
 		fmt.Fprintf(w, "%s: pretraining %d steps on the CPU\n", p.Name, p.Spec.Config.Steps)
-		res, err := job.Run(ctx, p.Spec, core.NewCPU(), job.Options{OnEvent: func(e job.Event) {
+		res, err := job.Run(ctx, p.Spec, ops.NewCPU(), job.Options{OnEvent: func(e job.Event) {
 			if e.Event == "eval" && e.Step%(max(e.Steps/10, 1)) == 0 {
 				fmt.Fprintf(w, "%s: step %5d/%d  held-out loss %.4f\n", p.Name, e.Step, e.Steps, e.ValLoss)
 			}

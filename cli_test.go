@@ -1,3 +1,5 @@
+//go:build !js
+
 package main
 
 import (
@@ -14,9 +16,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"pretune/core"
 	"pretune/core/checkpoint"
 	"pretune/core/job"
+	"pretune/core/ops"
 	"pretune/core/runspec"
 )
 
@@ -102,7 +104,7 @@ func TestRunJSONIsReproducible(t *testing.T) {
 	f, err := os.Open(ckpt)
 	require.NoError(t, err)
 	defer f.Close()
-	loaded, err := checkpoint.Load(f, core.NewCPU())
+	loaded, err := checkpoint.Load(f, ops.NewCPU())
 	require.NoError(t, err)
 	require.Equal(t, int(results[0]["trainable_params"].(float64)), loaded.Model.ParamCount())
 
@@ -297,7 +299,7 @@ func TestWriteBasesIsReproducible(t *testing.T) {
 	again, err := os.ReadFile(filepath.Join(dir, "en-tiny.ckpt"))
 	require.NoError(t, err)
 	require.Equal(t, data, again)
-	ck, err := checkpoint.Load(bytes.NewReader(data), core.NewCPU())
+	ck, err := checkpoint.Load(bytes.NewReader(data), ops.NewCPU())
 	require.NoError(t, err)
 	require.True(t, job.IsBaseOf(ck, p.Spec))
 	require.False(t, ck.HasOptimizer)

@@ -23,6 +23,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"pretune/core"
+	"pretune/core/ops"
 	"pretune/core/runspec"
 	"pretune/core/task"
 )
@@ -329,7 +330,7 @@ func checkLoRAView(t *testing.T, ctx context.Context, downloads string) {
 	require.NoError(t, err)
 	cfg := tiny.Spec.Config
 	cfg.Vocab = tk.VocabSize()
-	m, err := core.NewModel(core.NewCPU(), cfg)
+	m, err := core.NewModel(ops.NewCPU(), cfg)
 	require.NoError(t, err)
 	require.NoError(t, m.ImportLoRA(bytes.NewReader(file)))
 	lcfg, ok := m.LoRA()
@@ -373,7 +374,7 @@ func checkLoRAView(t *testing.T, ctx context.Context, downloads string) {
 	require.Zero(t, eval[int](t, ctx, `document.querySelectorAll('#cmp-answers td[data-method="loaded"]').length`))
 	wide := cfg
 	wide.Dim *= 2
-	other, err := core.NewModel(core.NewCPU(), wide)
+	other, err := core.NewModel(ops.NewCPU(), wide)
 	require.NoError(t, err)
 	_, err = other.AttachLoRA(core.DefaultLoRA(), 1)
 	require.NoError(t, err)

@@ -29,6 +29,7 @@ import (
 	"pretune/core"
 	"pretune/core/checkpoint"
 	"pretune/core/job"
+	"pretune/core/ops"
 	"pretune/core/runspec"
 )
 
@@ -410,7 +411,7 @@ func TestPlayground(t *testing.T) {
 	time.Sleep(200 * time.Millisecond) // the download finishes writing
 	f, err := os.Open(saved)
 	require.NoError(t, err)
-	ck, err := checkpoint.Load(f, core.NewCPU())
+	ck, err := checkpoint.Load(f, ops.NewCPU())
 	f.Close()
 	require.NoError(t, err)
 	require.Equal(t, 32, ck.Model.Cfg.Dim)
@@ -519,7 +520,7 @@ func uninterrupted(t *testing.T, preset string, steps int) string {
 	spec := p.Spec
 	spec.Config.Steps = steps
 	spec.Config.Warmup = min(spec.Config.Warmup, steps)
-	res, err := job.Run(context.Background(), spec, core.NewCPU(), job.Options{})
+	res, err := job.Run(context.Background(), spec, ops.NewCPU(), job.Options{})
 	require.NoError(t, err)
 	return res.Final.Fingerprint
 }
@@ -560,7 +561,7 @@ func modelFiles(t *testing.T) (good, damaged, truncated, safetensors string) {
 	tk, err := core.NewTokenizer("abcdefghijklmnopqrstuvwxyz .,ABCDEFGHIJ")
 	require.NoError(t, err)
 	cfg.Vocab = tk.VocabSize()
-	m, err := core.NewModel(core.NewCPU(), cfg)
+	m, err := core.NewModel(ops.NewCPU(), cfg)
 	require.NoError(t, err)
 	var buf bytes.Buffer
 	require.NoError(t, checkpoint.Save(&buf, m, tk, nil))

@@ -1,3 +1,5 @@
+//go:build !js
+
 package main
 
 import (
@@ -87,7 +89,7 @@ func compressible(name string) bool {
 	return false
 }
 
-// compressor gzips responses. The files under web/ (the 20 MB app.wasm above all) are
+// compressor gzips responses. The files under web/ (the two wasm programs above all) are
 // compressed once and kept, or read from a precompressed NAME.gz sibling when one is at least as
 // new; every other response is compressed as it is written.
 type compressor struct {

@@ -5,6 +5,11 @@
 //	go run .                          serve http://127.0.0.1:8080 (-addr to change)
 //	go run . -presets                 one line per preset: name, a tab, its code
 //	go run . -run CODE_OR_URL [-json] [-out FILE]
+//
+// Only this file is shared by both builds: the routes, which the server's go-app handler needs
+// too. Everything native (the command line, the server, the static-site writer, the kept bases)
+// carries `//go:build !js`, and cli_js.go stands in for the command line, so app.wasm links none
+// of it, nor the WebGPU device.
 package main
 
 import (

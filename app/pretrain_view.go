@@ -11,6 +11,7 @@ import (
 	"pretune/core"
 	"pretune/core/checkpoint"
 	"pretune/core/corpus"
+	"pretune/core/ops"
 	"pretune/core/protocol"
 	"pretune/core/runspec"
 )
@@ -871,12 +872,12 @@ func (p *Pretrain) renderModelFile() app.UI {
 // checks the file at once (and shows what it holds) before a worker trains from it.
 func loadCheckpoint(data []byte) (*checkpoint.Checkpoint, error) {
 	if bytes.HasPrefix(data, []byte(checkpoint.Magic)) {
-		return checkpoint.Load(bytes.NewReader(data), core.NewCPU())
+		return checkpoint.Load(bytes.NewReader(data), ops.NewCPU())
 	}
 	if len(data) > 8 && data[8] == '{' {
-		return checkpoint.ImportSafetensors(bytes.NewReader(data), core.NewCPU())
+		return checkpoint.ImportSafetensors(bytes.NewReader(data), ops.NewCPU())
 	}
-	return checkpoint.Load(bytes.NewReader(data), core.NewCPU()) // says what the file looks like
+	return checkpoint.Load(bytes.NewReader(data), ops.NewCPU()) // says what the file looks like
 }
 
 func saveName(r *run, format string) string {

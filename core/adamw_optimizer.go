@@ -1,15 +1,19 @@
 package core
 
-import "math"
+import (
+	"math"
+
+	"pretune/core/ops"
+)
 
 // Optimizer is AdamW over a model's trainable parameters, with global gradient-norm clipping.
 // Its moments live on the model's device.
 type Optimizer struct {
 	cfg   Config
-	dev   Device
-	m, v  map[*Param]Buf
-	norms Buf // one slot per parameter for the squared gradient norms
-	t     int // updates done
+	dev   ops.Device
+	m, v  map[*Param]ops.Buf
+	norms ops.Buf // one slot per parameter for the squared gradient norms
+	t     int     // updates done
 	pow1  float64
 	pow2  float64
 	// LastGradNorm is the global gradient norm before clipping, of the last update.
@@ -18,7 +22,7 @@ type Optimizer struct {
 
 // NewOptimizer allocates zeroed moments for every parameter of m that is not frozen.
 func NewOptimizer(m *Model) *Optimizer {
-	o := &Optimizer{cfg: m.Cfg, dev: m.Dev, m: map[*Param]Buf{}, v: map[*Param]Buf{}, pow1: 1, pow2: 1}
+	o := &Optimizer{cfg: m.Cfg, dev: m.Dev, m: map[*Param]ops.Buf{}, v: map[*Param]ops.Buf{}, pow1: 1, pow2: 1}
 	for _, p := range m.Params {
 		if !p.Frozen {
 			o.m[p], o.v[p] = m.Dev.Alloc(p.Size()), m.Dev.Alloc(p.Size())
@@ -66,7 +70,7 @@ func (o *Optimizer) Update(ps []*Param, lr float32) error {
 	o.t++
 	o.pow1 *= float64(o.cfg.Beta1)
 	o.pow2 *= float64(o.cfg.Beta2)
-	args := AdamWArgs{
+	args := ops.AdamWArgs{
 		LR: lr, Beta1: o.cfg.Beta1, Beta2: o.cfg.Beta2, Eps: o.cfg.Eps,
 		BiasCorr1: float32(1 - o.pow1), BiasCorr2: float32(1 - o.pow2), GradScale: scale,
 	}
@@ -135,7 +139,7 @@ func cosPi(x float64) float64 {
 
 // Moments returns the first and second moment buffers of a trainable parameter (nil for a frozen
 // one); checkpoints save and restore them.
-func (o *Optimizer) Moments(p *Param) (m, v Buf) { return o.m[p], o.v[p] }
+func (o *Optimizer) Moments(p *Param) (m, v ops.Buf) { return o.m[p], o.v[p] }
 
 // SetSteps restores the update count of a resumed run, so bias corrections continue from it.
 func (o *Optimizer) SetSteps(t int) {

@@ -1,6 +1,10 @@
 package core
 
-import "fmt"
+import (
+	"fmt"
+
+	"pretune/core/ops"
+)
 
 // Bottleneck adapters (Houlsby et al. 2019): after a block's attention branch and after its MLP
 // branch, a small residual MLP on the branch's output,
@@ -24,12 +28,12 @@ type adapter struct {
 
 // adapterActs are one adapter's saved activations and scratch for one batch shape.
 type adapterActs struct {
-	h, g, e Buf // down's output (N×M), after GELU (N×M), up's output (N×C)
-	dg, dh  Buf // scratch (N×M)
-	dbranch Buf // the branch's gradient: the residual's plus the adapter's (N×C)
+	h, g, e ops.Buf // down's output (N×M), after GELU (N×M), up's output (N×C)
+	dg, dh  ops.Buf // scratch (N×M)
+	dbranch ops.Buf // the branch's gradient: the residual's plus the adapter's (N×C)
 }
 
-func (aa *adapterActs) bufs() []Buf { return []Buf{aa.h, aa.g, aa.e, aa.dg, aa.dh, aa.dbranch} }
+func (aa *adapterActs) bufs() []ops.Buf { return []ops.Buf{aa.h, aa.g, aa.e, aa.dg, aa.dh, aa.dbranch} }
 
 // AttachAdapters adds an adapter after the attention and after the MLP of every block, freezes
 // the base model, and returns the number of parameters added. down is drawn N(0, 0.02) from the
@@ -65,7 +69,7 @@ func (m *Model) AttachAdapters(c AdapterConfig, seed uint64) (int, error) {
 }
 
 // adapterForward adds ad(branch) into out (which already holds residual + branch).
-func (m *Model) adapterForward(a *acts, ad *adapter, out, branch Buf, N int) {
+func (m *Model) adapterForward(a *acts, ad *adapter, out, branch ops.Buf, N int) {
 	if ad == nil {
 		return
 	}
@@ -79,7 +83,7 @@ func (m *Model) adapterForward(a *acts, ad *adapter, out, branch Buf, N int) {
 // adapterBackward returns the gradient of the branch given dout, the gradient of residual +
 // branch + adapter(branch): dout itself without an adapter, else dout + the adapter's input
 // gradient (in scratch), adding the adapter's parameter gradients on the way.
-func (m *Model) adapterBackward(a *acts, ad *adapter, dout, branch Buf, N int) Buf {
+func (m *Model) adapterBackward(a *acts, ad *adapter, dout, branch ops.Buf, N int) ops.Buf {
 	if ad == nil {
 		return dout
 	}

@@ -1,6 +1,10 @@
 package core
 
-import "fmt"
+import (
+	"fmt"
+
+	"pretune/core/ops"
+)
 
 // A classification head replaces the LM head: the final hidden states (after ln_f) of each
 // sequence are pooled into one vector, the last real token's for a causal model (the only
@@ -19,17 +23,17 @@ type classHead struct {
 
 // headActs are the head's activations for one batch shape.
 type headActs struct {
-	pool            Buf // B×(B·T) pooling weights
-	pooled          Buf // B×C
-	logits, probs   Buf // B×L
-	losses, weights Buf // B
-	targets         Buf // B labels (int32)
-	dpooled         Buf
-	dlogits         Buf
+	pool            ops.Buf // B×(B·T) pooling weights
+	pooled          ops.Buf // B×C
+	logits, probs   ops.Buf // B×L
+	losses, weights ops.Buf // B
+	targets         ops.Buf // B labels (int32)
+	dpooled         ops.Buf
+	dlogits         ops.Buf
 }
 
-func (h *headActs) bufs() []Buf {
-	return []Buf{h.pool, h.pooled, h.logits, h.probs, h.losses, h.weights, h.targets, h.dpooled, h.dlogits}
+func (h *headActs) bufs() []ops.Buf {
+	return []ops.Buf{h.pool, h.pooled, h.logits, h.probs, h.losses, h.weights, h.targets, h.dpooled, h.dlogits}
 }
 
 func (m *Model) newHeadActs(B, T int) *headActs {
@@ -81,7 +85,7 @@ func (m *Model) ClassLabels() int {
 
 // Pooling names how the head pools a sequence for this model's mask mode.
 func (m *Model) Pooling() string {
-	if m.Mask == Bidirectional {
+	if m.Mask == ops.Bidirectional {
 		return "mean"
 	}
 	return "last"
@@ -92,7 +96,7 @@ func (m *Model) poolWeights(n, B, T int, lengths []int) []float32 {
 	w := make([]float32, n)
 	N := B * T
 	for b, L := range lengths {
-		if m.Mask == Bidirectional {
+		if m.Mask == ops.Bidirectional {
 			for t := 0; t < L; t++ {
 				w[b*N+b*T+t] = 1 / float32(L)
 			}
@@ -118,7 +122,7 @@ func (m *Model) classForward(a *acts, b *Batch, lengths []int, labels []int32, p
 	B, T, C := b.B, b.T, m.Cfg.Dim
 	m.forwardBody(a, b, pass)
 	m.Dev.Upload(ha.pool, m.poolWeights(ha.pool.Len(), B, T, lengths))
-	m.Dev.MatMul(ha.pooled, ha.pool, a.lnf, MatMulArgs{M: B, N: C, K: B * T})
+	m.Dev.MatMul(ha.pooled, ha.pool, a.lnf, ops.MatMulArgs{M: B, N: C, K: B * T})
 	m.linear(ha.logits, ha.pooled, h.W, h.B, B, C, h.labels)
 	if labels != nil {
 		tg, wt := make([]int32, ha.targets.Len()), make([]float32, ha.weights.Len())
@@ -155,7 +159,7 @@ func (m *Model) classBackward(a *acts, b *Batch, pass Pass) {
 	if !m.bodyTrainable() {
 		return
 	}
-	m.Dev.MatMul(a.dln, ha.pool, ha.dpooled, MatMulArgs{M: B * T, N: C, K: B, TransA: true})
+	m.Dev.MatMul(a.dln, ha.pool, ha.dpooled, ops.MatMulArgs{M: B * T, N: C, K: B, TransA: true})
 	m.backwardBody(a, b, pass)
 }
 

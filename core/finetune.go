@@ -5,6 +5,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"pretune/core/ops"
 	"pretune/core/task"
 )
 
@@ -99,7 +100,7 @@ func NewFineTuner(m *Model, tk *Tokenizer, t *task.Task, o FineTuneOptions) (*Fi
 	f := &FineTuner{Model: m, Tok: tk, Task: t}
 	switch t.Kind {
 	case task.KindGenerate:
-		if m.head != nil || m.Mask != Causal {
+		if m.head != nil || m.Mask != ops.Causal {
 			return nil, fmt.Errorf("fine-tune: a generate task needs a causal model with its LM head")
 		}
 		if len(t.TrainPairs) == 0 || len(t.ValPairs) == 0 {
@@ -150,7 +151,7 @@ func newClassSet(tk *Tokenizer, ex []task.Example, context int) classSet {
 }
 
 // fill builds a batch of the examples idx and returns their lengths and labels.
-func (s classSet) fill(dev Device, b *Batch, idx []int) (lengths []int, labels []int32) {
+func (s classSet) fill(dev ops.Device, b *Batch, idx []int) (lengths []int, labels []int32) {
 	T := 1
 	for _, i := range idx {
 		T = max(T, len(s.tokens[i]))
@@ -383,7 +384,7 @@ func (f *FineTuner) Answers(prompts []string) ([]string, error) {
 // step at the configured batch shape: every buffer the forward and backward passes use besides
 // the parameters, their gradients and the optimizer's moments (float32 and int32 alike, 4 bytes).
 func (m *Model) ActivationBytes() int {
-	seen := map[Buf]bool{}
+	seen := map[ops.Buf]bool{}
 	n := 0
 	for _, b := range m.train.bufs() {
 		if b != nil && !seen[b] {

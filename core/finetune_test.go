@@ -5,6 +5,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"pretune/core/ops"
 	"pretune/core/task"
 )
 
@@ -14,7 +15,7 @@ func smallModel(t *testing.T, tk *Tokenizer, steps int, lr float32) *Model {
 	cfg := DefaultConfig()
 	cfg.Vocab, cfg.Context, cfg.Layers, cfg.Heads, cfg.Dim = tk.VocabSize(), 24, 2, 2, 32
 	cfg.Batch, cfg.Steps, cfg.LR, cfg.MinLR, cfg.Warmup, cfg.EvalEvery, cfg.Seed = 8, steps, lr, lr/10, 10, 50, 2
-	m, err := NewModel(NewCPU(), cfg)
+	m, err := NewModel(ops.NewCPU(), cfg)
 	require.NoError(t, err)
 	return m
 }
@@ -118,7 +119,7 @@ func TestClassHeadLearns(t *testing.T) {
 	}
 	tt := &task.Task{ID: "test", Lang: "en", Kind: task.KindClassify, Labels: []string{"red", "blue"}, TrainExamples: ex, ValExamples: ex}
 	tk := tokenizerFor(t, tt)
-	for _, mask := range []MaskMode{Causal, Bidirectional} {
+	for _, mask := range []ops.MaskMode{ops.Causal, ops.Bidirectional} {
 		t.Run(mask.String(), func(t *testing.T) {
 			m := smallModel(t, tk, 60, 3e-3)
 			m.Mask = mask

@@ -2,36 +2,38 @@ package core
 
 import (
 	"math"
+
+	"pretune/core/ops"
 )
 
 // layerActs are one block's saved activations, kept for the backward pass.
 type layerActs struct {
-	x                   Buf // the block's input: the residual stream (B,T,C)
-	ln1, ln1Mean, ln1R  Buf
-	q, k, v, qh, kh, vh Buf // (B,T,C) and, split into heads, (B,H,T,D)
-	s, p                Buf // attention scores and probabilities (B,H,T,T)
-	yh, y, o, oDrop     Buf
-	x2                  Buf // x + attention branch
-	ln2, ln2Mean, ln2R  Buf
-	h, g                Buf // MLP hidden before and after GELU (B,T,4C)
-	mo, moDrop          Buf
+	x                   ops.Buf // the block's input: the residual stream (B,T,C)
+	ln1, ln1Mean, ln1R  ops.Buf
+	q, k, v, qh, kh, vh ops.Buf // (B,T,C) and, split into heads, (B,H,T,D)
+	s, p                ops.Buf // attention scores and probabilities (B,H,T,T)
+	yh, y, o, oDrop     ops.Buf
+	x2                  ops.Buf // x + attention branch
+	ln2, ln2Mean, ln2R  ops.Buf
+	h, g                ops.Buf // MLP hidden before and after GELU (B,T,4C)
+	mo, moDrop          ops.Buf
 }
 
 // acts are the activations and gradient scratch of one batch shape. Gradient scratch is shared by
 // all blocks: the backward pass handles one block at a time.
 type acts struct {
 	B, T   int
-	emb    Buf // embedding sum before dropout
+	emb    ops.Buf // embedding sum before dropout
 	layers []layerActs
-	xL     Buf // the final residual stream
-	lnf    Buf
-	lnfM   Buf
-	lnfR   Buf
-	logits Buf // (B,T,V)
-	probs  Buf
-	losses Buf // (B,T)
+	xL     ops.Buf // the final residual stream
+	lnf    ops.Buf
+	lnfM   ops.Buf
+	lnfR   ops.Buf
+	logits ops.Buf // (B,T,V)
+	probs  ops.Buf
+	losses ops.Buf // (B,T)
 
-	dres, dln, dq, dk, dv, dqh, dkh, dvh, ds, dp, dyh, dy, dmo, dh, dg, dlogits, ddrop Buf
+	dres, dln, dq, dk, dv, dqh, dkh, dvh, ds, dp, dyh, dy, dmo, dh, dg, dlogits, ddrop ops.Buf
 
 	// The fine-tuning methods' activations and scratch (empty for a plain model).
 	lora    map[*loraLayer]*loraActs
@@ -46,7 +48,7 @@ func (m *Model) newActs(B, T int) *acts {
 	a := &acts{B: B, T: T}
 	Tk := T + m.prefixLen // keys per query row: the prefix, then the tokens
 	f := dev.Alloc
-	dropped := func(x Buf) Buf { // without dropout the "dropped" tensor is the tensor itself
+	dropped := func(x ops.Buf) ops.Buf { // without dropout the "dropped" tensor is the tensor itself
 		if cfg.Dropout > 0 {
 			return f(x.Len())
 		}
@@ -88,8 +90,8 @@ func (m *Model) newActs(B, T int) *acts {
 
 // bufs lists every buffer of a (some more than once: without dropout a "dropped" tensor is the
 // tensor itself; nil for scratch a shape does not need).
-func (a *acts) bufs() []Buf {
-	out := []Buf{a.emb, a.xL, a.lnf, a.lnfM, a.lnfR, a.logits, a.probs, a.losses}
+func (a *acts) bufs() []ops.Buf {
+	out := []ops.Buf{a.emb, a.xL, a.lnf, a.lnfM, a.lnfR, a.logits, a.probs, a.losses}
 	for _, l := range a.layers {
 		out = append(out, l.x, l.ln1, l.ln1Mean, l.ln1R, l.q, l.k, l.v, l.qh, l.kh, l.vh, l.s, l.p, l.yh, l.y, l.o,
 			l.oDrop, l.x2, l.ln2, l.ln2Mean, l.ln2R, l.h, l.g, l.mo, l.moDrop)
@@ -112,8 +114,8 @@ func (a *acts) bufs() []Buf {
 	return out
 }
 
-func (a *acts) free(dev Device) {
-	seen := map[Buf]bool{}
+func (a *acts) free(dev ops.Device) {
+	seen := map[ops.Buf]bool{}
 	for _, b := range a.bufs() {
 		if b != nil && !seen[b] {
 			seen[b] = true
@@ -135,8 +137,8 @@ type Pass struct {
 }
 
 // linear computes y = x·Wᵀ + b for N rows (b may be nil).
-func (m *Model) linear(y, x Buf, w, b *Param, N, in, out int) {
-	m.Dev.MatMul(y, x, w.W, MatMulArgs{M: N, N: out, K: in, TransB: true})
+func (m *Model) linear(y, x ops.Buf, w, b *Param, N, in, out int) {
+	m.Dev.MatMul(y, x, w.W, ops.MatMulArgs{M: N, N: out, K: in, TransB: true})
 	if b != nil {
 		m.Dev.AddBias(y, b.W, N, out)
 	}
@@ -144,19 +146,19 @@ func (m *Model) linear(y, x Buf, w, b *Param, N, in, out int) {
 
 // linearBackward adds dx += dy·W (or overwrites dx when accumulate is false) and, unless the
 // parameters are frozen, dW += dyᵀ·x and db += Σ dy.
-func (m *Model) linearBackward(dx, dy, x Buf, w, b *Param, N, in, out int, accumulate bool) {
+func (m *Model) linearBackward(dx, dy, x ops.Buf, w, b *Param, N, in, out int, accumulate bool) {
 	if dx != nil {
-		m.Dev.MatMul(dx, dy, w.W, MatMulArgs{M: N, N: in, K: out, Accumulate: accumulate})
+		m.Dev.MatMul(dx, dy, w.W, ops.MatMulArgs{M: N, N: in, K: out, Accumulate: accumulate})
 	}
 	if !w.Frozen {
-		m.Dev.MatMul(w.DW, dy, x, MatMulArgs{M: out, N: in, K: N, TransA: true, Accumulate: true})
+		m.Dev.MatMul(w.DW, dy, x, ops.MatMulArgs{M: out, N: in, K: N, TransA: true, Accumulate: true})
 	}
 	if b != nil && !b.Frozen {
 		m.Dev.AddBiasBackward(b.DW, dy, N, out)
 	}
 }
 
-func (m *Model) dropout(out, x Buf, n int, pass Pass, site uint32) {
+func (m *Model) dropout(out, x ops.Buf, n int, pass Pass, site uint32) {
 	if out == x {
 		return // dropout is off in this model: out aliases x
 	}
@@ -164,17 +166,17 @@ func (m *Model) dropout(out, x Buf, n int, pass Pass, site uint32) {
 	if !pass.Train {
 		rate = 0
 	}
-	m.Dev.Dropout(out, x, n, rate, DropoutKey{Seed: pass.DropoutSeed, Step: uint32(pass.Step), Site: site})
+	m.Dev.Dropout(out, x, n, rate, ops.DropoutKey{Seed: pass.DropoutSeed, Step: uint32(pass.Step), Site: site})
 }
 
 // dropoutBackward returns the gradient of the dropout's input given dout, the gradient of its
 // output: dout itself when dropout is off, else scratch holding the masked gradient.
-func (m *Model) dropoutBackward(a *acts, dout Buf, aliased bool, n int, pass Pass, site uint32) Buf {
+func (m *Model) dropoutBackward(a *acts, dout ops.Buf, aliased bool, n int, pass Pass, site uint32) ops.Buf {
 	if aliased {
 		return dout
 	}
 	m.Dev.Zero(a.ddrop)
-	m.Dev.DropoutBackward(a.ddrop, dout, n, m.Cfg.Dropout, DropoutKey{Seed: pass.DropoutSeed, Step: uint32(pass.Step), Site: site})
+	m.Dev.DropoutBackward(a.ddrop, dout, n, m.Cfg.Dropout, ops.DropoutKey{Seed: pass.DropoutSeed, Step: uint32(pass.Step), Site: site})
 	return a.ddrop
 }
 
@@ -222,9 +224,9 @@ func (m *Model) forwardBody(a *acts, b *Batch, pass Pass) {
 			d.SplitHeads(la.vh, la.v, B, T, H, D)
 		}
 		// Per head: S = Q·Kᵀ, P = softmax(S/√D), Y = P·V.
-		d.MatMul(la.s, la.qh, kh, MatMulArgs{M: T, N: Tk, K: D, TransB: true, Batch: B * H, StrideA: T * D, StrideB: Tk * D, StrideC: T * Tk})
+		d.MatMul(la.s, la.qh, kh, ops.MatMulArgs{M: T, N: Tk, K: D, TransB: true, Batch: B * H, StrideA: T * D, StrideB: Tk * D, StrideC: T * Tk})
 		d.AttnSoftmax(la.p, la.s, B*H, T, Tk, scale, m.Mask)
-		d.MatMul(la.yh, la.p, vh, MatMulArgs{M: T, N: D, K: Tk, Batch: B * H, StrideA: T * Tk, StrideB: Tk * D, StrideC: T * D})
+		d.MatMul(la.yh, la.p, vh, ops.MatMulArgs{M: T, N: D, K: Tk, Batch: B * H, StrideA: T * Tk, StrideB: Tk * D, StrideC: T * D})
 		d.MergeHeads(la.y, la.yh, B, T, H, D)
 		m.proj(a, la.o, la.y, bl.wo, bl.bo, bl.lora[loraO], N, C, C, pass)
 		m.dropout(la.oDrop, la.o, N*C, pass, siteAttn(l))
@@ -308,12 +310,12 @@ func (m *Model) backwardBody(a *acts, b *Batch, pass Pass) {
 		if pa != nil {
 			kh, vh, dkh, dvh, Tk = pa.kh, pa.vh, pa.dkh, pa.dvh, T+m.prefixLen
 		}
-		d.MatMul(a.dp, a.dyh, vh, MatMulArgs{M: T, N: Tk, K: D, TransB: true, Batch: B * H, StrideA: T * D, StrideB: Tk * D, StrideC: T * Tk})
-		d.MatMul(dvh, la.p, a.dyh, MatMulArgs{M: Tk, N: D, K: T, TransA: true, Batch: B * H, StrideA: T * Tk, StrideB: T * D, StrideC: Tk * D})
+		d.MatMul(a.dp, a.dyh, vh, ops.MatMulArgs{M: T, N: Tk, K: D, TransB: true, Batch: B * H, StrideA: T * D, StrideB: Tk * D, StrideC: T * Tk})
+		d.MatMul(dvh, la.p, a.dyh, ops.MatMulArgs{M: Tk, N: D, K: T, TransA: true, Batch: B * H, StrideA: T * Tk, StrideB: T * D, StrideC: Tk * D})
 		d.Zero(a.ds)
 		d.AttnSoftmaxBackward(a.ds, la.p, a.dp, B*H, T, Tk, scale)
-		d.MatMul(a.dqh, a.ds, kh, MatMulArgs{M: T, N: D, K: Tk, Batch: B * H, StrideA: T * Tk, StrideB: Tk * D, StrideC: T * D})
-		d.MatMul(dkh, a.ds, la.qh, MatMulArgs{M: Tk, N: D, K: T, TransA: true, Batch: B * H, StrideA: T * Tk, StrideB: T * D, StrideC: Tk * D})
+		d.MatMul(a.dqh, a.ds, kh, ops.MatMulArgs{M: T, N: D, K: Tk, Batch: B * H, StrideA: T * Tk, StrideB: Tk * D, StrideC: T * D})
+		d.MatMul(dkh, a.ds, la.qh, ops.MatMulArgs{M: Tk, N: D, K: T, TransA: true, Batch: B * H, StrideA: T * Tk, StrideB: T * D, StrideC: Tk * D})
 		d.MergeHeads(a.dq, a.dqh, B, T, H, D)
 		dk, dv := a.dk, a.dv
 		if pa != nil {
@@ -334,7 +336,7 @@ func (m *Model) backwardBody(a *acts, b *Batch, pass Pass) {
 	}
 }
 
-func (m *Model) layerNormBackward(dx, dout, x Buf, w, b *Param, mean, rstd Buf, N, C int) {
+func (m *Model) layerNormBackward(dx, dout, x ops.Buf, w, b *Param, mean, rstd ops.Buf, N, C int) {
 	m.Dev.LayerNormBackward(dx, w.DW, b.DW, dout, x, w.W, mean, rstd, N, C)
 }
 

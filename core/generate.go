@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"pretune/core/ops"
 )
 
 // SampleOptions control text generation.
@@ -33,7 +35,7 @@ func (m *Model) GenerateTokens(tk *Tokenizer, prompt string, o SampleOptions) ([
 	if o.Temperature < 0 || o.TopK < 0 || o.Tokens < 0 {
 		return nil, fmt.Errorf("generate: temperature, top-k and length must not be negative")
 	}
-	if m.Mask != Causal || m.head != nil {
+	if m.Mask != ops.Causal || m.head != nil {
 		return nil, fmt.Errorf("generate: only a causal model with its LM head can generate text")
 	}
 	ids := tk.Encode(prompt)
@@ -60,7 +62,7 @@ func (m *Model) GenerateTokens(tk *Tokenizer, prompt string, o SampleOptions) ([
 		}
 		row := logits[(T-1)*V : T*V]
 		next := pick(row, o, rng)
-		softmax32(probs, row)
+		ops.Softmax32(probs, row)
 		ids = append(ids, int32(next))
 		out = append(out, TokenProb{ID: next, Token: tk.Token(next), Prob: probs[next]})
 		if o.Stop != "" && hasSuffix(joinTokens(out), o.Stop) {
@@ -107,7 +109,7 @@ func pick(row []float32, o SampleOptions, rng *RNG) int {
 	probs := make([]float32, len(keep))
 	var sum float32
 	for j, i := range keep {
-		probs[j] = Exp32((row[i] - row[best]) / o.Temperature)
+		probs[j] = ops.Exp32((row[i] - row[best]) / o.Temperature)
 		sum += probs[j]
 	}
 	u := rng.Float32() * sum
@@ -136,7 +138,7 @@ func sortByLogit(ids []int, row []float32) {
 // right-padded and causal attention never lets a position see the padding after it. A masked-LM
 // model cannot generate.
 func (m *Model) GreedyBatch(tk *Tokenizer, prompts []string, maxTokens int, stop string) ([]string, error) {
-	if m.Mask != Causal {
+	if m.Mask != ops.Causal {
 		return nil, fmt.Errorf("generate: a masked-LM model cannot generate text")
 	}
 	if m.head != nil {

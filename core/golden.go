@@ -1,6 +1,10 @@
 package core
 
-import "strings"
+import (
+	"strings"
+
+	"pretune/core/ops"
+)
 
 // The golden run is a short seeded training run that pins a device's arithmetic: on the CPU
 // device its 50 losses and final weights are recorded bit for bit in core/testdata/golden.json
@@ -19,7 +23,7 @@ func GoldenConfig() Config {
 
 // GoldenRun trains the golden config on dev and returns its per-step losses and the final
 // weights' hash.
-func GoldenRun(dev Device) (losses []float64, weightsHash string, err error) {
+func GoldenRun(dev ops.Device) (losses []float64, weightsHash string, err error) {
 	tr, err := NewTrainer(dev, GoldenConfig(), GrammarText(5, 300), GrammarText(6, 40))
 	if err != nil {
 		return nil, "", err

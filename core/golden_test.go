@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"pretune/core/ops"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite core/testdata/golden.json from this run")
@@ -22,7 +24,7 @@ type golden struct {
 }
 
 func goldenRun(t *testing.T) golden {
-	losses, hash, err := GoldenRun(NewCPU())
+	losses, hash, err := GoldenRun(ops.NewCPU())
 	require.NoError(t, err)
 	g := golden{Note: "50 steps of GoldenConfig (core/golden.go); losses are float64 bits; must be identical natively, " +
 		"with GOAMD64=v3 and under GOOS=js", WeightsSHA256: hash}

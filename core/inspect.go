@@ -1,6 +1,10 @@
 package core
 
-import "fmt"
+import (
+	"fmt"
+
+	"pretune/core/ops"
+)
 
 // Looking inside a model: what it expects next after a prompt, where each attention head looks,
 // and how likely it found each token of a text. Everything here runs the model's own forward pass
@@ -38,7 +42,7 @@ type Inspection struct {
 
 // canPredict says why the model cannot give next-token probabilities, or nil when it can.
 func (m *Model) canPredict(what string) error {
-	if m.Mask != Causal || m.head != nil {
+	if m.Mask != ops.Causal || m.head != nil {
 		return fmt.Errorf("inspect: %s needs a causal model with its LM head (this one is %s%s)", what, m.Mask, map[bool]string{true: " with a class head", false: ""}[m.head != nil])
 	}
 	return nil
@@ -121,34 +125,12 @@ func (m *Model) Inspect(tk *Tokenizer, prompt string, k int) (*Inspection, error
 	return ins, nil
 }
 
-// softmax32 writes softmax(row) into out and returns the row's maximum and the sum of the
-// shifted exponentials: subtract the maximum, Exp32, sum in increasing index, divide. The CPU
-// device's CrossEntropy computes its probabilities (and, from max and sum, its losses) with it,
-// so probabilities read here agree with the losses the learner sees.
-func softmax32(out, row []float32) (mx, sum float32) {
-	mx = row[0]
-	for _, v := range row[1:] {
-		if v > mx {
-			mx = v
-		}
-	}
-	for j, v := range row {
-		e := Exp32(v - mx)
-		out[j] = e
-		sum += e
-	}
-	for j := range out {
-		out[j] /= sum
-	}
-	return mx, sum
-}
-
 // topTokens lists the k most likely tokens of one row of logits, most likely first (ties by
 // lower id, so the list is the same on every platform). Reserved tokens are listed like any
 // other: the list shows the model's distribution as it is.
 func topTokens(tk *Tokenizer, row []float32, k int) []TokenProb {
 	probs := make([]float32, len(row))
-	softmax32(probs, row)
+	ops.Softmax32(probs, row)
 	ids := make([]int, len(row))
 	for i := range ids {
 		ids[i] = i
@@ -209,7 +191,7 @@ func (m *Model) TokenProbs(tk *Tokenizer, text string) ([]TokenProb, error) {
 		for r, w := range group {
 			for pos := w.from; pos < T && w.start+pos+1 < n; pos++ {
 				next := int(ids[w.start+pos+1])
-				softmax32(probs, logits[(r*T+pos)*V:(r*T+pos+1)*V])
+				ops.Softmax32(probs, logits[(r*T+pos)*V:(r*T+pos+1)*V])
 				out = append(out, TokenProb{ID: next, Token: tk.Token(next), Prob: probs[next]})
 			}
 		}

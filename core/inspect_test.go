@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"pretune/core/ops"
 )
 
 // randomize sets every weight of m (fine-tuning methods' too) far from its initialisation, so
@@ -14,7 +16,7 @@ import (
 func randomize(m *Model, seed uint64) {
 	r := rand.New(rand.NewPCG(seed, 7))
 	for _, p := range m.Params {
-		w := Floats(p.W)
+		w := ops.Floats(p.W)
 		for i := range w {
 			w[i] = float32(r.NormFloat64() * 0.4)
 		}
@@ -63,7 +65,7 @@ func refLogits(t *testing.T, m *Model, ids []int32) []float32 {
 	defer b.Free(m.Dev)
 	b.Set(m.Dev, 2, T, append(other, ids...), make([]int32, 2*T), nil)
 	m.forward(m.train, b, Pass{})
-	return append([]float32(nil), Floats(m.train.logits)[(2*T-1)*V:2*T*V]...)
+	return append([]float32(nil), ops.Floats(m.train.logits)[(2*T-1)*V:2*T*V]...)
 }
 
 // softmaxRef is an independent softmax in float64 with the standard library's exp.
@@ -175,7 +177,7 @@ func TestInspectAttentionMatchesAReference(t *testing.T) {
 	require.Nil(t, ins.Next, "k = 0 asks for the maps alone")
 
 	C, H, D, T := m.Cfg.Dim, m.Cfg.Heads, m.Cfg.HeadDim(), len(ids)
-	w := func(p *Param) []float32 { return Floats(p.W) }
+	w := func(p *Param) []float32 { return ops.Floats(p.W) }
 	bl := m.blocks[0]
 	ln := make([][]float64, T)
 	for t := range ln {
@@ -257,7 +259,7 @@ func TestTokenProbsAgreeWithTheLoss(t *testing.T) {
 				m.forward(m.train, b, Pass{})
 				_, _, err = m.loss(m.train, b)
 				require.NoError(t, err)
-				losses := Floats(m.train.losses)
+				losses := ops.Floats(m.train.losses)
 				for i, tp := range got {
 					require.Equal(t, int(ids[i+1]), tp.ID)
 					want := math.Exp(-float64(losses[i]))
@@ -320,7 +322,7 @@ func TestInspectRefusesClearly(t *testing.T) {
 	require.InDelta(t, 1, sum, 1e-5)
 
 	// A masked-LM model has attention maps (every query sees every key) but no next token.
-	m.Mask = Bidirectional
+	m.Mask = ops.Bidirectional
 	_, err = m.Inspect(tk, "abc", 3)
 	require.ErrorContains(t, err, "needs a causal model")
 	_, err = m.TokenProbs(tk, "abc")

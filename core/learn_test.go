@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"pretune/core/ops"
 )
 
 // unigramEntropy is the entropy of the text's code point frequencies, in nats per character: the
@@ -36,7 +38,7 @@ func TestModelLearns(t *testing.T) {
 	require.NoError(t, err)
 	cfg := p.Config
 	cfg.Steps, cfg.EvalEvery = 600, 200
-	tr, err := NewTrainer(NewCPU(), cfg, train, val)
+	tr, err := NewTrainer(ops.NewCPU(), cfg, train, val)
 	require.NoError(t, err)
 	var evals []Event
 	tr.OnEvent = func(e Event) {

@@ -3,6 +3,8 @@ package core
 import (
 	"fmt"
 	"strings"
+
+	"pretune/core/ops"
 )
 
 // LoRA (Hu et al. 2021) adds a trainable low-rank update to chosen linear layers of a frozen
@@ -91,18 +93,18 @@ type loraLayer struct {
 	layer   int
 	target  int
 	merged  bool
-	backup  Buf // the base weight before merging: unmerging restores it exactly
+	backup  ops.Buf // the base weight before merging: unmerging restores it exactly
 }
 
 // loraActs are one adapted layer's saved activations and scratch for one batch shape.
 type loraActs struct {
-	xd  Buf // the input after LoRA dropout (N×in); nil without dropout
-	u   Buf // s·xd·Aᵀ (N×r)
-	du  Buf // scratch: s·dy·B (N×r)
-	dxd Buf // scratch: du·A before dropout's backward (N×in); nil without dropout
+	xd  ops.Buf // the input after LoRA dropout (N×in); nil without dropout
+	u   ops.Buf // s·xd·Aᵀ (N×r)
+	du  ops.Buf // scratch: s·dy·B (N×r)
+	dxd ops.Buf // scratch: du·A before dropout's backward (N×in); nil without dropout
 }
 
-func (la *loraActs) bufs() []Buf { return []Buf{la.xd, la.u, la.du, la.dxd} }
+func (la *loraActs) bufs() []ops.Buf { return []ops.Buf{la.xd, la.u, la.du, la.dxd} }
 
 // siteLoRA is the dropout site of a LoRA branch: far above the model's own sites.
 func siteLoRA(layer, target int) uint32 { return uint32(1<<16 + numLoRATargets*layer + target) }
@@ -204,7 +206,7 @@ func (m *Model) MergeLoRA() {
 			sb := m.Dev.Alloc(lo.B.Size())
 			m.Dev.Copy(sb, lo.B.W)
 			m.Dev.Scale(sb, lo.B.Size(), s)
-			m.Dev.MatMul(lo.w.W, sb, lo.A.W, MatMulArgs{M: lo.out, N: lo.in, K: m.loraCfg.Rank, Accumulate: true})
+			m.Dev.MatMul(lo.w.W, sb, lo.A.W, ops.MatMulArgs{M: lo.out, N: lo.in, K: m.loraCfg.Rank, Accumulate: true})
 			m.Dev.Free(sb)
 			lo.merged = true
 		}
@@ -239,7 +241,7 @@ func (m *Model) LoRAMerged() bool {
 func (m *Model) loraActive(lo *loraLayer) bool { return lo != nil && !m.loraOff && !lo.merged }
 
 // proj is a linear layer with its LoRA branch, if any: y = x·Wᵀ + b + s·(drop(x)·Aᵀ)·Bᵀ.
-func (m *Model) proj(a *acts, y, x Buf, w, b *Param, lo *loraLayer, N, in, out int, pass Pass) {
+func (m *Model) proj(a *acts, y, x ops.Buf, w, b *Param, lo *loraLayer, N, in, out int, pass Pass) {
 	m.linear(y, x, w, b, N, in, out)
 	if !m.loraActive(lo) {
 		return
@@ -247,27 +249,27 @@ func (m *Model) proj(a *acts, y, x Buf, w, b *Param, lo *loraLayer, N, in, out i
 	d, la, r := m.Dev, a.lora[lo], m.loraCfg.Rank
 	xin := x
 	if rate := m.loraCfg.Dropout; pass.Train && rate > 0 {
-		d.Dropout(la.xd, x, N*in, rate, DropoutKey{Seed: pass.DropoutSeed, Step: uint32(pass.Step), Site: siteLoRA(lo.layer, lo.target)})
+		d.Dropout(la.xd, x, N*in, rate, ops.DropoutKey{Seed: pass.DropoutSeed, Step: uint32(pass.Step), Site: siteLoRA(lo.layer, lo.target)})
 		xin = la.xd
 	}
-	d.MatMul(la.u, xin, lo.A.W, MatMulArgs{M: N, N: r, K: in, TransB: true})
+	d.MatMul(la.u, xin, lo.A.W, ops.MatMulArgs{M: N, N: r, K: in, TransB: true})
 	d.Scale(la.u, N*r, m.loraCfg.Scaling())
-	d.MatMul(y, la.u, lo.B.W, MatMulArgs{M: N, N: out, K: r, TransB: true, Accumulate: true})
+	d.MatMul(y, la.u, lo.B.W, ops.MatMulArgs{M: N, N: out, K: r, TransB: true, Accumulate: true})
 }
 
 // projBackward is linearBackward followed by the LoRA branch's backward: dB += dyᵀ·u,
 // dA += (s·dy·B)ᵀ·drop(x) and dx += drop'(s·dy·B·A). With accumulate false dx is overwritten
 // by the base layer's part first, then the branch adds.
-func (m *Model) projBackward(a *acts, dx, dy, x Buf, w, b *Param, lo *loraLayer, N, in, out int, accumulate bool, pass Pass) {
+func (m *Model) projBackward(a *acts, dx, dy, x ops.Buf, w, b *Param, lo *loraLayer, N, in, out int, accumulate bool, pass Pass) {
 	m.linearBackward(dx, dy, x, w, b, N, in, out, accumulate)
 	if !m.loraActive(lo) {
 		return
 	}
 	d, la, r := m.Dev, a.lora[lo], m.loraCfg.Rank
 	if !lo.B.Frozen {
-		d.MatMul(lo.B.DW, dy, la.u, MatMulArgs{M: out, N: r, K: N, TransA: true, Accumulate: true})
+		d.MatMul(lo.B.DW, dy, la.u, ops.MatMulArgs{M: out, N: r, K: N, TransA: true, Accumulate: true})
 	}
-	d.MatMul(la.du, dy, lo.B.W, MatMulArgs{M: N, N: r, K: out})
+	d.MatMul(la.du, dy, lo.B.W, ops.MatMulArgs{M: N, N: r, K: out})
 	d.Scale(la.du, N*r, m.loraCfg.Scaling())
 	xin := x
 	rate := m.loraCfg.Dropout
@@ -276,13 +278,13 @@ func (m *Model) projBackward(a *acts, dx, dy, x Buf, w, b *Param, lo *loraLayer,
 		xin = la.xd
 	}
 	if !lo.A.Frozen {
-		d.MatMul(lo.A.DW, la.du, xin, MatMulArgs{M: r, N: in, K: N, TransA: true, Accumulate: true})
+		d.MatMul(lo.A.DW, la.du, xin, ops.MatMulArgs{M: r, N: in, K: N, TransA: true, Accumulate: true})
 	}
 	if dropped {
-		d.MatMul(la.dxd, la.du, lo.A.W, MatMulArgs{M: N, N: in, K: r})
-		d.DropoutBackward(dx, la.dxd, N*in, rate, DropoutKey{Seed: pass.DropoutSeed, Step: uint32(pass.Step), Site: siteLoRA(lo.layer, lo.target)})
+		d.MatMul(la.dxd, la.du, lo.A.W, ops.MatMulArgs{M: N, N: in, K: r})
+		d.DropoutBackward(dx, la.dxd, N*in, rate, ops.DropoutKey{Seed: pass.DropoutSeed, Step: uint32(pass.Step), Site: siteLoRA(lo.layer, lo.target)})
 	} else {
-		d.MatMul(dx, la.du, lo.A.W, MatMulArgs{M: N, N: in, K: r, Accumulate: true})
+		d.MatMul(dx, la.du, lo.A.W, ops.MatMulArgs{M: N, N: in, K: r, Accumulate: true})
 	}
 }
 
@@ -310,7 +312,7 @@ func (m *Model) LoRAUpdates() ([]LoRAUpdate, error) {
 			m.Dev.Copy(sb, lo.B.W)
 			m.Dev.Scale(sb, lo.B.Size(), s)
 			delta := m.Dev.Alloc(lo.out * lo.in)
-			m.Dev.MatMul(delta, sb, lo.A.W, MatMulArgs{M: lo.out, N: lo.in, K: m.loraCfg.Rank})
+			m.Dev.MatMul(delta, sb, lo.A.W, ops.MatMulArgs{M: lo.out, N: lo.in, K: m.loraCfg.Rank})
 			host := make([]float32, lo.out*lo.in)
 			err := m.Dev.Download(delta, host)
 			m.Dev.Free(sb)

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"pretune/core/ops"
 )
 
 // logitsOf runs the model without dropout on a fixed batch and returns a copy of the logits.
@@ -17,7 +19,7 @@ func logitsOf(t *testing.T, m *Model, in []int32) []float32 {
 	b := NewBatch(m.Dev, m.Cfg.Batch, m.Cfg.Context)
 	b.Set(m.Dev, 2, len(in)/2, in, make([]int32, len(in)), nil)
 	m.forward(m.train, b, Pass{})
-	return append([]float32(nil), Floats(m.train.logits)[:len(in)*m.Cfg.Vocab]...)
+	return append([]float32(nil), ops.Floats(m.train.logits)[:len(in)*m.Cfg.Vocab]...)
 }
 
 func fixedInput(m *Model) []int32 {
@@ -43,7 +45,7 @@ func TestLoRAStartsAtBaseAndSwitches(t *testing.T) {
 
 			// A non-zero B changes the outputs; merged and unmerged agree within float32 rounding.
 			for _, p := range m.MethodParams() {
-				w := Floats(p.W)
+				w := ops.Floats(p.W)
 				for i := range w {
 					w[i] = float32(math.Sin(float64(i+1))) * 0.3
 				}
@@ -65,7 +67,7 @@ func TestLoRAStartsAtBaseAndSwitches(t *testing.T) {
 			require.False(t, m.LoRAMerged())
 			require.Equal(t, base, logitsOf(t, m, in))
 			for i, p := range m.BaseParams() {
-				require.Equal(t, Floats(baseHash.Params[i].W), Floats(p.W), "%s changed", p.Name)
+				require.Equal(t, ops.Floats(baseHash.Params[i].W), ops.Floats(p.W), "%s changed", p.Name)
 			}
 			m.SetLoRAEnabled(true)
 			require.Equal(t, tuned, logitsOf(t, m, in))
@@ -102,7 +104,7 @@ func TestAdaptersStartAtBase(t *testing.T) {
 	require.Equal(t, 2*m.Cfg.Layers*(2*3*m.Cfg.Dim+3+m.Cfg.Dim), added)
 	require.Equal(t, added, m.TrainableCount())
 	require.Equal(t, base, logitsOf(t, m, in), "with up = 0 the outputs must equal the base's bit for bit")
-	Floats(m.Param("blocks.1.mlp_adapter.up.bias").W)[0] = 0.5
+	ops.Floats(m.Param("blocks.1.mlp_adapter.up.bias").W)[0] = 0.5
 	require.NotEqual(t, base, logitsOf(t, m, in))
 }
 
@@ -118,8 +120,8 @@ func TestPrefixInitFromTokens(t *testing.T) {
 	b := NewBatch(c.Dev, 1, c.Cfg.Context)
 	b.Set(c.Dev, 1, 3, init, make([]int32, 3), nil)
 	c.forward(c.single, b, Pass{})
-	require.Equal(t, Floats(c.single.layers[0].k)[:3*m.Cfg.Dim], Floats(m.Param("blocks.0.attn.prefix_k").W))
-	require.Equal(t, Floats(c.single.layers[1].v)[:3*m.Cfg.Dim], Floats(m.Param("blocks.1.attn.prefix_v").W))
+	require.Equal(t, ops.Floats(c.single.layers[0].k)[:3*m.Cfg.Dim], ops.Floats(m.Param("blocks.0.attn.prefix_k").W))
+	require.Equal(t, ops.Floats(c.single.layers[1].v)[:3*m.Cfg.Dim], ops.Floats(m.Param("blocks.1.attn.prefix_v").W))
 	_, err = m.AttachPrefix(PrefixConfig{Len: 3}, nil, 1)
 	require.Error(t, err)
 }
@@ -130,7 +132,7 @@ func TestLoRAExportImport(t *testing.T) {
 	_, err := m.AttachLoRA(cfg, 1)
 	require.NoError(t, err)
 	for _, p := range m.MethodParams() {
-		w := Floats(p.W)
+		w := ops.Floats(p.W)
 		for i := range w {
 			w[i] = float32(i%7) - 3.25
 		}
@@ -176,7 +178,7 @@ func TestLoRAExportImport(t *testing.T) {
 	wider, _ := tinyModel(t, 0)
 	widerCfg := wider.Cfg
 	widerCfg.Dim = 16
-	wider, err = NewModel(NewCPU(), widerCfg)
+	wider, err = NewModel(ops.NewCPU(), widerCfg)
 	require.NoError(t, err)
 	_, err = wider.AttachLoRA(cfg, 1)
 	require.NoError(t, err)

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"pretune/core/ops"
 )
 
 // methodCase attaches one fine-tuning method (or several) to a tiny model.
@@ -13,7 +15,7 @@ type methodCase struct {
 	name   string
 	attach func(t *testing.T, m *Model)
 	class  bool // the loss is the class head's
-	mask   MaskMode
+	mask   ops.MaskMode
 	train  bool // a training pass (dropout on)
 }
 
@@ -38,7 +40,7 @@ func methodCases() []methodCase {
 			_, err := m.AttachPrefix(PrefixConfig{Len: 2}, nil, 5)
 			require.NoError(t, err)
 		}},
-		{name: "prefix-bidirectional", mask: Bidirectional, attach: func(t *testing.T, m *Model) {
+		{name: "prefix-bidirectional", mask: ops.Bidirectional, attach: func(t *testing.T, m *Model) {
 			_, err := m.AttachPrefix(PrefixConfig{Len: 3}, nil, 5)
 			require.NoError(t, err)
 		}},
@@ -46,7 +48,7 @@ func methodCases() []methodCase {
 			_, err := m.AttachClassHead(3, false, 5)
 			require.NoError(t, err)
 		}},
-		{name: "class-head-trained-body-mean-pool", class: true, mask: Bidirectional, attach: func(t *testing.T, m *Model) {
+		{name: "class-head-trained-body-mean-pool", class: true, mask: ops.Bidirectional, attach: func(t *testing.T, m *Model) {
 			_, err := m.AttachClassHead(3, true, 5)
 			require.NoError(t, err)
 		}},
@@ -56,7 +58,7 @@ func methodCases() []methodCase {
 			_, err = m.AttachClassHead(2, false, 5)
 			require.NoError(t, err)
 		}},
-		{name: "masked-lm", mask: Bidirectional, attach: func(t *testing.T, m *Model) {}},
+		{name: "masked-lm", mask: ops.Bidirectional, attach: func(t *testing.T, m *Model) {}},
 	}
 }
 
@@ -70,7 +72,7 @@ func TestMethodGradients(t *testing.T) {
 			tc.attach(t, m)
 			r := rand.New(rand.NewPCG(7, 8))
 			for _, p := range m.Params {
-				w := Floats(p.W)
+				w := ops.Floats(p.W)
 				for i := range w {
 					w[i] = float32(r.NormFloat64() * 0.3)
 				}
@@ -114,7 +116,7 @@ func TestMethodGradients(t *testing.T) {
 				if p.Frozen {
 					continue
 				}
-				w, g := Floats(p.W), Floats(p.DW)
+				w, g := ops.Floats(p.W), ops.Floats(p.DW)
 				for k := 0; k < min(10, len(w)); k++ {
 					i := k * len(w) / min(10, len(w))
 					old := w[i]

@@ -3,6 +3,8 @@ package core
 import (
 	"fmt"
 	"strings"
+
+	"pretune/core/ops"
 )
 
 // Masked-LM pretraining (BERT's objective) beside causal pretraining: the same model with
@@ -36,7 +38,7 @@ const StreamMask = "mask"
 
 // NewMLMTrainer builds the tokenizer from the training text, a bidirectional model on dev and
 // a masked-LM trainer for it (NewMLMTrainerFor takes a tokenizer, e.g. PretrainTokenizer's).
-func NewMLMTrainer(dev Device, cfg Config, trainText, valText string, o MLMOptions) (*Trainer, error) {
+func NewMLMTrainer(dev ops.Device, cfg Config, trainText, valText string, o MLMOptions) (*Trainer, error) {
 	tk, err := NewTokenizer(trainText)
 	if err != nil {
 		return nil, err
@@ -56,7 +58,7 @@ func NewMLMTrainerFor(m *Model, tk *Tokenizer, trainText, valText string, o MLMO
 	if !(o.Rate > 0 && o.Rate < 1) {
 		return nil, fmt.Errorf("masked LM: mask rate %g is outside (0, 1)", o.Rate)
 	}
-	m.Mask = Bidirectional
+	m.Mask = ops.Bidirectional
 	t, err := NewTrainerFor(m, tk, trainText, valText)
 	if err != nil {
 		return nil, fmt.Errorf("masked LM: %w", err)
@@ -175,7 +177,7 @@ func FillBlankAccuracy(m *Model, tk *Tokenizer, text string, batches int, rate f
 			for t := 1; t < T; t++ {
 				if r.Float32() < rate {
 					blank[i*T+t] = true
-					if m.Mask == Bidirectional {
+					if m.Mask == ops.Bidirectional {
 						in[i*T+t] = TokMask
 					}
 				}
@@ -192,7 +194,7 @@ func FillBlankAccuracy(m *Model, tk *Tokenizer, text string, batches int, rate f
 					continue
 				}
 				row := i*T + t
-				if m.Mask == Causal {
+				if m.Mask == ops.Causal {
 					row--
 				}
 				if int32(pick(logits[row*V:(row+1)*V], SampleOptions{}, nil)) == tokens[offs[k*B+i]+t] {
@@ -230,7 +232,7 @@ func FillBlanks(m *Model, tk *Tokenizer, text string, every int) (blanked, fille
 		copy(in[i*T:], tokens)
 	}
 	isBlank := func(t int) bool { return t%every == every-1 }
-	if m.Mask == Bidirectional {
+	if m.Mask == ops.Bidirectional {
 		for i := 0; i < B; i++ {
 			for t := 1; t < T; t++ {
 				if isBlank(t) {
@@ -256,7 +258,7 @@ func FillBlanks(m *Model, tk *Tokenizer, text string, every int) (blanked, fille
 			continue
 		}
 		row := t
-		if m.Mask == Causal {
+		if m.Mask == ops.Causal {
 			row--
 		}
 		guess := int32(pick(logits[row*V:(row+1)*V], SampleOptions{}, nil))

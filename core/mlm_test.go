@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"pretune/core/ops"
 )
 
 // TestCorruptProportions draws many windows and checks the masking rate and BERT's 80/10/10.
@@ -67,9 +69,9 @@ func TestMaskedLMLearnsToFillBlanks(t *testing.T) {
 	// whole window: masked LM needs several times the steps of causal LM here (its loss sits near
 	// the unigram entropy for about 800 steps, then falls).
 	cfg.Batch, cfg.Steps, cfg.Warmup, cfg.EvalEvery, cfg.EvalBatches = 8, 1500, 10, 1500, 2
-	tr, err := NewMLMTrainer(NewCPU(), cfg, text, val, DefaultMLM())
+	tr, err := NewMLMTrainer(ops.NewCPU(), cfg, text, val, DefaultMLM())
 	require.NoError(t, err)
-	require.Equal(t, Bidirectional, tr.Model.Mask)
+	require.Equal(t, ops.Bidirectional, tr.Model.Mask)
 	untrained, err := FillBlankAccuracy(tr.Model, tr.Tok, val, 2, 0.15)
 	require.NoError(t, err)
 	first, err := tr.Evaluate()
@@ -86,7 +88,7 @@ func TestMaskedLMLearnsToFillBlanks(t *testing.T) {
 	require.Greater(t, mlmAcc, untrained+0.2)
 
 	cfg.Steps, cfg.EvalEvery = 300, 300
-	causal, err := NewTrainer(NewCPU(), cfg, text, val)
+	causal, err := NewTrainer(ops.NewCPU(), cfg, text, val)
 	require.NoError(t, err)
 	for !causal.Done() {
 		_, err := causal.Step()
@@ -108,7 +110,7 @@ func TestMaskedTrainerResumesExactly(t *testing.T) {
 	cfg.Context, cfg.Layers, cfg.Heads, cfg.Dim = 16, 1, 2, 16
 	cfg.Batch, cfg.Steps, cfg.Warmup, cfg.EvalEvery, cfg.EvalBatches = 4, 20, 2, 10, 1
 	newTrainer := func() *Trainer {
-		tr, err := NewMLMTrainer(NewCPU(), cfg, text, val, DefaultMLM())
+		tr, err := NewMLMTrainer(ops.NewCPU(), cfg, text, val, DefaultMLM())
 		require.NoError(t, err)
 		return tr
 	}
@@ -141,7 +143,7 @@ func TestFillBlanks(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Context, cfg.Layers, cfg.Heads, cfg.Dim = 32, 1, 2, 32
 	cfg.Batch, cfg.Steps, cfg.Warmup, cfg.EvalEvery, cfg.EvalBatches = 8, 200, 10, 200, 1
-	tr, err := NewTrainer(NewCPU(), cfg, text, text)
+	tr, err := NewTrainer(ops.NewCPU(), cfg, text, text)
 	require.NoError(t, err)
 	window := []rune(text)[:32]
 	blanked, filled, err := FillBlanks(tr.Model, tr.Tok, text, 4)

@@ -1,3 +1,7 @@
+// Package core is pretune's engine: the transformer with its forward and backward passes on an
+// ops.Device, the fine-tuning methods, the optimizer, the trainer, generation and inspection, the
+// tokenizer and the seeded generators. It uses the standard library only (and pretune's own
+// packages), so it compiles natively and to WebAssembly alike.
 package core
 
 import (
@@ -6,13 +10,15 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
+
+	"pretune/core/ops"
 )
 
 // Param is one named weight tensor with its gradient, both on the model's device.
 type Param struct {
 	Name  string // documented, stable names: checkpoints and safetensors files use them
 	Shape []int
-	W, DW Buf
+	W, DW ops.Buf
 	// Decay says whether weight decay applies: matrices yes; biases and LayerNorm gains no.
 	Decay bool
 	// Frozen params get no gradient and no update (fine-tuning methods freeze the base).
@@ -45,14 +51,14 @@ type block struct {
 // attention and a GELU MLP, a final LayerNorm and an LM head. It is written once against Device.
 type Model struct {
 	Cfg Config
-	Dev Device
+	Dev ops.Device
 	// Params lists every tensor in a fixed order: initialisation, optimizer and checkpoints follow
 	// it. The base model's tensors come first (BaseParams); a fine-tuning method appends its own
 	// (LoRA, adapters, prefixes, a class head) after them.
 	Params []*Param
 	// Mask is the attention mask of every block: Causal for a GPT, Bidirectional for a masked-LM
 	// model (which can be scored and given a class head, but cannot generate).
-	Mask MaskMode
+	Mask ops.MaskMode
 
 	wte, wpe, lnfW, lnfB, lmHead *Param
 	blocks                       []block
@@ -62,7 +68,7 @@ type Model struct {
 	loraCfg   LoRAConfig
 	loraOff   bool       // LoRA is attached but switched off: the base model's outputs exactly
 	prefixLen int        // P: learned key/value rows per layer, 0 without prefix tuning
-	eye       Buf        // P×P identity: copies a prefix into its table with a MatMul
+	eye       ops.Buf    // P×P identity: copies a prefix into its table with a MatMul
 	head      *classHead // a classification head replacing the LM head, or nil
 
 	train, single *acts // activations for a training batch, and for one sequence (sampling)
@@ -71,7 +77,7 @@ type Model struct {
 // NewModel allocates a model on dev and initialises it from cfg.Seed's init stream, GPT-2's way:
 // weights N(0, 0.02), the two residual projections scaled by 1/sqrt(2·layers), biases 0,
 // LayerNorm gains 1.
-func NewModel(dev Device, cfg Config) (*Model, error) {
+func NewModel(dev ops.Device, cfg Config) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -263,17 +269,17 @@ func (m *Model) Free() {
 // loss weight per position (0 excludes a position: padding, a prompt, an unmasked token).
 type Batch struct {
 	B, T                     int
-	Inputs, Targets, Weights Buf
+	Inputs, Targets, Weights ops.Buf
 }
 
 // NewBatch allocates a batch of up to maxB×maxT positions on dev.
-func NewBatch(dev Device, maxB, maxT int) *Batch {
+func NewBatch(dev ops.Device, maxB, maxT int) *Batch {
 	return &Batch{B: maxB, T: maxT, Inputs: dev.AllocInts(maxB * maxT), Targets: dev.AllocInts(maxB * maxT), Weights: dev.Alloc(maxB * maxT)}
 }
 
 // Set uploads B×T inputs, targets and weights (weights nil means all 1). The slices may be
 // shorter than the buffers; the rest is padded with weight 0.
-func (b *Batch) Set(dev Device, B, T int, inputs, targets []int32, weights []float32) {
+func (b *Batch) Set(dev ops.Device, B, T int, inputs, targets []int32, weights []float32) {
 	n := b.Inputs.Len()
 	if B*T > n || len(inputs) != B*T || len(targets) != B*T || (weights != nil && len(weights) != B*T) {
 		panic(fmt.Sprintf("core: batch of %dx%d does not fit (%d inputs, %d targets, capacity %d)", B, T, len(inputs), len(targets), n))
@@ -295,7 +301,7 @@ func (b *Batch) Set(dev Device, B, T int, inputs, targets []int32, weights []flo
 }
 
 // Free releases the batch's buffers.
-func (b *Batch) Free(dev Device) {
+func (b *Batch) Free(dev ops.Device) {
 	dev.Free(b.Inputs)
 	dev.Free(b.Targets)
 	dev.Free(b.Weights)

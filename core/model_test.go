@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"pretune/core/ops"
 )
 
 // tinyModel builds a small model on the CPU device for gradient and golden tests.
@@ -17,7 +19,7 @@ func tinyModel(t testing.TB, dropout float32) (*Model, *Tokenizer) {
 	cfg := DefaultConfig()
 	cfg.Vocab, cfg.Context, cfg.Layers, cfg.Heads, cfg.Dim = tk.VocabSize(), 6, 2, 2, 8
 	cfg.Batch, cfg.Dropout, cfg.Seed = 2, dropout, 3
-	m, err := NewModel(NewCPU(), cfg)
+	m, err := NewModel(ops.NewCPU(), cfg)
 	require.NoError(t, err)
 	return m, tk
 }
@@ -31,7 +33,7 @@ func TestModelGradients(t *testing.T) {
 			r := rand.New(rand.NewPCG(1, 2))
 			// Random weights far from the initialisation make every path matter.
 			for _, p := range m.Params {
-				w := Floats(p.W)
+				w := ops.Floats(p.W)
 				for i := range w {
 					w[i] = float32(r.NormFloat64() * 0.3)
 				}
@@ -61,7 +63,7 @@ func TestModelGradients(t *testing.T) {
 
 			const h = 1e-2
 			for _, p := range m.Params {
-				w, g := Floats(p.W), Floats(p.DW)
+				w, g := ops.Floats(p.W), ops.Floats(p.DW)
 				// Up to 12 elements per tensor, spread over it.
 				for k := 0; k < min(12, len(w)); k++ {
 					i := k * len(w) / min(12, len(w))
@@ -112,17 +114,17 @@ func TestForwardShapesAgree(t *testing.T) {
 	in := append(append([]int32{}, tk.Encode("abcd")...), seq[:T]...)
 	b.Set(m.Dev, 2, T, in, make([]int32, 2*T), nil)
 	m.forward(m.train, b, Pass{})
-	batched := append([]float32{}, Floats(m.train.logits)[T*m.Cfg.Vocab:2*T*m.Cfg.Vocab]...)
+	batched := append([]float32{}, ops.Floats(m.train.logits)[T*m.Cfg.Vocab:2*T*m.Cfg.Vocab]...)
 
 	one := NewBatch(m.Dev, 1, m.Cfg.Context)
 	one.Set(m.Dev, 1, T, seq[:T], make([]int32, T), nil)
 	m.forward(m.single, one, Pass{})
-	require.Equal(t, batched, Floats(m.single.logits)[:T*m.Cfg.Vocab])
+	require.Equal(t, batched, ops.Floats(m.single.logits)[:T*m.Cfg.Vocab])
 }
 
 // smallDevice is a CPU device that claims a one-buffer limit, as a GPU does.
 type smallDevice struct {
-	*CPU
+	*ops.CPU
 	limit int
 }
 
@@ -131,9 +133,9 @@ func (d smallDevice) MaxBufferElements() int { return d.limit }
 func TestTrainerRefusesModelsTooLargeForTheDevice(t *testing.T) {
 	text := GrammarText(1, 50)
 	cfg := DefaultConfig()
-	_, err := NewTrainer(smallDevice{CPU: NewCPU(), limit: 1 << 20}, cfg, text, text)
+	_, err := NewTrainer(smallDevice{CPU: ops.NewCPU(), limit: 1 << 20}, cfg, text, text)
 	require.NoError(t, err)
 	cfg.Batch, cfg.Context, cfg.Heads = 64, 512, 8 // attention scores: 64·8·512·512 floats = 512 MiB
-	_, err = NewTrainer(smallDevice{CPU: NewCPU(), limit: 1 << 20}, cfg, text, text)
+	_, err = NewTrainer(smallDevice{CPU: ops.NewCPU(), limit: 1 << 20}, cfg, text, text)
 	require.ErrorContains(t, err, "too large for cpu: one of its buffers needs 512 MiB and the device allows 4 MiB")
 }

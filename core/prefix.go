@@ -1,6 +1,10 @@
 package core
 
-import "fmt"
+import (
+	"fmt"
+
+	"pretune/core/ops"
+)
 
 // Prefix tuning (Li & Liang 2021): every block gets P learned key rows and P learned value rows
 // (per layer, shared by all sequences, split into heads like the real ones) placed before the T
@@ -32,21 +36,21 @@ type prefixKV struct {
 
 // prefixActs are one block's prefixed keys and values and their scratch for one batch shape.
 type prefixActs struct {
-	B, T                int // the shape ids was uploaded for (0 before any)
-	ids                 Buf // B×(P+T) row indices into kext/vext
-	kext, vext          Buf // the tokens' projections (N×C) and one zero row after the batch's rows
-	ktab, vtab          Buf // (P+T)×C: the prefix in the first P rows, zeros after
-	kcat, vcat          Buf // B×(P+T)×C: [prefix; tokens] per sequence
-	kh, vh              Buf // split into heads: B×H×(P+T)×D
-	dkh, dvh            Buf // scratch of the same shapes
-	dkcat, dvcat        Buf
-	dkext, dvext        Buf
-	dktab, dvtab        Buf
+	B, T                int     // the shape ids was uploaded for (0 before any)
+	ids                 ops.Buf // B×(P+T) row indices into kext/vext
+	kext, vext          ops.Buf // the tokens' projections (N×C) and one zero row after the batch's rows
+	ktab, vtab          ops.Buf // (P+T)×C: the prefix in the first P rows, zeros after
+	kcat, vcat          ops.Buf // B×(P+T)×C: [prefix; tokens] per sequence
+	kh, vh              ops.Buf // split into heads: B×H×(P+T)×D
+	dkh, dvh            ops.Buf // scratch of the same shapes
+	dkcat, dvcat        ops.Buf
+	dkext, dvext        ops.Buf
+	dktab, dvtab        ops.Buf
 	zeroRow, maxB, maxT int
 }
 
-func (pa *prefixActs) bufs() []Buf {
-	return []Buf{pa.ids, pa.kext, pa.vext, pa.ktab, pa.vtab, pa.kcat, pa.vcat, pa.kh, pa.vh,
+func (pa *prefixActs) bufs() []ops.Buf {
+	return []ops.Buf{pa.ids, pa.kext, pa.vext, pa.ktab, pa.vtab, pa.kcat, pa.vcat, pa.kh, pa.vh,
 		pa.dkh, pa.dvh, pa.dkcat, pa.dvcat, pa.dkext, pa.dvext, pa.dktab, pa.dvtab}
 }
 
@@ -133,7 +137,7 @@ func (m *Model) PrefixLen() int { return m.prefixLen }
 
 // prefixKeys builds [prefix; tokens] keys and values split into heads from pa.kext and pa.vext
 // (where the projections wrote the tokens' rows) and returns them with Tk = P+T.
-func (m *Model) prefixKeys(pa *prefixActs, pf *prefixKV, B, T int) (kh, vh Buf, Tk int) {
+func (m *Model) prefixKeys(pa *prefixActs, pf *prefixKV, B, T int) (kh, vh ops.Buf, Tk int) {
 	d, C, H, D, P := m.Dev, m.Cfg.Dim, m.Cfg.Heads, m.Cfg.HeadDim(), m.prefixLen
 	Tk = P + T
 	if pa.B != B || pa.T != T {
@@ -152,9 +156,9 @@ func (m *Model) prefixKeys(pa *prefixActs, pf *prefixKV, B, T int) (kh, vh Buf, 
 	}
 	for _, kv := range []struct {
 		p                *Param
-		tab, ext, cat, h Buf
+		tab, ext, cat, h ops.Buf
 	}{{pf.K, pa.ktab, pa.kext, pa.kcat, pa.kh}, {pf.V, pa.vtab, pa.vext, pa.vcat, pa.vh}} {
-		d.MatMul(kv.tab, m.eye, kv.p.W, MatMulArgs{M: P, N: C, K: P})
+		d.MatMul(kv.tab, m.eye, kv.p.W, ops.MatMulArgs{M: P, N: C, K: P})
 		d.Embed(kv.cat, pa.ids, kv.ext, kv.tab, B, Tk, C)
 		d.SplitHeads(kv.h, kv.cat, B, Tk, H, D)
 	}
@@ -163,19 +167,19 @@ func (m *Model) prefixKeys(pa *prefixActs, pf *prefixKV, B, T int) (kh, vh Buf, 
 
 // prefixKeysBackward takes pa.dkh and pa.dvh (the gradients of the prefixed keys and values in
 // heads), adds the prefix's gradients and returns the tokens' key and value gradients (N×C).
-func (m *Model) prefixKeysBackward(pa *prefixActs, pf *prefixKV, B, T int) (dk, dv Buf) {
+func (m *Model) prefixKeysBackward(pa *prefixActs, pf *prefixKV, B, T int) (dk, dv ops.Buf) {
 	d, C, H, D, P := m.Dev, m.Cfg.Dim, m.Cfg.Heads, m.Cfg.HeadDim(), m.prefixLen
 	Tk := P + T
 	for _, kv := range []struct {
 		p                    *Param
-		dh, dcat, dext, dtab Buf
+		dh, dcat, dext, dtab ops.Buf
 	}{{pf.K, pa.dkh, pa.dkcat, pa.dkext, pa.dktab}, {pf.V, pa.dvh, pa.dvcat, pa.dvext, pa.dvtab}} {
 		d.MergeHeads(kv.dcat, kv.dh, B, Tk, H, D)
 		d.Zero(kv.dext)
 		d.Zero(kv.dtab)
 		d.EmbedBackward(kv.dext, kv.dtab, kv.dcat, pa.ids, B, Tk, C)
 		if !kv.p.Frozen {
-			d.MatMul(kv.p.DW, m.eye, kv.dtab, MatMulArgs{M: P, N: C, K: P, Accumulate: true})
+			d.MatMul(kv.p.DW, m.eye, kv.dtab, ops.MatMulArgs{M: P, N: C, K: P, Accumulate: true})
 		}
 	}
 	return pa.dkext, pa.dvext

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"pretune/core/corpus"
+	"pretune/core/ops"
 	"pretune/core/task"
 )
 
@@ -93,7 +94,7 @@ func newSFTSet(tk *Tokenizer, pairs []task.Pair, withPrompt bool) *sftSet {
 // fill builds a batch of the examples idx, padded to the longest of them (at most context),
 // followed by one row per replay offset: a window of replay text of the same length with every
 // next-token prediction counted.
-func (s *sftSet) fill(dev Device, b *Batch, idx []int, context int, replay []int32, offsets []int) {
+func (s *sftSet) fill(dev ops.Device, b *Batch, idx []int, context int, replay []int32, offsets []int) {
 	T := 1
 	for _, i := range idx {
 		T = max(T, len(s.tokens[i])-1)

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"pretune/core/corpus"
+	"pretune/core/ops"
 	"pretune/core/task"
 )
 
@@ -99,7 +100,7 @@ func TestGreedyBatchMatchesGenerate(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, want, got[i], "prompt %q", p)
 	}
-	m.Mask = Bidirectional
+	m.Mask = ops.Bidirectional
 	_, err = m.GreedyBatch(tk, prompts, 3, "")
 	require.Error(t, err)
 }
@@ -109,13 +110,13 @@ func TestSFTFillWithReplay(t *testing.T) {
 	require.NoError(t, err)
 	set := newSFTSet(tk, []task.Pair{{Prompt: "ab", Response: "cd"}, {Prompt: "a", Response: "c"}}, false)
 	replay := tk.Encode("xyzxyzxyzxyzxyzxyzxyz")
-	d := NewCPU()
+	d := ops.NewCPU()
 	b := NewBatch(d, 4, 16)
 	set.fill(d, b, []int{0, 1}, 16, replay, []int{1, 4})
 	T := len(set.tokens[0]) - 1
 	require.Equal(t, 4, b.B)
 	require.Equal(t, T, b.T)
-	in, tg, wt := Ints(b.Inputs), Ints(b.Targets), Floats(b.Weights)
+	in, tg, wt := ops.Ints(b.Inputs), ops.Ints(b.Targets), ops.Floats(b.Weights)
 	for k, off := range []int{1, 4} {
 		r := 2 + k
 		require.Equal(t, replay[off:off+T], in[r*T:(r+1)*T])

@@ -3,6 +3,8 @@ package core
 import (
 	"strings"
 	"testing"
+
+	"pretune/core/ops"
 )
 
 // benchText has about a hundred distinct characters, like the sample corpora, so the LM head's
@@ -25,7 +27,7 @@ func BenchmarkTrainStep(b *testing.B) {
 			cfg.Steps = max(cfg.Steps, b.N+2)
 			cfg.EvalEvery = cfg.Steps // no evaluation inside the timed steps
 			text := benchText()
-			tr, err := NewTrainer(NewCPU(), cfg, text, text[:1000])
+			tr, err := NewTrainer(ops.NewCPU(), cfg, text, text[:1000])
 			if err != nil {
 				b.Fatal(err)
 			}

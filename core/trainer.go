@@ -3,6 +3,8 @@ package core
 import (
 	"fmt"
 	"time"
+
+	"pretune/core/ops"
 )
 
 // Event is what a Trainer reports as it goes; the browser worker and the command line both
@@ -46,7 +48,7 @@ func (t *Trainer) Masked() *MLMOptions { return t.masked }
 
 // NewTrainer builds the tokenizer from the training text, the model on dev and its optimizer.
 // cfg.Vocab is set from the tokenizer.
-func NewTrainer(dev Device, cfg Config, trainText, valText string) (*Trainer, error) {
+func NewTrainer(dev ops.Device, cfg Config, trainText, valText string) (*Trainer, error) {
 	tk, err := NewTokenizer(trainText)
 	if err != nil {
 		return nil, err
@@ -63,8 +65,8 @@ func NewTrainer(dev Device, cfg Config, trainText, valText string) (*Trainer, er
 }
 
 // CheckFits refuses a config whose largest buffer exceeds what dev can hold in one buffer.
-func CheckFits(dev Device, cfg Config) error {
-	l, ok := dev.(Limiter)
+func CheckFits(dev ops.Device, cfg Config) error {
+	l, ok := dev.(ops.Limiter)
 	if !ok {
 		return nil
 	}

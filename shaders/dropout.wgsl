@@ -1,6 +1,6 @@
 // dropout: out[i] = keep(i) ? x[i] / keep_prob : 0 for i < n, where
 //   keep(i) = dropout_bits(seed, step, site, i) >= threshold
-// and dropout_bits mirrors core.DropoutBits line by line (32-bit wrapping adds, xors, shifts and
+// and dropout_bits mirrors ops.DropoutBits line by line (32-bit wrapping adds, xors, shifts and
 // multiplies), so the GPU draws exactly the CPU's mask. The host passes threshold =
 // core.DropoutThreshold(rate) and keep_prob = float32(1 - rate).
 //

@@ -1,5 +1,5 @@
 // dropout_backward: dx[i] += keep(i) ? dout[i] / keep_prob : 0 for i < n, with the same mask as
-// dropout.wgsl (dropout_bits mirrors core.DropoutBits; the mask is recomputed, never stored).
+// dropout.wgsl (dropout_bits mirrors ops.DropoutBits; the mask is recomputed, never stored).
 //
 // Dispatch: 1D over n, flattened across num_workgroups.x and .y, WG invocations per workgroup.
 //

@@ -1,11 +1,12 @@
 // matmul: the tiled kernel. C (+)= op(A)·op(B) for Batch matrices, with the layout, strides and
 // sum order of matmul_naive.wgsl (acc = Σ over k in increasing order, then C = acc or C + acc),
-// so it agrees with the naive kernel and with core.MatMulRef up to rounding.
+// so it agrees with the naive kernel and with ops.MatMulRef up to rounding.
 //
 // Tiling: a workgroup of TX×TY = 16×16 invocations computes a BM×BN = 64×64 tile of C;
 // invocation (tx,ty) holds a 4×4 register block, rows ty+TY·r and columns tx+TX·c (r,c < 4), so
 // its stores are coalesced across tx. K is walked in steps of BK = 16: the workgroup loads
-// op(A)'s 64×16 and op(B)'s 16×64 slices into workgroup memory (8 KiB; loads outside the matrix
+// op(A)'s 64×16 and op(B)'s 16×64 slices into workgroup memory (8 KiB) element by element through
+// op_a and op_b (lib/matmul_operands.wgsl, shared with the thin kernel; loads outside the matrix
 // read 0, which adds exact zeros), with the load order chosen per transpose flag so that
 // neighbouring invocations read neighbouring addresses, then every invocation does 16 rank-1
 // updates of its block. TX and TY may be overridden with BK·BM and BK·BN multiples of TX·TY.
@@ -41,6 +42,8 @@ const BK: u32 = 16u;
 @group(0) @binding(2) var<storage, read_write> c: array<f32>;
 @group(0) @binding(3) var<uniform> params: Params;
 
+//#include matmul_operands
+
 // The slices are stored as vectors so that an invocation reads its 4 rows (or columns) of one k
 // in a single load: As[k·TY + m%TY][m/TY] = op(A)[m0+m, k0+k] holds rows ty, ty+16, ty+32, ty+48
 // together, and Bs[k·TX + n%TX][n/TX] = op(B)[k0+k, n0+n] columns tx, tx+16, tx+32, tx+48.
@@ -51,8 +54,6 @@ var<workgroup> Bs: array<vec4<f32>, BK * TX>;
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
     let BM = TY * RM;
     let BN = TX * RN;
-    let M = params.M;
-    let N = params.N;
     let K = params.K;
     let z = wid.z;
     let m0 = wid.y * BM;
@@ -87,17 +88,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
                 m = e / BK;
                 k = e % BK;
             }
-            let gm = m0 + m;
-            let gk = k0 + k;
-            var v = 0.0;
-            if (gm < M && gk < K) {
-                if (transA) {
-                    v = a[a0 + gk * M + gm];
-                } else {
-                    v = a[a0 + gm * K + gk];
-                }
-            }
-            As[k * TY + m % TY][m / TY] = v;
+            As[k * TY + m % TY][m / TY] = op_a(a0, m0 + m, k0 + k);
         }
         for (var q = 0u; q < (BK * BN) / (TX * TY); q = q + 1u) {
             let e = tid + q * TX * TY;
@@ -112,17 +103,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
                 k = e / BN;
                 n = e % BN;
             }
-            let gn = n0 + n;
-            let gk = k0 + k;
-            var v = 0.0;
-            if (gn < N && gk < K) {
-                if (transB) {
-                    v = b[b0 + gn * K + gk];
-                } else {
-                    v = b[b0 + gk * N + gn];
-                }
-            }
-            Bs[k * TX + n % TX][n / TX] = v;
+            Bs[k * TX + n % TX][n / TX] = op_b(b0, k0 + k, n0 + n);
         }
         workgroupBarrier();
         for (var kk = 0u; kk < BK; kk = kk + 1u) {

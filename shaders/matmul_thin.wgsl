@@ -4,7 +4,8 @@
 // added once). One invocation owns one line of the long side and all S outputs across it, held in
 // registers: with small_m == 0 it is row i of C (reading op(A)'s row once, op(B)'s S columns as
 // broadcasts); with small_m == 1 it is column j (op(B)'s column once, op(A)'s S rows broadcast).
-// The tiled kernel would spend most of a 64-wide tile on padding for these shapes.
+// The tiled kernel would spend most of a 64-wide tile on padding for these shapes. Operands are
+// read through op_a and op_b (lib/matmul_operands.wgsl), as the tiled kernel fills its tiles.
 //
 // Dispatch: (ceil(L/WG), 1, Batch) workgroups, L = N when small_m else M.
 //
@@ -36,19 +37,7 @@ const S: u32 = 16u; // the largest small side
 @group(0) @binding(2) var<storage, read_write> c: array<f32>;
 @group(0) @binding(3) var<uniform> params: Params;
 
-fn opA(a0: u32, i: u32, k: u32) -> f32 {
-    if (params.transA != 0u) {
-        return a[a0 + k * params.M + i];
-    }
-    return a[a0 + i * params.K + k];
-}
-
-fn opB(b0: u32, k: u32, j: u32) -> f32 {
-    if (params.transB != 0u) {
-        return b[b0 + j * params.K + k];
-    }
-    return b[b0 + k * params.N + j];
-}
+//#include matmul_operands
 
 fn store(ci: u32, v: f32) {
     if (params.accumulate != 0u) {
@@ -61,23 +50,11 @@ fn store(ci: u32, v: f32) {
 // colA is op(A)[s..s+3, k] with rows past M read as 0 (so they add exact zeros to lanes that are
 // never stored); rowB is op(B)[k, s..s+3] likewise for columns past N.
 fn colA(a0: u32, s: u32, k: u32) -> vec4<f32> {
-    var v = vec4<f32>();
-    for (var r = 0u; r < 4u; r = r + 1u) {
-        if (s + r < params.M) {
-            v[r] = opA(a0, s + r, k);
-        }
-    }
-    return v;
+    return vec4<f32>(op_a(a0, s, k), op_a(a0, s + 1u, k), op_a(a0, s + 2u, k), op_a(a0, s + 3u, k));
 }
 
 fn rowB(b0: u32, k: u32, s: u32) -> vec4<f32> {
-    var v = vec4<f32>();
-    for (var r = 0u; r < 4u; r = r + 1u) {
-        if (s + r < params.N) {
-            v[r] = opB(b0, k, s + r);
-        }
-    }
-    return v;
+    return vec4<f32>(op_b(b0, k, s), op_b(b0, k, s + 1u), op_b(b0, k, s + 2u), op_b(b0, k, s + 3u));
 }
 
 @compute @workgroup_size(WG)
@@ -105,7 +82,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
             return;
         }
         for (var k = 0u; k < K; k = k + 1u) {
-            let y = opB(b0, k, j);
+            let y = op_b(b0, k, j);
             acc0 = acc0 + colA(a0, 0u, k) * y;
             if (M > 4u) {
                 acc1 = acc1 + colA(a0, 4u, k) * y;
@@ -124,7 +101,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
             return;
         }
         for (var k = 0u; k < K; k = k + 1u) {
-            let x = opA(a0, i, k);
+            let x = op_a(a0, i, k);
             acc0 = acc0 + x * rowB(b0, k, 0u);
             if (N > 4u) {
                 acc1 = acc1 + x * rowB(b0, k, 4u);

@@ -1,5 +1,5 @@
 // Package shaders holds pretune's WGSL compute kernels, one file per kernel named after the
-// core.Device op it implements (matmul.wgsl, layernorm_backward.wgsl, ...). They live in their
+// ops.Device op it implements (matmul.wgsl, layernorm_backward.wgsl, ...). They live in their
 // own package because //go:embed cannot reach a parent directory; package webgpu compiles them.
 //
 // Every kernel follows one shape: a header comment with the math, the dimension letters, the
@@ -49,7 +49,7 @@ func Source(name string) (string, error) {
 
 // includeLine matches a `//#include NAME` line. WGSL has no way to share code between modules,
 // so code several kernels need (the workgroup reductions, the dropout hash that must equal
-// core.DropoutBits) lives once in lib/NAME.wgsl and is pasted in at that line.
+// ops.DropoutBits) lives once in lib/NAME.wgsl and is pasted in at that line.
 var includeLine = regexp.MustCompile(`(?m)^//#include (\w+)[ \t]*$`)
 
 func expandIncludes(kernel, src string) (string, error) {

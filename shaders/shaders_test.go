@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// The kernels core.Device needs, by the op they implement; a missing file fails here, before any
+// The kernels ops.Device needs, by the op they implement; a missing file fails here, before any
 // GPU is involved.
 var wantKernels = []string{
 	"adamw", "add", "add_bias", "add_bias_backward", "add_inplace", "attn_softmax",
@@ -172,13 +172,15 @@ func TestBindings(t *testing.T) {
 	}
 }
 
-// TestIncludesExpand: kernels share the workgroup reductions and the dropout hash through
-// //#include lines; Source pastes lib/NAME.wgsl in, and an unknown include is an error.
+// TestIncludesExpand: kernels share the workgroup reductions, the dropout hash and the matmul
+// operand loads through //#include lines; Source pastes lib/NAME.wgsl in, and an unknown include is an error.
 func TestIncludesExpand(t *testing.T) {
 	for _, tc := range []struct{ kernel, wants string }{
 		{"layernorm", "fn reduce_sum("},
 		{"cross_entropy", "fn reduce_max("},
 		{"dropout_backward", "fn dropout_bits("},
+		{"matmul", "fn op_a("},
+		{"matmul_thin", "fn op_b("},
 	} {
 		src, err := Source(tc.kernel)
 		require.NoError(t, err)

@@ -9,7 +9,7 @@ package main
 import (
 	"syscall/js"
 
-	"pretune/core"
+	"pretune/core/ops"
 	"pretune/core/protocol"
 	"pretune/wasm/worker"
 	"pretune/webgpu"
@@ -36,7 +36,7 @@ func post(m protocol.Message) {
 
 // open picks a request's device (webgpu.Select) and describes it for the page, with a WebGPU
 // adapter's limits.
-func open(name string) (core.Device, protocol.DeviceInfo, error) {
+func open(name string) (ops.Device, protocol.DeviceInfo, error) {
 	dev, fallback, err := webgpu.Select(name)
 	if err != nil {
 		return nil, protocol.DeviceInfo{}, err

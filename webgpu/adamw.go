@@ -1,9 +1,11 @@
 package webgpu
 
-import "pretune/core"
+import (
+	"pretune/core/ops"
+)
 
 // AdamW updates n parameters p in place from gradients g and moments m, v (adamw.wgsl).
-func (d *Device) AdamW(p, g, m, v core.Buf, n int, a core.AdamWArgs) {
+func (d *Device) AdamW(p, g, m, v ops.Buf, n int, a ops.AdamWArgs) {
 	pb, gb, mb, vb := d.fbuf(p), d.fbuf(g), d.fbuf(m), d.fbuf(v)
 	checkLen("AdamW", n, pb, gb, mb, vb)
 	if n == 0 {

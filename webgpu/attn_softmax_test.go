@@ -6,7 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"pretune/core"
+	"pretune/core/ops"
 )
 
 // TestAttnSoftmaxShapes checks the mask edge cases against the CPU: Tk > Tq (a prefix every
@@ -14,15 +14,15 @@ import (
 // rows longer than the workgroup, and masked probabilities that must be exactly 0.
 func TestAttnSoftmaxShapes(t *testing.T) {
 	d := testDevice(t)
-	cpu := core.NewCPU()
+	cpu := ops.NewCPU()
 	for _, c := range []struct {
 		BH, Tq, Tk int
-		mode       core.MaskMode
+		mode       ops.MaskMode
 	}{
-		{3, 5, 9, core.Causal},
-		{2, 9, 4, core.Causal},
-		{1, 7, 7, core.Bidirectional},
-		{2, 3, 200, core.Causal},
+		{3, 5, 9, ops.Causal},
+		{2, 9, 4, ops.Causal},
+		{1, 7, 7, ops.Bidirectional},
+		{2, 3, 200, ops.Causal},
 	} {
 		t.Run(fmt.Sprintf("%v/BH=%d,Tq=%d,Tk=%d", c.mode, c.BH, c.Tq, c.Tk), func(t *testing.T) {
 			n := c.BH * c.Tq * c.Tk

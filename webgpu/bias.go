@@ -1,9 +1,11 @@
 package webgpu
 
-import "pretune/core"
+import (
+	"pretune/core/ops"
+)
 
 // AddBias adds bias[c] to every row of the rows×cols y.
-func (d *Device) AddBias(y, bias core.Buf, rows, cols int) {
+func (d *Device) AddBias(y, bias ops.Buf, rows, cols int) {
 	yb, bb := d.fbuf(y), d.fbuf(bias)
 	checkLen("AddBias", rows*cols, yb)
 	checkLen("AddBias", cols, bb)
@@ -15,7 +17,7 @@ func (d *Device) AddBias(y, bias core.Buf, rows, cols int) {
 }
 
 // AddBiasBackward adds Σ_r dy[r,c] into dbias[c], summing r in increasing order.
-func (d *Device) AddBiasBackward(dbias, dy core.Buf, rows, cols int) {
+func (d *Device) AddBiasBackward(dbias, dy ops.Buf, rows, cols int) {
 	db, dyb := d.fbuf(dbias), d.fbuf(dy)
 	checkLen("AddBiasBackward", rows*cols, dyb)
 	checkLen("AddBiasBackward", cols, db)

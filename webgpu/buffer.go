@@ -9,10 +9,10 @@ import (
 
 	"github.com/gogpu/wgpu"
 
-	"pretune/core"
+	"pretune/core/ops"
 )
 
-// buffer is a core.Buf: n float32s or int32s in a GPU storage buffer.
+// buffer is a ops.Buf: n float32s or int32s in a GPU storage buffer.
 type buffer struct {
 	gpu  *wgpu.Buffer
 	size uint64 // the GPU buffer's byte size (its pool class)
@@ -41,10 +41,10 @@ func poolSize(n int) uint64 {
 }
 
 // Alloc returns n float32 zeros.
-func (d *Device) Alloc(n int) core.Buf { return d.alloc(n, false) }
+func (d *Device) Alloc(n int) ops.Buf { return d.alloc(n, false) }
 
 // AllocInts returns n int32 zeros.
-func (d *Device) AllocInts(n int) core.Buf { return d.alloc(n, true) }
+func (d *Device) AllocInts(n int) ops.Buf { return d.alloc(n, true) }
 
 func (d *Device) alloc(n int, ints bool) *buffer {
 	if n < 0 {
@@ -86,7 +86,7 @@ func (d *Device) alloc(n int, ints bool) *buffer {
 // Free returns the buffer to the device's pool for a later Alloc of the same size. Work already
 // recorded on it still runs: the pool only hands it out again to later ops, which the GPU
 // executes after.
-func (d *Device) Free(x core.Buf) {
+func (d *Device) Free(x ops.Buf) {
 	b := d.buf(x)
 	if b == nil || b.gpu == nil {
 		return
@@ -98,8 +98,8 @@ func (d *Device) Free(x core.Buf) {
 	d.live--
 }
 
-// buf unwraps a core.Buf that must belong to this device.
-func (d *Device) buf(x core.Buf) *buffer {
+// buf unwraps a ops.Buf that must belong to this device.
+func (d *Device) buf(x ops.Buf) *buffer {
 	b, ok := x.(*buffer)
 	if !ok {
 		panic(fmt.Sprintf("webgpu: %T is not a WebGPU buffer", x))
@@ -108,7 +108,7 @@ func (d *Device) buf(x core.Buf) *buffer {
 }
 
 // fbuf unwraps a float32 buffer.
-func (d *Device) fbuf(x core.Buf) *buffer {
+func (d *Device) fbuf(x ops.Buf) *buffer {
 	b := d.buf(x)
 	if b.ints {
 		panic("webgpu: int32 buffer used as float32")
@@ -117,7 +117,7 @@ func (d *Device) fbuf(x core.Buf) *buffer {
 }
 
 // ibuf unwraps an int32 buffer.
-func (d *Device) ibuf(x core.Buf) *buffer {
+func (d *Device) ibuf(x ops.Buf) *buffer {
 	b := d.buf(x)
 	if !b.ints && b.n > 0 {
 		panic("webgpu: float32 buffer used as int32")
@@ -127,7 +127,7 @@ func (d *Device) ibuf(x core.Buf) *buffer {
 
 // Upload copies src into b. Recorded work is submitted first, so ops recorded before the
 // Upload see the old contents and ops after it the new ones.
-func (d *Device) Upload(x core.Buf, src []float32) {
+func (d *Device) Upload(x ops.Buf, src []float32) {
 	b := d.fbuf(x)
 	if len(src) != b.n {
 		panic(fmt.Sprintf("webgpu: Upload of %d values into a buffer of %d", len(src), b.n))
@@ -140,7 +140,7 @@ func (d *Device) Upload(x core.Buf, src []float32) {
 }
 
 // UploadInts copies src into the int32 buffer b, ordered like Upload.
-func (d *Device) UploadInts(x core.Buf, src []int32) {
+func (d *Device) UploadInts(x ops.Buf, src []int32) {
 	b := d.ibuf(x)
 	if len(src) != b.n {
 		panic(fmt.Sprintf("webgpu: UploadInts of %d values into a buffer of %d", len(src), b.n))
@@ -174,7 +174,7 @@ const downloadTimeout = 2 * time.Minute
 
 // Download submits the recorded work with a copy of b into a staging buffer, waits for it and
 // copies the values into dst.
-func (d *Device) Download(x core.Buf, dst []float32) error {
+func (d *Device) Download(x ops.Buf, dst []float32) error {
 	b := d.fbuf(x)
 	if len(dst) != b.n {
 		return fmt.Errorf("webgpu: Download of a %d-value buffer into %d", b.n, len(dst))
@@ -190,7 +190,7 @@ func (d *Device) Download(x core.Buf, dst []float32) error {
 }
 
 // DownloadInts is Download for an int32 buffer (tests and inspection use it).
-func (d *Device) DownloadInts(x core.Buf, dst []int32) error {
+func (d *Device) DownloadInts(x ops.Buf, dst []int32) error {
 	b := d.ibuf(x)
 	if len(dst) != b.n {
 		return fmt.Errorf("webgpu: DownloadInts of a %d-value buffer into %d", b.n, len(dst))

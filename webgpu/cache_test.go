@@ -6,7 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"pretune/core"
+	"pretune/core/ops"
 )
 
 // TestCacheEviction runs AdamW steps, whose bias corrections give every step a new uniform,
@@ -24,7 +24,7 @@ func TestCacheEviction(t *testing.T) {
 	const n, steps = 1000, 60
 	r := rng(21)
 	p0, g := r.uniform(n), r.uniform(n)
-	run := func(dev core.Device) []float32 {
+	run := func(dev ops.Device) []float32 {
 		p, gb, m, v := dev.Alloc(n), dev.Alloc(n), dev.Alloc(n), dev.Alloc(n)
 		dev.Upload(p, p0)
 		dev.Upload(gb, g)
@@ -32,18 +32,18 @@ func TestCacheEviction(t *testing.T) {
 		for step := 1; step <= steps; step++ {
 			b1 *= 0.9
 			b2 *= 0.999
-			dev.AdamW(p, gb, m, v, n, core.AdamWArgs{LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8,
+			dev.AdamW(p, gb, m, v, n, ops.AdamWArgs{LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8,
 				WeightDecay: 0.01, BiasCorr1: 1 - b1, BiasCorr2: 1 - b2, GradScale: 1})
 			dev.Scale(gb, n, 0.99)
 		}
 		out := make([]float32, n)
 		require.NoError(t, dev.Download(p, out))
-		for _, b := range []core.Buf{p, gb, m, v} {
+		for _, b := range []ops.Buf{p, gb, m, v} {
 			dev.Free(b)
 		}
 		return out
 	}
-	want := run(core.NewCPU())
+	want := run(ops.NewCPU())
 	got := run(d)
 	require.LessOrEqual(t, len(d.uniforms), 2*d.maxUniforms, "the cache was dropped")
 	requireClose(t, got, want, 1e-6, 1e-4)

@@ -1,10 +1,12 @@
 package webgpu
 
-import "pretune/core"
+import (
+	"pretune/core/ops"
+)
 
 // CrossEntropy sets probs = softmax(logits) row by row and losses[i] = weights[i]·(-log
 // probs[i,targets[i]]) (cross_entropy.wgsl, a workgroup per row).
-func (d *Device) CrossEntropy(losses, probs, logits, targets, weights core.Buf, N, V int) {
+func (d *Device) CrossEntropy(losses, probs, logits, targets, weights ops.Buf, N, V int) {
 	lb, pb, gb, tb, wb := d.fbuf(losses), d.fbuf(probs), d.fbuf(logits), d.ibuf(targets), d.fbuf(weights)
 	checkLen("CrossEntropy", N*V, pb, gb)
 	checkLen("CrossEntropy", N, lb, tb, wb)
@@ -16,7 +18,7 @@ func (d *Device) CrossEntropy(losses, probs, logits, targets, weights core.Buf, 
 }
 
 // CrossEntropyBackward adds scale·weights[i]·(probs[i,:] - onehot(targets[i])) into dlogits.
-func (d *Device) CrossEntropyBackward(dlogits, probs, targets, weights core.Buf, N, V int, scale float32) {
+func (d *Device) CrossEntropyBackward(dlogits, probs, targets, weights ops.Buf, N, V int, scale float32) {
 	db, pb, tb, wb := d.fbuf(dlogits), d.fbuf(probs), d.ibuf(targets), d.fbuf(weights)
 	checkLen("CrossEntropyBackward", N*V, db, pb)
 	checkLen("CrossEntropyBackward", N, tb, wb)

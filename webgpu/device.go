@@ -1,4 +1,4 @@
-// Package webgpu is pretune's GPU device: every core.Device op as a WGSL compute kernel (package
+// Package webgpu is pretune's GPU device: every ops.Device op as a WGSL compute kernel (package
 // shaders) run through github.com/gogpu/wgpu, natively on Vulkan and in the browser on
 // navigator.gpu. Tensors stay on the GPU; ops are recorded into one command encoder per batch and
 // submitted at Flush, at Download, before an Upload, or when a batch is full.
@@ -12,7 +12,7 @@ import (
 	"github.com/gogpu/gputypes"
 	"github.com/gogpu/wgpu"
 
-	"pretune/core"
+	"pretune/core/ops"
 )
 
 // Options configures New.
@@ -57,7 +57,7 @@ var ErrNoAdapter = errors.New("webgpu: no GPU adapter")
 // Options.AllowSoftware, and always for gogpu's own software fallback.
 var ErrSoftwareAdapter = errors.New("webgpu: software adapter")
 
-// Device is the WebGPU core.Device. It is not safe for concurrent use: one goroutine (the
+// Device is the WebGPU ops.Device. It is not safe for concurrent use: one goroutine (the
 // trainer's) drives it, as the ops' ordering requires.
 type Device struct {
 	opts     Options
@@ -86,7 +86,7 @@ type Device struct {
 	live    int                       // buffers handed out and not freed (for tests)
 }
 
-var _ core.Device = (*Device)(nil)
+var _ ops.Device = (*Device)(nil)
 
 // New opens the system's WebGPU adapter (natively the first Vulkan/Metal/DX12 adapter gogpu
 // finds, in the browser navigator.gpu's) and creates a device on it.

@@ -9,7 +9,7 @@ import (
 	"github.com/gogpu/gputypes"
 	"github.com/stretchr/testify/require"
 
-	"pretune/core"
+	"pretune/core/ops"
 )
 
 // TestAdapterClassification feeds describe and checkAdapter the adapter infos that matter: gogpu's
@@ -180,8 +180,8 @@ func TestFailureIsSticky(t *testing.T) {
 
 // trainingLikeRun records a chain of ops that covers every kernel, over several batches, and
 // returns the bits of every result.
-func trainingLikeRun(t *testing.T, d core.Device) []uint32 {
-	up := func(vals []float32) core.Buf {
+func trainingLikeRun(t *testing.T, d ops.Device) []uint32 {
+	up := func(vals []float32) ops.Buf {
 		b := d.Alloc(len(vals))
 		d.Upload(b, vals)
 		return b
@@ -207,29 +207,29 @@ func trainingLikeRun(t *testing.T, d core.Device) []uint32 {
 	d.Embed(x, idb, wte, wpe, B, T, C)
 	d.LayerNorm(ln, mean, rstd, x, w, bias, B*T, C)
 	d.SplitHeads(h, ln, B, T, H, D)
-	d.MatMul(s, h, h, core.MatMulArgs{M: T, N: T, K: D, TransB: true, Batch: B * H, StrideA: T * D, StrideB: T * D, StrideC: T * T})
-	d.AttnSoftmax(p, s, B*H, T, T, 0.3, core.Causal)
-	d.MatMul(h, p, ln, core.MatMulArgs{M: T, N: D, K: T, Batch: B * H, StrideA: T * T, StrideB: T * D, StrideC: T * D})
+	d.MatMul(s, h, h, ops.MatMulArgs{M: T, N: T, K: D, TransB: true, Batch: B * H, StrideA: T * D, StrideB: T * D, StrideC: T * T})
+	d.AttnSoftmax(p, s, B*H, T, T, 0.3, ops.Causal)
+	d.MatMul(h, p, ln, ops.MatMulArgs{M: T, N: D, K: T, Batch: B * H, StrideA: T * T, StrideB: T * D, StrideC: T * D})
 	d.MergeHeads(x, h, B, T, H, D)
 	d.GELU(ln, x, B*T*C)
-	d.Dropout(x, ln, B*T*C, 0.2, core.DropoutKey{Seed: 5, Step: 1, Site: 2})
-	d.MatMul(logits, x, wte, core.MatMulArgs{M: B * T, N: V, K: C, TransB: true})
+	d.Dropout(x, ln, B*T*C, 0.2, ops.DropoutKey{Seed: 5, Step: 1, Site: 2})
+	d.MatMul(logits, x, wte, ops.MatMulArgs{M: B * T, N: V, K: C, TransB: true})
 	d.AddBias(logits, wpe, B*T, V)
 	d.CrossEntropy(losses, probs, logits, idb, weights, B*T, V)
 	d.CrossEntropyBackward(dl, probs, idb, weights, B*T, V, 0.1)
 	d.AddBiasBackward(dwpe, dl, B*T, V)
-	d.MatMul(dx, dl, wte, core.MatMulArgs{M: B * T, N: C, K: V})
-	d.MatMul(dwte, dl, x, core.MatMulArgs{M: V, N: C, K: B * T, TransA: true, Accumulate: true})
-	d.DropoutBackward(ln, dx, B*T*C, 0.2, core.DropoutKey{Seed: 5, Step: 1, Site: 2})
+	d.MatMul(dx, dl, wte, ops.MatMulArgs{M: B * T, N: C, K: V})
+	d.MatMul(dwte, dl, x, ops.MatMulArgs{M: V, N: C, K: B * T, TransA: true, Accumulate: true})
+	d.DropoutBackward(ln, dx, B*T*C, 0.2, ops.DropoutKey{Seed: 5, Step: 1, Site: 2})
 	d.GELUBackward(dx, x, ln, B*T*C)
 	d.AttnSoftmaxBackward(s, p, h2, B*H, T, T, 0.3)
 	d.LayerNormBackward(ln, dw, db, dx, x, w, mean, rstd, B*T, C)
 	d.EmbedBackward(dwte, dwpe, ln, idb, B, T, C)
 	d.SumSquares(norm, 1, dwte, V*C)
-	d.AdamW(wte, dwte, m, v, V*C, core.AdamWArgs{LR: 1e-2, Beta1: 0.9, Beta2: 0.99, Eps: 1e-8,
+	d.AdamW(wte, dwte, m, v, V*C, ops.AdamWArgs{LR: 1e-2, Beta1: 0.9, Beta2: 0.99, Eps: 1e-8,
 		WeightDecay: 0.1, BiasCorr1: 0.1, BiasCorr2: 0.01, GradScale: 0.5})
 	var bits []uint32
-	for _, b := range []core.Buf{wte, dwpe, dw, db, s, losses, norm, m, v} {
+	for _, b := range []ops.Buf{wte, dwpe, dw, db, s, losses, norm, m, v} {
 		vals := make([]float32, b.Len())
 		require.NoError(t, d.Download(b, vals))
 		for _, x := range vals {
@@ -237,7 +237,7 @@ func trainingLikeRun(t *testing.T, d core.Device) []uint32 {
 			bits = append(bits, math.Float32bits(x))
 		}
 	}
-	for _, b := range []core.Buf{idb, wte, wpe, w, bias, x, ln, mean, rstd, h, h2, s, p, logits, probs, losses,
+	for _, b := range []ops.Buf{idb, wte, wpe, w, bias, x, ln, mean, rstd, h, h2, s, p, logits, probs, losses,
 		weights, dl, dx, dw, db, dwte, dwpe, m, v, norm} {
 		d.Free(b)
 	}
@@ -256,7 +256,7 @@ func TestDeterministic(t *testing.T) {
 	require.NoError(t, err)
 	defer d.Close()
 	first := trainingLikeRun(t, d)
-	want := trainingLikeRun(t, core.NewCPU())
+	want := trainingLikeRun(t, ops.NewCPU())
 	got := make([]float32, len(first))
 	cpu := make([]float32, len(want))
 	for i := range first {

@@ -1,16 +1,18 @@
 package webgpu
 
-import "pretune/core"
+import (
+	"pretune/core/ops"
+)
 
 // dropoutParams is dropout.wgsl's uniform: the key, the threshold computed on the host by
-// core.DropoutThreshold (so every device compares against the same integer) and 1-rate.
-func dropoutParams(n int, rate float32, key core.DropoutKey) u32s {
+// ops.DropoutThreshold (so every device compares against the same integer) and 1-rate.
+func dropoutParams(n int, rate float32, key ops.DropoutKey) u32s {
 	return u32s{uint32(n), uint32(key.Seed), uint32(key.Seed >> 32), key.Step, key.Site,
-		core.DropoutThreshold(rate), f(1 - rate)}
+		ops.DropoutThreshold(rate), f(1 - rate)}
 }
 
-// Dropout sets out[i] = keep(i) ? x[i]/(1-rate) : 0 with the mask of core.DropoutBits.
-func (d *Device) Dropout(out, x core.Buf, n int, rate float32, key core.DropoutKey) {
+// Dropout sets out[i] = keep(i) ? x[i]/(1-rate) : 0 with the mask of ops.DropoutBits.
+func (d *Device) Dropout(out, x ops.Buf, n int, rate float32, key ops.DropoutKey) {
 	ob, xb := d.fbuf(out), d.fbuf(x)
 	checkLen("Dropout", n, ob, xb)
 	if n == 0 {
@@ -21,7 +23,7 @@ func (d *Device) Dropout(out, x core.Buf, n int, rate float32, key core.DropoutK
 }
 
 // DropoutBackward adds keep(i) ? dout[i]/(1-rate) : 0 into dx, the forward pass's mask.
-func (d *Device) DropoutBackward(dx, dout core.Buf, n int, rate float32, key core.DropoutKey) {
+func (d *Device) DropoutBackward(dx, dout ops.Buf, n int, rate float32, key ops.DropoutKey) {
 	dxb, db := d.fbuf(dx), d.fbuf(dout)
 	checkLen("DropoutBackward", n, dxb, db)
 	if n == 0 {

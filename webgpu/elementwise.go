@@ -1,6 +1,8 @@
 package webgpu
 
-import "pretune/core"
+import (
+	"pretune/core/ops"
+)
 
 // This file holds the elementwise ops without a backward of their own: Zero, Copy, Add, Scale
 // and SumSquares.
@@ -15,10 +17,10 @@ func (d *Device) zero(b *buffer) {
 }
 
 // Zero sets x to 0.
-func (d *Device) Zero(x core.Buf) { d.zero(d.fbuf(x)) }
+func (d *Device) Zero(x ops.Buf) { d.zero(d.fbuf(x)) }
 
 // Copy sets dst = src (same length).
-func (d *Device) Copy(dst, src core.Buf) {
+func (d *Device) Copy(dst, src ops.Buf) {
 	db, sb := d.fbuf(dst), d.fbuf(src)
 	if db.n != sb.n {
 		panic("webgpu: Copy between buffers of different lengths")
@@ -32,7 +34,7 @@ func (d *Device) Copy(dst, src core.Buf) {
 
 // Add sets out = a + b over n elements; out may be a or b (then add_inplace.wgsl runs, since
 // WebGPU cannot bind one buffer as both input and output).
-func (d *Device) Add(out, a, b core.Buf, n int) {
+func (d *Device) Add(out, a, b ops.Buf, n int) {
 	ob, ab, bb := d.fbuf(out), d.fbuf(a), d.fbuf(b)
 	checkLen("Add", n, ob, ab, bb)
 	if n == 0 {
@@ -53,7 +55,7 @@ func (d *Device) Add(out, a, b core.Buf, n int) {
 }
 
 // Scale sets x *= s over n elements.
-func (d *Device) Scale(x core.Buf, n int, s float32) {
+func (d *Device) Scale(x ops.Buf, n int, s float32) {
 	xb := d.fbuf(x)
 	checkLen("Scale", n, xb)
 	if n == 0 {
@@ -64,7 +66,7 @@ func (d *Device) Scale(x core.Buf, n int, s float32) {
 }
 
 // SumSquares sets out[slot] = Σ x[i]² over n elements, by sum_squares.wgsl's fixed tree.
-func (d *Device) SumSquares(out core.Buf, slot int, x core.Buf, n int) {
+func (d *Device) SumSquares(out ops.Buf, slot int, x ops.Buf, n int) {
 	ob, xb := d.fbuf(out), d.fbuf(x)
 	checkLen("SumSquares", n, xb)
 	checkLen("SumSquares", slot+1, ob)

@@ -1,9 +1,11 @@
 package webgpu
 
-import "pretune/core"
+import (
+	"pretune/core/ops"
+)
 
 // Embed sets out[b,t,:] = wte[ids[b,t],:] + wpe[t,:].
-func (d *Device) Embed(out, ids, wte, wpe core.Buf, B, T, C int) {
+func (d *Device) Embed(out, ids, wte, wpe ops.Buf, B, T, C int) {
 	ob, ib, teb, peb := d.fbuf(out), d.ibuf(ids), d.fbuf(wte), d.fbuf(wpe)
 	checkLen("Embed", B*T*C, ob)
 	checkLen("Embed", B*T, ib)
@@ -17,7 +19,7 @@ func (d *Device) Embed(out, ids, wte, wpe core.Buf, B, T, C int) {
 
 // EmbedBackward adds dout into the rows of dwte named by ids and into dwpe[t,:], in increasing
 // (b,t) order without atomics (embed_backward.wgsl: one invocation per gradient element).
-func (d *Device) EmbedBackward(dwte, dwpe, dout, ids core.Buf, B, T, C int) {
+func (d *Device) EmbedBackward(dwte, dwpe, dout, ids ops.Buf, B, T, C int) {
 	teb, peb, db, ib := d.fbuf(dwte), d.fbuf(dwpe), d.fbuf(dout), d.ibuf(ids)
 	checkLen("EmbedBackward", B*T*C, db)
 	checkLen("EmbedBackward", B*T, ib)

@@ -1,9 +1,11 @@
 package webgpu
 
-import "pretune/core"
+import (
+	"pretune/core/ops"
+)
 
 // GELU sets out = gelu(x) (tanh form) over n elements.
-func (d *Device) GELU(out, x core.Buf, n int) {
+func (d *Device) GELU(out, x ops.Buf, n int) {
 	ob, xb := d.fbuf(out), d.fbuf(x)
 	checkLen("GELU", n, ob, xb)
 	if n == 0 {
@@ -14,7 +16,7 @@ func (d *Device) GELU(out, x core.Buf, n int) {
 }
 
 // GELUBackward adds gelu'(x)·dout into dx over n elements.
-func (d *Device) GELUBackward(dx, x, dout core.Buf, n int) {
+func (d *Device) GELUBackward(dx, x, dout ops.Buf, n int) {
 	dxb, xb, db := d.fbuf(dx), d.fbuf(x), d.fbuf(dout)
 	checkLen("GELUBackward", n, dxb, xb, db)
 	if n == 0 {

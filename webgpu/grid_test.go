@@ -5,7 +5,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"pretune/core"
+	"pretune/core/ops"
 )
 
 // TestGridSplit checks the ops whose work exceeds one grid dimension (65535 workgroups): an
@@ -47,7 +47,7 @@ func TestGridSplit(t *testing.T) {
 		const N, C = 70001, 3
 		r := rng(11)
 		xv, wv, bv := r.uniform(N*C), r.uniform(C), r.uniform(C)
-		cpu := core.NewCPU()
+		cpu := ops.NewCPU()
 		want := make([][]float32, 3)
 		{
 			out, mean, rstd := cpu.Alloc(N*C), cpu.Alloc(N), cpu.Alloc(N)
@@ -56,7 +56,7 @@ func TestGridSplit(t *testing.T) {
 			cpu.Upload(w, wv)
 			cpu.Upload(b, bv)
 			cpu.LayerNorm(out, mean, rstd, x, w, b, N, C)
-			for i, buf := range []core.Buf{out, mean, rstd} {
+			for i, buf := range []ops.Buf{out, mean, rstd} {
 				want[i] = make([]float32, buf.Len())
 				require.NoError(t, cpu.Download(buf, want[i]))
 			}
@@ -64,10 +64,10 @@ func TestGridSplit(t *testing.T) {
 		out, mean, rstd := d.Alloc(N*C), d.Alloc(N), d.Alloc(N)
 		x, w, b := upload(t, d, xv), upload(t, d, wv), upload(t, d, bv)
 		d.LayerNorm(out, mean, rstd, x, w, b, N, C)
-		for i, buf := range []core.Buf{out, mean, rstd} {
+		for i, buf := range []ops.Buf{out, mean, rstd} {
 			requireClose(t, download(t, d, buf.(*buffer)), want[i], 1e-5, 1e-4)
 		}
-		for _, buf := range []core.Buf{out, mean, rstd, x, w, b} {
+		for _, buf := range []ops.Buf{out, mean, rstd, x, w, b} {
 			d.Free(buf)
 		}
 	})

@@ -7,7 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"pretune/core"
+	"pretune/core/ops"
 )
 
 // requireHardware is set by .ci/device-bench on a machine lent with a real GPU: the benchmarks'
@@ -47,7 +47,7 @@ func BenchmarkMatMulLarge(b *testing.B) {
 			name   string
 			ta, tb bool
 		}{{"NN", false, false}, {"NT", false, true}, {"TN", true, false}} {
-			p := core.MatMulArgs{M: n, N: n, K: n, TransA: layout.ta, TransB: layout.tb}
+			p := ops.MatMulArgs{M: n, N: n, K: n, TransA: layout.ta, TransB: layout.tb}
 			b.Run(fmt.Sprintf("%s/%d", layout.name, n), func(b *testing.B) {
 				a, bv, _ := matmulInputs(p, 1)
 				ga, gb, gc := upload(b, d, a), upload(b, d, bv), d.Alloc(n*n).(*buffer)

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"pretune/core"
+	"pretune/core/ops"
 )
 
 // TestInspectAgreesWithTheCPU looks inside the same model on WebGPU and on the CPU device: the
@@ -20,7 +21,7 @@ func TestInspectAgreesWithTheCPU(t *testing.T) {
 	cfg := core.DefaultConfig()
 	cfg.Vocab, cfg.Context, cfg.Layers, cfg.Heads, cfg.Dim, cfg.Batch = tk.VocabSize(), 12, 2, 4, 16, 3
 	models := [2]*core.Model{}
-	for i, dev := range []core.Device{core.NewCPU(), d} {
+	for i, dev := range []ops.Device{ops.NewCPU(), d} {
 		m, err := core.NewModel(dev, cfg)
 		require.NoError(t, err)
 		defer m.Free()

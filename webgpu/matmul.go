@@ -3,7 +3,7 @@ package webgpu
 import (
 	"fmt"
 
-	"pretune/core"
+	"pretune/core/ops"
 )
 
 // matmulKernel names one of the three matmul kernels.
@@ -27,15 +27,15 @@ func (k matmulKernel) String() string {
 	return [...]string{"auto", "tiled", "thin", "naive"}[k]
 }
 
-// MatMul computes C (+)= op(A)·op(B) (see core.MatMulArgs) with the tiled kernel, the thin one
+// MatMul computes C (+)= op(A)·op(B) (see ops.MatMulArgs) with the tiled kernel, the thin one
 // when M or N is 2..16, or the naive one for a single row or column (a matrix-vector product,
 // where no kernel can reuse loads and the naive one has the least overhead: on lavapipe it ran
 // M=1, N=K=512 at 1.2 GFLOP/s against 0.14 for thin and 0.05 for tiled).
-func (d *Device) MatMul(c, a, b core.Buf, p core.MatMulArgs) {
+func (d *Device) MatMul(c, a, b ops.Buf, p ops.MatMulArgs) {
 	d.matmul(kernelAuto, c, a, b, p)
 }
 
-func (d *Device) matmul(kind matmulKernel, c, a, b core.Buf, p core.MatMulArgs) {
+func (d *Device) matmul(kind matmulKernel, c, a, b ops.Buf, p ops.MatMulArgs) {
 	cb, ab, bb := d.fbuf(c), d.fbuf(a), d.fbuf(b)
 	batch := p.Batch
 	if batch <= 0 {
@@ -87,7 +87,7 @@ func b2u(b bool) uint32 {
 
 // checkMatMul checks that the buffers hold every matrix the shape reads or writes: the GPU
 // clamps out-of-range reads instead of failing, which would hide a caller's shape bug.
-func checkMatMul(p core.MatMulArgs, batch, lc, la, lb int) error {
+func checkMatMul(p ops.MatMulArgs, batch, lc, la, lb int) error {
 	if p.M < 0 || p.N < 0 || p.K < 0 || p.StrideA < 0 || p.StrideB < 0 || p.StrideC < 0 {
 		return fmt.Errorf("webgpu: MatMul with a negative size: %v", p)
 	}

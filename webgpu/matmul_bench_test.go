@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"testing"
 
-	"pretune/core"
+	"pretune/core/ops"
 )
 
 // BenchmarkMatMul measures the matmul kernels against the CPU device's MatMul in the same run,
@@ -17,17 +17,17 @@ import (
 func BenchmarkMatMul(b *testing.B) {
 	type shape struct {
 		name string
-		p    core.MatMulArgs
+		p    ops.MatMulArgs
 	}
 	var shapes []shape
 	for _, n := range []int{64, 128, 256, 512} {
 		shapes = append(shapes,
-			shape{fmt.Sprintf("NT/%d", n), core.MatMulArgs{M: n, N: n, K: n, TransB: true}},
-			shape{fmt.Sprintf("NN/%d", n), core.MatMulArgs{M: n, N: n, K: n}})
+			shape{fmt.Sprintf("NT/%d", n), ops.MatMulArgs{M: n, N: n, K: n, TransB: true}},
+			shape{fmt.Sprintf("NN/%d", n), ops.MatMulArgs{M: n, N: n, K: n}})
 	}
 	shapes = append(shapes,
-		shape{"decode/M=1,N=512,K=512", core.MatMulArgs{M: 1, N: 512, K: 512, TransB: true}},
-		shape{"lora/M=512,N=8,K=512", core.MatMulArgs{M: 512, N: 8, K: 512, TransB: true}})
+		shape{"decode/M=1,N=512,K=512", ops.MatMulArgs{M: 1, N: 512, K: 512, TransB: true}},
+		shape{"lora/M=512,N=8,K=512", ops.MatMulArgs{M: 512, N: 8, K: 512, TransB: true}})
 
 	for _, s := range shapes {
 		p := s.p
@@ -35,7 +35,7 @@ func BenchmarkMatMul(b *testing.B) {
 		a, bv, _ := matmulInputs(p, 1)
 
 		b.Run(s.name+"/cpu", func(b *testing.B) {
-			cpu := core.NewCPU()
+			cpu := ops.NewCPU()
 			ca, cb, cc := cpu.Alloc(len(a)), cpu.Alloc(len(bv)), cpu.Alloc(p.M*p.N)
 			cpu.Upload(ca, a)
 			cpu.Upload(cb, bv)

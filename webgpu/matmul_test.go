@@ -6,13 +6,13 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"pretune/core"
+	"pretune/core/ops"
 )
 
 // matmulCases are awkward shapes: ones, primes, sizes that are not multiples of the 64-wide tile
 // or the 16-wide tile load, every transpose form, batches with strides (including a shared B),
 // accumulation, and the thin shapes (a side of 1..16).
-var matmulCases = []core.MatMulArgs{
+var matmulCases = []ops.MatMulArgs{
 	{M: 1, N: 1, K: 1},
 	{M: 7, N: 5, K: 3},
 	{M: 64, N: 64, K: 64},
@@ -35,7 +35,7 @@ var matmulCases = []core.MatMulArgs{
 }
 
 // matmulInputs returns seeded A, B and starting C for p.
-func matmulInputs(p core.MatMulArgs, seed uint64) (a, b, c []float32) {
+func matmulInputs(p ops.MatMulArgs, seed uint64) (a, b, c []float32) {
 	batch := max(p.Batch, 1)
 	size := func(stride, n int) int { return (batch-1)*stride + n }
 	r := rng(seed)
@@ -43,7 +43,7 @@ func matmulInputs(p core.MatMulArgs, seed uint64) (a, b, c []float32) {
 }
 
 // TestMatMulKernels checks the tiled, thin and naive kernels and MatMul's own choice against
-// core.MatMulRef, the definition.
+// ops.MatMulRef, the definition.
 func TestMatMulKernels(t *testing.T) {
 	d := testDevice(t)
 	for _, kind := range []matmulKernel{kernelAuto, kernelTiled, kernelThin, kernelNaive} {
@@ -54,7 +54,7 @@ func TestMatMulKernels(t *testing.T) {
 			t.Run(fmt.Sprintf("%v/%d/%s", kind, i, p.Layout()), func(t *testing.T) {
 				a, b, c := matmulInputs(p, uint64(i)+1)
 				want := append([]float32(nil), c...)
-				core.MatMulRef(want, a, b, p)
+				ops.MatMulRef(want, a, b, p)
 				ga, gb, gc := upload(t, d, a), upload(t, d, b), upload(t, d, c)
 				defer func() { d.Free(ga); d.Free(gb); d.Free(gc) }()
 				d.matmul(kind, gc, ga, gb, p)
@@ -72,10 +72,10 @@ func TestMatMulPanicsOnShortBuffers(t *testing.T) {
 	d := testDevice(t)
 	a, b, c := d.Alloc(6), d.Alloc(6), d.Alloc(3)
 	defer func() { d.Free(a); d.Free(b); d.Free(c) }()
-	require.Panics(t, func() { d.MatMul(c, a, b, core.MatMulArgs{M: 2, N: 2, K: 3}) })
+	require.Panics(t, func() { d.MatMul(c, a, b, ops.MatMulArgs{M: 2, N: 2, K: 3}) })
 	c8 := d.Alloc(8)
 	require.Panics(t, func() {
-		d.MatMul(c8, a, b, core.MatMulArgs{M: 2, N: 2, K: 3, Batch: 2, StrideA: 6, StrideB: 0, StrideC: 4})
+		d.MatMul(c8, a, b, ops.MatMulArgs{M: 2, N: 2, K: 3, Batch: 2, StrideA: 6, StrideB: 0, StrideC: 4})
 	})
 	d.Free(c8)
 	require.NoError(t, d.Flush())

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"pretune/core"
+	"pretune/core/ops"
 )
 
 // Select opens the device a run asks for (core/runspec's device choices) and says why, when it
@@ -14,10 +14,10 @@ import (
 //     accepts lavapipe and SwiftShader); an error if there is none.
 //   - "auto" or "": the WebGPU device on a real GPU, else the CPU device with fallback saying why
 //     (no adapter, or a software one that would be slower than the CPU).
-func Select(choice string) (dev core.Device, fallback string, err error) {
+func Select(choice string) (dev ops.Device, fallback string, err error) {
 	switch choice {
 	case "cpu":
-		return core.NewCPU(), "", nil
+		return ops.NewCPU(), "", nil
 	case "webgpu":
 		d, err := New(Options{AllowSoftware: true})
 		if err != nil {
@@ -30,9 +30,9 @@ func Select(choice string) (dev core.Device, fallback string, err error) {
 		case err == nil:
 			return d, "", nil
 		case errors.Is(err, ErrSoftwareAdapter):
-			return core.NewCPU(), "the WebGPU adapter runs on the CPU and would be slower than the CPU device: " + err.Error(), nil
+			return ops.NewCPU(), "the WebGPU adapter runs on the CPU and would be slower than the CPU device: " + err.Error(), nil
 		default:
-			return core.NewCPU(), "no usable WebGPU: " + err.Error(), nil
+			return ops.NewCPU(), "no usable WebGPU: " + err.Error(), nil
 		}
 	}
 	return nil, "", fmt.Errorf("webgpu: unknown device %q (want auto, cpu or webgpu)", choice)

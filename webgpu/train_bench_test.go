@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"pretune/core"
+	"pretune/core/ops"
 )
 
 // BenchmarkTrainStep measures training steps of the "small" preset (the README's model) on the
@@ -15,7 +16,7 @@ import (
 func BenchmarkTrainStep(b *testing.B) {
 	for _, name := range []string{"cpu", "webgpu"} {
 		b.Run(name, func(b *testing.B) {
-			var dev core.Device = core.NewCPU()
+			var dev ops.Device = ops.NewCPU()
 			if name == "webgpu" {
 				dev = testDevice(b)
 			}

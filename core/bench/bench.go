@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"pretune/core"
+	"pretune/core/ops"
 )
 
 // Reporter receives one figure.
@@ -18,7 +19,7 @@ type Reporter func(name string, value float64, unit string)
 const minTime = 300 * time.Millisecond
 
 // MatMul measures square n×n×n products in the NN, NT and TN layouts a training step uses.
-func MatMul(d core.Device, sizes []int, report Reporter) error {
+func MatMul(d ops.Device, sizes []int, report Reporter) error {
 	for _, n := range sizes {
 		a, b, c := d.Alloc(n*n), d.Alloc(n*n), d.Alloc(n*n)
 		host := make([]float32, n*n)
@@ -31,7 +32,7 @@ func MatMul(d core.Device, sizes []int, report Reporter) error {
 			name        string
 			transA, trB bool
 		}{{"NN", false, false}, {"NT", false, true}, {"TN", true, false}} {
-			p := core.MatMulArgs{M: n, N: n, K: n, TransA: layout.transA, TransB: layout.trB}
+			p := ops.MatMulArgs{M: n, N: n, K: n, TransA: layout.transA, TransB: layout.trB}
 			reps, secs, err := timed(d, c, func() { d.MatMul(c, a, b, p) })
 			if err != nil {
 				return err
@@ -47,7 +48,7 @@ func MatMul(d core.Device, sizes []int, report Reporter) error {
 
 // timed repeats op until minTime has passed, waiting for the device (a download of out) at the
 // end of each round, and returns the repetitions and seconds.
-func timed(d core.Device, out core.Buf, op func()) (int, float64, error) {
+func timed(d ops.Device, out ops.Buf, op func()) (int, float64, error) {
 	sink := make([]float32, out.Len())
 	op() // warm up: pipelines, caches
 	if err := d.Download(out, sink); err != nil {
@@ -70,7 +71,7 @@ func timed(d core.Device, out core.Buf, op func()) (int, float64, error) {
 
 // TrainStep measures training steps of a size preset on a generated text of about a hundred
 // distinct characters, in tokens per second and milliseconds per step.
-func TrainStep(d core.Device, preset string, report Reporter) error {
+func TrainStep(d ops.Device, preset string, report Reporter) error {
 	p, err := core.SizePreset(preset)
 	if err != nil {
 		return err
@@ -114,7 +115,7 @@ func sampleText() string {
 
 // All runs the bench page's figures: matmul at 64, 128 and 256, and training steps of the tiny
 // and small presets.
-func All(d core.Device, report Reporter) error {
+func All(d ops.Device, report Reporter) error {
 	if err := MatMul(d, []int{64, 128, 256}, report); err != nil {
 		return err
 	}

@@ -5,7 +5,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"pretune/core"
+	"pretune/core/ops"
 )
 
 func TestAllReportsEveryFigure(t *testing.T) {
@@ -13,7 +13,7 @@ func TestAllReportsEveryFigure(t *testing.T) {
 		t.Skip("measures for a few seconds")
 	}
 	got := map[string]float64{}
-	require.NoError(t, All(core.NewCPU(), func(name string, v float64, unit string) {
+	require.NoError(t, All(ops.NewCPU(), func(name string, v float64, unit string) {
 		require.Greater(t, v, 0.0, name)
 		got[name+" "+unit] = v
 	}))
@@ -23,5 +23,5 @@ func TestAllReportsEveryFigure(t *testing.T) {
 }
 
 func TestUnknownPreset(t *testing.T) {
-	require.ErrorContains(t, TrainStep(core.NewCPU(), "huge", func(string, float64, string) {}), "unknown model size")
+	require.ErrorContains(t, TrainStep(ops.NewCPU(), "huge", func(string, float64, string) {}), "unknown model size")
 }

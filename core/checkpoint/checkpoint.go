@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"pretune/core"
+	"pretune/core/ops"
 )
 
 // Format constants. The layout of a version-1 file:
@@ -191,7 +192,7 @@ func SaveWithMeta(w io.Writer, m *core.Model, tk *core.Tokenizer, opt *core.Opti
 // allocates the model, and never allocates from a length it has not checked: the only buffer
 // sized by the input is the input itself, read up to MaxFileBytes. Every error wraps one of the
 // package's sentinel errors.
-func Load(r io.Reader, dev core.Device) (*Checkpoint, error) {
+func Load(r io.Reader, dev ops.Device) (*Checkpoint, error) {
 	data, err := readAll(r)
 	if err != nil {
 		return nil, err
@@ -452,7 +453,7 @@ func checkModelHeader(cfg *core.Config, th *tokenizerHeader) (core.Config, *core
 }
 
 // build allocates the model on dev and uploads the (already checked) tensors, in specs order.
-func (c *Checkpoint) build(dev core.Device, cfg core.Config, mask core.MaskMode, tk *core.Tokenizer, specs []tensorSpec, tensors [][]byte) error {
+func (c *Checkpoint) build(dev ops.Device, cfg core.Config, mask ops.MaskMode, tk *core.Tokenizer, specs []tensorSpec, tensors [][]byte) error {
 	m, err := core.NewModel(dev, cfg)
 	if err != nil {
 		return fmt.Errorf("checkpoint: %w: %v", ErrConfig, err)
@@ -504,14 +505,14 @@ func baseWeights(m *core.Model) ([][]float32, error) {
 }
 
 // parseMask reads a stored mask mode; "" is the default, causal.
-func parseMask(s string) (core.MaskMode, error) {
+func parseMask(s string) (ops.MaskMode, error) {
 	switch s {
-	case "", core.Causal.String():
-		return core.Causal, nil
-	case core.Bidirectional.String():
-		return core.Bidirectional, nil
+	case "", ops.Causal.String():
+		return ops.Causal, nil
+	case ops.Bidirectional.String():
+		return ops.Bidirectional, nil
 	}
-	return 0, fmt.Errorf("the attention mask %q is neither %q nor %q", s, core.Causal, core.Bidirectional)
+	return 0, fmt.Errorf("the attention mask %q is neither %q nor %q", s, ops.Causal, ops.Bidirectional)
 }
 
 // checkPair checks that a model and tokenizer belong together.

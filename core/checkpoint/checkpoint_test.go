@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"pretune/core"
+	"pretune/core/ops"
 )
 
 // TestExpectedTensorsMatchModel keeps the loader's table in step with core.NewModel.
@@ -18,7 +19,7 @@ func TestExpectedTensorsMatchModel(t *testing.T) {
 		t.Run(fmt.Sprint(shape), func(t *testing.T) {
 			cfg := core.DefaultConfig()
 			cfg.Vocab, cfg.Context, cfg.Layers, cfg.Heads, cfg.Dim = 11, shape[0], shape[1], shape[2], shape[3]
-			m, err := core.NewModel(core.NewCPU(), cfg)
+			m, err := core.NewModel(ops.NewCPU(), cfg)
 			require.NoError(t, err)
 			specs := expectedTensors(cfg)
 			require.Len(t, specs, len(m.Params))
@@ -44,7 +45,7 @@ func TestRoundTrip(t *testing.T) {
 			meta := map[string]string{"method": "lora", "base": "en-small"}
 			require.NoError(t, SaveWithMeta(&buf, m, tk, saveOpt, meta))
 
-			c, err := Load(bytes.NewReader(buf.Bytes()), core.NewCPU())
+			c, err := Load(bytes.NewReader(buf.Bytes()), ops.NewCPU())
 			require.NoError(t, err)
 			require.Equal(t, hash(t, m), hash(t, c.Model))
 			want, err := m.Weights()
@@ -92,7 +93,7 @@ func TestResumeIdentical(t *testing.T) {
 	require.NoError(t, Save(&buf, m, tk, opt))
 	want := tr.steps(t, 3, 3)
 
-	c, err := Load(&buf, core.NewCPU())
+	c, err := Load(&buf, ops.NewCPU())
 	require.NoError(t, err)
 	o2 := core.NewOptimizer(c.Model)
 	require.NoError(t, c.RestoreOptimizer(o2))
@@ -103,7 +104,7 @@ func TestResumeIdentical(t *testing.T) {
 	require.Equal(t, hash(t, m), hash(t, c.Model))
 
 	// The check has teeth: without the moments the same steps give other losses.
-	c2, err := Load(bytes.NewReader(mustSave(t, m, tk, nil)), core.NewCPU())
+	c2, err := Load(bytes.NewReader(mustSave(t, m, tk, nil)), ops.NewCPU())
 	require.NoError(t, err)
 	fresh := newTrainer(c2.Model, core.NewOptimizer(c2.Model), c2.Tok).steps(t, 3, 1)
 	require.NotEqual(t, want[0], fresh[0])
@@ -116,7 +117,7 @@ func mustSave(t *testing.T, m *core.Model, tk *core.Tokenizer, opt *core.Optimiz
 }
 
 func TestRestoreOptimizerMismatch(t *testing.T) {
-	c, err := Load(bytes.NewReader(trainedFile(t, true)), core.NewCPU())
+	c, err := Load(bytes.NewReader(trainedFile(t, true)), ops.NewCPU())
 	require.NoError(t, err)
 	tests := []struct {
 		name string
@@ -144,7 +145,7 @@ func TestRestoreOptimizerMismatch(t *testing.T) {
 		m, tk := tinyModel(t)
 		m.Params[1].Frozen = true
 		opt := core.NewOptimizer(m)
-		c, err := Load(bytes.NewReader(mustSave(t, m, tk, opt)), core.NewCPU())
+		c, err := Load(bytes.NewReader(mustSave(t, m, tk, opt)), ops.NewCPU())
 		require.NoError(t, err)
 		requireKind(t, c.RestoreOptimizer(core.NewOptimizer(c.Model)), ErrNoOptimizer, "wpe.weight is trainable in this optimizer but has no saved moments")
 		c.Model.Params[1].Frozen = true
@@ -270,13 +271,13 @@ func TestLoadDamage(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := Load(bytes.NewReader(tc.data), core.NewCPU())
+			c, err := Load(bytes.NewReader(tc.data), ops.NewCPU())
 			require.Nil(t, c)
 			requireKind(t, err, tc.want, tc.msg)
 		})
 	}
 	t.Run("unknown header fields are ignored", func(t *testing.T) {
-		c, err := Load(bytes.NewReader(editJSON(t, file, func(h map[string]any) { h["added_later"] = []int{1, 2} })), core.NewCPU())
+		c, err := Load(bytes.NewReader(editJSON(t, file, func(h map[string]any) { h["added_later"] = []int{1, 2} })), ops.NewCPU())
 		require.NoError(t, err)
 		require.True(t, c.HasOptimizer)
 	})
@@ -293,7 +294,7 @@ func TestLoadTruncated(t *testing.T) {
 		}
 	}
 	for _, n := range cuts {
-		_, err := Load(bytes.NewReader(file[:n]), core.NewCPU())
+		_, err := Load(bytes.NewReader(file[:n]), ops.NewCPU())
 		requireKind(t, err, ErrTruncated, "")
 		if n >= preambleBytes {
 			require.Contains(t, err.Error(), fmt.Sprintf("(%d bytes missing)", len(file)-n))
@@ -304,7 +305,7 @@ func TestLoadTruncated(t *testing.T) {
 
 func TestLoadLimit(t *testing.T) {
 	// A reader that never ends: Load must stop at the limit rather than read (and hold) it all.
-	_, err := Load(endless{}, core.NewCPU())
+	_, err := Load(endless{}, ops.NewCPU())
 	requireKind(t, err, ErrTooLarge, "256 MiB")
 }
 
@@ -318,23 +319,23 @@ func (endless) Read(p []byte) (int, error) {
 // TestMaskRoundTrip: a masked-LM base keeps its bidirectional mask in both formats.
 func TestMaskRoundTrip(t *testing.T) {
 	m, tk := tinyModel(t)
-	m.Mask = core.Bidirectional
+	m.Mask = ops.Bidirectional
 	var own, st bytes.Buffer
 	require.NoError(t, Save(&own, m, tk, nil))
 	require.NoError(t, ExportSafetensors(&st, m, tk))
-	c, err := Load(&own, core.NewCPU())
+	c, err := Load(&own, ops.NewCPU())
 	require.NoError(t, err)
-	require.Equal(t, core.Bidirectional, c.Model.Mask)
-	c, err = ImportSafetensors(&st, core.NewCPU())
+	require.Equal(t, ops.Bidirectional, c.Model.Mask)
+	c, err = ImportSafetensors(&st, ops.NewCPU())
 	require.NoError(t, err)
-	require.Equal(t, core.Bidirectional, c.Model.Mask)
+	require.Equal(t, ops.Bidirectional, c.Model.Mask)
 
-	c, err = Load(bytes.NewReader(trainedFile(t, false)), core.NewCPU())
+	c, err = Load(bytes.NewReader(trainedFile(t, false)), ops.NewCPU())
 	require.NoError(t, err)
-	require.Equal(t, core.Causal, c.Model.Mask)
-	_, err = Load(bytes.NewReader(editHeader(t, trainedFile(t, false), func(h *header) { h.Mask = "sideways" })), core.NewCPU())
+	require.Equal(t, ops.Causal, c.Model.Mask)
+	_, err = Load(bytes.NewReader(editHeader(t, trainedFile(t, false), func(h *header) { h.Mask = "sideways" })), ops.NewCPU())
 	requireKind(t, err, ErrHeader, `the attention mask "sideways"`)
-	_, err = ImportSafetensors(bytes.NewReader(stEdit(t, stFile(t), func(p *stParts) { p.meta["pretune.mask"] = "sideways" })), core.NewCPU())
+	_, err = ImportSafetensors(bytes.NewReader(stEdit(t, stFile(t), func(p *stParts) { p.meta["pretune.mask"] = "sideways" })), ops.NewCPU())
 	requireKind(t, err, ErrHeader, `the attention mask "sideways"`)
 }
 

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"pretune/core"
+	"pretune/core/ops"
 )
 
 // FuzzLoad: no input may panic; every refusal wraps exactly one sentinel; anything accepted
@@ -25,7 +26,7 @@ func FuzzLoad(f *testing.F) {
 	f.Add([]byte("\x89PNG\r\n\x1a\n"))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		c, err := Load(bytes.NewReader(data), core.NewCPU())
+		c, err := Load(bytes.NewReader(data), ops.NewCPU())
 		if err != nil {
 			require.Nil(t, c)
 			kind(t, err)
@@ -33,7 +34,7 @@ func FuzzLoad(f *testing.F) {
 		}
 		var buf bytes.Buffer
 		require.NoError(t, SaveWithMeta(&buf, c.Model, c.Tok, nil, c.Meta))
-		c2, err := Load(&buf, core.NewCPU())
+		c2, err := Load(&buf, ops.NewCPU())
 		require.NoError(t, err)
 		require.Equal(t, hash(t, c.Model), hash(t, c2.Model))
 		if c.HasOptimizer {
@@ -58,7 +59,7 @@ func FuzzImportSafetensors(f *testing.F) {
 	f.Add(trainedFile(f, false))
 	f.Add([]byte("\x02\x00\x00\x00\x00\x00\x00\x00{}"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		c, err := ImportSafetensors(bytes.NewReader(data), core.NewCPU())
+		c, err := ImportSafetensors(bytes.NewReader(data), ops.NewCPU())
 		if err != nil {
 			require.Nil(t, c)
 			kind(t, err)
@@ -66,7 +67,7 @@ func FuzzImportSafetensors(f *testing.F) {
 		}
 		var buf bytes.Buffer
 		require.NoError(t, ExportSafetensors(&buf, c.Model, c.Tok))
-		c2, err := ImportSafetensors(&buf, core.NewCPU())
+		c2, err := ImportSafetensors(&buf, ops.NewCPU())
 		require.NoError(t, err)
 		require.Equal(t, hash(t, c.Model), hash(t, c2.Model))
 	})
@@ -88,7 +89,7 @@ func FuzzLoadHeader(f *testing.F) {
 		if withOpt {
 			b = body
 		}
-		c, err := Load(bytes.NewReader(assemble(Version, hj, b)), core.NewCPU())
+		c, err := Load(bytes.NewReader(assemble(Version, hj, b)), ops.NewCPU())
 		if err != nil {
 			require.Nil(t, c)
 			kind(t, err)

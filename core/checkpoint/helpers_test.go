@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"pretune/core"
+	"pretune/core/ops"
 )
 
 const testText = "the cat sat on the mat. a dog ran to the park, and the cat ran too!\n" +
@@ -29,7 +30,7 @@ func tinyConfig(tk *core.Tokenizer) core.Config {
 func tinyModel(t testing.TB) (*core.Model, *core.Tokenizer) {
 	tk, err := core.NewTokenizer(testText)
 	require.NoError(t, err)
-	m, err := core.NewModel(core.NewCPU(), tinyConfig(tk))
+	m, err := core.NewModel(ops.NewCPU(), tinyConfig(tk))
 	require.NoError(t, err)
 	return m, tk
 }
@@ -165,7 +166,7 @@ func hash(t testing.TB, m *core.Model) string {
 	return h
 }
 
-func download(t testing.TB, m *core.Model, b core.Buf) []float32 {
+func download(t testing.TB, m *core.Model, b ops.Buf) []float32 {
 	out := make([]float32, b.Len())
 	require.NoError(t, m.Dev.Download(b, out))
 	return out
@@ -180,7 +181,7 @@ func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 
 // stFile is the tiny trained model exported as safetensors.
 func stFile(t testing.TB) []byte {
-	c, err := Load(bytes.NewReader(trainedFile(t, false)), core.NewCPU())
+	c, err := Load(bytes.NewReader(trainedFile(t, false)), ops.NewCPU())
 	require.NoError(t, err)
 	var buf bytes.Buffer
 	require.NoError(t, ExportSafetensors(&buf, c.Model, c.Tok))

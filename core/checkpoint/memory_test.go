@@ -7,15 +7,16 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"pretune/core"
+	"pretune/core/ops"
 )
 
 // countingCPU is the CPU device counting the float32s it allocates.
 type countingCPU struct {
-	*core.CPU
+	*ops.CPU
 	floats int64
 }
 
-func (d *countingCPU) Alloc(n int) core.Buf {
+func (d *countingCPU) Alloc(n int) ops.Buf {
 	d.floats += int64(n)
 	return d.CPU.Alloc(n)
 }
@@ -34,7 +35,7 @@ func TestTrainingBytes(t *testing.T) {
 		t.Run(fmt.Sprint(tc), func(t *testing.T) {
 			cfg := core.DefaultConfig()
 			cfg.Vocab, cfg.Context, cfg.Layers, cfg.Heads, cfg.Dim, cfg.Batch, cfg.Dropout = tc.vocab, tc.context, tc.layers, tc.heads, tc.dim, tc.batch, tc.dropout
-			dev := &countingCPU{CPU: core.NewCPU()}
+			dev := &countingCPU{CPU: ops.NewCPU()}
 			m, err := core.NewModel(dev, cfg)
 			require.NoError(t, err)
 			core.NewOptimizer(m)
@@ -50,7 +51,7 @@ func TestLoadRefusesHugeTraining(t *testing.T) {
 	file := editHeader(t, trainedFile(t, false), func(h *header) {
 		h.Config.Batch, h.Config.Heads = 64, 8
 	})
-	_, err := Load(bytesReader(file), core.NewCPU())
+	_, err := Load(bytesReader(file), ops.NewCPU())
 	require.NoError(t, err, "a model this small is fine")
 
 	cfg := core.DefaultConfig()
@@ -58,6 +59,6 @@ func TestLoadRefusesHugeTraining(t *testing.T) {
 	require.NoError(t, cfg.Validate())
 	require.Greater(t, TrainingBytes(cfg), int64(MaxTrainingBytes))
 	hj := []byte(fmt.Sprintf(`{"config":%s,"tokenizer":{"alphabet":%s,"specials":["<unk>","<pad>","<mask>"]},"tensors":[]}`, mustJSON(t, cfg), mustJSON(t, alphabet(97))))
-	_, err = Load(bytesReader(assemble(Version, hj, nil)), core.NewCPU())
+	_, err = Load(bytesReader(assemble(Version, hj, nil)), ops.NewCPU())
 	requireKind(t, err, ErrTooLarge, "GiB to train")
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"pretune/core"
+	"pretune/core/ops"
 	"pretune/core/safetensors"
 )
 
@@ -78,7 +79,7 @@ func ExportSafetensors(w io.Writer, m *core.Model, tk *core.Tokenizer) error {
 // weights in PyTorch) and builds the model on dev. It validates the header length, every
 // tensor's dtype, shape and offsets (inside the file, contiguous, not overlapping), the config
 // and tokenizer, and that every weight is finite, before it allocates the model.
-func ImportSafetensors(r io.Reader, dev core.Device) (*Checkpoint, error) {
+func ImportSafetensors(r io.Reader, dev ops.Device) (*Checkpoint, error) {
 	data, err := readAll(r)
 	if err != nil {
 		return nil, err

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"pretune/core"
+	"pretune/core/ops"
 	"pretune/core/safetensors"
 )
 
@@ -93,7 +94,7 @@ func TestSafetensorsRoundTrip(t *testing.T) {
 		require.Equal(t, at, int64(len(p.body)))
 	})
 	t.Run("import", func(t *testing.T) {
-		c, err := ImportSafetensors(bytes.NewReader(file), core.NewCPU())
+		c, err := ImportSafetensors(bytes.NewReader(file), ops.NewCPU())
 		require.NoError(t, err)
 		require.Equal(t, hash(t, m), hash(t, c.Model))
 		require.Equal(t, m.Cfg, c.Model.Cfg)
@@ -122,7 +123,7 @@ func TestSafetensorsRoundTrip(t *testing.T) {
 		require.NotEqual(t, p.body, body)
 		p.body = body
 		p.meta["note"] = "edited in PyTorch"
-		c, err := ImportSafetensors(bytes.NewReader(p.join(t)), core.NewCPU())
+		c, err := ImportSafetensors(bytes.NewReader(p.join(t)), ops.NewCPU())
 		require.NoError(t, err)
 		require.Equal(t, hash(t, m), hash(t, c.Model))
 		require.Equal(t, map[string]string{"note": "edited in PyTorch"}, c.Meta)
@@ -211,7 +212,7 @@ func TestImportSafetensorsDamage(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := ImportSafetensors(bytes.NewReader(tc.data), core.NewCPU())
+			c, err := ImportSafetensors(bytes.NewReader(tc.data), ops.NewCPU())
 			require.Nil(t, c)
 			requireKind(t, err, tc.want, tc.msg)
 			require.NotContains(t, err.Error(), "checkpoint:", "a safetensors error should not name the other format")
@@ -219,7 +220,7 @@ func TestImportSafetensorsDamage(t *testing.T) {
 	}
 	t.Run("truncated anywhere", func(t *testing.T) {
 		for n := 1; n < len(file); n += 1 + n/50 {
-			_, err := ImportSafetensors(bytes.NewReader(file[:n]), core.NewCPU())
+			_, err := ImportSafetensors(bytes.NewReader(file[:n]), ops.NewCPU())
 			msg := "before its header"
 			if n > 8 {
 				msg = "bytes missing"

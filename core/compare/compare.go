@@ -15,6 +15,7 @@ import (
 
 	"pretune/core"
 	"pretune/core/corpus"
+	"pretune/core/ops"
 	"pretune/core/runspec"
 	"pretune/core/task"
 )
@@ -165,7 +166,7 @@ func Run(ctx context.Context, base *core.Model, tk *core.Tokenizer, t *task.Task
 	if cfg.Steps < 1 || len(cfg.Methods) == 0 {
 		return nil, fmt.Errorf("compare: need at least one step and one method")
 	}
-	if t.Kind == task.KindGenerate && base.Mask != core.Causal {
+	if t.Kind == task.KindGenerate && base.Mask != ops.Causal {
 		return nil, fmt.Errorf("compare: a masked-LM base cannot be fine-tuned on a generate task (it cannot generate)")
 	}
 	valTokens := tk.Encode(pre.Val)

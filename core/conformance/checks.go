@@ -2,19 +2,18 @@ package conformance
 
 import (
 	"fmt"
-	"math"
 
-	"pretune/core"
+	"pretune/core/ops"
 )
 
 // MatMul checks every layout on odd shapes, batched with a shared B (stride 0, as a per-head
-// weight is), and the Accumulate form the backward products use, against core.MatMulRef.
+// weight is), and the Accumulate form the backward products use, against ops.MatMulRef.
 //
 // Tolerance: inputs lie in [-1,1), so each of the K terms is at most 1 in size and a device
 // that sums in another order (a GPU's tiles) differs by a few ulps of the partial sums per term:
 // atol = 1e-6·(K+1), rtol = 1e-5. A wrong element (a dropped term, a transposed index) is off by
 // about 0.1 or more.
-func MatMul(d core.Device, report Reporter) {
+func MatMul(d ops.Device, report Reporter) {
 	shapes := []struct{ M, N, K int }{{1, 1, 1}, {7, 13, 5}, {13, 7, 31}, {67, 31, 13}, {3, 67, 64}}
 	layouts := []struct{ transA, transB bool }{{false, false}, {false, true}, {true, false}, {true, true}}
 	type form struct {
@@ -28,7 +27,7 @@ func MatMul(d core.Device, report Reporter) {
 				forms = append(forms, form{batch: 3}, form{batch: 2, sharedB: true, accumulate: true})
 			}
 			for _, f := range forms {
-				p := core.MatMulArgs{M: s.M, N: s.N, K: s.K, TransA: l.transA, TransB: l.transB, Batch: f.batch,
+				p := ops.MatMulArgs{M: s.M, N: s.N, K: s.K, TransA: l.transA, TransB: l.transB, Batch: f.batch,
 					StrideA: s.M * s.K, StrideB: s.K * s.N, StrideC: s.M * s.N, Accumulate: f.accumulate}
 				name := fmt.Sprintf("matmul/%s/M=%d,N=%d,K=%d,batch=%d", p.Layout(), s.M, s.N, s.K, f.batch)
 				if f.sharedB {
@@ -44,7 +43,7 @@ func MatMul(d core.Device, report Reporter) {
 	}
 }
 
-func matMulCase(d core.Device, report Reporter, name string, p core.MatMulArgs) {
+func matMulCase(d ops.Device, report Reporter, name string, p ops.MatMulArgs) {
 	g := newGen(name)
 	batches := max(p.Batch, 1)
 	a := g.uniform((batches-1)*p.StrideA+p.M*p.K, -1, 1)
@@ -52,7 +51,7 @@ func matMulCase(d core.Device, report Reporter, name string, p core.MatMulArgs) 
 	c := g.uniform((batches-1)*p.StrideC+p.M*p.N, -1, 1) // garbage to overwrite, or the sum to add to
 	t := tol{atol: 1e-6 * float64(p.K+1), rtol: 1e-5}
 	want := append([]float32(nil), c...)
-	core.MatMulRef(want, a, b, p)
+	ops.MatMulRef(want, a, b, p)
 	checkAgainst(d, report, name, []output{{"C", want, t}}, func(s *session) {
 		cb := s.floats(c)
 		s.d.MatMul(cb, s.floats(a), s.floats(b), p)
@@ -64,7 +63,7 @@ func matMulCase(d core.Device, report Reporter, name string, p core.MatMulArgs) 
 //
 // Tolerance: the forward pass is one addition per element (exact). The backward pass sums rows,
 // which a GPU may do in another order: atol = 1e-6·rows, rtol = 1e-5 for values in [-1,1).
-func AddBias(d core.Device, report Reporter) {
+func AddBias(d ops.Device, report Reporter) {
 	for _, s := range []struct{ rows, cols int }{{1, 1}, {7, 13}, {67, 31}, {5, 257}} {
 		name := fmt.Sprintf("addbias/forward/rows=%d,cols=%d", s.rows, s.cols)
 		g := newGen(name)
@@ -92,7 +91,7 @@ func AddBias(d core.Device, report Reporter) {
 //
 // Tolerance: the forward pass is one addition per element (exact). The backward pass adds up to
 // B·T values per element: atol = 1e-6·B·T, rtol = 1e-5.
-func Embed(d core.Device, report Reporter) {
+func Embed(d ops.Device, report Reporter) {
 	for _, s := range []struct{ B, T, C, V, maxT int }{{1, 1, 1, 1, 1}, {2, 7, 13, 5, 9}, {3, 5, 31, 67, 5}, {2, 13, 7, 3, 16}} {
 		shape := fmt.Sprintf("B=%d,T=%d,C=%d,V=%d", s.B, s.T, s.C, s.V)
 		name := "embed/forward/" + shape
@@ -128,7 +127,7 @@ func Embed(d core.Device, report Reporter) {
 // Tolerance: mean and variance are reductions over C that a GPU may order differently, and rstd
 // divides by a square root: atol = 1e-5, rtol = 1e-4 forward; the backward pass sums over C
 // (dx) and over N (dw, db): atol = 1e-4, rtol = 1e-4.
-func LayerNorm(d core.Device, report Reporter) {
+func LayerNorm(d ops.Device, report Reporter) {
 	fwd := tol{atol: 1e-5, rtol: 1e-4}
 	bwd := tol{atol: 1e-4, rtol: 1e-4}
 	for _, s := range []struct{ N, C int }{{1, 1}, {7, 13}, {5, 67}, {3, 263}} {
@@ -147,10 +146,10 @@ func LayerNorm(d core.Device, report Reporter) {
 		})
 
 		// The backward inputs: the reference forward pass's mean and rstd for this x.
-		ref := core.NewCPU()
+		ref := ops.NewCPU()
 		mb, rb := ref.Alloc(s.N), ref.Alloc(s.N)
 		ref.LayerNorm(ref.Alloc(s.N*s.C), mb, rb, upload(ref, x), upload(ref, w), upload(ref, b), s.N, s.C)
-		refMean, refRstd := core.Floats(mb), core.Floats(rb)
+		refMean, refRstd := ops.Floats(mb), ops.Floats(rb)
 
 		name = "layernorm/backward/" + shape
 		g = newGen(name)
@@ -167,7 +166,7 @@ func LayerNorm(d core.Device, report Reporter) {
 }
 
 // upload puts vals on the reference device.
-func upload(d *core.CPU, vals []float32) core.Buf {
+func upload(d *ops.CPU, vals []float32) ops.Buf {
 	b := d.Alloc(len(vals))
 	d.Upload(b, vals)
 	return b
@@ -181,7 +180,7 @@ func upload(d *core.CPU, vals []float32) core.Buf {
 // factor 0.5x multiplies by up to 3 at x = -6): atol = 1e-5, rtol = 1e-4 forward;
 // atol = 3e-5, rtol = 1e-4 backward. A wrong constant or a missing cube term is off by 1e-3
 // or more over this range.
-func GELU(d core.Device, report Reporter) {
+func GELU(d ops.Device, report Reporter) {
 	for _, n := range []int{1, 7, 1031} {
 		name := fmt.Sprintf("gelu/forward/n=%d", n)
 		g := newGen(name)
@@ -204,16 +203,16 @@ func GELU(d core.Device, report Reporter) {
 }
 
 // Heads checks SplitHeads and MergeHeads, pure permutations: exact.
-func Heads(d core.Device, report Reporter) {
+func Heads(d ops.Device, report Reporter) {
 	for _, s := range []struct{ B, T, H, D int }{{1, 1, 1, 1}, {2, 7, 3, 5}, {3, 5, 4, 13}} {
 		n := s.B * s.T * s.H * s.D
 		shape := fmt.Sprintf("B=%d,T=%d,H=%d,D=%d", s.B, s.T, s.H, s.D)
 		for _, op := range []struct {
 			name string
-			run  func(core.Device, core.Buf, core.Buf)
+			run  func(ops.Device, ops.Buf, ops.Buf)
 		}{
-			{"split", func(d core.Device, out, in core.Buf) { d.SplitHeads(out, in, s.B, s.T, s.H, s.D) }},
-			{"merge", func(d core.Device, out, in core.Buf) { d.MergeHeads(out, in, s.B, s.T, s.H, s.D) }},
+			{"split", func(d ops.Device, out, in ops.Buf) { d.SplitHeads(out, in, s.B, s.T, s.H, s.D) }},
+			{"merge", func(d ops.Device, out, in ops.Buf) { d.MergeHeads(out, in, s.B, s.T, s.H, s.D) }},
 		} {
 			name := "heads/" + op.name + "/" + shape
 			g := newGen(name)
@@ -233,14 +232,14 @@ func Heads(d core.Device, report Reporter) {
 //
 // Tolerance: a GPU's exp and its reduction order differ from Exp32's: atol = 1e-6, rtol = 1e-4
 // forward, and a masked key must be exactly 0; atol = 1e-5, rtol = 1e-4 backward.
-func AttnSoftmax(d core.Device, report Reporter) {
+func AttnSoftmax(d ops.Device, report Reporter) {
 	fwd := tol{atol: 1e-6, rtol: 1e-4, zero: true}
 	bwd := tol{atol: 1e-5, rtol: 1e-4}
 	for _, s := range []struct {
 		BH, Tq, Tk int
-		mode       core.MaskMode
+		mode       ops.MaskMode
 	}{
-		{1, 1, 1, core.Causal}, {3, 7, 7, core.Causal}, {2, 5, 9, core.Causal}, {2, 7, 13, core.Bidirectional}, {1, 13, 13, core.Bidirectional}, {2, 31, 31, core.Causal},
+		{1, 1, 1, ops.Causal}, {3, 7, 7, ops.Causal}, {2, 5, 9, ops.Causal}, {2, 7, 13, ops.Bidirectional}, {1, 13, 13, ops.Bidirectional}, {2, 31, 31, ops.Causal},
 	} {
 		const scale = 0.37
 		shape := fmt.Sprintf("%v,BH=%d,Tq=%d,Tk=%d", s.mode, s.BH, s.Tq, s.Tk)
@@ -254,10 +253,10 @@ func AttnSoftmax(d core.Device, report Reporter) {
 			ss.read("p", pb, fwd)
 		})
 
-		ref := core.NewCPU()
+		ref := ops.NewCPU()
 		pr := ref.Alloc(n)
 		ref.AttnSoftmax(pr, upload(ref, scores), s.BH, s.Tq, s.Tk, scale, s.mode)
-		probs := core.Floats(pr)
+		probs := ops.Floats(pr)
 
 		name = "attnsoftmax/backward/" + shape
 		g = newGen(name)
@@ -276,16 +275,16 @@ func AttnSoftmax(d core.Device, report Reporter) {
 // Tolerance: x/(1-rate) is one correctly rounded division, but a device may multiply by
 // 1/(1-rate) instead (1 ulp): atol = 0, rtol = 1e-6; a dropped unit must be exactly 0. Backward
 // adds into dx: atol = 1e-7, rtol = 1e-6.
-func Dropout(d core.Device, report Reporter) {
+func Dropout(d ops.Device, report Reporter) {
 	for _, s := range []struct {
 		n    int
 		rate float32
-		key  core.DropoutKey
+		key  ops.DropoutKey
 	}{
-		{1, 0.1, core.DropoutKey{Seed: 1, Step: 0, Site: 0}},
-		{1031, 0.1, core.DropoutKey{Seed: 0x9e3779b97f4a7c15, Step: 7, Site: 3}},
-		{1031, 0.5, core.DropoutKey{Seed: 42, Step: 1 << 20, Site: 11}},
-		{257, 0, core.DropoutKey{Seed: 5, Step: 2, Site: 1}},
+		{1, 0.1, ops.DropoutKey{Seed: 1, Step: 0, Site: 0}},
+		{1031, 0.1, ops.DropoutKey{Seed: 0x9e3779b97f4a7c15, Step: 7, Site: 3}},
+		{1031, 0.5, ops.DropoutKey{Seed: 42, Step: 1 << 20, Site: 11}},
+		{257, 0, ops.DropoutKey{Seed: 5, Step: 2, Site: 1}},
 	} {
 		shape := fmt.Sprintf("n=%d,rate=%g,seed=%#x,step=%d,site=%d", s.n, s.rate, s.key.Seed, s.key.Step, s.key.Site)
 		name := "dropout/forward/" + shape
@@ -320,7 +319,7 @@ func Dropout(d core.Device, report Reporter) {
 //
 // Tolerance: a GPU's exp and log and its reduction order differ: atol = 1e-6, rtol = 1e-4 for
 // probs and dlogits; atol = 1e-5, rtol = 1e-4 for the losses (a log of a sum over V).
-func CrossEntropy(d core.Device, report Reporter) {
+func CrossEntropy(d ops.Device, report Reporter) {
 	weightsOf := []float32{1, 0, 0.5, 2, 1, 0.25}
 	for _, s := range []struct{ N, V int }{{1, 1}, {7, 13}, {5, 67}, {3, 300}} {
 		shape := fmt.Sprintf("N=%d,V=%d", s.N, s.V)
@@ -342,11 +341,11 @@ func CrossEntropy(d core.Device, report Reporter) {
 			ss.read("probs", pb, tol{atol: 1e-6, rtol: 1e-4})
 		})
 
-		ref := core.NewCPU()
+		ref := ops.NewCPU()
 		lr, pr, tr := ref.Alloc(s.N), ref.Alloc(s.N*s.V), ref.AllocInts(s.N)
 		ref.UploadInts(tr, targets)
 		ref.CrossEntropy(lr, pr, upload(ref, logits), tr, upload(ref, weights), s.N, s.V)
-		refProbs := core.Floats(pr)
+		refProbs := ops.Floats(pr)
 
 		name = "crossentropy/backward/" + shape
 		dlogits := g.uniform(s.N*s.V, -1, 1)
@@ -363,7 +362,7 @@ func CrossEntropy(d core.Device, report Reporter) {
 //
 // Tolerance: Add and Scale are single correctly rounded operations (exact). SumSquares is a
 // reduction over n that a GPU may do in float32 in another order: atol = 0, rtol = 1e-4.
-func Elementwise(d core.Device, report Reporter) {
+func Elementwise(d ops.Device, report Reporter) {
 	for _, n := range []int{1, 7, 1031} {
 		name := fmt.Sprintf("elementwise/add/n=%d", n)
 		g := newGen(name)
@@ -406,7 +405,7 @@ func Elementwise(d core.Device, report Reporter) {
 //
 // Tolerance: the update divides by a square root: rtol = 1e-5 with atol = 1e-7 for m and v,
 // and for p, whose step (about LR = 1e-3) carries the relative error.
-func AdamW(d core.Device, report Reporter) {
+func AdamW(d ops.Device, report Reporter) {
 	const beta1, beta2 = 0.9, 0.95
 	for _, s := range []struct {
 		n         int
@@ -416,9 +415,9 @@ func AdamW(d core.Device, report Reporter) {
 		g := newGen(name)
 		p, grad, m := g.uniform(s.n, -1, 1), g.uniform(s.n, -1, 1), g.uniform(s.n, -0.1, 0.1)
 		v := g.uniform(s.n, 0, 0.01)
-		args := core.AdamWArgs{
+		args := ops.AdamWArgs{
 			LR: 1e-3, Beta1: beta1, Beta2: beta2, Eps: 1e-8, WeightDecay: 0.1,
-			BiasCorr1: float32(1 - math.Pow(beta1, 3)), BiasCorr2: float32(1 - math.Pow(beta2, 3)),
+			BiasCorr1: 1 - beta1*beta1*beta1, BiasCorr2: 1 - beta2*beta2*beta2, // step 3, as exact constants
 			GradScale: s.gradScale,
 		}
 		t := tol{atol: 1e-7, rtol: 1e-5}

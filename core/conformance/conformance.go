@@ -1,11 +1,11 @@
-// Package conformance checks a core.Device against the definition of every op, in the manner of
+// Package conformance checks a ops.Device against the definition of every op, in the manner of
 // gonum's testblas: exported checks take the device under test and a Reporter, so the same suite
 // runs under go test (natively, on the CPU and on WebGPU through Vulkan) and inside the browser's
 // trainer worker (on the browser's WebGPU adapter).
 //
 // Each check builds seeded inputs with awkward shapes (1, primes, sizes that are not multiples of
-// a tile), runs one op on the device under test and on the reference (core.MatMulRef for
-// matmul, a fresh core.NewCPU() for every other op), downloads every output and compares them
+// a tile), runs one op on the device under test and on the reference (ops.MatMulRef for
+// matmul, a fresh ops.NewCPU() for every other op), downloads every output and compares them
 // element by element with |got-want| <= Atol + Rtol·|want|. The tolerances are stated per op
 // beside each check: they admit the re-association and transcendental-function differences of a
 // GPU kernel and nothing coarser. Outputs of forward ops are pre-filled with garbage (they must
@@ -19,15 +19,15 @@ import (
 	"math"
 	"strings"
 
-	"pretune/core"
+	"pretune/core/ops"
 )
 
 // Reporter receives the outcome of one named check: err is nil when it passed.
 type Reporter func(name string, err error)
 
 // Run runs every check of the suite on d.
-func Run(d core.Device, report Reporter) {
-	for _, check := range []func(core.Device, Reporter){
+func Run(d ops.Device, report Reporter) {
+	for _, check := range []func(ops.Device, Reporter){
 		MatMul, AddBias, Embed, LayerNorm, GELU, Heads, AttnSoftmax, Dropout, CrossEntropy, Elementwise, AdamW,
 	} {
 		check(d, report)
@@ -54,14 +54,14 @@ type output struct {
 
 // session records the buffers one check allocates on one device and the outputs it reads back.
 type session struct {
-	d    core.Device
-	bufs []core.Buf
+	d    ops.Device
+	bufs []ops.Buf
 	outs []output
 	err  error
 }
 
 // floats allocates a buffer holding vals.
-func (s *session) floats(vals []float32) core.Buf {
+func (s *session) floats(vals []float32) ops.Buf {
 	b := s.d.Alloc(len(vals))
 	s.bufs = append(s.bufs, b)
 	s.d.Upload(b, vals)
@@ -69,7 +69,7 @@ func (s *session) floats(vals []float32) core.Buf {
 }
 
 // ints allocates an int32 buffer holding vals.
-func (s *session) ints(vals []int32) core.Buf {
+func (s *session) ints(vals []int32) ops.Buf {
 	b := s.d.AllocInts(len(vals))
 	s.bufs = append(s.bufs, b)
 	s.d.UploadInts(b, vals)
@@ -77,7 +77,7 @@ func (s *session) ints(vals []int32) core.Buf {
 }
 
 // read downloads b as the output called name.
-func (s *session) read(name string, b core.Buf, t tol) {
+func (s *session) read(name string, b ops.Buf, t tol) {
 	vals := make([]float32, b.Len())
 	if err := s.d.Download(b, vals); err != nil && s.err == nil {
 		s.err = fmt.Errorf("download of %s: %w", name, err)
@@ -87,7 +87,7 @@ func (s *session) read(name string, b core.Buf, t tol) {
 
 // execute runs body on d and returns what it read back. A panic inside the device (a size it
 // rejects, say) becomes an error, so one bad op cannot stop the suite in a browser worker.
-func execute(d core.Device, body func(*session)) (outs []output, err error) {
+func execute(d ops.Device, body func(*session)) (outs []output, err error) {
 	s := &session{d: d}
 	defer func() {
 		if r := recover(); r != nil {
@@ -108,8 +108,8 @@ func execute(d core.Device, body func(*session)) (outs []output, err error) {
 }
 
 // check runs body on the reference CPU device and on d and reports the comparison as name.
-func check(d core.Device, report Reporter, name string, body func(*session)) {
-	want, err := execute(core.NewCPU(), body)
+func check(d ops.Device, report Reporter, name string, body func(*session)) {
+	want, err := execute(ops.NewCPU(), body)
 	if err != nil {
 		report(name, fmt.Errorf("reference CPU device failed (a bug in the check or in core): %w", err))
 		return
@@ -118,7 +118,7 @@ func check(d core.Device, report Reporter, name string, body func(*session)) {
 }
 
 // checkAgainst runs body on d and compares its outputs with want, output by output.
-func checkAgainst(d core.Device, report Reporter, name string, want []output, body func(*session)) {
+func checkAgainst(d ops.Device, report Reporter, name string, want []output, body func(*session)) {
 	got, err := execute(d, body)
 	if err != nil {
 		report(name, err)
@@ -149,7 +149,9 @@ func compare(got, want []float32, t tol) error {
 	var listed []string
 	for i := range want {
 		g, w := float64(got[i]), float64(want[i])
-		ok := math.Abs(g-w) <= t.atol+t.rtol*math.Abs(w) // false for NaN
+		// false for NaN; the conversion keeps the bound from fusing into an FMA, so a value on
+		// the edge gets the same verdict on every processor
+		ok := math.Abs(g-w) <= t.atol+float64(t.rtol*math.Abs(w))
 		if t.zero && w == 0 && g != 0 {
 			ok = false
 		}
@@ -194,8 +196,10 @@ func (g *gen) next() uint64 {
 func (g *gen) uniform(n int, lo, hi float32) []float32 {
 	v := make([]float32, n)
 	for i := range v {
-		u := float32(g.next()>>40) / (1 << 24)
-		v[i] = lo + (hi-lo)*u
+		// The conversions keep a*b+c from fusing into an FMA, here and where inlining with
+		// hi-lo = 2 turns (hi-lo)*u into u+u, whose other u is the product below.
+		u := float32(float32(g.next()>>40) / (1 << 24))
+		v[i] = lo + float32((hi-lo)*u)
 	}
 	return v
 }

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"pretune/core"
+	"pretune/core/ops"
 )
 
 // result is one report the suite made.
@@ -15,7 +15,7 @@ type result struct {
 	err  error
 }
 
-func runSuite(d core.Device) []result {
+func runSuite(d ops.Device) []result {
 	var got []result
 	Run(d, func(name string, err error) { got = append(got, result{name, err}) })
 	return got
@@ -28,7 +28,7 @@ var groups = []string{"matmul/", "addbias/", "embed/", "layernorm/", "gelu/", "h
 // TestCPUPassesItsOwnSuite: the reference device conforms, every group reports, and names are
 // unique (a duplicate would hide a case).
 func TestCPUPassesItsOwnSuite(t *testing.T) {
-	for _, d := range []*core.CPU{core.NewCPU(), {Threads: 1}, {Threads: 3}} {
+	for _, d := range []*ops.CPU{ops.NewCPU(), {Threads: 1}, {Threads: 3}} {
 		results := runSuite(d)
 		seen := map[string]bool{}
 		perGroup := map[string]int{}
@@ -60,25 +60,25 @@ func TestCPUPassesItsOwnSuite(t *testing.T) {
 // Broken devices: each wraps the CPU device and breaks one op the way a GPU kernel might.
 
 // offByOne adds 1e-2 to the first element of every MatMul result.
-type offByOne struct{ *core.CPU }
+type offByOne struct{ *ops.CPU }
 
-func (d offByOne) MatMul(c, a, b core.Buf, p core.MatMulArgs) {
+func (d offByOne) MatMul(c, a, b ops.Buf, p ops.MatMulArgs) {
 	d.CPU.MatMul(c, a, b, p)
-	core.Floats(c)[0] += 1e-2
+	ops.Floats(c)[0] += 1e-2
 }
 
 // noAccumulate ignores MatMulArgs.Accumulate (overwrites C).
-type noAccumulate struct{ *core.CPU }
+type noAccumulate struct{ *ops.CPU }
 
-func (d noAccumulate) MatMul(c, a, b core.Buf, p core.MatMulArgs) {
+func (d noAccumulate) MatMul(c, a, b ops.Buf, p ops.MatMulArgs) {
 	p.Accumulate = false
 	d.CPU.MatMul(c, a, b, p)
 }
 
 // overwritingLayerNorm breaks the ADD convention of LayerNormBackward.
-type overwritingLayerNorm struct{ *core.CPU }
+type overwritingLayerNorm struct{ *ops.CPU }
 
-func (d overwritingLayerNorm) LayerNormBackward(dx, dw, db, dout, x, w, mean, rstd core.Buf, N, C int) {
+func (d overwritingLayerNorm) LayerNormBackward(dx, dw, db, dout, x, w, mean, rstd ops.Buf, N, C int) {
 	d.Zero(dx)
 	d.Zero(dw)
 	d.Zero(db)
@@ -86,63 +86,63 @@ func (d overwritingLayerNorm) LayerNormBackward(dx, dw, db, dout, x, w, mean, rs
 }
 
 // leakyMask ignores the causal mask.
-type leakyMask struct{ *core.CPU }
+type leakyMask struct{ *ops.CPU }
 
-func (d leakyMask) AttnSoftmax(p, s core.Buf, BH, Tq, Tk int, scale float32, mode core.MaskMode) {
-	d.CPU.AttnSoftmax(p, s, BH, Tq, Tk, scale, core.Bidirectional)
+func (d leakyMask) AttnSoftmax(p, s ops.Buf, BH, Tq, Tk int, scale float32, mode ops.MaskMode) {
+	d.CPU.AttnSoftmax(p, s, BH, Tq, Tk, scale, ops.Bidirectional)
 }
 
 // otherMask draws the dropout mask from the wrong step.
-type otherMask struct{ *core.CPU }
+type otherMask struct{ *ops.CPU }
 
-func (d otherMask) Dropout(out, x core.Buf, n int, rate float32, key core.DropoutKey) {
+func (d otherMask) Dropout(out, x ops.Buf, n int, rate float32, key ops.DropoutKey) {
 	key.Step++
 	d.CPU.Dropout(out, x, n, rate, key)
 }
 
 // slightlyOffGELU is GELU except for inputs in (2, 2.1), where it is 1e-3 off: small enough for
 // a loose tolerance to miss.
-type slightlyOffGELU struct{ *core.CPU }
+type slightlyOffGELU struct{ *ops.CPU }
 
-func (d slightlyOffGELU) GELU(out, x core.Buf, n int) {
+func (d slightlyOffGELU) GELU(out, x ops.Buf, n int) {
 	d.CPU.GELU(out, x, n)
-	for i, v := range core.Floats(x)[:n] {
+	for i, v := range ops.Floats(x)[:n] {
 		if v > 2 && v < 2.1 {
-			core.Floats(out)[i] += 1e-3
+			ops.Floats(out)[i] += 1e-3
 		}
 	}
 }
 
 // lostDevice fails every Download, as a device does after losing its GPU.
-type lostDevice struct{ *core.CPU }
+type lostDevice struct{ *ops.CPU }
 
 var errLost = errors.New("GPU device lost")
 
-func (d lostDevice) Download(b core.Buf, dst []float32) error { return errLost }
+func (d lostDevice) Download(b ops.Buf, dst []float32) error { return errLost }
 
 // panickingAdamW panics, as a device rejecting a size would.
-type panickingAdamW struct{ *core.CPU }
+type panickingAdamW struct{ *ops.CPU }
 
-func (d panickingAdamW) AdamW(p, g, m, v core.Buf, n int, a core.AdamWArgs) { panic("no AdamW here") }
+func (d panickingAdamW) AdamW(p, g, m, v ops.Buf, n int, a ops.AdamWArgs) { panic("no AdamW here") }
 
 // TestSuiteCatchesBrokenDevices: the suite can fail, and names the op that is wrong and only
 // that op.
 func TestSuiteCatchesBrokenDevices(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
-		d         core.Device
+		d         ops.Device
 		failing   string // every failure's name starts with this, and some check fails
 		errSubstr string
 		allFail   bool // every check under the prefix must fail
 	}{
-		{"matmul off by 1e-2", offByOne{core.NewCPU()}, "matmul/", "index 0: got", true},
-		{"matmul drops accumulate", noAccumulate{core.NewCPU()}, "matmul/", "C: ", false},
-		{"layernorm backward overwrites", overwritingLayerNorm{core.NewCPU()}, "layernorm/backward/", "dw: ", true},
-		{"attention ignores the causal mask", leakyMask{core.NewCPU()}, "attnsoftmax/forward/causal", "p: ", false},
-		{"dropout mask from another step", otherMask{core.NewCPU()}, "dropout/forward/", "out: ", false},
-		{"gelu 1e-3 off near 2", slightlyOffGELU{core.NewCPU()}, "gelu/forward/n=1031", "values outside atol=1e-05 rtol=0.0001 (index", false},
-		{"downloads fail", lostDevice{core.NewCPU()}, "", "GPU device lost", true},
-		{"adamw panics", panickingAdamW{core.NewCPU()}, "adamw/", "panic: no AdamW here", true},
+		{"matmul off by 1e-2", offByOne{ops.NewCPU()}, "matmul/", "index 0: got", true},
+		{"matmul drops accumulate", noAccumulate{ops.NewCPU()}, "matmul/", "C: ", false},
+		{"layernorm backward overwrites", overwritingLayerNorm{ops.NewCPU()}, "layernorm/backward/", "dw: ", true},
+		{"attention ignores the causal mask", leakyMask{ops.NewCPU()}, "attnsoftmax/forward/causal", "p: ", false},
+		{"dropout mask from another step", otherMask{ops.NewCPU()}, "dropout/forward/", "out: ", false},
+		{"gelu 1e-3 off near 2", slightlyOffGELU{ops.NewCPU()}, "gelu/forward/n=1031", "values outside atol=1e-05 rtol=0.0001 (index", false},
+		{"downloads fail", lostDevice{ops.NewCPU()}, "", "GPU device lost", true},
+		{"adamw panics", panickingAdamW{ops.NewCPU()}, "adamw/", "panic: no AdamW here", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			results := runSuite(tc.d)
@@ -244,10 +244,10 @@ func TestGenIsFixed(t *testing.T) {
 // kernel legitimately does: matmul sums k in reverse, reductions run in float64 or in float32 in
 // another order, and exp and tanh come from package math in float64. The suite must pass it, or
 // its tolerances would reject honest WebGPU kernels.
-type otherOrder struct{ *core.CPU }
+type otherOrder struct{ *ops.CPU }
 
-func (d otherOrder) MatMul(c, a, b core.Buf, p core.MatMulArgs) {
-	cv, av, bv := core.Floats(c), core.Floats(a), core.Floats(b)
+func (d otherOrder) MatMul(c, a, b ops.Buf, p ops.MatMulArgs) {
+	cv, av, bv := ops.Floats(c), ops.Floats(a), ops.Floats(b)
 	for z := range max(p.Batch, 1) {
 		for i := range p.M {
 			for j := range p.N {
@@ -272,8 +272,8 @@ func (d otherOrder) MatMul(c, a, b core.Buf, p core.MatMulArgs) {
 	}
 }
 
-func (d otherOrder) AddBiasBackward(dbias, dy core.Buf, rows, cols int) {
-	db, g := core.Floats(dbias), core.Floats(dy)
+func (d otherOrder) AddBiasBackward(dbias, dy ops.Buf, rows, cols int) {
+	db, g := ops.Floats(dbias), ops.Floats(dy)
 	for c := range cols {
 		var s float32
 		for r := rows - 1; r >= 0; r-- {
@@ -283,16 +283,16 @@ func (d otherOrder) AddBiasBackward(dbias, dy core.Buf, rows, cols int) {
 	}
 }
 
-func (d otherOrder) GELU(out, x core.Buf, n int) {
-	o, xv := core.Floats(out), core.Floats(x)
+func (d otherOrder) GELU(out, x ops.Buf, n int) {
+	o, xv := ops.Floats(out), ops.Floats(x)
 	for i, v := range xv[:n] {
 		x := float64(v)
 		o[i] = float32(0.5 * x * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(x+0.044715*x*x*x))))
 	}
 }
 
-func (d otherOrder) GELUBackward(dx, x, dout core.Buf, n int) {
-	dxv, xv, dov := core.Floats(dx), core.Floats(x), core.Floats(dout)
+func (d otherOrder) GELUBackward(dx, x, dout ops.Buf, n int) {
+	dxv, xv, dov := ops.Floats(dx), ops.Floats(x), ops.Floats(dout)
 	for i, v := range xv[:n] {
 		x := float64(v)
 		k := math.Sqrt(2 / math.Pi)
@@ -302,8 +302,8 @@ func (d otherOrder) GELUBackward(dx, x, dout core.Buf, n int) {
 	}
 }
 
-func (d otherOrder) AdamW(p, g, m, v core.Buf, n int, a core.AdamWArgs) {
-	pv, gv, mv, vv := core.Floats(p), core.Floats(g), core.Floats(m), core.Floats(v)
+func (d otherOrder) AdamW(p, g, m, v ops.Buf, n int, a ops.AdamWArgs) {
+	pv, gv, mv, vv := ops.Floats(p), ops.Floats(g), ops.Floats(m), ops.Floats(v)
 	for i := range n {
 		gi := float64(gv[i]) * float64(a.GradScale)
 		mi := float64(a.Beta1)*float64(mv[i]) + (1-float64(a.Beta1))*gi
@@ -314,8 +314,8 @@ func (d otherOrder) AdamW(p, g, m, v core.Buf, n int, a core.AdamWArgs) {
 	}
 }
 
-func (d otherOrder) LayerNorm(out, mean, rstd, x, w, b core.Buf, N, C int) {
-	o, mv, rv, xv, wv, bv := core.Floats(out), core.Floats(mean), core.Floats(rstd), core.Floats(x), core.Floats(w), core.Floats(b)
+func (d otherOrder) LayerNorm(out, mean, rstd, x, w, b ops.Buf, N, C int) {
+	o, mv, rv, xv, wv, bv := ops.Floats(out), ops.Floats(mean), ops.Floats(rstd), ops.Floats(x), ops.Floats(w), ops.Floats(b)
 	for n := range N {
 		row := xv[n*C : (n+1)*C]
 		var s, sq float64
@@ -334,11 +334,11 @@ func (d otherOrder) LayerNorm(out, mean, rstd, x, w, b core.Buf, N, C int) {
 	}
 }
 
-func (d otherOrder) AttnSoftmax(p, s core.Buf, BH, Tq, Tk int, scale float32, mode core.MaskMode) {
-	pv, sv := core.Floats(p), core.Floats(s)
+func (d otherOrder) AttnSoftmax(p, s ops.Buf, BH, Tq, Tk int, scale float32, mode ops.MaskMode) {
+	pv, sv := ops.Floats(p), ops.Floats(s)
 	for r := range BH * Tq {
 		visible := Tk
-		if mode == core.Causal {
+		if mode == ops.Causal {
 			visible = min(Tk, r%Tq+Tk-Tq+1)
 		}
 		row := sv[r*Tk : (r+1)*Tk]
@@ -359,8 +359,8 @@ func (d otherOrder) AttnSoftmax(p, s core.Buf, BH, Tq, Tk int, scale float32, mo
 	}
 }
 
-func (d otherOrder) CrossEntropy(losses, probs, logits, targets, weights core.Buf, N, V int) {
-	lv, pv, xv, tv, wv := core.Floats(losses), core.Floats(probs), core.Floats(logits), core.Ints(targets), core.Floats(weights)
+func (d otherOrder) CrossEntropy(losses, probs, logits, targets, weights ops.Buf, N, V int) {
+	lv, pv, xv, tv, wv := ops.Floats(losses), ops.Floats(probs), ops.Floats(logits), ops.Ints(targets), ops.Floats(weights)
 	for i := range N {
 		row := xv[i*V : (i+1)*V]
 		m := math.Inf(-1)
@@ -378,17 +378,17 @@ func (d otherOrder) CrossEntropy(losses, probs, logits, targets, weights core.Bu
 	}
 }
 
-func (d otherOrder) SumSquares(out core.Buf, slot int, x core.Buf, n int) {
+func (d otherOrder) SumSquares(out ops.Buf, slot int, x ops.Buf, n int) {
 	var s float32
-	for _, v := range core.Floats(x)[:n] {
+	for _, v := range ops.Floats(x)[:n] {
 		s += float32(v * v)
 	}
-	core.Floats(out)[slot] = s
+	ops.Floats(out)[slot] = s
 }
 
 // TestSuiteAdmitsOtherOrders: correct implementations that round differently pass.
 func TestSuiteAdmitsOtherOrders(t *testing.T) {
-	for _, r := range runSuite(otherOrder{core.NewCPU()}) {
+	for _, r := range runSuite(otherOrder{ops.NewCPU()}) {
 		if r.err != nil {
 			t.Errorf("%s: %v", r.name, r.err)
 		}

@@ -12,6 +12,7 @@ import (
 	"pretune/core"
 	"pretune/core/checkpoint"
 	"pretune/core/compare"
+	"pretune/core/ops"
 	"pretune/core/runspec"
 	"pretune/core/task"
 )
@@ -68,20 +69,20 @@ func tinyComparison(t *testing.T) runspec.Spec {
 // comparison that pretrains its base itself, and reports the pretraining's fingerprint.
 func TestComparisonFromAKeptBaseIsTheSameRun(t *testing.T) {
 	spec := tinyComparison(t)
-	whole, err := Run(context.Background(), spec, core.NewCPU(), Options{})
+	whole, err := Run(context.Background(), spec, ops.NewCPU(), Options{})
 	require.NoError(t, err)
 
-	pre, err := Run(context.Background(), spec.Pretraining(), core.NewCPU(), Options{})
+	pre, err := Run(context.Background(), spec.Pretraining(), ops.NewCPU(), Options{})
 	require.NoError(t, err)
 	var buf bytes.Buffer
 	require.NoError(t, SaveBase(&buf, spec.Pretraining(), pre))
-	base, err := checkpoint.Load(bytes.NewReader(buf.Bytes()), core.NewCPU())
+	base, err := checkpoint.Load(bytes.NewReader(buf.Bytes()), ops.NewCPU())
 	require.NoError(t, err)
 	require.True(t, IsBaseOf(base, spec))
 	require.False(t, base.HasOptimizer, "a base keeps no optimizer state")
 
 	var events []Event
-	res, err := Run(context.Background(), spec, core.NewCPU(), Options{Base: base, OnEvent: func(e Event) { events = append(events, e) }})
+	res, err := Run(context.Background(), spec, ops.NewCPU(), Options{Base: base, OnEvent: func(e Event) { events = append(events, e) }})
 	require.NoError(t, err)
 	require.Equal(t, whole.Final.Fingerprint, events[0].Fingerprint, "the kept base reports its pretraining's fingerprint")
 	require.Equal(t, whole.Final.ValLoss, events[0].ValLoss)
@@ -98,10 +99,10 @@ func TestComparisonFromAKeptBaseIsTheSameRun(t *testing.T) {
 	other := spec
 	other.Config.Seed++
 	require.False(t, IsBaseOf(base, other))
-	base2, err := checkpoint.Load(bytes.NewReader(buf.Bytes()), core.NewCPU())
+	base2, err := checkpoint.Load(bytes.NewReader(buf.Bytes()), ops.NewCPU())
 	require.NoError(t, err)
 	events = nil
-	_, err = Run(context.Background(), other, core.NewCPU(), Options{Base: base2, OnEvent: func(e Event) { events = append(events, e) }})
+	_, err = Run(context.Background(), other, ops.NewCPU(), Options{Base: base2, OnEvent: func(e Event) { events = append(events, e) }})
 	require.NoError(t, err)
 	require.Empty(t, events[0].Fingerprint)
 	require.Contains(t, events[0].Note, "did not run here")
@@ -113,9 +114,9 @@ func TestComparisonRefusesABaseWithoutTheTaskCharacters(t *testing.T) {
 	spec := tinyComparison(t)
 	c, err := spec.Resolve()
 	require.NoError(t, err)
-	tr, err := core.NewTrainer(core.NewCPU(), spec.Config, c.Train, c.Val) // the corpus's characters only
+	tr, err := core.NewTrainer(ops.NewCPU(), spec.Config, c.Train, c.Val) // the corpus's characters only
 	require.NoError(t, err)
-	_, err = Run(context.Background(), spec, core.NewCPU(), Options{Base: &checkpoint.Checkpoint{Model: tr.Model, Tok: tr.Tok}})
+	_, err = Run(context.Background(), spec, ops.NewCPU(), Options{Base: &checkpoint.Checkpoint{Model: tr.Model, Tok: tr.Tok}})
 	require.ErrorContains(t, err, "the base model cannot write")
 	require.ErrorContains(t, err, "en-facts")
 }
@@ -143,16 +144,16 @@ func TestLessonPresetsAreTheDefaultLesson(t *testing.T) {
 // file, answers as that method did and reports its updates; a comparison's task is needed.
 func TestLoadAdapter(t *testing.T) {
 	spec := tinyComparison(t)
-	pre, err := Run(context.Background(), spec.Pretraining(), core.NewCPU(), Options{})
+	pre, err := Run(context.Background(), spec.Pretraining(), ops.NewCPU(), Options{})
 	require.NoError(t, err)
 	var buf bytes.Buffer
 	require.NoError(t, SaveBase(&buf, spec.Pretraining(), pre))
 	load := func() *checkpoint.Checkpoint {
-		ck, err := checkpoint.Load(bytes.NewReader(buf.Bytes()), core.NewCPU())
+		ck, err := checkpoint.Load(bytes.NewReader(buf.Bytes()), ops.NewCPU())
 		require.NoError(t, err)
 		return ck
 	}
-	res, err := Run(context.Background(), spec, core.NewCPU(), Options{Base: load()})
+	res, err := Run(context.Background(), spec, ops.NewCPU(), Options{Base: load()})
 	require.NoError(t, err)
 	lora := res.Compare[2]
 	require.Equal(t, compare.LoRA, lora.Kind)
@@ -206,9 +207,9 @@ func TestMaskedBaseComparesWithAHead(t *testing.T) {
 	spec.Methods = []runspec.Method{{Kind: runspec.MethodHead}, {Name: "head+body", Kind: runspec.MethodHead, TrainBody: true}}
 	_, err = runspec.Encode(spec)
 	require.NoError(t, err)
-	res, err := Run(context.Background(), spec, core.NewCPU(), Options{})
+	res, err := Run(context.Background(), spec, ops.NewCPU(), Options{})
 	require.NoError(t, err)
-	require.Equal(t, core.Bidirectional, res.Trainer.Model.Mask)
+	require.Equal(t, ops.Bidirectional, res.Trainer.Model.Mask)
 	require.Len(t, res.Compare, 3)
 	for _, r := range res.Compare {
 		require.True(t, r.TaskAccuracy >= 0 && r.TaskAccuracy <= 1, r.Method)

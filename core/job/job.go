@@ -16,6 +16,7 @@ import (
 	"pretune/core/checkpoint"
 	"pretune/core/compare"
 	"pretune/core/corpus"
+	"pretune/core/ops"
 	"pretune/core/runspec"
 	"pretune/core/task"
 )
@@ -139,7 +140,7 @@ func UnmarshalResume(data []byte) (*Resume, error) {
 const MixedDevice = "mixed"
 
 // Run trains spec on dev and stops early with ctx's error when ctx is cancelled.
-func Run(ctx context.Context, spec runspec.Spec, dev core.Device, o Options) (*Result, error) {
+func Run(ctx context.Context, spec runspec.Spec, dev ops.Device, o Options) (*Result, error) {
 	emit := func(e Event) {
 		if o.OnEvent != nil {
 			o.OnEvent(e)
@@ -277,7 +278,7 @@ func Run(ctx context.Context, spec runspec.Spec, dev core.Device, o Options) (*R
 // newPretrainer is the trainer of a fresh model: core.PretrainTokenizer puts the built-in tasks'
 // characters in the vocabulary beside the corpus's, so every pretrained model can then be
 // fine-tuned on the tasks (its base for a comparison, or the playground's "fine-tune this").
-func newPretrainer(dev core.Device, spec runspec.Spec, c *corpus.Corpus) (*core.Trainer, error) {
+func newPretrainer(dev ops.Device, spec runspec.Spec, c *corpus.Corpus) (*core.Trainer, error) {
 	tk, err := core.PretrainTokenizer(c)
 	if err != nil {
 		return nil, err
@@ -414,7 +415,7 @@ func ResultEvent(r *compare.Result, device string) Event {
 
 // resumeOnCPU builds the failed trainer's model on the CPU device and restores the snapshot.
 func resumeOnCPU(failed *core.Trainer, s *core.Snapshot, spec runspec.Spec, c *corpus.Corpus) (*core.Trainer, error) {
-	m, err := core.NewModel(core.NewCPU(), failed.Model.Cfg)
+	m, err := core.NewModel(ops.NewCPU(), failed.Model.Cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -8,19 +8,20 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"pretune/core"
+	"pretune/core/ops"
 	"pretune/core/runspec"
 )
 
 // failingDevice computes like the CPU device but claims to be a GPU and fails every download
 // after the first failAfter, as a lost GPU does.
 type failingDevice struct {
-	*core.CPU
+	*ops.CPU
 	failAfter, downloads int
 }
 
 func (d *failingDevice) Name() string { return "webgpu/fake adapter" }
 
-func (d *failingDevice) Download(b core.Buf, dst []float32) error {
+func (d *failingDevice) Download(b ops.Buf, dst []float32) error {
 	d.downloads++
 	if d.downloads > d.failAfter {
 		return errors.New("device lost")
@@ -39,11 +40,11 @@ func tinySpec(t *testing.T) runspec.Spec {
 // computes exactly like the CPU) end with the very weights and losses of a pure CPU run.
 func TestLostDeviceFallsBackToCPUExactly(t *testing.T) {
 	spec := tinySpec(t)
-	cpuRun, err := Run(context.Background(), spec, core.NewCPU(), Options{})
+	cpuRun, err := Run(context.Background(), spec, ops.NewCPU(), Options{})
 	require.NoError(t, err)
 
 	var events []Event
-	dev := &failingDevice{CPU: core.NewCPU(), failAfter: 350} // fails between the evaluations at steps 20 and 40
+	dev := &failingDevice{CPU: ops.NewCPU(), failAfter: 350} // fails between the evaluations at steps 20 and 40
 	res, err := Run(context.Background(), spec, dev, Options{FallbackToCPU: true, OnEvent: func(e Event) { events = append(events, e) }})
 	require.NoError(t, err)
 	var deviceEvents []Event
@@ -66,7 +67,7 @@ func TestLostDeviceFallsBackToCPUExactly(t *testing.T) {
 }
 
 func TestLostDeviceWithoutFallbackFails(t *testing.T) {
-	dev := &failingDevice{CPU: core.NewCPU(), failAfter: 10}
+	dev := &failingDevice{CPU: ops.NewCPU(), failAfter: 10}
 	_, err := Run(context.Background(), tinySpec(t), dev, Options{})
 	require.ErrorContains(t, err, "device lost")
 }
@@ -74,7 +75,7 @@ func TestLostDeviceWithoutFallbackFails(t *testing.T) {
 func TestCancelledRunStops(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	steps := 0
-	_, err := Run(ctx, tinySpec(t), core.NewCPU(), Options{BetweenSteps: func() {
+	_, err := Run(ctx, tinySpec(t), ops.NewCPU(), Options{BetweenSteps: func() {
 		steps++
 		if steps == 5 {
 			cancel()
@@ -93,19 +94,86 @@ func TestMaskedObjective(t *testing.T) {
 	spec := p.Spec
 	spec.Objective = runspec.ObjectiveMasked
 	var snaps []*Resume
-	res, err := Run(context.Background(), spec, core.NewCPU(), Options{OnSnapshot: func(r *Resume) { snaps = append(snaps, r) }})
+	res, err := Run(context.Background(), spec, ops.NewCPU(), Options{OnSnapshot: func(r *Resume) { snaps = append(snaps, r) }})
 	require.NoError(t, err)
-	require.Equal(t, core.Bidirectional, res.Trainer.Model.Mask)
+	require.Equal(t, ops.Bidirectional, res.Trainer.Model.Mask)
 	require.NotNil(t, res.Final.FillBlank)
 	require.NotEmpty(t, snaps)
 
-	causal, err := Run(context.Background(), p.Spec, core.NewCPU(), Options{})
+	causal, err := Run(context.Background(), p.Spec, ops.NewCPU(), Options{})
 	require.NoError(t, err)
-	require.Equal(t, core.Causal, causal.Trainer.Model.Mask)
+	require.Equal(t, ops.Causal, causal.Trainer.Model.Mask)
 	require.NotNil(t, causal.Final.FillBlank)
 	require.NotEqual(t, causal.Final.Fingerprint, res.Final.Fingerprint)
 
-	resumed, err := Run(context.Background(), spec, core.NewCPU(), Options{Resume: snaps[0]})
+	resumed, err := Run(context.Background(), spec, ops.NewCPU(), Options{Resume: snaps[0]})
 	require.NoError(t, err)
 	require.Equal(t, res.Final.Fingerprint, resumed.Final.Fingerprint)
+}
+
+// TestAfterEvalSeesEveryEvaluation: the hook runs once per evaluation, after its event, with
+// the trainer at that step; and it does not change the run (same fingerprint as without it).
+func TestAfterEvalSeesEveryEvaluation(t *testing.T) {
+	spec := tinySpec(t)
+	plain, err := Run(context.Background(), spec, ops.NewCPU(), Options{})
+	require.NoError(t, err)
+
+	var evalSteps, hookSteps []int
+	res, err := Run(context.Background(), spec, ops.NewCPU(), Options{
+		OnEvent: func(e Event) {
+			if e.Event == "eval" {
+				evalSteps = append(evalSteps, e.Step)
+			}
+		},
+		AfterEval: func(tr *core.Trainer) {
+			hookSteps = append(hookSteps, tr.StepsDone())
+			// The worker writes a sample here: generating must not disturb training.
+			_, err := tr.Model.Generate(tr.Tok, "The ", core.SampleOptions{Tokens: 8, Temperature: 0.8, TopK: 5, Seed: 1})
+			require.NoError(t, err)
+		},
+	})
+	require.NoError(t, err)
+	require.Equal(t, evalSteps, hookSteps)
+	require.Equal(t, []int{20, 40, 60}, hookSteps)
+	require.Equal(t, plain.Final.Fingerprint, res.Final.Fingerprint)
+}
+
+// TestResumeIsExact interrupts a run at an evaluation, encodes its state as the browser keeps
+// it, and resumes in a new run: the result is the uninterrupted run's, fingerprint included.
+func TestResumeIsExact(t *testing.T) {
+	spec := tinySpec(t)
+	whole, err := Run(context.Background(), spec, ops.NewCPU(), Options{})
+	require.NoError(t, err)
+
+	var saved []byte
+	ctx, cancel := context.WithCancel(context.Background())
+	_, err = Run(ctx, spec, ops.NewCPU(), Options{OnSnapshot: func(r *Resume) {
+		if r.Snapshot.Step == 40 {
+			saved, err = r.Bytes()
+			require.NoError(t, err)
+			require.Len(t, r.Losses, 40)
+			cancel() // the tab closes
+		}
+	}})
+	require.ErrorIs(t, err, context.Canceled)
+	require.NotNil(t, saved)
+
+	r, err := UnmarshalResume(saved)
+	require.NoError(t, err)
+	var evals []int
+	res, err := Run(context.Background(), spec, ops.NewCPU(), Options{Resume: r, OnEvent: func(e Event) {
+		if e.Event == "eval" {
+			evals = append(evals, e.Step)
+		}
+	}})
+	require.NoError(t, err)
+	require.Equal(t, []int{60}, evals, "only the evaluations after the snapshot")
+	require.Equal(t, whole.Final.Fingerprint, res.Final.Fingerprint)
+	require.Equal(t, whole.Final.ValLoss, res.Final.ValLoss)
+
+	_, err = UnmarshalResume(saved[:len(saved)/2])
+	require.ErrorContains(t, err, "damaged")
+	r.Losses = r.Losses[:3]
+	_, err = Run(context.Background(), spec, ops.NewCPU(), Options{Resume: r})
+	require.ErrorContains(t, err, "does not fit")
 }

@@ -9,9 +9,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"pretune/core"
 	"pretune/core/checkpoint"
 	"pretune/core/compare"
+	"pretune/core/ops"
 	"pretune/core/runspec"
 )
 
@@ -25,7 +25,7 @@ func loadKeptBase(t *testing.T, preset string) (*checkpoint.Checkpoint, []byte) 
 	path := filepath.Join(keptBaseDir, preset+".ckpt")
 	data, err := os.ReadFile(path)
 	require.NoError(t, err, "the kept base is missing: run make base")
-	ck, err := checkpoint.Load(bytes.NewReader(data), core.NewCPU())
+	ck, err := checkpoint.Load(bytes.NewReader(data), ops.NewCPU())
 	require.NoError(t, err, "%s is damaged: run make base", path)
 	return ck, data
 }
@@ -51,7 +51,7 @@ func TestKeptZhBaseRegenerates(t *testing.T) {
 	p, err := runspec.PresetByName("zh-base")
 	require.NoError(t, err)
 	_, kept := loadKeptBase(t, p.Name)
-	res, err := Run(context.Background(), p.Spec, core.NewCPU(), Options{})
+	res, err := Run(context.Background(), p.Spec, ops.NewCPU(), Options{})
 	require.NoError(t, err)
 	var buf bytes.Buffer
 	require.NoError(t, SaveBase(&buf, p.Spec, res))
@@ -71,7 +71,7 @@ func TestDefaultLesson(t *testing.T) {
 	require.NoError(t, err)
 	base, _ := loadKeptBase(t, "en-base")
 	require.True(t, IsBaseOf(base, p.Spec), "web/base/en-base.ckpt is not en-lesson's base: run make base")
-	res, err := Run(context.Background(), p.Spec, core.NewCPU(), Options{Base: base})
+	res, err := Run(context.Background(), p.Spec, ops.NewCPU(), Options{Base: base})
 	require.NoError(t, err)
 	t.Log("\n" + compare.Markdown(res.Compare))
 	for _, r := range res.Compare {

@@ -9,6 +9,7 @@ import (
 
 	"pretune/core"
 	"pretune/core/corpus"
+	"pretune/core/ops"
 	"pretune/core/runspec"
 )
 
@@ -35,7 +36,7 @@ func TestDefaultPresetsLearn(t *testing.T) {
 			spec.Config.Steps, spec.Config.EvalEvery = tc.steps, tc.steps
 			spec.Config.Warmup = min(spec.Config.Warmup, tc.steps/10)
 			t.Logf("%s shortened from %d to %d steps", tc.preset, p.Spec.Config.Steps, tc.steps)
-			res, err := Run(context.Background(), spec, core.NewCPU(), Options{})
+			res, err := Run(context.Background(), spec, ops.NewCPU(), Options{})
 			require.NoError(t, err)
 			c, err := corpus.Builtin(spec.Corpus.ID)
 			require.NoError(t, err)

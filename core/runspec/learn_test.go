@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"pretune/core"
+	"pretune/core/ops"
 )
 
 // TestPresetsLearn trains each preset on the CPU and logs its losses and a sample, to choose
@@ -26,7 +27,7 @@ func TestPresetsLearn(t *testing.T) {
 		t.Run(p.Name, func(t *testing.T) {
 			c, err := p.Spec.Resolve()
 			require.NoError(t, err)
-			tr, err := core.NewTrainer(core.NewCPU(), p.Spec.Config, c.Train, c.Val)
+			tr, err := core.NewTrainer(ops.NewCPU(), p.Spec.Config, c.Train, c.Val)
 			require.NoError(t, err)
 			start := time.Now()
 			var first float64

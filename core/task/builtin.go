@@ -66,17 +66,6 @@ func Builtin(id string) (*Task, error) {
 	return t.Clone(), nil
 }
 
-// Clone is a copy of t whose slices the caller may modify (caches hand these out).
-func (t *Task) Clone() *Task {
-	out := *t
-	out.Labels = append([]string(nil), t.Labels...)
-	out.TrainPairs = append([]Pair(nil), t.TrainPairs...)
-	out.ValPairs = append([]Pair(nil), t.ValPairs...)
-	out.TrainExamples = append([]Example(nil), t.TrainExamples...)
-	out.ValExamples = append([]Example(nil), t.ValExamples...)
-	return &out
-}
-
 func generate(id string, b builtin) *Task {
 	w := corpus.TheWorld()
 	r := corpus.NewRand(b.seed)

@@ -151,3 +151,14 @@ func (t *Task) Hash() string {
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
+
+// Clone is a copy of t whose slices the caller may modify (caches hand these out).
+func (t *Task) Clone() *Task {
+	out := *t
+	out.Labels = append([]string(nil), t.Labels...)
+	out.TrainPairs = append([]Pair(nil), t.TrainPairs...)
+	out.ValPairs = append([]Pair(nil), t.ValPairs...)
+	out.TrainExamples = append([]Example(nil), t.TrainExamples...)
+	out.ValExamples = append([]Example(nil), t.ValExamples...)
+	return &out
+}

@@ -1,4 +1,4 @@
-// dropout_bits mirrors core.DropoutBits line by line (32-bit wrapping adds, xors, shifts and
+// dropout_bits mirrors ops.DropoutBits line by line (32-bit wrapping adds, xors, shifts and
 // multiplies), so the GPU draws exactly the CPU's dropout mask. dropout.wgsl and
 // dropout_backward.wgsl both include it: the forward and backward masks cannot drift apart.
 

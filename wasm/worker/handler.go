@@ -12,6 +12,7 @@ import (
 	"pretune/core"
 	"pretune/core/compare"
 	"pretune/core/job"
+	"pretune/core/ops"
 	"pretune/core/protocol"
 	"pretune/core/runspec"
 )
@@ -20,7 +21,7 @@ import (
 // the page is told about it (its name, why it is not the one asked for, its limits). In the
 // browser it is webgpu.Select; this package leaves it to its caller so that it builds and is
 // tested without a GPU.
-type Opener func(name string) (core.Device, protocol.DeviceInfo, error)
+type Opener func(name string) (ops.Device, protocol.DeviceInfo, error)
 
 // Handler holds the run in progress, if any: one per worker (the page starts one worker per
 // method it compares). Handle may be called from many goroutines at once; a start request
@@ -101,14 +102,14 @@ func (h *Handler) done(req protocol.Request) {
 // device opens the request's device and tells the page which one it got. An explicit request
 // for WebGPU where there is none continues on the CPU and says so; ok is false when the
 // request was answered with an error instead.
-func (h *Handler) device(req protocol.Request) (dev core.Device, ok bool) {
+func (h *Handler) device(req protocol.Request) (dev ops.Device, ok bool) {
 	dev, info, err := h.open(req.Device)
 	if err != nil {
 		if req.Device != "webgpu" {
 			h.fail(req, err)
 			return nil, false
 		}
-		dev = core.NewCPU()
+		dev = ops.NewCPU()
 		info = protocol.DeviceInfo{Name: dev.Name(), Fallback: "WebGPU is not available here: " + err.Error()}
 	}
 	h.post(protocol.Message{ID: req.ID, Kind: protocol.Device, Device: &info})

@@ -13,6 +13,7 @@ import (
 	"pretune/core/checkpoint"
 	"pretune/core/compare"
 	"pretune/core/job"
+	"pretune/core/ops"
 	"pretune/core/protocol"
 	"pretune/core/runspec"
 )
@@ -183,14 +184,14 @@ func TestRefusals(t *testing.T) {
 // an error.
 func TestDeviceChoice(t *testing.T) {
 	gpu := protocol.DeviceInfo{Name: "webgpu/test adapter", MaxBufferMiB: 128, WorkgroupKiB: 16}
-	opener := func(name string) (core.Device, protocol.DeviceInfo, error) {
+	opener := func(name string) (ops.Device, protocol.DeviceInfo, error) {
 		switch name {
 		case "auto", "webgpu":
 			return nil, protocol.DeviceInfo{}, errWebGPUMissing
 		case "":
-			return core.NewCPU(), gpu, nil // what the opener says is what the page hears
+			return ops.NewCPU(), gpu, nil // what the opener says is what the page hears
 		}
-		return core.NewCPU(), protocol.DeviceInfo{Name: "cpu"}, nil
+		return ops.NewCPU(), protocol.DeviceInfo{Name: "cpu"}, nil
 	}
 	for _, tc := range []struct {
 		device string
@@ -272,7 +273,7 @@ func loadInspect(t *testing.T, format string, data []byte, prompt string) *core.
 	if format == protocol.FormatSafetensors {
 		read = checkpoint.ImportSafetensors
 	}
-	ck, err := read(bytes.NewReader(data), core.NewCPU())
+	ck, err := read(bytes.NewReader(data), ops.NewCPU())
 	require.NoError(t, err)
 	defer ck.Model.Free()
 	ins, err := ck.Model.Inspect(ck.Tok, prompt, protocol.InspectTop)
@@ -319,7 +320,7 @@ func TestComparison(t *testing.T) {
 		})
 	}
 	p.t = t
-	ck, err := checkpoint.Load(bytes.NewReader(saved[protocol.FormatBase]), core.NewCPU())
+	ck, err := checkpoint.Load(bytes.NewReader(saved[protocol.FormatBase]), ops.NewCPU())
 	require.NoError(t, err)
 	require.True(t, job.IsBaseOf(ck, mustDecode(t, code)), "a base knows its pretraining")
 	ck.Model.Free()

@@ -9,7 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"pretune/core"
+	"pretune/core/ops"
 	"pretune/core/protocol"
 	"pretune/core/runspec"
 )
@@ -27,11 +27,11 @@ type page struct {
 }
 
 // cpuOnly opens the CPU device for "cpu", "auto" and "", as go test has no WebGPU.
-func cpuOnly(name string) (core.Device, protocol.DeviceInfo, error) {
+func cpuOnly(name string) (ops.Device, protocol.DeviceInfo, error) {
 	if name == "webgpu" {
 		return nil, protocol.DeviceInfo{}, errors.New("no WebGPU adapter in go test")
 	}
-	dev := core.NewCPU()
+	dev := ops.NewCPU()
 	return dev, protocol.DeviceInfo{Name: dev.Name()}, nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"pretune/core"
 	"pretune/core/checkpoint"
 	"pretune/core/job"
+	"pretune/core/ops"
 	"pretune/core/protocol"
 	"pretune/core/runspec"
 )
@@ -147,7 +148,7 @@ func sample(id int, tr *core.Trainer, spec runspec.Spec, prompt string) protocol
 }
 
 // loadBase reads a checkpoint in either format (told apart by its first bytes) onto dev.
-func loadBase(data []byte, dev core.Device) (*checkpoint.Checkpoint, error) {
+func loadBase(data []byte, dev ops.Device) (*checkpoint.Checkpoint, error) {
 	if !bytes.HasPrefix(data, []byte(checkpoint.Magic)) && len(data) > 8 && data[8] == '{' {
 		return checkpoint.ImportSafetensors(bytes.NewReader(data), dev)
 	}

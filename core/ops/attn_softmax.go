@@ -1,4 +1,4 @@
-package core
+package ops
 
 // AttnSoftmax turns each of BH Tq×Tk score matrices s into attention probabilities
 // p = softmax(scale·s) over the keys of each query row. Keys that the mask hides get exactly 0

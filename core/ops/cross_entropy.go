@@ -1,4 +1,4 @@
-package core
+package ops
 
 import "fmt"
 
@@ -13,9 +13,9 @@ func (d *CPU) CrossEntropy(losses, probs, logits, targets, weights Buf, N, V int
 		row, pr := xv[i*V:(i+1)*V], pv[i*V:(i+1)*V]
 		tgt := int(tv[i])
 		if tgt < 0 || tgt >= V {
-			panic(fmt.Sprintf("core: CrossEntropy: target %d of row %d outside [0,%d)", tgt, i, V))
+			panic(fmt.Sprintf("ops: CrossEntropy: target %d of row %d outside [0,%d)", tgt, i, V))
 		}
-		m, sum := softmax32(pr, row)
+		m, sum := Softmax32(pr, row)
 		nll := Log32(sum) - (row[tgt] - m)
 		lv[i] = wv[i] * nll
 	}
@@ -30,7 +30,7 @@ func (d *CPU) CrossEntropyBackward(dlogits, probs, targets, weights Buf, N, V in
 		pr, dr := pv[i*V:(i+1)*V], dv[i*V:(i+1)*V]
 		tgt := int(tv[i])
 		if tgt < 0 || tgt >= V {
-			panic(fmt.Sprintf("core: CrossEntropyBackward: target %d of row %d outside [0,%d)", tgt, i, V))
+			panic(fmt.Sprintf("ops: CrossEntropyBackward: target %d of row %d outside [0,%d)", tgt, i, V))
 		}
 		g := float32(scale * wv[i])
 		for j, p := range pr {
@@ -40,4 +40,27 @@ func (d *CPU) CrossEntropyBackward(dlogits, probs, targets, weights Buf, N, V in
 			dr[j] += float32(g * p)
 		}
 	}
+}
+
+// Softmax32 writes softmax(row) into out and returns the row's maximum and the sum of the
+// shifted exponentials: subtract the maximum, Exp32, sum in increasing index, divide. The CPU
+// device's CrossEntropy computes its probabilities (and, from max and sum, its losses) with it;
+// the model's inspection and sampling call it too, so probabilities shown to the learner agree
+// with the losses the learner sees.
+func Softmax32(out, row []float32) (mx, sum float32) {
+	mx = row[0]
+	for _, v := range row[1:] {
+		if v > mx {
+			mx = v
+		}
+	}
+	for j, v := range row {
+		e := Exp32(v - mx)
+		out[j] = e
+		sum += e
+	}
+	for j := range out {
+		out[j] /= sum
+	}
+	return mx, sum
 }

@@ -1,4 +1,4 @@
-package core
+package ops
 
 // SplitHeads reorders a B×T×(H·D) activation into B×H×T×D so that each head's T×D block is
 // contiguous for the batched attention matmuls: out[b,h,t,d] = in[b,t,h·D+d].

@@ -1,4 +1,4 @@
-package core
+package ops
 
 // geluK is √(2/π), the constant of GELU's tanh approximation (GPT-2's, and PyTorch's
 // approximate="tanh").

@@ -1,4 +1,4 @@
-package core
+package ops
 
 // AddBias adds bias[c] to every row of the rows×cols y, in place.
 func (d *CPU) AddBias(y, bias Buf, rows, cols int) {

@@ -1,4 +1,4 @@
-package core
+package ops
 
 import (
 	"fmt"
@@ -235,7 +235,7 @@ func TestMatMulChecksSizes(t *testing.T) {
 				}
 				return
 			}
-			want := "core: MatMul NT M=3 N=5 K=7 batch=2 strides(A,B,C)=(21,0,15) accumulate=false: " + tc.wantPanic
+			want := "ops: MatMul NT M=3 N=5 K=7 batch=2 strides(A,B,C)=(21,0,15) accumulate=false: " + tc.wantPanic
 			if got != want {
 				t.Fatalf("panic %q, want %q", got, want)
 			}

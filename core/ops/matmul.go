@@ -1,4 +1,4 @@
-package core
+package ops
 
 import "fmt"
 
@@ -87,7 +87,7 @@ func (p MatMulArgs) Layout() string {
 // matrix must end inside each buffer. Negative sizes or strides are rejected too.
 func (p MatMulArgs) check(lenC, lenA, lenB int) error {
 	if p.M < 0 || p.N < 0 || p.K < 0 || p.Batch < 0 || p.StrideA < 0 || p.StrideB < 0 || p.StrideC < 0 {
-		return fmt.Errorf("core: MatMul with a negative size or stride: %v", p)
+		return fmt.Errorf("ops: MatMul with a negative size or stride: %v", p)
 	}
 	last := p.batches() - 1
 	for _, m := range []struct {
@@ -104,7 +104,7 @@ func (p MatMulArgs) check(lenC, lenA, lenB int) error {
 			continue
 		}
 		if need := last*m.stride + m.elems; m.have < need {
-			return fmt.Errorf("core: MatMul %v: %s is %s per batch and needs %d values, the buffer has %d",
+			return fmt.Errorf("ops: MatMul %v: %s is %s per batch and needs %d values, the buffer has %d",
 				p, m.name, m.shape, need, m.have)
 		}
 	}

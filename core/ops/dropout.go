@@ -1,4 +1,4 @@
-package core
+package ops
 
 // dropoutKeepScale is the factor kept elements are divided by, 1-rate, or 0 when every element
 // is dropped (rate >= 1), in which case Dropout writes zeros instead of dividing by 0.

@@ -1,4 +1,4 @@
-package core
+package ops
 
 import (
 	"fmt"
@@ -20,7 +20,7 @@ import (
 //	gonum1    gonum's Sgemm (Go with assembly kernels, NN) pinned to one core, the yardstick
 //	gonumN    gonum's Sgemm on every core
 //
-// Run: go test -run XXX -bench MatMul -benchtime=20x ./core/
+// Run: go test -run XXX -bench MatMul -benchtime=20x ./core/ops/
 func BenchmarkMatMul(b *testing.B) {
 	type variant struct {
 		name   string

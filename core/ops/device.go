@@ -1,6 +1,9 @@
-// Package core is pretune's engine: tensors on a Device, the transformer with its forward and
-// backward passes, the optimizer, the trainer, the tokenizer and the seeded generators. It uses
-// the standard library only, so it compiles natively and to WebAssembly alike.
+// Package ops is pretune's op layer: the Device contract every backend implements (buffers, the
+// op set and its arguments), the CPU device that defines each op, and the float math (Exp32,
+// Log32, Tanh32) and dropout bits that make its results the same bits on every platform. The
+// model in package core is written against Device alone; webgpu implements it and
+// core/conformance checks an implementation against the CPU device. It uses the standard library
+// only, so it compiles natively and to WebAssembly alike.
 //
 // Conventions used by every op (llm.c's):
 //   - Dimension letters: B batch, T time, C channels, V vocab, H heads, D head size (C = H*D).
@@ -10,7 +13,7 @@
 //   - Matrices are row-major. A linear layer's weight is stored [out, in] (PyTorch's layout), so
 //     y = x·Wᵀ + b.
 //   - Buffers never alias: an op's outputs are distinct from its inputs unless its doc says so.
-package core
+package ops
 
 // Buf is an array of float32 (or, for token ids and targets, int32) resident on one Device.
 // Only the Device that allocated a Buf may use it.

@@ -1,4 +1,4 @@
-package core
+package ops
 
 // DropoutBits is the counter-based generator behind dropout: a pure function of
 // (seed, step, site, index), built only from 32-bit wrapping adds, xors, shifts and multiplies so

@@ -1,4 +1,4 @@
-package core
+package ops
 
 // Add writes out = a + b over n elements; out may be a or b.
 func (d *CPU) Add(out, a, b Buf, n int) {

@@ -1,4 +1,4 @@
-package core
+package ops
 
 import "fmt"
 
@@ -10,7 +10,7 @@ func (d *CPU) Embed(out, ids, wte, wpe Buf, B, T, C int) {
 	for bt := 0; bt < B*T; bt++ {
 		id := int(iv[bt])
 		if id < 0 || id >= V {
-			panic(fmt.Sprintf("core: Embed: token id %d at %d outside [0,%d)", id, bt, V))
+			panic(fmt.Sprintf("ops: Embed: token id %d at %d outside [0,%d)", id, bt, V))
 		}
 		t := bt % T
 		dst, tok, pos := o[bt*C:(bt+1)*C], te[id*C:(id+1)*C], pe[t*C:(t+1)*C]
@@ -28,7 +28,7 @@ func (d *CPU) EmbedBackward(dwte, dwpe, dout, ids Buf, B, T, C int) {
 	for bt := 0; bt < B*T; bt++ {
 		id := int(iv[bt])
 		if id < 0 || id >= V {
-			panic(fmt.Sprintf("core: EmbedBackward: token id %d at %d outside [0,%d)", id, bt, V))
+			panic(fmt.Sprintf("ops: EmbedBackward: token id %d at %d outside [0,%d)", id, bt, V))
 		}
 		t := bt % T
 		g, tok, pos := do[bt*C:(bt+1)*C], dte[id*C:(id+1)*C], dpe[t*C:(t+1)*C]

@@ -1,4 +1,4 @@
-package core
+package ops
 
 import (
 	"fmt"
@@ -58,7 +58,7 @@ func (d *CPU) Free(b Buf) {
 func (d *CPU) Upload(b Buf, src []float32) {
 	dst := f32(b)
 	if len(src) != len(dst) {
-		panic(fmt.Sprintf("core: Upload of %d values into a buffer of %d", len(src), len(dst)))
+		panic(fmt.Sprintf("ops: Upload of %d values into a buffer of %d", len(src), len(dst)))
 	}
 	copy(dst, src)
 }
@@ -67,7 +67,7 @@ func (d *CPU) Upload(b Buf, src []float32) {
 func (d *CPU) UploadInts(b Buf, src []int32) {
 	dst := i32(b)
 	if len(src) != len(dst) {
-		panic(fmt.Sprintf("core: UploadInts of %d values into a buffer of %d", len(src), len(dst)))
+		panic(fmt.Sprintf("ops: UploadInts of %d values into a buffer of %d", len(src), len(dst)))
 	}
 	copy(dst, src)
 }
@@ -76,7 +76,7 @@ func (d *CPU) UploadInts(b Buf, src []int32) {
 func (d *CPU) Download(b Buf, dst []float32) error {
 	src := f32(b)
 	if len(src) != len(dst) {
-		return fmt.Errorf("core: Download of a %d-value buffer into %d", len(src), len(dst))
+		return fmt.Errorf("ops: Download of a %d-value buffer into %d", len(src), len(dst))
 	}
 	copy(dst, src)
 	return nil
@@ -100,10 +100,10 @@ func Ints(b Buf) []int32 { return i32(b) }
 func f32(b Buf) []float32 {
 	cb, ok := b.(*cpuBuf)
 	if !ok {
-		panic(fmt.Sprintf("core: %T is not a CPU buffer", b))
+		panic(fmt.Sprintf("ops: %T is not a CPU buffer", b))
 	}
 	if cb.i != nil {
-		panic("core: int32 buffer used as float32")
+		panic("ops: int32 buffer used as float32")
 	}
 	return cb.f
 }
@@ -111,10 +111,10 @@ func f32(b Buf) []float32 {
 func i32(b Buf) []int32 {
 	cb, ok := b.(*cpuBuf)
 	if !ok {
-		panic(fmt.Sprintf("core: %T is not a CPU buffer", b))
+		panic(fmt.Sprintf("ops: %T is not a CPU buffer", b))
 	}
 	if cb.i == nil && len(cb.f) > 0 {
-		panic("core: float32 buffer used as int32")
+		panic("ops: float32 buffer used as int32")
 	}
 	return cb.i
 }
