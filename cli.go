@@ -16,6 +16,7 @@ import (
 	"pretune/core"
 	"pretune/core/checkpoint"
 	"pretune/core/compare"
+	"pretune/core/fingerprint"
 	"pretune/core/job"
 	"pretune/core/ops"
 	"pretune/core/runspec"
@@ -188,6 +189,7 @@ func runCode(ctx context.Context, code string, ro runOptions, w, log io.Writer) 
 				taskName, spec.FineTune.Steps, strings.Join(names, ", "))
 		}
 	}
+	verdicts := map[string]job.Event{} // a comparison's results, by method, with their verdicts
 	res, err := job.Run(ctx, spec, dev, job.Options{Base: base, FallbackToCPU: true, OnEvent: func(e job.Event) {
 		switch {
 		case asJSON:
@@ -201,22 +203,17 @@ func runCode(ctx context.Context, code string, ro runOptions, w, log io.Writer) 
 			fmt.Fprintf(w, "step %5d/%d  train loss %.4f  held-out loss %.4f  %.0f tokens/s\n", e.Step, e.Steps, e.TrainLoss, e.ValLoss, e.TokensPerS)
 		case e.Event == "result" && e.Method != job.MethodPretrain:
 			// A comparison's results are printed together as a table at the end.
+			verdicts[e.Method] = e
 		case e.Event == "result" && e.Note != "":
 			fmt.Fprintf(w, "base: %s; held-out loss %.4f\nfingerprint %s\n", e.Note, e.ValLoss, e.Fingerprint)
+			printVerdict(w, e)
 		case e.Event == "result":
 			fmt.Fprintf(w, "done: held-out loss %.4f, %d trainable parameters, %.0f tokens/s\n", e.ValLoss, e.TrainableParams, e.TokensPerS)
 			if e.FillBlank != nil {
 				fmt.Fprintf(w, "fill-in-the-blank probe: %.1f%% of blanked held-out characters restored\n", 100**e.FillBlank)
 			}
 			fmt.Fprintf(w, "fingerprint %s\n", e.Fingerprint)
-			switch e.Match {
-			case "matches":
-				fmt.Fprintln(w, "matches the link's fingerprint: the run reproduced bit for bit")
-			case "differs":
-				fmt.Fprintf(w, "DIFFERS from the link's fingerprint %s\n", e.Expected)
-			case "other-device":
-				fmt.Fprintf(w, "the link was made on another device class (%s): losses agree only within tolerance there\n", e.Expected)
-			}
+			printVerdict(w, e)
 		}
 	}})
 	if err != nil {
@@ -225,7 +222,7 @@ func runCode(ctx context.Context, code string, ro runOptions, w, log io.Writer) 
 	switch {
 	case asJSON:
 	case spec.Compares():
-		printComparison(w, res.Compare)
+		printComparison(w, res.Compare, verdicts)
 	default:
 		if err := printSample(w, spec, res); err != nil {
 			return err
@@ -267,9 +264,22 @@ func printSample(w io.Writer, spec runspec.Spec, res *job.Result) error {
 	return nil
 }
 
-// printComparison shows a comparison's table (the base first) and each model's answer to the
-// task's first held-out prompt.
-func printComparison(w io.Writer, results []compare.Result) {
+// printVerdict says how the pretraining's fingerprint compares with the link's, if it has one.
+func printVerdict(w io.Writer, e job.Event) {
+	switch e.Match {
+	case fingerprint.Matches:
+		fmt.Fprintln(w, "matches the link's fingerprint: the run reproduced bit for bit")
+	case fingerprint.Differs:
+		fmt.Fprintf(w, "DIFFERS from the link's fingerprint %s\n", e.Expected)
+	case fingerprint.OtherDevice:
+		fmt.Fprintf(w, "the link was made on another device class (%s): losses agree only within tolerance there\n", e.Expected)
+	}
+}
+
+// printComparison shows a comparison's table (the base first), each model's answer to the
+// task's first held-out prompt, and each model's fingerprint with its verdict (the result
+// events in verdicts) when the link carried one.
+func printComparison(w io.Writer, results []compare.Result, verdicts map[string]job.Event) {
 	fmt.Fprintf(w, "\n%s", compare.Markdown(results))
 	for _, r := range results {
 		for _, a := range r.Answers[:min(len(r.Answers), 1)] {
@@ -277,7 +287,17 @@ func printComparison(w io.Writer, results []compare.Result) {
 		}
 	}
 	for _, r := range results {
-		fmt.Fprintf(w, "fingerprint %-8s %s\n", r.Method, r.Fingerprint)
+		e := verdicts[r.Method]
+		var verdict string
+		switch e.Match {
+		case fingerprint.Matches:
+			verdict = "  matches the link's"
+		case fingerprint.Differs:
+			verdict = "  DIFFERS from the link's " + e.Expected
+		case fingerprint.OtherDevice:
+			verdict = "  the link's was made on another device class: " + e.Expected
+		}
+		fmt.Fprintf(w, "fingerprint %-8s %s%s\n", r.Method, r.Fingerprint, verdict)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"pretune/core/checkpoint"
+	"pretune/core/compare"
 	"pretune/core/job"
 	"pretune/core/ops"
 	"pretune/core/runspec"
@@ -157,7 +158,7 @@ func shortComparison(t *testing.T) (string, runspec.Spec) {
 	require.NoError(t, err)
 	spec.Task = &runspec.TaskRef{ID: "en-facts"}
 	spec.FineTune = &runspec.FineTune{Steps: 20, Warmup: 2, EvalEvery: 10}
-	spec.Methods = []runspec.Method{{Kind: runspec.MethodFull}, {Kind: runspec.MethodLoRA, Rank: 2}}
+	spec.Methods = []compare.Method{{Kind: compare.Full}, {Kind: compare.LoRA, Rank: 2}}
 	c, err := runspec.Encode(spec)
 	require.NoError(t, err)
 	require.Equal(t, byte('2'), c[0])
@@ -253,6 +254,42 @@ func TestRunComparisonText(t *testing.T) {
 	require.Regexp(t, `(?s)\| method \| task accuracy .*\n\| base \|.*\n\| full \|.*\n\| lora \|`, out)
 	require.Regexp(t, `lora +step +20/20`, out)
 	require.Regexp(t, `fingerprint lora +cpu:[0-9a-f]{12}`, out)
+}
+
+// TestRunComparisonChecksFingerprints: a comparison's link with its results' fingerprints
+// (version 4) is checked on running it: the command line says per method whether it matches,
+// and DIFFERS for a method whose expected fingerprint was altered.
+func TestRunComparisonChecksFingerprints(t *testing.T) {
+	_, spec := shortComparison(t)
+	c, err := runspec.Encode(spec)
+	require.NoError(t, err)
+	code, out, errOut := runCLI("-run", c)
+	require.Equal(t, 0, code, errOut)
+	require.NotContains(t, out, "the link's", "a link without fingerprints gets no verdict")
+	pre := regexp.MustCompile(`(?m)^fingerprint (cpu:[0-9a-f]{12})$`).FindStringSubmatch(out)
+	require.NotNil(t, pre, out)
+	spec.Fingerprint = pre[1]
+	spec.Fingerprints = map[string]string{}
+	for _, m := range regexp.MustCompile(`(?m)^fingerprint (\S+) +(cpu:[0-9a-f]{12})$`).FindAllStringSubmatch(out, -1) {
+		spec.Fingerprints[m[1]] = m[2]
+	}
+	require.Len(t, spec.Fingerprints, 3, out) // the base, full and lora
+	lora := spec.Fingerprints["lora"]
+	altered := "cpu:" + strings.Repeat("0", 12)
+	if lora == altered {
+		altered = "cpu:" + strings.Repeat("1", 12)
+	}
+	spec.Fingerprints["lora"] = altered
+	c, err = runspec.Encode(spec)
+	require.NoError(t, err)
+	require.Equal(t, byte('4'), c[0])
+
+	code, out, errOut = runCLI("-run", c)
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "matches the link's fingerprint: the run reproduced bit for bit", "the pretraining")
+	require.Regexp(t, `(?m)^fingerprint base +cpu:[0-9a-f]{12}  matches the link's$`, out)
+	require.Regexp(t, `(?m)^fingerprint full +cpu:[0-9a-f]{12}  matches the link's$`, out)
+	require.Regexp(t, `(?m)^fingerprint lora +`+lora+`  DIFFERS from the link's `+altered+`$`, out)
 }
 
 func keys[V any](m map[string]V) []string {

@@ -165,11 +165,12 @@ func TestCompareView(t *testing.T) {
 	require.Len(t, svg.Polylines, 4)
 
 	// Share, and open the link in a fresh browser: no kept base there, so it pretrains en-tiny
-	// first in one worker, then fans out, and every fingerprint is the same (all on the CPU).
+	// first in one worker, then fans out, and every fingerprint is the same (all on the CPU): the
+	// link carries each result's (version 4), and every row says it matches.
 	click(t, ctx, "#cmp-share")
 	waitFor(t, ctx, `!!document.querySelector('#cmp-share-url')`, 10*time.Second)
 	link := eval[string](t, ctx, `document.querySelector('#cmp-share-url').value`)
-	require.True(t, strings.HasPrefix(link, origin+"/#r=2"), link)
+	require.True(t, strings.HasPrefix(link, origin+"/#r=4"), link)
 	fresh, cancelFresh := chromedp.NewContext(ctx, chromedp.WithNewBrowserContext())
 	defer cancelFresh()
 	reqs.listen(t, fresh)
@@ -186,6 +187,8 @@ func TestCompareView(t *testing.T) {
 		require.Equal(t, rows[i].fingerprint, again[i].fingerprint, "%s reproduces", rows[i].method)
 		require.Equal(t, rows[i].cells[0], again[i].cells[0])
 	}
+	require.Equal(t, []string{"matches", "matches", "matches"}, eval[[]string](t, fresh,
+		`[...document.querySelectorAll('#cmp-table tbody tr')].map(tr => (tr.querySelector('td.fingerprint [data-match]') || {dataset: {}}).dataset.match || '')`))
 	require.Empty(t, text(t, fresh, "#link-error"), "the pretraining view does not refuse the link")
 	cancelFresh()
 

@@ -41,41 +41,17 @@ const (
 	baseLink       = "link"
 )
 
-// methodKinds are the methods the form offers, in the order it shows them.
-var methodKinds = []string{runspec.MethodFull, runspec.MethodLoRA, runspec.MethodAdapter, runspec.MethodPrefix, runspec.MethodHead}
-
-// methodSetup is one method's row of the form. Zero LR and Alpha mean "the default" (the kind's
-// learning rate, α = 2r), as in a link, so the defaults follow when the rank changes.
+// methodSetup is one method's row of the form: whether it is ticked, and the method as a link
+// carries it. Zero LR and Alpha mean "the default" (compare.Method.Filled: the kind's learning
+// rate, α = 2r), so the defaults follow when the rank changes.
 type methodSetup struct {
-	Kind      string
-	On        bool
-	LR        float64
-	Rank      int
-	Alpha     float64
-	Targets   []string // LoRA's layers; nil means the default four
-	Size      int      // adapter
-	Len       int      // prefix
-	TrainBody bool     // head
+	On bool
+	compare.Method
 }
 
-// Each kind's defaults: compare.DefaultMethods' settings.
-const (
-	defaultRank        = 4
-	defaultAdapterSize = 16
-	defaultPrefixLen   = 16
-)
-
+// defaultMethod is a kind's row as the form starts it: compare.Defaults.
 func defaultMethod(kind string) methodSetup {
-	m := methodSetup{Kind: kind}
-	switch kind {
-	case runspec.MethodLoRA:
-		m.Rank = defaultRank
-	case runspec.MethodAdapter:
-		m.Size = defaultAdapterSize
-	case runspec.MethodPrefix:
-		m.Len = defaultPrefixLen
-	}
-	return m
+	return methodSetup{Method: compare.Defaults(kind)}
 }
 
 // defaultTicks ticks the default lesson's kinds for a task kind (compare.DefaultMethods):
@@ -96,7 +72,7 @@ const defaultCompareSteps = 500
 // newCompareSetup is the form for a base (a name as in Base) whose pretraining is pre.
 func newCompareSetup(base string, pre runspec.Spec) compareSetup {
 	s := compareSetup{Base: base, Pre: pre.Pretraining(), Steps: defaultCompareSteps, Seed: pre.Config.Seed}
-	for _, k := range methodKinds {
+	for _, k := range compare.Kinds {
 		s.Methods = append(s.Methods, defaultMethod(k))
 	}
 	s.Task = s.FirstTask()
@@ -263,7 +239,7 @@ func (s *compareSetup) method(kind string) *methodSetup {
 }
 
 // methodField is one number of a method's row: its key (also in its element id and i18n key),
-// the kinds that have it, its range, and how to read and write it.
+// the kinds that have it, its range, and how to read (with its default filled) and write it.
 type methodField struct {
 	Key      string
 	Kinds    []string
@@ -271,32 +247,30 @@ type methodField struct {
 	Int      bool
 	Get      func(m methodSetup) float64
 	Set      func(m *methodSetup, v float64)
-	Default  func(m methodSetup) float64 // what reset puts back (shown as "default ...")
+}
+
+// Default is what reset puts back (shown as "default ..."): the value with the setting reset.
+func (f methodField) Default(m methodSetup) float64 {
+	m.Reset(f.Key)
+	return f.Get(m)
 }
 
 var methodFields = []methodField{
-	{Key: "lr", Kinds: methodKinds, Min: 1e-6, Max: 1,
-		Get: func(m methodSetup) float64 { return m.learningRate() },
-		Set: func(m *methodSetup, v float64) { m.LR = v },
-		Default: func(m methodSetup) float64 {
-			return float64(compare.DefaultLR(m.Kind))
-		}},
-	{Key: "rank", Kinds: []string{runspec.MethodLoRA}, Min: 1, Max: core.MaxDim, Int: true,
-		Get:     func(m methodSetup) float64 { return float64(m.Rank) },
-		Set:     func(m *methodSetup, v float64) { m.Rank = int(v) },
-		Default: func(methodSetup) float64 { return defaultRank }},
-	{Key: "alpha", Kinds: []string{runspec.MethodLoRA}, Min: 1e-3, Max: 1024,
-		Get:     func(m methodSetup) float64 { return m.alpha() },
-		Set:     func(m *methodSetup, v float64) { m.Alpha = v },
-		Default: func(m methodSetup) float64 { return 2 * float64(m.Rank) }},
-	{Key: "size", Kinds: []string{runspec.MethodAdapter}, Min: 1, Max: 4 * core.MaxDim, Int: true,
-		Get:     func(m methodSetup) float64 { return float64(m.Size) },
-		Set:     func(m *methodSetup, v float64) { m.Size = int(v) },
-		Default: func(methodSetup) float64 { return defaultAdapterSize }},
-	{Key: "len", Kinds: []string{runspec.MethodPrefix}, Min: 1, Max: 256, Int: true,
-		Get:     func(m methodSetup) float64 { return float64(m.Len) },
-		Set:     func(m *methodSetup, v float64) { m.Len = int(v) },
-		Default: func(methodSetup) float64 { return defaultPrefixLen }},
+	{Key: "lr", Kinds: compare.Kinds, Min: 1e-6, Max: 1,
+		Get: func(m methodSetup) float64 { return float64(m.Filled().LR) },
+		Set: func(m *methodSetup, v float64) { m.LR = float32(v) }},
+	{Key: "rank", Kinds: []string{compare.LoRA}, Min: 1, Max: core.MaxDim, Int: true,
+		Get: func(m methodSetup) float64 { return float64(m.Rank) },
+		Set: func(m *methodSetup, v float64) { m.Rank = int(v) }},
+	{Key: "alpha", Kinds: []string{compare.LoRA}, Min: 1e-3, Max: 1024,
+		Get: func(m methodSetup) float64 { return float64(m.Filled().Alpha) },
+		Set: func(m *methodSetup, v float64) { m.Alpha = float32(v) }},
+	{Key: "size", Kinds: []string{compare.Adapter}, Min: 1, Max: 4 * core.MaxDim, Int: true,
+		Get: func(m methodSetup) float64 { return float64(m.Size) },
+		Set: func(m *methodSetup, v float64) { m.Size = int(v) }},
+	{Key: "len", Kinds: []string{compare.Prefix}, Min: 1, Max: compare.MaxPrefixLen, Int: true,
+		Get: func(m methodSetup) float64 { return float64(m.Len) },
+		Set: func(m *methodSetup, v float64) { m.Len = int(v) }},
 }
 
 // fieldsOf lists the number fields of a kind, in order.
@@ -310,26 +284,13 @@ func fieldsOf(kind string) []methodField {
 	return out
 }
 
-func (m methodSetup) learningRate() float64 {
-	if m.LR == 0 {
-		return float64(compare.DefaultLR(m.Kind))
-	}
-	return m.LR
-}
-
-func (m methodSetup) alpha() float64 {
-	if m.Alpha == 0 {
-		return 2 * float64(m.Rank)
-	}
-	return m.Alpha
-}
-
-// targets are LoRA's layers, the default four when none were chosen.
+// targets are LoRA's layers as the form shows them: the default four when none were chosen (nil),
+// none at all when every box was unticked (empty, which the form refuses).
 func (m methodSetup) targets() []string {
-	if m.Targets == nil {
-		return core.DefaultLoRA().Targets
+	if m.Targets != nil {
+		return m.Targets
 	}
-	return m.Targets
+	return m.Filled().Targets
 }
 
 // SetTarget adds or removes one of LoRA's layers, keeping core.LoRATargets' order.
@@ -343,7 +304,7 @@ func (m *methodSetup) SetTarget(name string, on bool) {
 	if out == nil {
 		out = []string{} // none chosen: the check says so, rather than the default coming back
 	}
-	if slices.Equal(out, core.DefaultLoRA().Targets) {
+	if slices.Equal(out, compare.Defaults(compare.LoRA).Filled().Targets) {
 		out = nil
 	}
 	m.Targets = out
@@ -365,34 +326,30 @@ func (m *methodSetup) SetField(key, text string) error {
 	return fmt.Errorf("a %s method has no field %q", m.Kind, key)
 }
 
-// Reset puts one of the method's settings back to its default ("targets" and "train_body"
-// included).
+// Reset puts one of the method's settings back to the kind's default (compare.Defaults).
 func (m *methodSetup) Reset(key string) {
+	d := compare.Defaults(m.Kind)
 	switch key {
 	case "lr":
-		m.LR = 0
+		m.LR = d.LR
+	case "rank":
+		m.Rank = d.Rank
 	case "alpha":
-		m.Alpha = 0
+		m.Alpha = d.Alpha
 	case "targets":
-		m.Targets = nil
+		m.Targets = d.Targets
+	case "size":
+		m.Size = d.Size
+	case "len":
+		m.Len = d.Len
 	case "train_body":
-		m.TrainBody = false
-	default:
-		for _, f := range fieldsOf(m.Kind) {
-			if f.Key == key {
-				f.Set(m, f.Default(*m))
-			}
-		}
+		m.TrainBody = d.TrainBody
 	}
 }
 
 // IsDefault says whether a setting shows its default (its reset button is then off).
 func (m methodSetup) IsDefault(key string) bool {
 	switch key {
-	case "lr":
-		return m.LR == 0 || m.LR == float64(compare.DefaultLR(m.Kind))
-	case "alpha":
-		return m.Alpha == 0 || m.Alpha == 2*float64(m.Rank)
 	case "targets":
 		return m.Targets == nil
 	case "train_body":
@@ -406,28 +363,11 @@ func (m methodSetup) IsDefault(key string) bool {
 	return true
 }
 
-// Method is the row as a link's method: a default learning rate and LoRA's default layers stay
-// unsaid (zero), so the link is short; LoRA's α is always written, as the lesson presets do, so
-// the form's defaults are exactly the built-in lesson.
-func (m methodSetup) Method() runspec.Method {
-	out := runspec.Method{Kind: m.Kind}
-	if !m.IsDefault("lr") {
-		out.LR = float32(m.LR)
-	}
-	switch m.Kind {
-	case runspec.MethodLoRA:
-		out.Rank, out.Alpha = m.Rank, float32(m.alpha())
-		if m.Targets != nil {
-			out.Targets = append([]string{}, m.Targets...)
-		}
-	case runspec.MethodAdapter:
-		out.Size = m.Size
-	case runspec.MethodPrefix:
-		out.Len = m.Len
-	case runspec.MethodHead:
-		out.TrainBody = m.TrainBody
-	}
-	return out
+// Link is the row as a link's method (compare.Method.Canonical): a default learning rate and
+// LoRA's default layers stay unsaid, LoRA's α is always written, as the lesson presets do, so the
+// form's defaults are exactly the built-in lesson.
+func (m methodSetup) Link() compare.Method {
+	return m.Method.Canonical()
 }
 
 // SetSteps and SetSeed parse the schedule's numbers.
@@ -492,11 +432,11 @@ func (s compareSetup) Spec(lang Lang) (runspec.Spec, error) {
 	}
 	spec.FineTune = &ft
 	for _, m := range s.Methods {
-		if m.On && (m.Kind != runspec.MethodHead || t.Kind == task.KindClassify) { // a head fits labels only
-			if m.Kind == runspec.MethodLoRA && len(m.targets()) == 0 { // a link would read "none" as the default four
+		if m.On && (m.Kind != compare.Head || t.Kind == task.KindClassify) { // a head fits labels only
+			if m.Kind == compare.LoRA && len(m.targets()) == 0 { // a link would read "none" as the default four
 				return runspec.Spec{}, errNoTargets
 			}
-			spec.Methods = append(spec.Methods, m.Method())
+			spec.Methods = append(spec.Methods, m.Link())
 		}
 	}
 	if len(spec.Methods) == 0 {
@@ -532,32 +472,34 @@ func setupFromComparison(spec runspec.Spec, base string) compareSetup {
 		if m == nil || m.On { // the form has one row a kind: it shows the first (the run keeps all)
 			continue
 		}
-		m.On, m.LR = true, float64(lm.LR)
-		switch lm.Kind {
-		case runspec.MethodLoRA:
-			m.Rank, m.Alpha = lm.Rank, float64(lm.Alpha)
-			if len(lm.Targets) > 0 {
-				m.Targets = append([]string{}, lm.Targets...)
-			}
-		case runspec.MethodAdapter:
-			m.Size = lm.Size
-		case runspec.MethodPrefix:
-			m.Len = lm.Len
-		case runspec.MethodHead:
-			m.TrainBody = lm.TrainBody
+		m.On, m.Method = true, lm
+		m.Name = "" // the form has no names: a row is its kind
+		m.Targets = slices.Clone(lm.Targets)
+		if len(m.Targets) == 0 {
+			m.Targets = nil // the default four
 		}
 	}
 	return s
 }
 
 // methodSpecs splits a comparison into one spec per method, each run by a worker of its own:
-// the same base pretraining, task, schedule and seed, and that one method.
+// the same base pretraining, task, schedule and seed, and that one method, with the fingerprints
+// the link carried for the base and that method (the worker checks them).
 func methodSpecs(spec runspec.Spec) []runspec.Spec {
 	var out []runspec.Spec
 	for _, m := range spec.Methods {
 		one := spec
 		m.Targets = slices.Clone(m.Targets)
-		one.Methods = []runspec.Method{m}
+		one.Methods = []compare.Method{m}
+		one.Fingerprints = nil
+		for _, name := range []string{compare.Base, m.Label()} {
+			if fp, ok := spec.Fingerprints[name]; ok {
+				if one.Fingerprints == nil {
+					one.Fingerprints = map[string]string{}
+				}
+				one.Fingerprints[name] = fp
+			}
+		}
 		ft := *spec.FineTune
 		one.FineTune = &ft
 		out = append(out, one)

@@ -38,7 +38,7 @@ func TestDefaultFormIsTheLesson(t *testing.T) {
 func TestMethodSpecs(t *testing.T) {
 	f := defaultCompareSetup(EN)
 	require.NoError(t, f.SetSeed("7"))
-	lora := f.method(runspec.MethodLoRA)
+	lora := f.method(compare.LoRA)
 	lora.SetTarget("fc_in", true)
 	spec, err := f.Spec(EN)
 	require.NoError(t, err)
@@ -64,6 +64,34 @@ func TestMethodSpecs(t *testing.T) {
 	require.Equal(t, 500, spec.FineTune.Steps)
 }
 
+// TestMethodSpecsCarryTheirFingerprints: a link's fingerprints per result go to the workers
+// that check them: each method's spec carries the base's and its own, a valid version-4 link.
+func TestMethodSpecsCarryTheirFingerprints(t *testing.T) {
+	spec, err := defaultCompareSetup(EN).Spec(EN)
+	require.NoError(t, err)
+	spec.Fingerprints = map[string]string{compare.Base: "cpu:0000000000b0", "lora": "cpu:00000000000d", "prefix": "cpu:00000000000e"}
+	specs := methodSpecs(spec)
+	require.Len(t, specs, 4)
+	for i, want := range []map[string]string{
+		{compare.Base: "cpu:0000000000b0"},
+		{compare.Base: "cpu:0000000000b0", "lora": "cpu:00000000000d"},
+		{compare.Base: "cpu:0000000000b0"},
+		{compare.Base: "cpu:0000000000b0", "prefix": "cpu:00000000000e"},
+	} {
+		s := specs[i]
+		require.Equal(t, want, s.Fingerprints, s.Methods[0].Label())
+		code, err := runspec.Encode(s)
+		require.NoError(t, err)
+		require.Equal(t, byte('4'), code[0])
+	}
+	specs[1].Fingerprints["lora"] = "changed"
+	require.Equal(t, "cpu:00000000000d", spec.Fingerprints["lora"], "each spec has its own copy")
+	spec.Fingerprints = nil
+	for _, s := range methodSpecs(spec) {
+		require.Nil(t, s.Fingerprints, "a link without them gives the workers none")
+	}
+}
+
 // TestCompareSeed: the pretraining's seed gives a version-2 link; another seed, version 3, with
 // the base's pretraining untouched.
 func TestCompareSeed(t *testing.T) {
@@ -84,7 +112,7 @@ func TestCompareSeed(t *testing.T) {
 }
 
 func TestMethodFields(t *testing.T) {
-	m := defaultMethod(runspec.MethodLoRA)
+	m := defaultMethod(compare.LoRA)
 	require.True(t, m.IsDefault("lr"))
 	require.Equal(t, float64(compare.DefaultLR(compare.LoRA)), fieldOf(t, m, "lr").Get(m))
 	require.Equal(t, 8.0, fieldOf(t, m, "alpha").Get(m), "α defaults to 2r")
@@ -99,7 +127,7 @@ func TestMethodFields(t *testing.T) {
 	require.Equal(t, 4.0, fieldOf(t, m, "alpha").Get(m))
 	require.True(t, m.IsDefault("alpha"))
 	m.Reset("rank")
-	require.Equal(t, defaultRank, m.Rank)
+	require.Equal(t, compare.Defaults(compare.LoRA).Rank, m.Rank)
 
 	for _, tc := range []struct {
 		key, text, code string
@@ -121,18 +149,18 @@ func TestMethodFields(t *testing.T) {
 	}
 	require.Error(t, m.SetField("size", "4"), "LoRA has no bottleneck width")
 	require.NoError(t, m.SetField("lr", "0.02"))
-	require.Equal(t, float32(0.02), m.Method().LR)
+	require.Equal(t, float32(0.02), m.Link().LR)
 	m.Reset("lr")
-	require.Zero(t, m.Method().LR, "a default learning rate stays unsaid in the link")
+	require.Zero(t, m.Link().LR, "a default learning rate stays unsaid in the link")
 
-	a := defaultMethod(runspec.MethodAdapter)
+	a := defaultMethod(compare.Adapter)
 	require.NoError(t, a.SetField("size", "8"))
-	require.Equal(t, runspec.Method{Kind: runspec.MethodAdapter, Size: 8}, a.Method())
+	require.Equal(t, compare.Method{Kind: compare.Adapter, Size: 8}, a.Link())
 	a.Reset("size")
-	require.Equal(t, defaultAdapterSize, a.Size)
-	p := defaultMethod(runspec.MethodPrefix)
+	require.Equal(t, compare.Defaults(compare.Adapter).Size, a.Size)
+	p := defaultMethod(compare.Prefix)
 	require.NoError(t, p.SetField("len", "4"))
-	require.Equal(t, runspec.Method{Kind: runspec.MethodPrefix, Len: 4}, p.Method())
+	require.Equal(t, compare.Method{Kind: compare.Prefix, Len: 4}, p.Link())
 }
 
 func fieldOf(t *testing.T, m methodSetup, key string) methodField {
@@ -150,10 +178,10 @@ func fieldOf(t *testing.T, m methodSetup, key string) methodField {
 // all is refused with runspec's reason.
 func TestLoRATargets(t *testing.T) {
 	f := defaultCompareSetup(EN)
-	m := f.method(runspec.MethodLoRA)
+	m := f.method(compare.LoRA)
 	m.SetTarget("fc_out", true)
 	m.SetTarget("k_proj", false)
-	require.Equal(t, []string{"q_proj", "v_proj", "o_proj", "fc_out"}, m.Method().Targets)
+	require.Equal(t, []string{"q_proj", "v_proj", "o_proj", "fc_out"}, m.Link().Targets)
 	m.SetTarget("fc_out", false)
 	m.SetTarget("k_proj", true)
 	require.Nil(t, m.Targets, "the default four again")
@@ -180,18 +208,18 @@ func TestTaskAndBase(t *testing.T) {
 	for _, m := range spec.Methods {
 		kinds = append(kinds, m.Kind)
 	}
-	require.Equal(t, []string{runspec.MethodLoRA, runspec.MethodHead}, kinds)
-	f.method(runspec.MethodHead).TrainBody = true
+	require.Equal(t, []string{compare.LoRA, compare.Head}, kinds)
+	f.method(compare.Head).TrainBody = true
 	spec, err = f.Spec(EN)
 	require.NoError(t, err)
 	require.True(t, spec.Methods[1].TrainBody)
 
 	f.SetTask("en-facts")
-	f.method(runspec.MethodHead).On = true // ticked by hand: still left out
+	f.method(compare.Head).On = true // ticked by hand: still left out
 	spec, err = f.Spec(EN)
 	require.NoError(t, err)
 	for _, m := range spec.Methods {
-		require.NotEqual(t, runspec.MethodHead, m.Kind)
+		require.NotEqual(t, compare.Head, m.Kind)
 	}
 
 	zh, err := runspec.PresetByName("zh-base")
@@ -214,12 +242,12 @@ func TestComparisonLinkRoundTrip(t *testing.T) {
 	f := defaultCompareSetup(EN)
 	require.NoError(t, f.SetSteps("40"))
 	require.NoError(t, f.SetSeed("9"))
-	lora := f.method(runspec.MethodLoRA)
+	lora := f.method(compare.LoRA)
 	require.NoError(t, lora.SetField("rank", "2"))
 	require.NoError(t, lora.SetField("alpha", "3"))
 	lora.SetTarget("fc_in", true)
-	require.NoError(t, f.method(runspec.MethodFull).SetField("lr", "0.0005"))
-	f.method(runspec.MethodPrefix).On = false
+	require.NoError(t, f.method(compare.Full).SetField("lr", "0.0005"))
+	f.method(compare.Prefix).On = false
 	spec, err := f.Spec(EN)
 	require.NoError(t, err)
 
@@ -233,7 +261,7 @@ func TestComparisonLinkRoundTrip(t *testing.T) {
 	again, err := g.Spec(EN)
 	require.NoError(t, err)
 	require.Equal(t, spec, again)
-	require.False(t, g.method(runspec.MethodPrefix).On)
+	require.False(t, g.method(compare.Prefix).On)
 	require.Equal(t, 40, g.Steps)
 	require.Equal(t, uint64(9), g.Seed)
 }
@@ -286,7 +314,7 @@ func TestCompareOnYourTask(t *testing.T) {
 	require.Equal(t, "第 13 行： 两列之间要用一个制表符分开。", taskFileErrText(ZH, pe))
 
 	f.SetUserKind(task.KindClassify)
-	require.True(t, f.method(runspec.MethodHead).On, "a labelling task ticks the head")
+	require.True(t, f.method(compare.Head).On, "a labelling task ticks the head")
 
 	masked := f.Pre
 	masked.Objective = runspec.ObjectiveMasked

@@ -10,6 +10,7 @@ import (
 
 	"pretune/core"
 	"pretune/core/compare"
+	"pretune/core/fingerprint"
 	"pretune/core/job"
 	"pretune/core/protocol"
 	"pretune/core/runspec"
@@ -348,6 +349,12 @@ func (c *Compare) renderLink() app.UI {
 	if exp == "" {
 		exp = l.T("link.no_fingerprint")
 	}
+	var each []string // the results' fingerprints the link carries (version 4), base first
+	for _, name := range append([]string{compare.Base}, methodLabels(s.Methods)...) {
+		if fp, ok := s.Fingerprints[name]; ok {
+			each = append(each, methodName(l, name)+": "+fp)
+		}
+	}
 	cfg := s.Config
 	return app.Section().ID("cmp-link").Class("notice").Body(
 		app.H2().Text(l.T("cmp.link_title")),
@@ -358,9 +365,20 @@ func (c *Compare) renderLink() app.UI {
 			dlRow(l.T("cmp.methods"), strings.Join(names, ", ")),
 			dlRow(l.T("cmp.schedule"), l.T("cmp.schedule_text", s.FineTune.Steps, s.FineTune.Warmup, s.FineTune.EvalEvery, s.FineTuneSeed())),
 			app.Div().Body(app.Dt().Text(l.T("label.expected")), app.Dd().Body(app.Code().Class("data").Text(exp))),
+			app.If(len(each) > 0, app.Div().ID("cmp-link-each").Body(app.Dt().Text(l.T("cmp.expected_each")),
+				app.Dd().Body(app.Code().Class("data").Text(strings.Join(each, " · "))))),
 		),
 		changed,
 	)
+}
+
+// methodLabels are the methods' names in results.
+func methodLabels(ms []compare.Method) []string {
+	var out []string
+	for _, m := range ms {
+		out = append(out, m.Label())
+	}
+	return out
 }
 
 func (c *Compare) running() bool { return c.cmp != nil && c.cmp.Active() }
@@ -435,7 +453,7 @@ func (c *Compare) tryLinks() app.UI {
 	if c.running() {
 		return nil
 	}
-	lora, full := f.method(runspec.MethodLoRA), f.method(runspec.MethodFull)
+	lora, full := f.method(compare.LoRA), f.method(compare.Full)
 	return app.Span().Body(
 		tryThis(l, "try.lora_rank1", func() { lora.On, lora.Rank = true, 1 }, "m-lora-rank"),
 		app.Text(" · "),
@@ -507,7 +525,7 @@ func (c *Compare) specErr(err error) []app.UI {
 func (c *Compare) renderMethod(m *methodSetup, running bool) app.UI {
 	l := c.Lang
 	id := "m-" + m.Kind
-	headOff := m.Kind == runspec.MethodHead && c.form.TaskKind() != task.KindClassify
+	headOff := m.Kind == compare.Head && c.form.TaskKind() != task.KindClassify
 	disabled := running || !m.On || headOff
 	var settings []app.UI
 	for _, fd := range fieldsOf(m.Kind) {
@@ -515,10 +533,10 @@ func (c *Compare) renderMethod(m *methodSetup, running bool) app.UI {
 		settings = append(settings, c.renderNumber(id+"-"+fd.Key, l.T("mfield."+fd.Key), fd.Get(*m), fd.Default(*m), disabled,
 			func(text string) error { return m.SetField(fd.Key, text) }, func() { m.Reset(fd.Key) }))
 	}
-	if m.Kind == runspec.MethodLoRA {
+	if m.Kind == compare.LoRA {
 		settings = append(settings, c.renderTargets(m, disabled))
 	}
-	if m.Kind == runspec.MethodHead {
+	if m.Kind == compare.Head {
 		settings = append(settings, app.Div().Class("field").Body(
 			app.Input().Type("checkbox").ID(id+"-train_body").Checked(m.TrainBody).Disabled(disabled).OnChange(func(ctx app.Context, e app.Event) {
 				m.TrainBody = ctx.JSSrc().Get("checked").Bool()
@@ -711,7 +729,7 @@ func (c *Compare) renderStatus() app.UI {
 		var match app.UI
 		if pr := cmp.PretrainResult; pr != nil {
 			fp = pr.Fingerprint
-			if m := matchOf(cmp.Spec.Fingerprint, fp); m != "" {
+			if m := fingerprint.Verdict(cmp.Spec.Fingerprint, fp); m != "" {
 				match = app.Span().ID("cmp-match").Attr("data-match", m).Text(" · " + l.T("cmp.match."+m))
 			}
 		}
@@ -814,12 +832,26 @@ func (c *Compare) renderTable() app.UI {
 					cell("share", fmtSharePct(r.Share)),
 					cell("optimizer", fmtBytes(r.OptBytes)),
 					cell("ms", fmtMs(r.MsPerStep)),
-					app.Td().Body(app.Code().Class("data").Text(r.Fingerprint)),
+					app.Td().Class("fingerprint").Body(app.Code().Class("data").Text(r.Fingerprint), rowMatch(l, r)),
 				)
 			})),
 		)),
 		app.P().ID("cmp-ms-note").Class("hint").Text("* "+l.T("cmp.ms_note")),
 	)
+}
+
+// rowMatch says how a result's fingerprint compares with the one the link carried for it, or
+// nothing when the link carried none.
+func rowMatch(l Lang, r resultRow) app.UI {
+	if r.Match == "" {
+		return nil
+	}
+	class := map[string]string{fingerprint.Matches: "good", fingerprint.Differs: "error"}[r.Match]
+	text := l.T("cmp.fp."+r.Match, r.Expected)
+	if r.Match == fingerprint.Matches {
+		text = l.T("cmp.fp.matches")
+	}
+	return app.Span().Class("match "+class).Attr("data-match", r.Match).Text(" · " + text)
 }
 
 // fmtParams and fmtSharePct are the table's forms (the CSV keeps plain numbers); the base
@@ -904,6 +936,9 @@ func (c *Compare) renderShare() app.UI {
 			spec.Lang = string(c.Lang)
 			if pr := cmp.PretrainResult; pr != nil && pr.Fingerprint != "" {
 				spec.Fingerprint = pr.Fingerprint
+			}
+			if fps := cmp.Fingerprints(); fps != nil {
+				spec.Fingerprints = fps
 			}
 			c.share.make(l, spec)
 		}),

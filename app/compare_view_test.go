@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"pretune/core/compare"
+	"pretune/core/fingerprint"
 	"pretune/core/runspec"
 )
 
@@ -53,7 +55,7 @@ func TestCompareRendersAComparison(t *testing.T) {
 			require.Contains(t, page, `data-phase="done"`)
 			require.Contains(t, page, l.T("base.note.pretrained"))
 			require.Contains(t, page, "cpu:00000000000a", "the base's pretraining fingerprint")
-			for _, k := range methodKinds {
+			for _, k := range compare.Kinds {
 				require.Contains(t, page, `id="m-`+k+`"`, "a tick box for %s", k)
 			}
 			require.Contains(t, page, `id="m-lora-rank"`)
@@ -158,4 +160,54 @@ func TestLinksGoToTheirView(t *testing.T) {
 	c.openLink(nil, "r="+plain)
 	require.Nil(t, c.link, "a pretraining link is not the compare view's")
 	require.True(t, strings.HasPrefix(cmpCode, "2"))
+}
+
+// TestCompareShowsEachVerdict: a comparison from a link that carried its results' fingerprints
+// shows, in each row, whether that result matches (in both languages); the share link then
+// carries this run's fingerprints; without them no row shows a verdict.
+func TestCompareShowsEachVerdict(t *testing.T) {
+	plain := render(t, &Compare{Lang: EN, form: defaultCompareSetup(EN), cmp: finishedComparison(t)})
+	require.NotContains(t, plain, `class="match`, "a link without fingerprints: no verdict")
+
+	cmp := finishedComparison(t)
+	verdicts := map[string][2]string{ // what the workers said: the expected fingerprint, the verdict
+		"base": {"cpu:000000000000", fingerprint.Matches},
+		"full": {"cpu:full0000000", fingerprint.Matches},
+		"lora": {"cpu:ffffffffffff", fingerprint.Differs},
+	}
+	cmp.BaseResult.Fingerprint = "cpu:000000000000"
+	cmp.BaseResult.Expected, cmp.BaseResult.Match = verdicts["base"][0], verdicts["base"][1]
+	for _, ln := range cmp.Lanes {
+		v := verdicts[ln.Method.Label()]
+		ln.Result.Expected, ln.Result.Match = v[0], v[1]
+	}
+	for _, l := range []Lang{EN, ZH} {
+		t.Run(string(l), func(t *testing.T) {
+			page := render(t, &Compare{Lang: l, form: defaultCompareSetup(l), cmp: cmp})
+			require.NotContains(t, page, "[")
+			for name, v := range verdicts {
+				row := regexp.MustCompile(`(?s)<tr [^>]*data-method="` + name + `"[^>]*>.*?</tr>`).FindString(page)
+				require.NotEmpty(t, row, name)
+				require.True(t, hasTag(row, "span", `data-match="`+v[1]+`"`), "%s's row says %s:\n%s", name, v[1], row)
+				want := l.T("cmp.fp.matches")
+				if v[1] == fingerprint.Differs {
+					want = l.T("cmp.fp.differs", v[0])
+				}
+				require.Contains(t, row, html.EscapeString(want), name)
+			}
+		})
+	}
+	require.Equal(t, map[string]string{"base": "cpu:000000000000", "full": "cpu:full0000000", "lora": "cpu:lora0000000"}, cmp.Fingerprints(),
+		"the share link carries this run's fingerprints")
+
+	// The link's box lists the fingerprints it carries, the base first; a link without them, none.
+	spec := cmp.Spec
+	spec.Fingerprints = map[string]string{"lora": "cpu:ffffffffffff", "base": "cpu:000000000000"}
+	page := render(t, &Compare{Lang: EN, form: setupFromComparison(spec, baseLink), cmp: cmp, link: &spec})
+	require.Contains(t, page, `id="cmp-link-each"`)
+	require.Contains(t, page, html.EscapeString(EN.T("method.base")+": cpu:000000000000 · "+EN.T("method.lora")+": cpu:ffffffffffff"))
+	spec.Fingerprints = nil
+	page = render(t, &Compare{Lang: ZH, form: setupFromComparison(spec, baseLink), cmp: cmp, link: &spec})
+	require.Contains(t, page, `id="cmp-link"`)
+	require.NotContains(t, page, `id="cmp-link-each"`)
 }

@@ -55,7 +55,7 @@ type comparison struct {
 
 // lane is one method's worker.
 type lane struct {
-	Method   runspec.Method
+	Method   compare.Method
 	ReqID    int
 	Status   string // the run states of run.go
 	Err      string
@@ -111,7 +111,7 @@ func (a *loadedAdapter) Apply(m protocol.Message) {
 // wantsAdapter says whether the lane is a LoRA method that finished and whose adapter file has
 // not been asked for yet.
 func (l *lane) wantsAdapter() bool {
-	return l.Status == statusDone && l.Method.Kind == runspec.MethodLoRA && l.AdapterReq == 0
+	return l.Status == statusDone && l.Method.Kind == compare.LoRA && l.AdapterReq == 0
 }
 
 // awaitsAdapter says whether the lane's adapter file was asked for and has not come yet.
@@ -270,6 +270,9 @@ type resultRow struct {
 	OptBytes    *int
 	MsPerStep   *float64
 	Fingerprint string
+	// Expected and Match are the fingerprint the link carried for this result and the worker's
+	// verdict on it (fingerprint.Verdict); both "" when the link carried none.
+	Expected, Match string
 }
 
 // Rows is the results table: the base first, then every method in the spec's order.
@@ -280,6 +283,7 @@ func (c *comparison) Rows() []resultRow {
 	}
 	if b := c.BaseResult; b != nil {
 		base.Status, base.Accuracy, base.Forgetting = statusDone, b.TaskAccuracy, b.Forgetting
+		base.Fingerprint, base.Expected, base.Match = b.Fingerprint, b.Expected, b.Match
 	}
 	rows := []resultRow{base}
 	for _, l := range c.Lanes {
@@ -288,10 +292,26 @@ func (c *comparison) Rows() []resultRow {
 			n := e.TrainableParams
 			r.Accuracy, r.Forgetting, r.Trainable, r.Share = e.TaskAccuracy, e.Forgetting, &n, e.TrainableShare
 			r.OptBytes, r.MsPerStep, r.Fingerprint = e.OptimizerBytes, e.MsPerStep, e.Fingerprint
+			r.Expected, r.Match = e.Expected, e.Match
 		}
 		rows = append(rows, r)
 	}
 	return rows
+}
+
+// Fingerprints are the finished results' fingerprints by result name (the base's and each
+// method's), as a link carries them (runspec.Spec.Fingerprints); nil before any result.
+func (c *comparison) Fingerprints() map[string]string {
+	var out map[string]string
+	for _, r := range c.Rows() {
+		if r.Status == statusDone && r.Fingerprint != "" {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[r.Name] = r.Fingerprint
+		}
+	}
+	return out
 }
 
 // methodName is a result row's method in the page's language: the kind's name, with the name a
@@ -489,18 +509,4 @@ func expectedAnswers(ref *runspec.TaskRef) map[string]string {
 		out[e.Text] = t.Labels[e.Label]
 	}
 	return out
-}
-
-// matchOf compares the base's pretraining fingerprint with the one a link expected, as job does
-// for a run: "matches", "differs", "other-device", or "" when either is unknown.
-func matchOf(expected, got string) string {
-	switch {
-	case expected == "" || got == "":
-		return ""
-	case !runspec.SameClass(expected, got):
-		return "other-device"
-	case expected == got:
-		return "matches"
-	}
-	return "differs"
 }

@@ -24,7 +24,7 @@ func twoMethods(t *testing.T) runspec.Spec {
 	f := newCompareSetup(basePretrained, tiny.Spec)
 	require.NoError(t, f.SetSteps("20"))
 	for i := range f.Methods {
-		f.Methods[i].On = f.Methods[i].Kind == runspec.MethodFull || f.Methods[i].Kind == runspec.MethodLoRA
+		f.Methods[i].On = f.Methods[i].Kind == compare.Full || f.Methods[i].Kind == compare.LoRA
 	}
 	spec, err := f.Spec(EN)
 	require.NoError(t, err)
@@ -188,14 +188,6 @@ func TestComparisonFailures(t *testing.T) {
 	c.fail("base.err.missing", "web/base/en-base.ckpt: HTTP 404 Not Found")
 	require.Equal(t, phaseFailed, c.Phase)
 	require.Equal(t, statusStopped, c.Rows()[0].Status)
-}
-
-func TestMatchOf(t *testing.T) {
-	require.Equal(t, "matches", matchOf("cpu:0123456789ab", "cpu:0123456789ab"))
-	require.Equal(t, "differs", matchOf("cpu:0123456789ab", "cpu:ba9876543210"))
-	require.Equal(t, "other-device", matchOf("webgpu/Some GPU:0123456789ab", "cpu:0123456789ab"))
-	require.Empty(t, matchOf("", "cpu:0123456789ab"))
-	require.Empty(t, matchOf("cpu:0123456789ab", ""))
 }
 
 func TestFmtBytes(t *testing.T) {

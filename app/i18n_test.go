@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"pretune/core"
+	"pretune/core/compare"
 	"pretune/core/corpus"
 	"pretune/core/protocol"
 	"pretune/core/runspec"
@@ -135,7 +136,7 @@ func TestEveryKeyUsedExists(t *testing.T) {
 		used["usertask.placeholder."+k] = true
 		used["usertask.formats."+k] = true
 	}
-	for _, k := range methodKinds {
+	for _, k := range compare.Kinds {
 		used["method."+k] = true
 		used["method.about."+k] = true
 		for _, f := range fieldsOf(k) {
@@ -147,6 +148,7 @@ func TestEveryKeyUsedExists(t *testing.T) {
 	}
 	for _, m := range []string{"matches", "differs", "other-device"} {
 		used["cmp.match."+m] = true
+		used["cmp.fp."+m] = true
 	}
 	// The LoRA view's names built from values.
 	for _, m := range adapterModes {

@@ -11,6 +11,7 @@ import (
 	"pretune/core"
 	"pretune/core/checkpoint"
 	"pretune/core/corpus"
+	"pretune/core/fingerprint"
 	"pretune/core/ops"
 	"pretune/core/protocol"
 	"pretune/core/runspec"
@@ -672,11 +673,11 @@ func (p *Pretrain) renderResult() app.UI {
 	res := r.Result
 	var match app.UI
 	switch res.Match {
-	case "matches":
-		match = app.P().ID("match").Class("good").Attr("data-match", "matches").Text(l.T("match.matches"))
-	case "differs":
-		match = app.P().ID("match").Class("error").Attr("data-match", "differs").Text(l.T("match.differs"))
-	case "other-device":
+	case fingerprint.Matches:
+		match = app.P().ID("match").Class("good").Attr("data-match", res.Match).Text(l.T("match.matches"))
+	case fingerprint.Differs:
+		match = app.P().ID("match").Class("error").Attr("data-match", res.Match).Text(l.T("match.differs"))
+	case fingerprint.OtherDevice:
 		if r.CompareTo != nil { // this is the exact CPU run asked for: the difference says the rest
 			match = app.P().ID("match").Attr("data-match", "cpu-check").Text(l.T("match.cpu_exact"))
 			break
@@ -694,7 +695,7 @@ func (p *Pretrain) renderResult() app.UI {
 				}
 			})
 		}
-		match = app.Div().ID("match").Attr("data-match", "other-device").Body(
+		match = app.Div().ID("match").Attr("data-match", res.Match).Body(
 			app.P().Body(app.Text(l.T("match.other_device")+" "), app.Code().Class("data").Text(res.Expected)),
 			check,
 		)

@@ -15,70 +15,10 @@ import (
 
 	"pretune/core"
 	"pretune/core/corpus"
+	"pretune/core/fingerprint"
 	"pretune/core/ops"
-	"pretune/core/runspec"
 	"pretune/core/task"
 )
-
-// Method kinds.
-const (
-	Full    = "full"    // every weight trainable
-	LoRA    = "lora"    // low-rank updates on chosen linear layers, base frozen
-	Adapter = "adapter" // bottleneck adapters after attention and MLP, base frozen
-	Prefix  = "prefix"  // learned key/value prefixes per layer, base frozen
-	Head    = "head"    // a classification head replacing the LM head, body frozen or trained
-	Base    = "base"    // the result name of the untouched base model
-)
-
-// Method is one method's config. Zero optimisation fields take the comparison's defaults for
-// the kind (DefaultLR).
-type Method struct {
-	Name      string             `json:"name"` // shown in results; defaults to Kind
-	Kind      string             `json:"kind"`
-	LoRA      core.LoRAConfig    `json:"lora,omitempty"`
-	Adapter   core.AdapterConfig `json:"adapter,omitempty"`
-	Prefix    core.PrefixConfig  `json:"prefix,omitempty"`
-	TrainBody bool               `json:"train_body,omitempty"` // Head: train the body too
-	LR        float32            `json:"lr,omitempty"`
-}
-
-// DefaultLR is each kind's peak learning rate: methods with few parameters starting from zero
-// (or from a frozen model's keys) need larger steps than full fine-tuning, which must not wreck
-// the pretrained weights.
-func DefaultLR(kind string) float32 {
-	switch kind {
-	case Full:
-		return 1e-3
-	case LoRA:
-		return 1e-2
-	case Adapter:
-		return 1e-2
-	case Prefix:
-		// Prefix rows are activations (keys and values of order 1), not weights: they need
-		// steps of that order to move within a few hundred updates.
-		return 1e-1
-	case Head:
-		return 3e-3
-	}
-	return 1e-3
-}
-
-// DefaultMethods are the default lesson's methods for a task kind.
-func DefaultMethods(kind string) []Method {
-	if kind == task.KindClassify {
-		return []Method{
-			{Name: "head", Kind: Head},
-			{Name: "head+body", Kind: Head, TrainBody: true, LR: 1e-3},
-			{Name: "lora+head", Kind: LoRA, LoRA: core.DefaultLoRA()},
-		}
-	}
-	return []Method{
-		{Kind: Full},
-		{Kind: LoRA, LoRA: core.DefaultLoRA()},
-		{Kind: Adapter, Adapter: core.AdapterConfig{Size: 16}},
-		{Kind: Prefix, Prefix: core.PrefixConfig{Len: 16}},
-	}
-}
 
 // Config is a comparison.
 type Config struct {
@@ -183,19 +123,12 @@ func Run(ctx context.Context, base *core.Model, tk *core.Tokenizer, t *task.Task
 	for _, meth := range cfg.Methods {
 		r, err := runMethod(ctx, base, tk, t, cfg, meth, pre.Train, valTokens, before, on)
 		if err != nil {
-			return nil, fmt.Errorf("compare: method %s: %w", name(meth), err)
+			return nil, fmt.Errorf("compare: method %s: %w", meth.Label(), err)
 		}
 		on(Event{Event: core.Event{Kind: "result"}, Method: r.Method, Result: r})
 		results = append(results, *r)
 	}
 	return results, nil
-}
-
-func name(m Method) string {
-	if m.Name != "" {
-		return m.Name
-	}
-	return m.Kind
 }
 
 // pretrainLoss is the mean loss over held-out pretraining text (the trainer's evaluation
@@ -206,16 +139,15 @@ func pretrainLoss(m *core.Model, tokens []int32) (float64, error) {
 	return m.MeanLoss(tokens, b, m.Cfg.EvalBatches)
 }
 
-// prepare clones base, attaches the method and sets the optimisation fields of its config.
+// prepare clones base, attaches the method (its defaults filled) and sets the optimisation
+// fields of its config.
 func prepare(base *core.Model, t *task.Task, cfg Config, meth Method, valTokens []int32) (*core.Model, error) {
 	m, err := base.Clone()
 	if err != nil {
 		return nil, err
 	}
+	meth = meth.Filled()
 	lr := meth.LR
-	if lr == 0 {
-		lr = DefaultLR(meth.Kind)
-	}
 	m.Cfg.Steps, m.Cfg.LR, m.Cfg.Warmup, m.Cfg.Seed = cfg.Steps, lr, min(cfg.Warmup, cfg.Steps), cfg.Seed
 	m.Cfg.MinLR = lr * cfg.MinLRFrac
 	m.Cfg.EvalEvery = max(cfg.EvalEvery, 1)
@@ -231,15 +163,15 @@ func prepare(base *core.Model, t *task.Task, cfg Config, meth Method, valTokens 
 	switch meth.Kind {
 	case Full:
 	case LoRA:
-		_, attachErr = m.AttachLoRA(meth.LoRA, cfg.Seed)
+		_, attachErr = m.AttachLoRA(meth.LoRAConfig(), cfg.Seed)
 	case Adapter:
-		_, attachErr = m.AttachAdapters(meth.Adapter, cfg.Seed)
+		_, attachErr = m.AttachAdapters(core.AdapterConfig{Size: meth.Size}, cfg.Seed)
 	case Prefix:
 		init := valTokens
-		if len(init) < meth.Prefix.Len {
+		if len(init) < meth.Len {
 			init = nil
 		}
-		_, attachErr = m.AttachPrefix(meth.Prefix, init, cfg.Seed)
+		_, attachErr = m.AttachPrefix(core.PrefixConfig{Len: meth.Len}, init, cfg.Seed)
 	case Head:
 		if t.Kind != task.KindClassify {
 			attachErr = fmt.Errorf("a class head needs a classify task")
@@ -289,7 +221,7 @@ func runMethod(ctx context.Context, base *core.Model, tk *core.Tokenizer, t *tas
 	if err != nil {
 		return nil, err
 	}
-	r := &Result{Method: name(meth), Kind: meth.Kind}
+	r := &Result{Method: meth.Label(), Kind: meth.Kind}
 	v0, err := ft.Evaluate()
 	if err != nil {
 		return nil, err
@@ -387,7 +319,7 @@ func finish(r *Result, ft *core.FineTuner, t *task.Task, cfg Config, valTokens [
 	if err != nil {
 		return err
 	}
-	r.Fingerprint = runspec.Fingerprint(m.Dev.Name(), losses, hash)
+	r.Fingerprint = fingerprint.Of(m.Dev.Name(), losses, hash)
 	return nil
 }
 

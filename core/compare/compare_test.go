@@ -43,7 +43,7 @@ func TestRunMeasuresEveryMethod(t *testing.T) {
 	require.NoError(t, err)
 	cfg := DefaultConfig(tsk.Kind)
 	cfg.Steps, cfg.EvalEvery = 4, 2
-	cfg.Methods = append(cfg.Methods, Method{Name: "lora-mlp", Kind: LoRA, LoRA: core.LoRAConfig{Rank: 2, Alpha: 2, Dropout: 0.1, Targets: []string{"fc_in", "fc_out"}}})
+	cfg.Methods = append(cfg.Methods, Method{Name: "lora-mlp", Kind: LoRA, Rank: 2, Alpha: 2, Targets: []string{"fc_in", "fc_out"}})
 	var events []Event
 	run := func() []Result {
 		events = nil
@@ -126,7 +126,7 @@ func TestRunRejectsBadConfigs(t *testing.T) {
 		"no methods":    {Steps: 1},
 		"unknown kind":  {Steps: 1, Methods: []Method{{Kind: "magic"}}},
 		"head on gen":   {Steps: 1, Methods: []Method{{Kind: Head}}},
-		"bad lora rank": {Steps: 1, Methods: []Method{{Kind: LoRA, LoRA: core.LoRAConfig{Rank: 0, Alpha: 1, Targets: []string{"q_proj"}}}}},
+		"bad lora rank": {Steps: 1, Methods: []Method{{Kind: LoRA, Rank: 0, Alpha: 1, Targets: []string{"q_proj"}}}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := Run(context.Background(), base, tk, gen, c, cfg, nil)
@@ -153,7 +153,7 @@ func TestLoRAExtras(t *testing.T) {
 	cfg := DefaultConfig(tsk.Kind)
 	cfg.Steps, cfg.EvalEvery = 6, 3
 	lcfg := core.LoRAConfig{Rank: 2, Alpha: 4, Targets: []string{"q_proj", "fc_in"}}
-	cfg.Methods = []Method{{Kind: Full}, {Kind: LoRA, LoRA: lcfg}}
+	cfg.Methods = []Method{{Kind: Full}, {Kind: LoRA, Rank: lcfg.Rank, Alpha: lcfg.Alpha, Targets: lcfg.Targets}}
 	res, err := Run(context.Background(), base, tk, tsk, c, cfg, nil)
 	require.NoError(t, err)
 	baseRes, full, lora := res[0], res[1], res[2]

@@ -22,7 +22,7 @@ func TestLoadAdapter(t *testing.T) {
 	cfg := DefaultConfig(tsk.Kind)
 	cfg.Steps, cfg.EvalEvery = 6, 3
 	lcfg := core.LoRAConfig{Rank: 2, Alpha: 4, Targets: []string{"k_proj", "fc_out"}}
-	cfg.Methods = []Method{{Kind: LoRA, LoRA: lcfg}}
+	cfg.Methods = []Method{{Kind: LoRA, Rank: lcfg.Rank, Alpha: lcfg.Alpha, Targets: lcfg.Targets}}
 	res, err := Run(context.Background(), base, tk, tsk, c, cfg, nil)
 	require.NoError(t, err)
 	baseRes, lora := res[0], res[1]

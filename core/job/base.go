@@ -9,6 +9,7 @@ import (
 
 	"pretune/core/checkpoint"
 	"pretune/core/corpus"
+	"pretune/core/fingerprint"
 	"pretune/core/runspec"
 )
 
@@ -78,6 +79,7 @@ func compareFromBase(ctx context.Context, spec runspec.Spec, base *checkpoint.Ch
 		TrainableParams: m.ParamCount(), Device: m.Dev.Name()}
 	if IsBaseOf(base, spec) {
 		pre.Fingerprint = base.Meta[MetaFingerprint]
+		pre.Expected, pre.Match = spec.Fingerprint, fingerprint.Verdict(spec.Fingerprint, pre.Fingerprint)
 		pre.ValLoss, _ = strconv.ParseFloat(base.Meta[MetaValLoss], 64)
 		pre.Note = "started from a kept copy of this pretraining (the same bytes the run writes)"
 	} else {

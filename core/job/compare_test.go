@@ -12,6 +12,7 @@ import (
 	"pretune/core"
 	"pretune/core/checkpoint"
 	"pretune/core/compare"
+	"pretune/core/fingerprint"
 	"pretune/core/ops"
 	"pretune/core/runspec"
 	"pretune/core/task"
@@ -21,7 +22,7 @@ func TestCompareConfig(t *testing.T) {
 	p, err := runspec.PresetByName("en-lesson")
 	require.NoError(t, err)
 	spec := p.Spec
-	spec.Methods = append(spec.Methods, runspec.Method{Name: "mlp", Kind: runspec.MethodLoRA, Rank: 2, Targets: []string{"fc_in"}, LR: 0.02})
+	spec.Methods = append(spec.Methods, compare.Method{Name: "mlp", Kind: compare.LoRA, Rank: 2, Targets: []string{"fc_in"}, LR: 0.02})
 	cfg := CompareConfig(spec)
 	require.Equal(t, spec.FineTune.Steps, cfg.Steps)
 	require.Equal(t, spec.FineTune.Warmup, cfg.Warmup)
@@ -33,18 +34,22 @@ func TestCompareConfig(t *testing.T) {
 	ft.Seed = 9
 	seeded.FineTune = &ft
 	require.Equal(t, uint64(9), CompareConfig(seeded).Seed, "a fine-tuning seed of its own wins")
+	// What each method runs: its label and its settings with the defaults filled.
+	attention := []string{"q_proj", "k_proj", "v_proj", "o_proj"}
 	for _, tc := range []struct {
-		i    int
-		want compare.Method
+		i     int
+		label string
+		want  compare.Method
 	}{
-		{0, compare.Method{Name: "full", Kind: compare.Full}},
-		{1, compare.Method{Name: "lora", Kind: compare.LoRA, LoRA: core.LoRAConfig{Rank: 4, Alpha: 8, Targets: []string{"q_proj", "k_proj", "v_proj", "o_proj"}}}},
-		{2, compare.Method{Name: "adapter", Kind: compare.Adapter, Adapter: core.AdapterConfig{Size: 16}}},
-		{3, compare.Method{Name: "prefix", Kind: compare.Prefix, Prefix: core.PrefixConfig{Len: 16}}},
-		{4, compare.Method{Name: "mlp", Kind: compare.LoRA, LR: 0.02, LoRA: core.LoRAConfig{Rank: 2, Alpha: 4, Targets: []string{"fc_in"}}}},
+		{0, "full", compare.Method{Kind: compare.Full, LR: 1e-3}},
+		{1, "lora", compare.Method{Kind: compare.LoRA, LR: 1e-2, Rank: 4, Alpha: 8, Targets: attention}},
+		{2, "adapter", compare.Method{Kind: compare.Adapter, LR: 1e-2, Size: 16}},
+		{3, "prefix", compare.Method{Kind: compare.Prefix, LR: 1e-1, Len: 16}},
+		{4, "mlp", compare.Method{Name: "mlp", Kind: compare.LoRA, LR: 0.02, Rank: 2, Alpha: 4, Targets: []string{"fc_in"}}},
 	} {
-		t.Run(tc.want.Name, func(t *testing.T) {
-			require.Equal(t, tc.want, cfg.Methods[tc.i])
+		t.Run(tc.label, func(t *testing.T) {
+			require.Equal(t, tc.label, cfg.Methods[tc.i].Label())
+			require.Equal(t, tc.want, cfg.Methods[tc.i].Filled())
 		})
 	}
 }
@@ -60,7 +65,7 @@ func tinyComparison(t *testing.T) runspec.Spec {
 	spec := tiny.Spec
 	spec.Version, spec.Task = runspec.VersionCompare, lesson.Spec.Task
 	spec.FineTune = &runspec.FineTune{Steps: 20, Warmup: 2, EvalEvery: 10}
-	spec.Methods = []runspec.Method{{Kind: runspec.MethodFull}, {Kind: runspec.MethodLoRA, Rank: 2}}
+	spec.Methods = []compare.Method{{Kind: compare.Full}, {Kind: compare.LoRA, Rank: 2}}
 	return spec
 }
 
@@ -108,6 +113,73 @@ func TestComparisonFromAKeptBaseIsTheSameRun(t *testing.T) {
 	require.Contains(t, events[0].Note, "did not run here")
 }
 
+// TestComparisonChecksEachFingerprint: a comparison's link carries its results' fingerprints
+// (version 4); rerun, every result says whether it matches, and a method whose expected
+// fingerprint was altered is reported as differing, one made on another device class as such.
+func TestComparisonChecksEachFingerprint(t *testing.T) {
+	spec := tinyComparison(t)
+	first, err := Run(context.Background(), spec, ops.NewCPU(), Options{})
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	require.NoError(t, SaveBase(&buf, spec.Pretraining(), first))
+
+	spec.Fingerprint = first.Final.Fingerprint
+	spec.Fingerprints = map[string]string{}
+	for _, r := range first.Compare {
+		spec.Fingerprints[r.Method] = r.Fingerprint
+	}
+	lora := spec.Fingerprints["lora"]
+	altered := lora[:len(lora)-1] + "0" // its last hex digit changed
+	if strings.HasSuffix(lora, "0") {
+		altered = lora[:len(lora)-1] + "1"
+	}
+	spec.Fingerprints["lora"] = altered
+	_, hash, err := fingerprint.Parse(spec.Fingerprints[compare.Base])
+	require.NoError(t, err)
+	spec.Fingerprints[compare.Base] = "webgpu/Some GPU:" + hash
+	code, err := runspec.Encode(spec)
+	require.NoError(t, err)
+	spec, err = runspec.Decode(code)
+	require.NoError(t, err)
+	require.Equal(t, runspec.VersionFingerprints, spec.Version)
+
+	base, err := checkpoint.Load(bytes.NewReader(buf.Bytes()), ops.NewCPU())
+	require.NoError(t, err)
+	results := map[string]Event{}
+	_, err = Run(context.Background(), spec, ops.NewCPU(), Options{Base: base, OnEvent: func(e Event) {
+		if e.Event == "result" {
+			results[e.Method] = e
+		}
+	}})
+	require.NoError(t, err)
+	for method, want := range map[string]string{
+		MethodPretrain: fingerprint.Matches, compare.Base: fingerprint.OtherDevice, "full": fingerprint.Matches, "lora": fingerprint.Differs,
+	} {
+		e := results[method]
+		require.Equal(t, want, e.Match, method)
+		require.NotEmpty(t, e.Expected, method)
+	}
+	require.Equal(t, altered, results["lora"].Expected)
+	require.Equal(t, lora, results["lora"].Fingerprint, "the run itself reproduced")
+
+	// A link without fingerprints per method gives no verdict for them, as before version 4.
+	spec.Fingerprints = nil
+	base, err = checkpoint.Load(bytes.NewReader(buf.Bytes()), ops.NewCPU())
+	require.NoError(t, err)
+	results = map[string]Event{}
+	_, err = Run(context.Background(), spec, ops.NewCPU(), Options{Base: base, OnEvent: func(e Event) {
+		if e.Event == "result" {
+			results[e.Method] = e
+		}
+	}})
+	require.NoError(t, err)
+	for _, method := range []string{compare.Base, "full", "lora"} {
+		require.Empty(t, results[method].Match, method)
+		require.Empty(t, results[method].Expected, method)
+	}
+	require.Equal(t, fingerprint.Matches, results[MethodPretrain].Match)
+}
+
 // TestComparisonRefusesABaseWithoutTheTaskCharacters: a model whose vocabulary lacks characters
 // the task needs could never write its answers; the run says which, instead of fine-tuning it.
 func TestComparisonRefusesABaseWithoutTheTaskCharacters(t *testing.T) {
@@ -132,11 +204,7 @@ func TestLessonPresetsAreTheDefaultLesson(t *testing.T) {
 		require.Equal(t, def.EvalEvery, cfg.EvalEvery, p.Name)
 		require.Equal(t, def.MinLRFrac, cfg.MinLRFrac, p.Name)
 		require.Len(t, cfg.Methods, len(def.Methods), p.Name)
-		for i, m := range cfg.Methods {
-			want := def.Methods[i]
-			want.Name = m.Name
-			require.Equal(t, want, m, p.Name)
-		}
+		require.Equal(t, def.Methods, cfg.Methods, p.Name)
 	}
 }
 
@@ -204,7 +272,7 @@ func TestMaskedBaseComparesWithAHead(t *testing.T) {
 	require.NoError(t, err)
 	spec.Objective = runspec.ObjectiveMasked
 	spec.Task = &runspec.TaskRef{ID: truth.ID, Hash: truth.Hash()}
-	spec.Methods = []runspec.Method{{Kind: runspec.MethodHead}, {Name: "head+body", Kind: runspec.MethodHead, TrainBody: true}}
+	spec.Methods = []compare.Method{{Kind: compare.Head}, {Name: "head+body", Kind: compare.Head, TrainBody: true}}
 	_, err = runspec.Encode(spec)
 	require.NoError(t, err)
 	res, err := Run(context.Background(), spec, ops.NewCPU(), Options{})

@@ -11,11 +11,13 @@ import (
 	"context"
 	"encoding/gob"
 	"fmt"
+	"slices"
 
 	"pretune/core"
 	"pretune/core/checkpoint"
 	"pretune/core/compare"
 	"pretune/core/corpus"
+	"pretune/core/fingerprint"
 	"pretune/core/ops"
 	"pretune/core/runspec"
 	"pretune/core/task"
@@ -35,8 +37,9 @@ type Event struct {
 	Params          int     `json:"params,omitempty"`
 	Device          string  `json:"device,omitempty"`
 	Fingerprint     string  `json:"fingerprint,omitempty"`
-	// Expected and Match compare the fingerprint with the one the link carried, if any:
-	// Match is "matches", "differs" or "other-device" (a different device class).
+	// Expected and Match compare the fingerprint with the one the link carried, if any (the
+	// pretraining's, or a comparison's result's from runspec.Spec.Fingerprints): Match is
+	// fingerprint.Verdict's ("matches", "differs" or "other-device").
 	Expected string `json:"expected_fingerprint,omitempty"`
 	Match    string `json:"match,omitempty"`
 	// Note explains a "device" event (why the run changed device).
@@ -245,23 +248,13 @@ func Run(ctx context.Context, spec runspec.Spec, dev ops.Device, o Options) (*Re
 	final := Event{
 		Event: "result", Method: MethodPretrain, Steps: spec.Config.Steps, ValLoss: val,
 		TrainableParams: tr.Model.TrainableCount(), Params: tr.Model.ParamCount(),
-		Device: class, Fingerprint: runspec.Fingerprint(class, losses, hash),
+		Device: class, Fingerprint: fingerprint.Of(class, losses, hash),
 	}
 	final.TokensPerS = tr.TokensPerSecond()
 	if acc, err := core.FillBlankAccuracy(tr.Model, tr.Tok, c.Val, tr.Model.Cfg.EvalBatches, probeRate); err == nil {
 		final.FillBlank = &acc
 	}
-	if spec.Fingerprint != "" {
-		final.Expected = spec.Fingerprint
-		switch {
-		case !runspec.SameClass(spec.Fingerprint, final.Fingerprint):
-			final.Match = "other-device"
-		case spec.Fingerprint == final.Fingerprint:
-			final.Match = "matches"
-		default:
-			final.Match = "differs"
-		}
-	}
+	final.Expected, final.Match = spec.Fingerprint, fingerprint.Verdict(spec.Fingerprint, final.Fingerprint)
 	emit(final)
 	res := &Result{Trainer: tr, Final: final}
 	if spec.Compares() {
@@ -310,23 +303,13 @@ func CompareConfig(spec runspec.Spec) compare.Config {
 	if ft := spec.FineTune; ft != nil {
 		cfg.Steps, cfg.Warmup, cfg.EvalEvery = ft.Steps, ft.Warmup, ft.EvalEvery
 	}
-	for _, m := range spec.Methods {
-		cm := compare.Method{Name: m.Label(), Kind: m.Kind, LR: m.LR, TrainBody: m.TrainBody}
-		switch m.Kind {
-		case runspec.MethodLoRA:
-			cm.LoRA = m.LoRAConfig()
-		case runspec.MethodAdapter:
-			cm.Adapter = core.AdapterConfig{Size: m.Size}
-		case runspec.MethodPrefix:
-			cm.Prefix = core.PrefixConfig{Len: m.Len}
-		}
-		cfg.Methods = append(cfg.Methods, cm)
-	}
+	cfg.Methods = slices.Clone(spec.Methods)
 	return cfg
 }
 
 // runCompare fine-tunes the pretrained base with each of the spec's methods and reports every
-// method's evaluations and results, and the base's result, as events.
+// method's evaluations and results, and the base's result, as events; a result the link carries
+// a fingerprint for says whether it matches.
 func runCompare(ctx context.Context, spec runspec.Spec, base *core.Model, tk *core.Tokenizer, c *corpus.Corpus, emit func(Event)) ([]compare.Result, error) {
 	t, err := taskFor(spec, tk)
 	if err != nil {
@@ -338,7 +321,10 @@ func runCompare(ctx context.Context, spec runspec.Spec, base *core.Model, tk *co
 		case "eval":
 			emit(evalEvent(e.Method, class, e.Event))
 		case "result":
-			emit(ResultEvent(e.Result, class))
+			r := ResultEvent(e.Result, class)
+			r.Expected = spec.Fingerprints[r.Method]
+			r.Match = fingerprint.Verdict(r.Expected, r.Fingerprint)
+			emit(r)
 		}
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"pretune/core"
+	"pretune/core/fingerprint"
 	"pretune/core/ops"
 	"pretune/core/runspec"
 )
@@ -58,9 +59,9 @@ func TestLostDeviceFallsBackToCPUExactly(t *testing.T) {
 	require.Equal(t, 20, deviceEvents[0].Step, "resumes from the evaluation at step 20")
 	require.Equal(t, MixedDevice, res.Final.Device)
 
-	_, cpuHash, err := runspec.ParseFingerprint(cpuRun.Final.Fingerprint)
+	_, cpuHash, err := fingerprint.Parse(cpuRun.Final.Fingerprint)
 	require.NoError(t, err)
-	class, mixedHash, err := runspec.ParseFingerprint(res.Final.Fingerprint)
+	class, mixedHash, err := fingerprint.Parse(res.Final.Fingerprint)
 	require.NoError(t, err)
 	require.Equal(t, MixedDevice, class)
 	require.Equal(t, cpuHash, mixedHash, "resuming from the snapshot must replay the CPU run exactly")

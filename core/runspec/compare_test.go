@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"pretune/core/compare"
 	"pretune/core/task"
 )
 
@@ -72,21 +73,67 @@ func TestFineTuneSeed(t *testing.T) {
 	require.Equal(t, byte('2'), code[0], "no seed of its own: version 2, which older builds read")
 }
 
-func TestLoRAConfigDefaults(t *testing.T) {
+// TestMethodFingerprints: a comparison with its results' fingerprints is written as version 4
+// and decodes to the same Spec; without them it keeps its older version; each fingerprint names
+// the base or a method and parses.
+func TestMethodFingerprints(t *testing.T) {
+	s := lessonSpec(t)
+	s.Fingerprint = "cpu:00000000000a"
+	s.Fingerprints = map[string]string{compare.Base: "cpu:0000000000b0", "full": "cpu:000000000c00", "lora": "webgpu/Apple M2: 1:00000000d000"}
+	code, err := Encode(s)
+	require.NoError(t, err)
+	require.Equal(t, byte('4'), code[0])
+	got, err := Decode(code)
+	require.NoError(t, err)
+	s.Version = VersionFingerprints
+	require.Equal(t, s, got)
+	require.Equal(t, lessonSpec(t).Pretraining(), got.Pretraining(), "the fingerprints leave the pretraining alone")
+	again, err := Encode(got)
+	require.NoError(t, err)
+	require.Equal(t, code, again, "the map is written in one order")
+
+	s.Fingerprints = nil
+	code, err = Encode(s)
+	require.NoError(t, err)
+	require.Equal(t, byte('2'), code[0], "no fingerprints per method: version 2, which older builds read")
+
+	v4 := func(edit func(m map[string]any)) string {
+		return rawCodeV(t, 4, specJSON(t, lessonSpec(t), func(m map[string]any) {
+			m["v"] = 4
+			m["fingerprints"] = map[string]any{"base": "cpu:0123456789ab", "lora": "cpu:0123456789ab"}
+			edit(m)
+		}))
+	}
+	_, err = Decode(v4(func(map[string]any) {}))
+	require.NoError(t, err, "the edits below are what make the codes invalid")
 	for _, tc := range []struct {
-		name      string
-		m         Method
-		alpha     float32
-		targetsIn []string
+		name, code string
+		want       error
+		msg        string
 	}{
-		{"alpha 2r", Method{Kind: MethodLoRA, Rank: 4}, 8, []string{"q_proj", "k_proj", "v_proj", "o_proj"}},
-		{"given", Method{Kind: MethodLoRA, Rank: 2, Alpha: 3, Targets: []string{"fc_in"}}, 3, []string{"fc_in"}},
+		{"version 2 with fingerprints", rawCodeV(t, 2, specJSON(t, lessonSpec(t), func(m map[string]any) {
+			m["fingerprints"] = map[string]any{"full": "cpu:0123456789ab"}
+		})), ErrInvalid, "fingerprints per method need link version 4, not 2"},
+		{"version 4 without them", v4(func(m map[string]any) { delete(m, "fingerprints") }), ErrInvalid, "a version 4 link carries fingerprints per method"},
+		{"version 4 without a comparison", v4(func(m map[string]any) {
+			delete(m, "fingerprints")
+			delete(m, "task")
+			delete(m, "finetune")
+			delete(m, "methods")
+		}), ErrInvalid, "must carry a comparison"},
+		{"fingerprints without a comparison", v4(func(m map[string]any) {
+			delete(m, "task")
+			delete(m, "finetune")
+			delete(m, "methods")
+		}), ErrInvalid, "belong to a comparison"},
+		{"an unknown method", v4(func(m map[string]any) { m["fingerprints"].(map[string]any)["dora"] = "cpu:0123456789ab" }), ErrInvalid, `a fingerprint for "dora"`},
+		{"the pretraining's", v4(func(m map[string]any) { m["fingerprints"].(map[string]any)["pretrain"] = "cpu:0123456789ab" }), ErrInvalid, `a fingerprint for "pretrain"`},
+		{"a bad fingerprint", v4(func(m map[string]any) { m["fingerprints"].(map[string]any)["full"] = "cpu:0123" }), ErrInvalid, "the fingerprint of full"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := tc.m.LoRAConfig()
-			require.Equal(t, tc.m.Rank, c.Rank)
-			require.Equal(t, tc.alpha, c.Alpha)
-			require.Equal(t, tc.targetsIn, c.Targets)
+			s, err := Decode(tc.code)
+			require.Equal(t, Spec{}, s)
+			requireKind(t, err, tc.want, tc.msg)
 		})
 	}
 }
@@ -193,7 +240,7 @@ func TestObjective(t *testing.T) {
 		{"generate task", func(s *Spec) {
 			s.Task = &TaskRef{ID: "en-facts"}
 			s.FineTune = &FineTune{Steps: 10, EvalEvery: 5}
-			s.Methods = []Method{{Kind: MethodFull}}
+			s.Methods = []compare.Method{{Kind: compare.Full}}
 		}, "cannot generate"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

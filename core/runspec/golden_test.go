@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"pretune/core/compare"
 	"pretune/core/task"
 )
 
@@ -18,6 +19,7 @@ var (
 	updateCodes   = flag.Bool("update-codes", false, "write testdata/codes_v1.json (only when version 1 is new: old codes must never change)")
 	updateCodesV2 = flag.Bool("update-codes-v2", false, "write testdata/codes_v2.json (only when version 2 is new: old codes must never change)")
 	updateCodesV3 = flag.Bool("update-codes-v3", false, "write testdata/codes_v3.json (only when version 3 is new: old codes must never change)")
+	updateCodesV4 = flag.Bool("update-codes-v4", false, "write testdata/codes_v4.json (only when version 4 is new: old codes must never change)")
 )
 
 // goldenCode is a real code kept forever with the Spec it stood for when it was made.
@@ -31,6 +33,7 @@ const (
 	codesV1 = "testdata/codes_v1.json"
 	codesV2 = "testdata/codes_v2.json"
 	codesV3 = "testdata/codes_v3.json"
+	codesV4 = "testdata/codes_v4.json"
 )
 
 func goldenSpecs(t *testing.T) []goldenCode {
@@ -60,17 +63,17 @@ func goldenSpecsV2(t *testing.T) []goldenCode {
 	user.Version, user.Lang = 2, "en"
 	user.Task = &TaskRef{ID: "en-facts", Hash: builtinTaskHash(t, "en-facts")}
 	user.FineTune = &FineTune{Steps: 40, Warmup: 0, EvalEvery: 40}
-	user.Methods = []Method{
-		{Name: "all of it", Kind: MethodFull, LR: 5e-4},
-		{Name: "lora-mlp", Kind: MethodLoRA, Rank: 2, Alpha: 16, Targets: []string{"fc_in", "fc_out"}, LR: 2e-2},
-		{Kind: MethodAdapter, Size: 8},
-		{Kind: MethodPrefix, Len: 4, LR: 0.05},
+	user.Methods = []compare.Method{
+		{Name: "all of it", Kind: compare.Full, LR: 5e-4},
+		{Name: "lora-mlp", Kind: compare.LoRA, Rank: 2, Alpha: 16, Targets: []string{"fc_in", "fc_out"}, LR: 2e-2},
+		{Kind: compare.Adapter, Size: 8},
+		{Kind: compare.Prefix, Len: 4, LR: 0.05},
 	}
 	classify := Presets()[0].Spec
 	classify.Version, classify.Device = 2, DeviceCPU
 	classify.Task = &TaskRef{ID: "en-truth", Hash: builtinTaskHash(t, "en-truth")}
 	classify.FineTune = &FineTune{Steps: 100, Warmup: 10, EvalEvery: 25}
-	classify.Methods = []Method{{Kind: MethodHead}, {Name: "head+body", Kind: MethodHead, TrainBody: true, LR: 1e-3}, {Kind: MethodLoRA, Rank: 4}}
+	classify.Methods = []compare.Method{{Kind: compare.Head}, {Name: "head+body", Kind: compare.Head, TrainBody: true, LR: 1e-3}, {Kind: compare.LoRA, Rank: 4}}
 	return append(out,
 		goldenCode{Name: "english text, every generative method", Spec: user},
 		goldenCode{Name: "classify heads", Spec: classify})
@@ -87,7 +90,7 @@ func goldenSpecsV3(t *testing.T) []goldenCode {
 	classify := masked
 	classify.Task = &TaskRef{ID: "en-truth", Hash: builtinTaskHash(t, "en-truth")}
 	classify.FineTune = &FineTune{Steps: 100, Warmup: 10, EvalEvery: 25}
-	classify.Methods = []Method{{Kind: MethodHead}, {Name: "head+body", Kind: MethodHead, TrainBody: true}}
+	classify.Methods = []compare.Method{{Kind: compare.Head}, {Name: "head+body", Kind: compare.Head, TrainBody: true}}
 	out := []goldenCode{
 		{Name: "masked en-small", Spec: masked},
 		{Name: "masked learner text, rate 0.25", Spec: rate},
@@ -104,19 +107,53 @@ func goldenSpecsV3(t *testing.T) []goldenCode {
 	tiny.Version, tiny.Lang, tiny.Fingerprint = 3, "en", "cpu:0123456789ab"
 	tiny.Task = &TaskRef{ID: "en-facts", Hash: builtinTaskHash(t, "en-facts")}
 	tiny.FineTune = &FineTune{Steps: 20, Warmup: 2, EvalEvery: 2, Seed: 1 << 40}
-	tiny.Methods = []Method{{Kind: MethodFull}, {Kind: MethodLoRA, Rank: 2, Alpha: 4, Targets: []string{"q_proj", "v_proj"}}}
+	tiny.Methods = []compare.Method{{Kind: compare.Full}, {Kind: compare.LoRA, Rank: 2, Alpha: 4, Targets: []string{"q_proj", "v_proj"}}}
 	user := Presets()[0].Spec
 	user.Version = 3
 	ref, err := UserTaskRef("animals.tsv", task.KindGenerate, userTaskText())
 	require.NoError(t, err)
 	user.Task, user.FineTune = ref, &FineTune{Steps: 30, Warmup: 3, EvalEvery: 10}
-	user.Methods = []Method{{Kind: MethodFull}, {Kind: MethodLoRA, Rank: 4}}
+	user.Methods = []compare.Method{{Kind: compare.Full}, {Kind: compare.LoRA, Rank: 4}}
 	return append(out,
 		goldenCode{Name: "tiny, two methods, a large seed", Spec: tiny},
 		goldenCode{Name: "a learner's own task", Spec: user})
 }
 
-// TestGoldenCodes: codes made by earlier builds keep decoding to the same Spec. A built-in
+// goldenSpecsV4 are version 4's golden specs: finished comparisons with their fingerprints per
+// method (the lesson preset on the CPU, a masked base's heads on a GPU with a fine-tuning seed),
+// and a comparison that carries only some of them.
+func goldenSpecsV4(t *testing.T) []goldenCode {
+	lesson, err := PresetByName("en-lesson")
+	require.NoError(t, err)
+	done := lesson.Spec
+	done.Device, done.Fingerprint = DeviceCPU, "cpu:1a2b3c4d5e6f"
+	done.Fingerprints = map[string]string{compare.Base: "cpu:0a0b0c0d0e0f", "full": "cpu:111111111111", "lora": "cpu:222222222222",
+		"adapter": "cpu:333333333333", "prefix": "cpu:444444444444"}
+	masked := Presets()[1].Spec
+	masked.Objective, masked.Fingerprint = ObjectiveMasked, "webgpu/Apple M2:00ff00ff00ff"
+	masked.Task = &TaskRef{ID: "en-truth", Hash: builtinTaskHash(t, "en-truth")}
+	masked.FineTune = &FineTune{Steps: 100, Warmup: 10, EvalEvery: 25, Seed: 3}
+	masked.Methods = []compare.Method{{Kind: compare.Head}, {Name: "head+body", Kind: compare.Head, TrainBody: true}}
+	masked.Fingerprints = map[string]string{compare.Base: "webgpu/Apple M2:0123456789ab", "head": "webgpu/Apple M2:ba9876543210",
+		"head+body": "webgpu/Apple M2:abcdefabcdef"}
+	some := Presets()[0].Spec
+	some.Lang = "zh"
+	some.Task = &TaskRef{ID: "en-facts", Hash: builtinTaskHash(t, "en-facts")}
+	some.FineTune = &FineTune{Steps: 20, Warmup: 2, EvalEvery: 10}
+	some.Methods = []compare.Method{{Kind: compare.Full}, {Name: "mlp", Kind: compare.LoRA, Rank: 2, Alpha: 4, Targets: []string{"fc_in", "fc_out"}}}
+	some.Fingerprints = map[string]string{"mlp": "cpu:999999999999"}
+	for _, s := range []*Spec{&done, &masked, &some} {
+		s.Version = VersionFingerprints
+	}
+	return []goldenCode{
+		{Name: "preset en-lesson, finished on the CPU", Spec: done},
+		{Name: "masked base, heads, a fine-tuning seed, finished on a GPU", Spec: masked},
+		{Name: "one method's fingerprint only", Spec: some},
+	}
+}
+
+// TestGoldenCodes: codes made by earlier builds keep decoding to the same Spec, and re-encode to
+// the same code. A built-in
 // corpus (or task) that has changed since is reported (ErrCorpusChanged) but the Spec still
 // comes back.
 func TestGoldenCodes(t *testing.T) {
@@ -130,6 +167,7 @@ func TestGoldenCodes(t *testing.T) {
 		{1, codesV1, *updateCodes, goldenSpecs, 6},
 		{2, codesV2, *updateCodesV2, goldenSpecsV2, 4},
 		{3, codesV3, *updateCodesV3, goldenSpecsV3, 3},
+		{4, codesV4, *updateCodesV4, goldenSpecsV4, 3},
 	} {
 		t.Run(fmt.Sprintf("v%d", tc.version), func(t *testing.T) {
 			if tc.update {
@@ -167,6 +205,9 @@ func checkGolden(t *testing.T, path string, version, least int) {
 				t.Logf("the built-in corpus changed since this code was made: %v", err)
 			} else {
 				require.NoError(t, err)
+				code, err := Encode(s)
+				require.NoError(t, err)
+				require.Equal(t, g.Code, code, "the spec re-encodes to the same code")
 			}
 			require.Equal(t, g.Spec, s)
 		})

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"pretune/core"
+	"pretune/core/compare"
 	"pretune/core/task"
 )
 
@@ -47,17 +48,11 @@ var comparisonDefs = []struct{ name, about, base, task string }{
 		"zh-base", "zh-facts"},
 }
 
-// lessonFineTune and lessonMethods are the comparison presets' schedule and methods: core/compare's
-// DefaultConfig for a generate task (core/job's tests check they agree).
-var lessonFineTune = FineTune{Steps: 500, Warmup: 20, EvalEvery: 50}
-
-func lessonMethods() []Method {
-	return []Method{
-		{Kind: MethodFull},
-		{Kind: MethodLoRA, Rank: 4, Alpha: 8},
-		{Kind: MethodAdapter, Size: 16},
-		{Kind: MethodPrefix, Len: 16},
-	}
+// lesson is the comparison presets' schedule and methods: core/compare's default lesson for a
+// generate task.
+func lesson() (FineTune, []compare.Method) {
+	def := compare.DefaultConfig(task.KindGenerate)
+	return FineTune{Steps: def.Steps, Warmup: def.Warmup, EvalEvery: def.EvalEvery}, def.Methods
 }
 
 // Presets lists the built-in pretraining runs (version-1 specs), smallest first. Each spec
@@ -110,8 +105,8 @@ func ComparisonPresets() []Preset {
 			panic(fmt.Sprintf("runspec: comparison %s: %v", c.name, err))
 		}
 		spec := base.Spec
-		ft := lessonFineTune
-		spec.Version, spec.Task, spec.FineTune, spec.Methods = VersionCompare, &TaskRef{ID: c.task, Hash: t.Hash()}, &ft, lessonMethods()
+		ft, methods := lesson()
+		spec.Version, spec.Task, spec.FineTune, spec.Methods = VersionCompare, &TaskRef{ID: c.task, Hash: t.Hash()}, &ft, methods
 		out = append(out, Preset{Name: c.name, About: c.about, Spec: spec})
 	}
 	return out

@@ -5,7 +5,7 @@
 //
 // # The code
 //
-// A code is its version, one character ('1', '2' or '3'), followed by the payload; the payload of
+// A code is its version, one character ('1' to '4'), followed by the payload; the payload of
 // every version is the Spec as JSON, compressed with raw DEFLATE and written in unpadded base64url
 // (RFC 4648 §5), so it is safe in a URL fragment, a query or a chat message. The app puts it in
 // the fragment, "#r=CODE", which browsers never send to a server.
@@ -18,6 +18,10 @@
 // Version 3 adds the fine-tuning's own seed (FineTune.Seed): in version 2 the methods draw their
 // data order and initialisation from the pretraining seed, so another fine-tuning seed meant
 // another base. A comparison without its own seed is still written as version 2.
+//
+// Version 4 adds the fingerprints a comparison's author got for the untouched base and each
+// method (Fingerprints), so whoever opens the link sees whether each method reproduced. A
+// comparison shared before its results came is still written as version 2 or 3.
 //
 // # Versioning rule
 //
@@ -52,7 +56,9 @@ import (
 
 	"pretune/core"
 	"pretune/core/checkpoint"
+	"pretune/core/compare"
 	"pretune/core/corpus"
+	"pretune/core/fingerprint"
 	"pretune/core/task"
 )
 
@@ -71,8 +77,10 @@ const (
 	VersionObjective = 3
 	VersionSeed      = 3
 	VersionUserTask  = 3
+	// VersionFingerprints adds a comparison's fingerprints per method (Fingerprints).
+	VersionFingerprints = 4
 	// Newest is the newest link version this build writes and reads.
-	Newest = 3
+	Newest = 4
 )
 
 // Objectives. The zero value, "", is causal LM (every link before version 3).
@@ -134,7 +142,7 @@ type Spec struct {
 	Config core.Config `json:"config"`
 	// Device is DeviceAuto, DeviceCPU or DeviceWebGPU; "" means DeviceAuto.
 	Device string `json:"device,omitempty"`
-	// Fingerprint is the result the link's author got (see Fingerprint); optional.
+	// Fingerprint is the result the link's author got (fingerprint.Of); optional.
 	Fingerprint string `json:"fingerprint,omitempty"`
 	// Lang is the UI language, "en" or "zh"; "" leaves the receiver's choice.
 	Lang string `json:"lang,omitempty"`
@@ -153,7 +161,12 @@ type Spec struct {
 	// FineTune is the schedule every method shares.
 	FineTune *FineTune `json:"finetune,omitempty"`
 	// Methods are run one after another, each from its own copy of the base.
-	Methods []Method `json:"methods,omitempty"`
+	Methods []compare.Method `json:"methods,omitempty"`
+
+	// Version 4: Fingerprints are the comparison's results the link's author got, by result
+	// name: compare.Base for the untouched base measured on the task, and each method's label
+	// (compare.Method.Label). Optional, any of them; Fingerprint stays the pretraining's.
+	Fingerprints map[string]string `json:"fingerprints,omitempty"`
 }
 
 // TaskRef names a built-in task by ID and Hash (task.Task.Hash: this build must have the same
@@ -249,52 +262,6 @@ func (s Spec) FineTuneSeed() uint64 {
 	return s.Config.Seed
 }
 
-// Method kinds, the same names as core/compare's (which imports this package).
-const (
-	MethodFull    = "full"
-	MethodLoRA    = "lora"
-	MethodAdapter = "adapter"
-	MethodPrefix  = "prefix"
-	MethodHead    = "head" // a classification head: classify tasks only
-)
-
-// Method is one fine-tuning method with its few settings; the fields a kind does not use stay
-// zero.
-type Method struct {
-	Name  string  `json:"name,omitempty"` // shown in results; "" means Kind
-	Kind  string  `json:"kind"`
-	LR    float32 `json:"lr,omitempty"` // peak learning rate; 0 takes the kind's default
-	Rank  int     `json:"r,omitempty"`  // lora: the rank
-	Alpha float32 `json:"alpha,omitempty"`
-	// Targets are lora's adapted projections (core.LoRATargets); empty means the attention four.
-	Targets   []string `json:"targets,omitempty"`
-	Size      int      `json:"size,omitempty"`       // adapter: the bottleneck width
-	Len       int      `json:"len,omitempty"`        // prefix: rows per layer
-	TrainBody bool     `json:"train_body,omitempty"` // head: train the body too
-}
-
-// Label is the method's name in results.
-func (m Method) Label() string {
-	if m.Name != "" {
-		return m.Name
-	}
-	return m.Kind
-}
-
-// LoRAConfig is the lora method's core config (α defaults to 2r, the targets to the attention
-// projections).
-func (m Method) LoRAConfig() core.LoRAConfig {
-	c := core.DefaultLoRA()
-	c.Rank, c.Alpha = m.Rank, m.Alpha
-	if c.Alpha == 0 {
-		c.Alpha = 2 * float32(m.Rank)
-	}
-	if len(m.Targets) > 0 {
-		c.Targets = append([]string(nil), m.Targets...)
-	}
-	return c
-}
-
 // Pretraining is the plain run a spec's model comes from: for a comparison, the pretraining of
 // its base; for a plain run, the run itself. It keeps only what changes the trained weights (the
 // corpus and the config), so two specs with equal Pretraining train the same model.
@@ -324,6 +291,8 @@ func (s Spec) Compares() bool {
 // lowestVersion is the lowest link version able to express s.
 func (s Spec) lowestVersion() int {
 	switch {
+	case len(s.Fingerprints) > 0:
+		return VersionFingerprints
 	case s.Objective != ObjectiveCausal || s.MaskRate != 0:
 		return VersionObjective
 	case s.FineTune != nil && s.FineTune.Seed != 0:
@@ -450,12 +419,12 @@ func Decode(codeOrURL string) (Spec, error) {
 	case v > Newest:
 		return Spec{}, fmt.Errorf("runspec: %w (link version %d; this one reads up to %d): update the page or the program to open it", ErrNewerVersion, v, Newest)
 	}
-	// Versions 1 to 3 share the format (each only adds fields); a later version with another
+	// Versions 1 to 4 share the format (each only adds fields); a later version with another
 	// format adds a case here and keeps these.
 	return decodeJSON(v, code[1:])
 }
 
-// decodeJSON reads the payload of version v (1 to 3): deflated JSON in base64url.
+// decodeJSON reads the payload of version v (1 to 4): deflated JSON in base64url.
 func decodeJSON(v int, payload string) (Spec, error) {
 	z, err := base64.RawURLEncoding.DecodeString(payload)
 	if err != nil {
@@ -515,7 +484,7 @@ func (s Spec) Validate() error {
 		return fmt.Errorf("runspec: %w: language %q is not \"en\" or \"zh\"", ErrInvalid, s.Lang)
 	}
 	if s.Fingerprint != "" {
-		if _, _, err := ParseFingerprint(s.Fingerprint); err != nil {
+		if _, _, err := fingerprint.Parse(s.Fingerprint); err != nil {
 			return fmt.Errorf("runspec: %w: %v", ErrInvalid, err)
 		}
 	}
@@ -705,7 +674,7 @@ func (s Spec) validateObjective() error {
 		if s.MaskRate != 0 {
 			return fmt.Errorf("runspec: %w: a mask rate belongs to the masked objective only", ErrInvalid)
 		}
-		if s.Version >= VersionObjective && !s.Compares() {
+		if s.Version == VersionObjective && !s.Compares() {
 			return fmt.Errorf("runspec: %w: a version %d link carries a fine-tuning seed, the masked objective or your own task", ErrInvalid, s.Version)
 		}
 	case ObjectiveMasked:
@@ -730,7 +699,10 @@ const (
 
 func (s Spec) validateCompare(lang string) error {
 	if !s.Compares() {
-		if s.Version == VersionCompare {
+		switch {
+		case len(s.Fingerprints) > 0:
+			return fmt.Errorf("runspec: %w: fingerprints per method belong to a comparison", ErrInvalid)
+		case s.Version == VersionCompare || s.Version == VersionFingerprints:
 			return fmt.Errorf("runspec: %w: a version %d link must carry a comparison (task, finetune, methods)", ErrInvalid, s.Version)
 		}
 		return nil
@@ -760,7 +732,7 @@ func (s Spec) validateCompare(lang string) error {
 	switch {
 	case ft.Seed != 0 && s.Version < VersionSeed:
 		return fmt.Errorf("runspec: %w: a fine-tuning seed needs link version %d, not %d", ErrInvalid, VersionSeed, s.Version)
-	case ft.Seed == 0 && s.Version >= VersionSeed && s.Objective == ObjectiveCausal && s.Task.ID != UserTask:
+	case ft.Seed == 0 && s.Version == VersionSeed && s.Objective == ObjectiveCausal && s.Task.ID != UserTask:
 		return fmt.Errorf("runspec: %w: a version %d link carries a fine-tuning seed, the masked objective or your own task", ErrInvalid, s.Version)
 	case ft.Steps < 1 || ft.Steps > core.MaxSteps:
 		return fmt.Errorf("runspec: %w: fine-tuning steps %d is outside 1..%d", ErrInvalid, ft.Steps, core.MaxSteps)
@@ -773,7 +745,7 @@ func (s Spec) validateCompare(lang string) error {
 	}
 	seen := map[string]bool{}
 	for i, m := range s.Methods {
-		if err := m.validate(s.Config.Dim, t.Kind); err != nil {
+		if err := m.Validate(s.Config.Dim, t.Kind); err != nil {
 			return fmt.Errorf("runspec: %w: method %d (%s): %v", ErrInvalid, i+1, m.Label(), err)
 		}
 		if seen[m.Label()] {
@@ -781,64 +753,31 @@ func (s Spec) validateCompare(lang string) error {
 		}
 		seen[m.Label()] = true
 	}
+	if err := s.validateFingerprints(seen); err != nil {
+		return err
+	}
 	if h := t.Hash(); s.Task.ID != UserTask && s.Task.Hash != h {
 		return fmt.Errorf("runspec: %w: task %s has hash %s in this pretune, %q in the link, so the comparison will not reproduce exactly", ErrCorpusChanged, s.Task.ID, h, s.Task.Hash)
 	}
 	return nil
 }
 
-// validate checks one method for a model of C channels and a task of kind taskKind. Settings
-// that the kind does not use must stay zero: a link carrying them was made by hand or damaged.
-func (m Method) validate(C int, taskKind string) error {
-	if len(m.Name) > MaxNameBytes || !utf8.ValidString(m.Name) || m.Name == "base" || m.Name == "pretrain" {
-		return fmt.Errorf("the name must be UTF-8 of at most %d bytes and not \"base\" or \"pretrain\"", MaxNameBytes)
+// validateFingerprints checks a comparison's fingerprints against the version and its methods'
+// labels (methods).
+func (s Spec) validateFingerprints(methods map[string]bool) error {
+	switch {
+	case len(s.Fingerprints) > 0 && s.Version < VersionFingerprints:
+		return fmt.Errorf("runspec: %w: fingerprints per method need link version %d, not %d", ErrInvalid, VersionFingerprints, s.Version)
+	case len(s.Fingerprints) == 0 && s.Version == VersionFingerprints:
+		return fmt.Errorf("runspec: %w: a version %d link carries fingerprints per method", ErrInvalid, s.Version)
 	}
-	if !(m.LR >= 0 && m.LR <= 1) { // also refuses NaN
-		return fmt.Errorf("learning rate %g is outside 0..1", m.LR)
-	}
-	unused := func(ok bool, what string) error {
-		if !ok {
-			return fmt.Errorf("a %s method has no %s setting", m.Kind, what)
+	for name, fp := range s.Fingerprints {
+		if name != compare.Base && !methods[name] {
+			return fmt.Errorf("runspec: %w: a fingerprint for %q, which is neither the base nor one of the methods", ErrInvalid, name)
 		}
-		return nil
-	}
-	var errs []error
-	if m.Kind != MethodLoRA {
-		errs = append(errs, unused(m.Rank == 0 && m.Alpha == 0 && len(m.Targets) == 0, "rank, alpha or targets"))
-	}
-	if m.Kind != MethodAdapter {
-		errs = append(errs, unused(m.Size == 0, "size"))
-	}
-	if m.Kind != MethodPrefix {
-		errs = append(errs, unused(m.Len == 0, "len"))
-	}
-	if m.Kind != MethodHead {
-		errs = append(errs, unused(!m.TrainBody, "train_body"))
-	}
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
-	switch m.Kind {
-	case MethodFull:
-	case MethodLoRA:
-		if !(m.Alpha >= 0 && m.Alpha <= 1e4) {
-			return fmt.Errorf("alpha %g is outside 0..10000", m.Alpha)
+		if _, _, err := fingerprint.Parse(fp); err != nil {
+			return fmt.Errorf("runspec: %w: the fingerprint of %s: %v", ErrInvalid, name, err)
 		}
-		return m.LoRAConfig().Validate(C)
-	case MethodAdapter:
-		if m.Size < 1 || m.Size > 4*C {
-			return fmt.Errorf("adapter size %d is outside 1..%d", m.Size, 4*C)
-		}
-	case MethodPrefix:
-		if m.Len < 1 || m.Len > 256 {
-			return fmt.Errorf("prefix len %d is outside 1..256", m.Len)
-		}
-	case MethodHead:
-		if taskKind != task.KindClassify {
-			return fmt.Errorf("a class head needs a classify task")
-		}
-	default:
-		return fmt.Errorf("kind %q is not one of %s, %s, %s, %s, %s", m.Kind, MethodFull, MethodLoRA, MethodAdapter, MethodPrefix, MethodHead)
 	}
 	return nil
 }

@@ -1,4 +1,7 @@
-package runspec
+// Package fingerprint names a run's result in a few characters (its device class and a hash of
+// its losses and weights), so whoever reruns a shared setup sees whether they got the same
+// result, and says so in one verdict: matches, differs, or made on another device class.
+package fingerprint
 
 import (
 	"crypto/sha256"
@@ -17,11 +20,11 @@ const fingerprintHexLen = 12
 // maxClassBytes bounds a device class ("cpu", "webgpu/<adapter name>").
 const maxClassBytes = 200
 
-// Fingerprint names a run's result: deviceClass + ":" + the first 12 hex digits of the SHA-256
+// Of names a run's result: deviceClass + ":" + the first 12 hex digits of the SHA-256
 // over every loss's float64 bits (8 bytes, little endian, in order) followed by the bytes of
 // weightsHash (core.Model.WeightsHash). Runs in the same class are bit-exact, so the same spec
 // in the same class must give the same fingerprint.
-func Fingerprint(deviceClass string, losses []float64, weightsHash string) string {
+func Of(deviceClass string, losses []float64, weightsHash string) string {
 	h := sha256.New()
 	var b [8]byte
 	for _, l := range losses {
@@ -32,9 +35,9 @@ func Fingerprint(deviceClass string, losses []float64, weightsHash string) strin
 	return deviceClass + ":" + hex.EncodeToString(h.Sum(nil))[:fingerprintHexLen]
 }
 
-// ParseFingerprint splits a fingerprint into its device class and hash. The class may itself
+// Parse splits a fingerprint into its device class and hash. The class may itself
 // contain ':' (an adapter name), so the split is at the last one.
-func ParseFingerprint(s string) (class, hash string, err error) {
+func Parse(s string) (class, hash string, err error) {
 	i := strings.LastIndexByte(s, ':')
 	if i < 0 {
 		return "", "", fmt.Errorf("fingerprint %q has no ':' between its device class and hash", s)
@@ -68,8 +71,30 @@ func SameClass(a, b string) bool {
 }
 
 func classOf(s string) string {
-	if class, _, err := ParseFingerprint(s); err == nil {
+	if class, _, err := Parse(s); err == nil {
 		return class
 	}
 	return s
+}
+
+// Verdicts: how a run's fingerprint compares with the one a link expected (Verdict).
+const (
+	Matches     = "matches"      // the same class and hash: the run reproduced bit for bit
+	Differs     = "differs"      // the same class, another hash: something changed
+	OtherDevice = "other-device" // another device class: results agree only within tolerance
+)
+
+// Verdict compares the fingerprint a run got with the one expected (a link's): Matches, Differs
+// or OtherDevice, or "" when either is unknown (a link shared before its run ended, a run that
+// has not finished).
+func Verdict(expected, got string) string {
+	switch {
+	case expected == "" || got == "":
+		return ""
+	case !SameClass(expected, got):
+		return OtherDevice
+	case expected == got:
+		return Matches
+	}
+	return Differs
 }

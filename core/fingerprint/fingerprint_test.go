@@ -1,4 +1,4 @@
-package runspec
+package fingerprint
 
 import (
 	"bytes"
@@ -11,10 +11,10 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestFingerprint(t *testing.T) {
+func TestOf(t *testing.T) {
 	losses := []float64{4.17, 3.5, 2.25}
 	const wh = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
-	fp := Fingerprint("cpu", losses, wh)
+	fp := Of("cpu", losses, wh)
 
 	// The documented bytes, written another way: binary.Write of the float64s, then the hash.
 	var buf bytes.Buffer
@@ -23,29 +23,29 @@ func TestFingerprint(t *testing.T) {
 	sum := sha256.Sum256(buf.Bytes())
 	require.Equal(t, "cpu:"+hex.EncodeToString(sum[:])[:12], fp)
 
-	class, h, err := ParseFingerprint(fp)
+	class, h, err := Parse(fp)
 	require.NoError(t, err)
 	require.Equal(t, "cpu", class)
 	require.Len(t, h, 12)
-	require.Equal(t, fp, Fingerprint("cpu", []float64{4.17, 3.5, 2.25}, wh), "deterministic")
+	require.Equal(t, fp, Of("cpu", []float64{4.17, 3.5, 2.25}, wh), "deterministic")
 
 	// Any change to the inputs changes the fingerprint: the last bit of one loss, the weights,
 	// the number of losses, the class.
 	nudged := []float64{4.17, math.Nextafter(3.5, 4), 2.25}
 	for name, other := range map[string]string{
-		"one loss bit":  Fingerprint("cpu", nudged, wh),
-		"weights":       Fingerprint("cpu", losses, wh[:63]+"9"),
-		"one loss less": Fingerprint("cpu", losses[:2], wh),
-		"class":         Fingerprint("webgpu/x", losses, wh),
+		"one loss bit":  Of("cpu", nudged, wh),
+		"weights":       Of("cpu", losses, wh[:63]+"9"),
+		"one loss less": Of("cpu", losses[:2], wh),
+		"class":         Of("webgpu/x", losses, wh),
 	} {
 		require.NotEqual(t, fp, other, name)
 	}
-	_, h2, err := ParseFingerprint(Fingerprint("webgpu/x", losses, wh))
+	_, h2, err := Parse(Of("webgpu/x", losses, wh))
 	require.NoError(t, err)
 	require.Equal(t, h, h2, "the class is not hashed: same numbers in two classes share the hash")
 }
 
-func TestParseFingerprint(t *testing.T) {
+func TestParse(t *testing.T) {
 	tests := []struct {
 		in, class, hash, err string
 	}{
@@ -64,7 +64,7 @@ func TestParseFingerprint(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.in, func(t *testing.T) {
-			class, hash, err := ParseFingerprint(tc.in)
+			class, hash, err := Parse(tc.in)
 			if tc.err != "" {
 				require.ErrorContains(t, err, tc.err)
 				return
@@ -92,5 +92,27 @@ func TestSameClass(t *testing.T) {
 	for _, tc := range tests {
 		require.Equal(t, tc.same, SameClass(tc.a, tc.b), "%q vs %q", tc.a, tc.b)
 		require.Equal(t, tc.same, SameClass(tc.b, tc.a), "%q vs %q", tc.b, tc.a)
+	}
+}
+
+func TestVerdict(t *testing.T) {
+	tests := []struct {
+		name, expected, got, want string
+	}{
+		{"same class and hash", "cpu:0123456789ab", "cpu:0123456789ab", Matches},
+		{"same class, another hash", "cpu:0123456789ab", "cpu:ba9876543210", Differs},
+		{"another class, same hash", "webgpu/Some GPU:0123456789ab", "cpu:0123456789ab", OtherDevice},
+		{"another class, another hash", "cpu:0123456789ab", "webgpu/A:ba9876543210", OtherDevice},
+		{"two adapters", "webgpu/A:0123456789ab", "webgpu/B:0123456789ab", OtherDevice},
+		{"a class with a colon", "webgpu/A: 1:0123456789ab", "webgpu/A: 1:0123456789ab", Matches},
+		{"a mixed run", "cpu:0123456789ab", "mixed:0123456789ab", OtherDevice},
+		{"nothing expected", "", "cpu:0123456789ab", ""},
+		{"no result yet", "cpu:0123456789ab", "", ""},
+		{"neither", "", "", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.want, Verdict(tc.expected, tc.got))
+		})
 	}
 }
