@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"pretune/core/compare"
 	"pretune/core/ops"
 	"pretune/core/protocol"
 	"pretune/core/runspec"
@@ -179,7 +180,7 @@ func tinyComparison(t *testing.T) string {
 	spec := tiny.Spec
 	spec.Version, spec.Task = runspec.VersionCompare, lesson.Spec.Task
 	spec.FineTune = &runspec.FineTune{Steps: 20, Warmup: 2, EvalEvery: 10}
-	spec.Methods = []runspec.Method{{Kind: runspec.MethodFull}, {Kind: runspec.MethodLoRA, Rank: 2}}
+	spec.Methods = []compare.Method{{Kind: compare.Full}, {Kind: compare.LoRA, Rank: 2}}
 	code, err := runspec.Encode(spec)
 	require.NoError(t, err)
 	return code
