@@ -31,7 +31,7 @@ test: vet test-native test-wasm test-golden-v3
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1)
 	$(GO) vet ./...
-	GOOS=js GOARCH=wasm $(GO) vet ./core/... ./webgpu/... ./app/... ./wasm/ .
+	GOOS=js GOARCH=wasm $(GO) vet ./core/... ./webgpu/... ./app/... ./wasm/... .
 
 # The browser and WebGPU tests fail here (with the install hint) when Chromium or a Vulkan adapter
 # is missing; a plain go test skips them saying so (core/testenv).
