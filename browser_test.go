@@ -18,6 +18,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
+
+	"pretune/core/testenv"
 )
 
 // The browser tests drive headless Chromium (Debian's chromium; .ci/run installs it) against the
@@ -64,10 +66,7 @@ func chromiumPath(t *testing.T) string {
 			return p
 		}
 	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("no Chromium found: .ci/run installs Debian's chromium")
-	}
-	t.Skip("no Chromium found (apt-get install chromium)")
+	testenv.Missing(t, testenv.Browser, "no Chromium found (apt-get install chromium; .ci/run does)")
 	return ""
 }
 

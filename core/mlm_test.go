@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"pretune/core/ops"
+	"pretune/core/grammar"
 )
 
 // TestCorruptProportions draws many windows and checks the masking rate and BERT's 80/10/10.
@@ -62,7 +63,7 @@ func TestMaskedLMLearnsToFillBlanks(t *testing.T) {
 	if testing.Short() {
 		t.Skip("pretrains two small models")
 	}
-	text, val := GrammarText(5, 400), GrammarText(6, 60)
+	text, val := grammar.Text(5, 400), grammar.Text(6, 60)
 	cfg := DefaultConfig()
 	cfg.Context, cfg.Layers, cfg.Heads, cfg.Dim = 32, 2, 2, 32
 	// Only 15% of positions carry a loss, and bidirectional attention starts out averaging the
@@ -105,7 +106,7 @@ func TestMaskedLMLearnsToFillBlanks(t *testing.T) {
 // TestMaskedTrainerResumesExactly: a masked-LM trainer restored from a snapshot continues with
 // the same corruption and data as the trainer that took it (the snapshot keeps the mask stream).
 func TestMaskedTrainerResumesExactly(t *testing.T) {
-	text, val := GrammarText(5, 60), GrammarText(6, 20)
+	text, val := grammar.Text(5, 60), grammar.Text(6, 20)
 	cfg := DefaultConfig()
 	cfg.Context, cfg.Layers, cfg.Heads, cfg.Dim = 16, 1, 2, 16
 	cfg.Batch, cfg.Steps, cfg.Warmup, cfg.EvalEvery, cfg.EvalBatches = 4, 20, 2, 10, 1
@@ -139,7 +140,7 @@ func TestMaskedTrainerResumesExactly(t *testing.T) {
 // an untrained and a trained masked model differ only at the blanks; a trained causal model
 // restores most blanks of a text it knows.
 func TestFillBlanks(t *testing.T) {
-	text := GrammarText(5, 40)
+	text := grammar.Text(5, 40)
 	cfg := DefaultConfig()
 	cfg.Context, cfg.Layers, cfg.Heads, cfg.Dim = 32, 1, 2, 32
 	cfg.Batch, cfg.Steps, cfg.Warmup, cfg.EvalEvery, cfg.EvalBatches = 8, 200, 10, 200, 1

@@ -3,12 +3,12 @@ package core
 import (
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"pretune/core/ops"
+	"pretune/core/grammar"
 )
 
 // tinyModel builds a small model on the CPU device for gradient and golden tests.
@@ -25,59 +25,24 @@ func tinyModel(t testing.TB, dropout float32) (*Model, *Tokenizer) {
 }
 
 // TestModelGradients checks every parameter's analytic gradient against central finite
-// differences of the whole model's loss, with and without dropout, and with uneven loss weights.
+// differences of the whole model's loss (checkModelGradients), with and without dropout, and
+// with uneven loss weights.
 func TestModelGradients(t *testing.T) {
 	for _, dropout := range []float32{0, 0.2} {
 		t.Run(fmt.Sprintf("dropout=%g", dropout), func(t *testing.T) {
 			m, _ := tinyModel(t, dropout)
-			r := rand.New(rand.NewPCG(1, 2))
-			// Random weights far from the initialisation make every path matter.
-			for _, p := range m.Params {
-				w := ops.Floats(p.W)
-				for i := range w {
-					w[i] = float32(r.NormFloat64() * 0.3)
-				}
-			}
-			B, T := 2, 5
-			in, tg, wt := make([]int32, B*T), make([]int32, B*T), make([]float32, B*T)
-			for i := range in {
-				in[i], tg[i], wt[i] = int32(r.IntN(m.Cfg.Vocab)), int32(r.IntN(m.Cfg.Vocab)), float32(r.IntN(3))
-			}
-			wt[0] = 1
-			b := NewBatch(m.Dev, m.Cfg.Batch, m.Cfg.Context)
-			b.Set(m.Dev, B, T, in, tg, wt)
+			randomizeForGradients(m, 1)
+			b := gradBatch(m, 2, 2, m.Cfg.Context)
 			pass := Pass{Train: true, DropoutSeed: 99, Step: 4}
+			var weight float64
 			lossAt := func() float64 {
 				m.forward(m.train, b, pass)
-				l, _, err := m.loss(m.train, b)
+				l, w, err := m.loss(m.train, b)
 				require.NoError(t, err)
+				weight = w
 				return l
 			}
-			for _, p := range m.Params {
-				m.Dev.Zero(p.DW)
-			}
-			m.forward(m.train, b, pass)
-			_, weight, err := m.loss(m.train, b)
-			require.NoError(t, err)
-			m.backward(m.train, b, pass, weight)
-
-			const h = 1e-2
-			for _, p := range m.Params {
-				w, g := ops.Floats(p.W), ops.Floats(p.DW)
-				// Up to 12 elements per tensor, spread over it.
-				for k := 0; k < min(12, len(w)); k++ {
-					i := k * len(w) / min(12, len(w))
-					old := w[i]
-					w[i] = old + h
-					up := lossAt()
-					w[i] = old - h
-					down := lossAt()
-					w[i] = old
-					num := (up - down) / (2 * h)
-					tol := 2e-3 + 3e-2*math.Abs(num)
-					require.InDelta(t, num, float64(g[i]), tol, "%s[%d]: numeric %g analytic %g", p.Name, i, num, g[i])
-				}
-			}
+			checkModelGradients(t, m, lossAt, func() { m.backward(m.train, b, pass, weight) })
 		})
 	}
 }
@@ -131,7 +96,7 @@ type smallDevice struct {
 func (d smallDevice) MaxBufferElements() int { return d.limit }
 
 func TestTrainerRefusesModelsTooLargeForTheDevice(t *testing.T) {
-	text := GrammarText(1, 50)
+	text := grammar.Text(1, 50)
 	cfg := DefaultConfig()
 	_, err := NewTrainer(smallDevice{CPU: ops.NewCPU(), limit: 1 << 20}, cfg, text, text)
 	require.NoError(t, err)

@@ -5,13 +5,14 @@ import (
 	"testing"
 
 	"pretune/core/ops"
+	"pretune/core/grammar"
 )
 
 // benchText has about a hundred distinct characters, like the sample corpora, so the LM head's
 // cost is realistic.
 func benchText() string {
 	var sb strings.Builder
-	sb.WriteString(GrammarText(9, 400))
+	sb.WriteString(grammar.Text(9, 400))
 	for r := rune(32); r < 127; r++ {
 		sb.WriteRune(r)
 	}

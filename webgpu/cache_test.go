@@ -1,7 +1,6 @@
 package webgpu
 
 import (
-	"errors"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -14,9 +13,7 @@ import (
 // many times (also while earlier batches may still run), and checks the result against the CPU.
 func TestCacheEviction(t *testing.T) {
 	d, err := newTestDevice(Options{AllowSoftware: true, MaxBatch: 5})
-	if errors.Is(err, ErrNoAdapter) {
-		t.Skipf("no Vulkan adapter: %v", err)
-	}
+	noAdapter(t, err)
 	require.NoError(t, err)
 	defer d.Close()
 	d.maxUniforms = 4

@@ -1,7 +1,6 @@
 package webgpu
 
 import (
-	"errors"
 	"math"
 	"strings"
 	"testing"
@@ -155,9 +154,7 @@ func TestBuffers(t *testing.T) {
 // return the first error; and that a closed device reports itself closed.
 func TestFailureIsSticky(t *testing.T) {
 	d, err := newTestDevice(Options{AllowSoftware: true})
-	if errors.Is(err, ErrNoAdapter) {
-		t.Skipf("no Vulkan adapter: %v", err)
-	}
+	noAdapter(t, err)
 	require.NoError(t, err)
 	defer d.Close()
 	x := upload(t, d, []float32{1, 2})
@@ -250,9 +247,7 @@ func trainingLikeRun(t *testing.T, d ops.Device) []uint32 {
 // device (it caught gogpu handing out new buffers that were not zeroed).
 func TestDeterministic(t *testing.T) {
 	d, err := newTestDevice(Options{AllowSoftware: true})
-	if errors.Is(err, ErrNoAdapter) {
-		t.Skipf("no Vulkan adapter: %v", err)
-	}
+	noAdapter(t, err)
 	require.NoError(t, err)
 	defer d.Close()
 	first := trainingLikeRun(t, d)
@@ -276,9 +271,7 @@ func TestDeterministic(t *testing.T) {
 // derived from the sources are accepted.
 func TestKernelConventions(t *testing.T) {
 	d, err := newTestDevice(Options{AllowSoftware: true})
-	if errors.Is(err, ErrNoAdapter) {
-		t.Skipf("no Vulkan adapter: %v", err)
-	}
+	noAdapter(t, err)
 	require.NoError(t, err)
 	defer d.Close()
 	for _, name := range shaderNames() {

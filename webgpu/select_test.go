@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"pretune/core/testenv"
 )
 
 // TestSelect checks the device choices on this machine: with lavapipe (CI) auto must fall back
@@ -27,6 +29,9 @@ func TestSelect(t *testing.T) {
 		require.Contains(t, fallback, "no GPU adapter")
 		_, _, err = Select("webgpu")
 		require.ErrorIs(t, err, ErrNoAdapter)
+		if testenv.Required(testenv.Vulkan) {
+			t.Fatalf("%s: the fallback works, but the WebGPU tests are required here", noAdapterHint)
+		}
 		return
 	}
 	require.NoError(t, err)

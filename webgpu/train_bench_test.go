@@ -7,6 +7,7 @@ import (
 
 	"pretune/core"
 	"pretune/core/ops"
+	"pretune/core/grammar"
 )
 
 // BenchmarkTrainStep measures training steps of the "small" preset (the README's model) on the
@@ -22,7 +23,7 @@ func BenchmarkTrainStep(b *testing.B) {
 			}
 			cfg := core.DefaultConfig()
 			cfg.Steps = b.N + 1 + cfg.Warmup // the schedule needs Steps >= Warmup
-			tr, err := core.NewTrainer(dev, cfg, core.GrammarText(3, 2000), core.GrammarText(4, 100))
+			tr, err := core.NewTrainer(dev, cfg, grammar.Text(3, 2000), grammar.Text(4, 100))
 			require.NoError(b, err)
 			defer tr.Model.Free()
 			_, err = tr.Step() // compile kernels and fill pools outside the timer

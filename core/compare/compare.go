@@ -85,16 +85,14 @@ type Result struct {
 	AdapterFile   []byte            `json:"-"`
 }
 
-// Event is what Run reports, one stream for every method: "progress" after each step, "eval"
-// after each held-out evaluation, "result" when a method (or the base) is measured.
+// Event is what Run reports, one stream for every method: the method's trainer events
+// ("progress" after each step, "eval" after each held-out evaluation) as core.Trainer reports
+// them, with the method's name, and "result" with its Result when a method (or the base) is
+// measured.
 type Event struct {
-	Kind      string  `json:"event"`
-	Method    string  `json:"method"`
-	Step      int     `json:"step,omitempty"`
-	Steps     int     `json:"steps,omitempty"`
-	TrainLoss float64 `json:"train_loss,omitempty"`
-	ValLoss   float64 `json:"val_loss,omitempty"`
-	Result    *Result `json:"result,omitempty"`
+	core.Event
+	Method string
+	Result *Result
 }
 
 // Run measures the base model, then every method of cfg from its own clone of base, on task t.
@@ -120,14 +118,14 @@ func Run(ctx context.Context, base *core.Model, tk *core.Tokenizer, t *task.Task
 	if err != nil {
 		return nil, err
 	}
-	on(Event{Kind: "result", Method: Base, Result: baseRes})
+	on(Event{Event: core.Event{Kind: "result"}, Method: Base, Result: baseRes})
 	results := []Result{*baseRes}
 	for _, meth := range cfg.Methods {
 		r, err := runMethod(ctx, base, tk, t, cfg, meth, pre.Train, valTokens, before, on)
 		if err != nil {
 			return nil, fmt.Errorf("compare: method %s: %w", meth.Label(), err)
 		}
-		on(Event{Kind: "result", Method: r.Method, Result: r})
+		on(Event{Event: core.Event{Kind: "result"}, Method: r.Method, Result: r})
 		results = append(results, *r)
 	}
 	return results, nil
@@ -238,7 +236,7 @@ func runMethod(ctx context.Context, base *core.Model, tk *core.Tokenizer, t *tas
 		case "eval":
 			r.ValCurve = append(r.ValCurve, Point{e.Step, e.ValLoss})
 		}
-		on(Event{Kind: e.Kind, Method: r.Method, Step: e.Step, Steps: e.Steps, TrainLoss: e.TrainLoss, ValLoss: e.ValLoss})
+		on(Event{Event: e, Method: r.Method})
 	}
 	for !ft.Done() {
 		if err := ctx.Err(); err != nil {

@@ -185,3 +185,25 @@ func TestUnigramEntropy(t *testing.T) {
 	require.Greater(t, h, 2.5)
 	require.Less(t, h, math.Log(60))
 }
+
+func TestBigramCrossEntropy(t *testing.T) {
+	// "ababab": a is followed by b three times, b by a twice; each has one distinct follower, so
+	// p(b|a) = (c(a,b) + u(a)·q(b)) / (c(a) + u(a)) = (3 + q(b)) / 4 and p(a|b) = (2 + q(a)) / 3,
+	// with the unigram q(a) = q(b) = (3+1) / (6+2+1). The held-out "bab" costs q(b), p(a|b), p(b|a).
+	q := 4.0 / 9
+	want := -(math.Log(q) + math.Log((2+q)/3) + math.Log((3+q)/4)) / 3
+	require.InDelta(t, want, BigramCrossEntropy("ababab", "bab"), 1e-12)
+	require.Zero(t, BigramCrossEntropy("abc", ""))
+	// A code point train never has gets the unigram's spare slot: finite, and costlier than any seen.
+	require.Greater(t, BigramCrossEntropy("ababab", "z"), BigramCrossEntropy("ababab", "a"))
+
+	// On a real corpus the previous character helps: below the unigram entropy, above zero.
+	for _, id := range []string{"en-world", "zh-world"} {
+		c, err := Builtin(id)
+		require.NoError(t, err)
+		uni, bi := UnigramEntropy(c.Train), BigramCrossEntropy(c.Train, c.Val)
+		t.Logf("%s: unigram entropy %.3f, held-out bigram loss %.3f nats per code point", id, uni, bi)
+		require.Less(t, bi, uni)
+		require.Greater(t, bi, 0.5)
+	}
+}

@@ -199,8 +199,9 @@ func Run(ctx context.Context, spec runspec.Spec, dev ops.Device, o Options) (*Re
 				losses = append(losses, e.TrainLoss)
 			case "eval":
 				takeSnapshot()
-				emit(Event{Event: "eval", Method: MethodPretrain, Step: e.Step, Steps: e.Steps,
-					TrainLoss: e.TrainLoss, ValLoss: e.ValLoss, TokensPerS: e.TokensPerS, Device: class})
+				ev := evalEvent(MethodPretrain, class, e)
+				ev.TokensPerS = e.TokensPerS // the page shows the pretraining's speed as it goes
+				emit(ev)
 				if o.AfterEval != nil {
 					o.AfterEval(tr)
 				}
@@ -318,7 +319,7 @@ func runCompare(ctx context.Context, spec runspec.Spec, base *core.Model, tk *co
 	return compare.Run(ctx, base, tk, t, c, CompareConfig(spec), func(e compare.Event) {
 		switch e.Kind {
 		case "eval":
-			emit(Event{Event: "eval", Method: e.Method, Step: e.Step, Steps: e.Steps, TrainLoss: e.TrainLoss, ValLoss: e.ValLoss, Device: class})
+			emit(evalEvent(e.Method, class, e.Event))
 		case "result":
 			r := ResultEvent(e.Result, class)
 			r.Expected = spec.Fingerprints[r.Method]
@@ -372,6 +373,12 @@ func LoadAdapter(spec runspec.Spec, base *checkpoint.Checkpoint, adapter []byte)
 		TrainableParams: r.TrainableParams, TrainableShare: &r.TrainableShare,
 		Answers: r.Answers, LoRAUpdates: r.LoRAUpdates, AnswersOff: r.AnswersOff, AnswersMerged: r.AnswersMerged,
 	}, nil
+}
+
+// evalEvent is a trainer's evaluation as an event of the run: the pretraining's or a method's,
+// on the device class. A method's evaluations carry no speed: its result does.
+func evalEvent(method, class string, e core.Event) Event {
+	return Event{Event: "eval", Method: method, Step: e.Step, Steps: e.Steps, TrainLoss: e.TrainLoss, ValLoss: e.ValLoss, Device: class}
 }
 
 // ResultEvent is a comparison result as a "result" event.

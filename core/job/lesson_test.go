@@ -11,8 +11,10 @@ import (
 
 	"pretune/core/checkpoint"
 	"pretune/core/compare"
+	"pretune/core/corpus"
 	"pretune/core/ops"
 	"pretune/core/runspec"
+	"pretune/core/task"
 )
 
 // keptBaseDir holds the base checkpoints make base writes (web/base from the repository root).
@@ -61,8 +63,13 @@ func TestKeptZhBaseRegenerates(t *testing.T) {
 // TestDefaultLesson is the fine-tuning issue's acceptance, on the default generative lesson (the
 // en-lesson preset: core/compare's default config, from the kept en-base): full fine-tuning
 // reaches at least 0.8 held-out accuracy, every method beats the base, LoRA trains under 5% of
-// the parameters. It logs the table the README shows (go test -run TestDefaultLesson -v
-// ./core/job/, or make lesson for the command line's version). About a minute.
+// the parameters. The task's own held-out part has 38 prompts, where 0.8 is one answer and
+// beating the base one right answer, so every model is also judged on lessonJudgingPairs (230
+// prompts no method trains on): there full fine-tuning must reach 0.8 and every method must
+// stand at least 0.1 above the base. Today: base 0 right, full 191 (0.830), LoRA 139 (0.604),
+// adapter 78 (0.339), prefix 24 (0.104, one answer above its bar). It logs the table the README
+// shows (go test -run TestDefaultLesson -v ./core/job/, or make lesson for the command line's
+// version). About a minute.
 func TestDefaultLesson(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fine-tunes the small model four ways for 500 steps each")
@@ -71,22 +78,84 @@ func TestDefaultLesson(t *testing.T) {
 	require.NoError(t, err)
 	base, _ := loadKeptBase(t, "en-base")
 	require.True(t, IsBaseOf(base, p.Spec), "web/base/en-base.ckpt is not en-lesson's base: run make base")
-	res, err := Run(context.Background(), p.Spec, ops.NewCPU(), Options{Base: base})
+	// The job's own comparison (runCompare, as Run from a kept base), with the judging prompts as
+	// the fixed prompts every model answers: they are answered after training, so the runs,
+	// their held-out accuracies and fingerprints are the preset's.
+	c, err := p.Spec.Resolve()
 	require.NoError(t, err)
-	t.Log("\n" + compare.Markdown(res.Compare))
-	for _, r := range res.Compare {
-		for _, a := range r.Answers {
-			t.Logf("%-8s %q -> %q", r.Method, a.Prompt, a.Answer)
-		}
+	tk, err := taskFor(p.Spec, base.Tok)
+	require.NoError(t, err)
+	judging := lessonJudgingPairs(t, tk)
+	cfg := CompareConfig(p.Spec)
+	for _, jp := range judging {
+		cfg.Prompts = append(cfg.Prompts, jp.Prompt)
 	}
+	results, err := compare.Run(context.Background(), base.Model, base.Tok, tk, c, cfg, nil)
+	require.NoError(t, err)
+	t.Log("\n" + compare.Markdown(results))
 	byName := map[string]compare.Result{}
-	for _, r := range res.Compare {
+	judged := map[string]float64{}
+	for _, r := range results {
 		byName[r.Method] = r
+		require.Len(t, r.Answers, len(judging))
+		right := 0
+		for i, a := range r.Answers {
+			if task.ExactMatch(a.Answer, judging[i].Response) {
+				right++
+			}
+			if i < 8 {
+				t.Logf("%-8s %q -> %q", r.Method, a.Prompt, a.Answer)
+			}
+		}
+		judged[r.Method] = float64(right) / float64(len(judging))
+		t.Logf("%-8s held-out accuracy %.3f on the task's %d prompts, %.3f (%d) on the %d judging prompts",
+			r.Method, r.TaskAccuracy, len(tk.ValPairs), judged[r.Method], right, len(judging))
 	}
-	require.Equal(t, compare.Base, res.Compare[0].Method)
+	require.Equal(t, compare.Base, results[0].Method)
 	require.GreaterOrEqual(t, byName[compare.Full].TaskAccuracy, 0.8, "full fine-tuning")
-	for _, r := range res.Compare[1:] {
+	require.GreaterOrEqual(t, judged[compare.Full], 0.8, "full fine-tuning on the judging prompts")
+	for _, r := range results[1:] {
 		require.Greater(t, r.TaskAccuracy, byName[compare.Base].TaskAccuracy, "%s must beat the base", r.Method)
+		require.GreaterOrEqual(t, judged[r.Method], judged[compare.Base]+0.1, "%s must stand 0.1 above the base on the judging prompts", r.Method)
 	}
 	require.Less(t, byName[compare.LoRA].TrainableShare, 0.05)
+}
+
+// lessonJudgingPairs are the default lesson's judging prompts: the task's held-out pairs and the
+// same facts asked in phrasings that en-facts never uses, none of them a training prompt. The
+// built-in task itself stays as it is (share links and kept bases name it by id and hash); the
+// facts come from the world the base was pretrained on, so a fine-tuned model can know them.
+func lessonJudgingPairs(t *testing.T, tk *task.Task) []task.Pair {
+	t.Helper()
+	require.Equal(t, "en-facts", tk.ID)
+	w := corpus.TheWorld()
+	out := append([]task.Pair(nil), tk.ValPairs...)
+	add := func(answer string, prompts ...string) {
+		for _, p := range prompts {
+			out = append(out, task.Pair{Prompt: p, Response: answer})
+		}
+	}
+	for _, a := range w.Animals {
+		the, they := "the "+a.En, a.EnPlural
+		add(w.Places[a.Place].EnIn, "Where does "+the+" make its home?", "In which place does "+the+" live?", "Where do "+they+" live?")
+		add(w.Foods[a.Food].En, "What do "+they+" eat?", "What does "+the+" like to eat?", "What food does "+the+" eat?")
+		add(w.Colours[a.Colour].En, "What colour are "+they+"?", "Which colour is "+the+"?")
+		add(corpus.SizeEn(a.Big), "Is "+the+" small or big?", "Are "+they+" big or small?")
+		add(w.Habits[a.Habit].En, "What do "+they+" like to do?", "What do "+they+" love to do?")
+	}
+	for _, p := range w.People {
+		add(w.Jobs[p.Job].En, "What work does "+p.En+" do?", "What is the job of "+p.En+"?")
+		add("a "+w.Animals[p.Pet].En, "What animal does "+p.En+" have?", "What is "+p.En+"'s pet?")
+		add(w.Colours[p.Colour].En, "What colour does "+p.En+" like best?", "What colour does "+p.En+" like?")
+	}
+	seen := map[string]bool{}
+	for _, tp := range tk.TrainPairs {
+		seen[tp.Prompt] = true
+	}
+	for _, jp := range out {
+		require.False(t, seen[jp.Prompt], "judging prompt %q is a training prompt", jp.Prompt)
+		seen[jp.Prompt] = true // and no judging prompt twice
+	}
+	require.GreaterOrEqual(t, len(out), 150)
+	return out
 }

@@ -16,7 +16,9 @@ import (
 // TestDefaultPresetsLearn trains shortened copies of the default English and Chinese presets
 // (the small model, as in en-small and zh-small, for fewer steps: the full presets take over a
 // minute each natively) and checks that the model learned the language: the held-out loss ends
-// well below the corpus's unigram entropy, and greedy samples are made of the corpus's words
+// well below the corpus's unigram entropy and below 0.7 of a character-bigram model's held-out
+// loss (corpus.BigramCrossEntropy; a model that learned only which character follows which
+// passes the unigram bar on both corpora), and greedy samples are made of the corpus's words
 // (English) or character pairs (Chinese).
 func TestDefaultPresetsLearn(t *testing.T) {
 	if testing.Short() {
@@ -41,9 +43,14 @@ func TestDefaultPresetsLearn(t *testing.T) {
 			c, err := corpus.Builtin(spec.Corpus.ID)
 			require.NoError(t, err)
 			h := corpus.UnigramEntropy(c.Train)
+			bigram := corpus.BigramCrossEntropy(c.Train, c.Val)
 			val := res.Final.ValLoss
-			t.Logf("%s, %d steps: held-out loss %.3f nats/char; unigram entropy %.3f", tc.preset, tc.steps, val, h)
+			t.Logf("%s, %d steps: held-out loss %.3f nats/char (%.2f of the bigram model's); unigram entropy %.3f, bigram model's held-out loss %.3f",
+				tc.preset, tc.steps, val, val/bigram, h, bigram)
 			require.Less(t, val, 0.7*h)
+			// A model that learned only character pairs reaches the bigram model's loss; this one
+			// must use longer context. Today: en-small 0.825 (0.41 of it), zh-small 0.822 (0.52).
+			require.Less(t, val, 0.7*bigram, "held-out loss %.3f is not clearly below the character-bigram model's %.3f", val, bigram)
 
 			out, err := res.Trainer.Model.Generate(res.Trainer.Tok, tc.prompt, core.SampleOptions{Tokens: 120})
 			require.NoError(t, err)

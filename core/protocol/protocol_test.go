@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"pretune/core"
+	"pretune/core/compare"
 	"pretune/core/job"
 )
 
@@ -135,4 +136,36 @@ func TestEncodeNaN(t *testing.T) {
 	require.Equal(t, 9, got.ID)
 	require.Equal(t, Error, got.Kind)
 	require.Contains(t, got.Error, "protocol:")
+}
+
+// TestEventWireFormat pins the JSON of the messages that carry a run's events, byte for byte:
+// the page (and the CLI's -json, which writes the same events) reads these names.
+func TestEventWireFormat(t *testing.T) {
+	acc, forgot, share, fill, ms := 0.5, 0.25, 0.125, 0.75, 2.5
+	opt, act := 1024, 2048
+	for _, tc := range []struct {
+		name string
+		msg  Message
+		want string
+	}{
+		{"eval", Message{ID: 1, Kind: Eval, Event: &job.Event{Event: "eval", Method: job.MethodPretrain, Step: 20, Steps: 60, TrainLoss: 2.5, ValLoss: 2.75, TokensPerS: 1000, Device: "cpu"}},
+			`{"id":1,"kind":"eval","event":{"event":"eval","method":"pretrain","step":20,"steps":60,"train_loss":2.5,"val_loss":2.75,"tokens_per_s":1000,"device":"cpu"}}`},
+		{"eval at a held-out loss of 0", Message{ID: 1, Kind: Eval, Event: &job.Event{Event: "eval", Method: "lora", Step: 10, Steps: 20}},
+			`{"id":1,"kind":"eval","event":{"event":"eval","method":"lora","step":10,"steps":20,"val_loss":0}}`},
+		{"device change", Message{ID: 2, Kind: Eval, Event: &job.Event{Event: "device", Method: job.MethodPretrain, Step: 20, Steps: 60, Device: "cpu", Note: "device lost"}},
+			`{"id":2,"kind":"eval","event":{"event":"device","method":"pretrain","step":20,"steps":60,"val_loss":0,"device":"cpu","note":"device lost"}}`},
+		{"pretraining result", Message{ID: 3, Kind: Result, Event: &job.Event{Event: "result", Method: job.MethodPretrain, Steps: 60, ValLoss: 2.5, TokensPerS: 900,
+			TrainableParams: 30016, Params: 30016, Device: "cpu", Fingerprint: "cpu:28b6ea55ba86", Expected: "cpu:000000000000", Match: "differs", FillBlank: &fill}},
+			`{"id":3,"kind":"result","event":{"event":"result","method":"pretrain","steps":60,"val_loss":2.5,"tokens_per_s":900,"trainable_params":30016,"params":30016,"device":"cpu","fingerprint":"cpu:28b6ea55ba86","expected_fingerprint":"cpu:000000000000","match":"differs","fill_blank_accuracy":0.75}}`},
+		{"method result", Message{ID: 4, Kind: Result, Event: &job.Event{Event: "result", Method: "lora", Kind: "lora", Steps: 20, ValLoss: 2.9, TrainableParams: 1024, Device: "cpu", Fingerprint: "cpu:5dfdbf0bebab",
+			TaskAccuracy: &acc, Forgetting: &forgot, TrainableShare: &share, OptimizerBytes: &opt, ActivationBytes: &act, MsPerStep: &ms,
+			Answers: []compare.Answer{{Prompt: "Q", Answer: "A"}}, AnswersOff: []compare.Answer{{Prompt: "Q", Answer: "B"}}, LoRAUpdates: []core.LoRAUpdate{{Layer: 0, Target: "q_proj", Rows: 1, Cols: 2, Delta: []float32{0.5, -1}}}}},
+			`{"id":4,"kind":"result","event":{"event":"result","method":"lora","steps":20,"val_loss":2.9,"trainable_params":1024,"device":"cpu","fingerprint":"cpu:5dfdbf0bebab","kind":"lora","task_accuracy":0.5,"forgetting":0.25,"trainable_share":0.125,"optimizer_bytes":1024,"activation_bytes":2048,"ms_per_step":2.5,"answers":[{"prompt":"Q","answer":"A"}],"lora_updates":[{"layer":0,"target":"q_proj","rows":1,"cols":2,"delta":[0.5,-1]}],"answers_off":[{"prompt":"Q","answer":"B"}]}}`},
+		{"sample", Message{ID: 5, Kind: Sample, Step: 20, Text: "The fox", Tokens: []core.TokenProb{{ID: 9, Token: "x", Prob: 0.5}}},
+			`{"id":5,"kind":"sample","step":20,"text":"The fox","tokens":[{"id":9,"token":"x","prob":0.5}]}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.want, tc.msg.Encode())
+		})
+	}
 }

@@ -1,0 +1,216 @@
+package worker
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"pretune/core"
+	"pretune/core/checkpoint"
+	"pretune/core/job"
+	"pretune/core/ops"
+	"pretune/core/protocol"
+	"pretune/core/runspec"
+)
+
+// start trains the request's run to its end (job.Run), reporting its device, evaluations,
+// samples, snapshots and result, then done; a stopped run answers the error "stopped".
+func (h *Handler) start(req protocol.Request) {
+	spec, err := runspec.Decode(req.Code)
+	if err != nil {
+		h.fail(req, err)
+		return
+	}
+	h.mu.Lock()
+	if h.cancel != nil {
+		h.mu.Unlock()
+		h.fail(req, fmt.Errorf("a run (request %d) is already in progress in this worker", h.runID))
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	h.runID, h.cancel, h.paused = req.ID, cancel, false
+	h.finished, h.noModel, h.compared = nil, false, nil
+	h.mu.Unlock()
+	defer func() {
+		h.mu.Lock()
+		h.cancel = nil
+		h.mu.Unlock()
+		cancel()
+	}()
+
+	dev, ok := h.device(req)
+	if !ok {
+		return
+	}
+	var base *checkpoint.Checkpoint
+	if len(req.Base) > 0 {
+		if base, err = loadBase(req.Base, dev); err != nil {
+			h.fail(req, err)
+			return
+		}
+	}
+	var resume *job.Resume
+	if len(req.Resume) > 0 {
+		if resume, err = job.UnmarshalResume(req.Resume); err != nil {
+			h.fail(req, err)
+			return
+		}
+	}
+	var onSnapshot func(*job.Resume)
+	if req.Snapshots {
+		onSnapshot = func(r *job.Resume) {
+			if data, err := r.Bytes(); err == nil {
+				h.post(protocol.Message{ID: req.ID, Kind: protocol.Snapshot, Step: r.Snapshot.Step, Data: data})
+			}
+		}
+	}
+	prompt := req.Prompt
+	if prompt == "" {
+		prompt = samplePrompt(spec)
+	}
+	lastYield := time.Now()
+	h.model.Lock()
+	res, err := job.Run(ctx, spec, dev, job.Options{
+		Base:          base,
+		Resume:        resume,
+		OnSnapshot:    onSnapshot,
+		FallbackToCPU: true, // a lost GPU: go on on the CPU from the last evaluation, and say so
+		AfterEval: func(tr *core.Trainer) {
+			h.mu.Lock()
+			h.last = tr
+			h.mu.Unlock()
+			h.post(sample(req.ID, tr, spec, prompt))
+		},
+		OnEvent: func(e job.Event) {
+			kind := protocol.Eval
+			if e.Event == "result" {
+				kind = protocol.Result
+			}
+			h.post(protocol.Message{ID: req.ID, Kind: kind, Event: &e})
+		},
+		BetweenSteps: func() {
+			// The model is free between steps: an inspection or a save waiting for it runs
+			// while this goroutine pauses or yields, and the next step waits for it to end.
+			h.model.Unlock()
+			defer h.model.Lock()
+			h.waitWhilePaused()
+			// Go in the browser has no preemption: sleeping lets the worker's event loop deliver
+			// pause, stop and inspect requests. Every 50 ms of training, not every step, to keep
+			// it cheap.
+			if time.Since(lastYield) > 50*time.Millisecond {
+				time.Sleep(time.Millisecond)
+				lastYield = time.Now()
+			}
+		},
+	})
+	h.model.Unlock()
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			err = errors.New("stopped")
+		}
+		h.fail(req, err)
+		return
+	}
+	h.mu.Lock()
+	h.last = res.Trainer
+	// A run from a loaded model is not the pretraining its spec describes: it is no base.
+	if res.Trainer != nil && base == nil {
+		h.finished, h.finishedSpec = res, spec
+	}
+	h.noModel = res.Trainer == nil
+	h.compared = res.Compare
+	h.mu.Unlock()
+	h.done(req)
+}
+
+// sample is what the model writes at an evaluation: a continuation of prompt, or, for a
+// masked-LM model (which cannot write), its guesses at blanks in the held-out text.
+func sample(id int, tr *core.Trainer, spec runspec.Spec, prompt string) protocol.Message {
+	if tr.Masked() != nil {
+		blanked, filled, err := core.FillBlanks(tr.Model, tr.Tok, maskedProbeText(spec, prompt), 5)
+		if err != nil {
+			blanked, filled = "("+err.Error()+")", ""
+		}
+		return protocol.Message{ID: id, Kind: protocol.Sample, Step: tr.StepsDone(), Text: blanked, Filled: filled}
+	}
+	toks, err := tr.Model.GenerateTokens(tr.Tok, prompt, core.SampleOptions{Tokens: 80, Temperature: 0.8, TopK: 10, Seed: spec.Config.Seed})
+	text := prompt
+	if err != nil {
+		text += "(" + err.Error() + ")"
+	}
+	for _, t := range toks {
+		text += t.Token
+	}
+	return protocol.Message{ID: id, Kind: protocol.Sample, Step: tr.StepsDone(), Text: text, Tokens: toks}
+}
+
+// loadBase reads a checkpoint in either format (told apart by its first bytes) onto dev.
+func loadBase(data []byte, dev ops.Device) (*checkpoint.Checkpoint, error) {
+	if !bytes.HasPrefix(data, []byte(checkpoint.Magic)) && len(data) > 8 && data[8] == '{' {
+		return checkpoint.ImportSafetensors(bytes.NewReader(data), dev)
+	}
+	return checkpoint.Load(bytes.NewReader(data), dev)
+}
+
+// samplePrompt starts samples with the first few characters of the held-out text, so they are
+// in the corpus's language and show what comes next in text the model never trained on.
+func samplePrompt(spec runspec.Spec) string {
+	c, err := spec.Resolve()
+	if err != nil {
+		return ""
+	}
+	r := []rune(strings.TrimSpace(c.Val))
+	return string(r[:min(len(r), 4)])
+}
+
+// maskedProbeText is the text a masked-LM run fills blanks in: the learner's prompt when it is
+// long enough to hold a few blanks, else the start of the held-out text.
+func maskedProbeText(spec runspec.Spec, prompt string) string {
+	if len([]rune(prompt)) >= 20 {
+		return prompt
+	}
+	c, err := spec.Resolve()
+	if err != nil {
+		return prompt
+	}
+	return strings.TrimSpace(c.Val)
+}
+
+// waitWhilePaused blocks the run goroutine between two steps while the run is paused.
+func (h *Handler) waitWhilePaused() {
+	h.mu.Lock()
+	ch := h.resumed
+	paused := h.paused
+	h.mu.Unlock()
+	if paused && ch != nil {
+		<-ch // blocking here yields to the event loop until resume or stop closes it
+	}
+}
+
+// control pauses, resumes or stops the run in progress.
+func (h *Handler) control(req protocol.Request) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.cancel == nil {
+		h.fail(req, errors.New("no run in progress"))
+		return
+	}
+	switch req.Kind {
+	case protocol.Pause:
+		if !h.paused {
+			h.paused, h.resumed = true, make(chan struct{})
+		}
+	case protocol.Resume, protocol.Stop:
+		if h.paused {
+			h.paused = false
+			close(h.resumed)
+		}
+		if req.Kind == protocol.Stop {
+			h.cancel()
+		}
+	}
+	h.done(req)
+}
