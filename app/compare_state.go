@@ -24,7 +24,7 @@ type compareState struct {
 	workers   []worker // one per method, closed once it ends
 	preWorker worker   // pretraining a link's base first
 	saveID    int      // the save request that brings that base's bytes
-	// loadWorker answers the prompts with an adapter file the learner loaded (lora_view.go).
+	// loadWorker answers the prompts with an adapter file the learner loaded (loadAdapter).
 	loadWorker worker
 
 	link     *runspec.Spec // the comparison a #r= link carried
