@@ -11,8 +11,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"pretune/core/ops"
 	"pretune/core/golden"
+	"pretune/core/ops"
 )
 
 // The golden tests pin the CPU device's arithmetic: the same seeded runs (core/golden) must

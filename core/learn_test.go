@@ -7,8 +7,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"pretune/core/corpus"
-	"pretune/core/ops"
 	"pretune/core/grammar"
+	"pretune/core/ops"
 )
 
 // TestModelLearns pretrains the tiny preset on a generated text and requires the held-out loss to

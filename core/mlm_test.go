@@ -5,8 +5,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"pretune/core/ops"
 	"pretune/core/grammar"
+	"pretune/core/ops"
 )
 
 // TestCorruptProportions draws many windows and checks the masking rate and BERT's 80/10/10.

@@ -7,8 +7,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"pretune/core/ops"
 	"pretune/core/grammar"
+	"pretune/core/ops"
 )
 
 // tinyModel builds a small model on the CPU device for gradient and golden tests.

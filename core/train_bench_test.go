@@ -4,8 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"pretune/core/ops"
 	"pretune/core/grammar"
+	"pretune/core/ops"
 )
 
 // benchText has about a hundred distinct characters, like the sample corpora, so the LM head's

@@ -6,8 +6,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"pretune/core"
-	"pretune/core/ops"
 	"pretune/core/grammar"
+	"pretune/core/ops"
 )
 
 // BenchmarkTrainStep measures training steps of the "small" preset (the README's model) on the

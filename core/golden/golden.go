@@ -9,9 +9,9 @@ import (
 	"fmt"
 
 	"pretune/core"
+	"pretune/core/grammar"
 	"pretune/core/ops"
 	"pretune/core/task"
-	"pretune/core/grammar"
 )
 
 // Config is the plain golden run's config: 50 steps of a 16-channel, 2-layer model with dropout
