@@ -23,6 +23,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"pretune/core"
+	"pretune/core/compare"
 	"pretune/core/ops"
 	"pretune/core/runspec"
 	"pretune/core/task"
@@ -338,7 +339,7 @@ func checkLoRAView(t *testing.T, ctx context.Context, downloads string) {
 	require.NoError(t, m.ImportLoRA(bytes.NewReader(file)))
 	lcfg, ok := m.LoRA()
 	require.True(t, ok)
-	require.Equal(t, core.DefaultLoRA().Targets, lcfg.Targets)
+	require.Equal(t, core.AttentionTargets(), lcfg.Targets)
 	updates, err := m.LoRAUpdates()
 	require.NoError(t, err)
 	var shown *core.LoRAUpdate
@@ -379,7 +380,7 @@ func checkLoRAView(t *testing.T, ctx context.Context, downloads string) {
 	wide.Dim *= 2
 	other, err := core.NewModel(ops.NewCPU(), wide)
 	require.NoError(t, err)
-	_, err = other.AttachLoRA(core.DefaultLoRA(), 1)
+	_, err = other.AttachLoRA(compare.Defaults(compare.LoRA).LoRAConfig(), 1)
 	require.NoError(t, err)
 	var otherFile bytes.Buffer
 	require.NoError(t, other.ExportLoRA(&otherFile))

@@ -38,9 +38,11 @@ type LoRAConfig struct {
 	Targets []string `json:"target_modules"` // names from LoRATargets
 }
 
-// DefaultLoRA adapts the four attention projections at rank 4 with α = 8 (scaling 2).
-func DefaultLoRA() LoRAConfig {
-	return LoRAConfig{Rank: 4, Alpha: 8, Targets: []string{"q_proj", "k_proj", "v_proj", "o_proj"}}
+// AttentionTargets are the four attention projections, the targets LoRA adapts unless told
+// otherwise (a new slice each call). The method's other defaults (rank, α) live with the method
+// kinds in core/compare.
+func AttentionTargets() []string {
+	return []string{"q_proj", "k_proj", "v_proj", "o_proj"}
 }
 
 // Scaling is s: α/r, or α/√r with RSLoRA.

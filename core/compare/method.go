@@ -99,7 +99,7 @@ func (m Method) Filled() Method {
 			m.Alpha = 2 * float32(m.Rank)
 		}
 		if len(m.Targets) == 0 {
-			m.Targets = core.DefaultLoRA().Targets
+			m.Targets = core.AttentionTargets()
 		}
 	}
 	m.Targets = slices.Clone(m.Targets)
@@ -115,7 +115,7 @@ func (m Method) Canonical() Method {
 	}
 	if m.Kind == LoRA {
 		m.Alpha = f.Alpha
-		if slices.Equal(f.Targets, core.DefaultLoRA().Targets) {
+		if slices.Equal(f.Targets, core.AttentionTargets()) {
 			m.Targets = nil
 		}
 	}
