@@ -50,6 +50,9 @@ func TestKeptZhBaseRegenerates(t *testing.T) {
 	if testing.Short() {
 		t.Skip("pretrains 1000 steps")
 	}
+	// The long tests of this package run side by side: each is one goroutine's work for a
+	// minute or more, and make test has two cores.
+	t.Parallel()
 	p, err := runspec.PresetByName("zh-base")
 	require.NoError(t, err)
 	_, kept := loadKeptBase(t, p.Name)
@@ -74,6 +77,9 @@ func TestDefaultLesson(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fine-tunes the small model four ways for 500 steps each")
 	}
+	// The long tests of this package run side by side: each is one goroutine's work for a
+	// minute or more, and make test has two cores.
+	t.Parallel()
 	p, err := runspec.PresetByName("en-lesson")
 	require.NoError(t, err)
 	base, _ := loadKeptBase(t, "en-base")

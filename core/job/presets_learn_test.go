@@ -24,6 +24,9 @@ func TestDefaultPresetsLearn(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains two small models for a few hundred steps")
 	}
+	// The long tests of this package run side by side: each is one goroutine's work for a
+	// minute or more, and make test has two cores.
+	t.Parallel()
 	for _, tc := range []struct {
 		preset, prompt string
 		steps          int
