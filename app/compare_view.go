@@ -11,7 +11,6 @@ import (
 	"pretune/core"
 	"pretune/core/compare"
 	"pretune/core/fingerprint"
-	"pretune/core/job"
 	"pretune/core/protocol"
 	"pretune/core/runspec"
 	"pretune/core/task"
@@ -20,41 +19,25 @@ import (
 // Compare is the "fine-tune and compare" view: pick a base (the model just pretrained, or a
 // built-in one), a task and methods, then every method fine-tunes the same base side by side,
 // one Web Worker each; the chart overlays their task losses and the table, the answers and the
-// share link follow. A #r= link with a comparison opens here and runs.
+// share link follow. A #r= link with a comparison opens here and runs. What it knows and what
+// happens to it is compareState (compare_state.go); this file draws it and is its host in the
+// browser.
 type Compare struct {
 	app.Compo
 	Lang Lang
 
-	ctx        app.Context
-	form       compareSetup
-	errs       map[string]string // a field's element id -> why its value was refused
-	pretrained pretrainedModel   // the pretraining view's run (session.go)
-
-	cmp       *comparison
-	workers   []*trainer // one per method, closed once it ends
-	preWorker *trainer   // pretraining a link's base first
-	saveID    int        // the save request that brings that base's bytes
-	// loadWorker answers the prompts with an adapter file the learner loaded (lora_view.go).
-	loadWorker *trainer
-
-	link     *runspec.Spec // the comparison a #r= link carried
-	linkErr  error
-	linkCode string
-	share    shareLink
+	ctx app.Context
+	compareState
 }
 
 // OnMount starts the form from the built-in base of the page's language and follows the
 // pretraining view's run.
 func (c *Compare) OnMount(ctx app.Context) {
-	c.ctx = ctx
+	c.ctx, c.host = ctx, c
 	if c.form.Base == "" {
 		c.form = defaultCompareSetup(c.Lang)
 	}
-	ctx.ObserveState(pretrainedState).OnChange(func() {
-		if c.form.Base == basePretrained && c.pretrained.Ready {
-			c.form.SetBase(basePretrained, c.pretrained.Spec)
-		}
-	}).Value(&c.pretrained)
+	ctx.ObserveState(pretrainedState).OnChange(c.pretrainedChanged).Value(&c.pretrained)
 }
 
 // OnDismount ends the workers: nothing trains for a page that is gone.
@@ -62,7 +45,7 @@ func (c *Compare) OnDismount() { c.closeWorkers() }
 
 // OnNav opens a comparison's share link: #r=CODE shows its setup and runs it.
 func (c *Compare) OnNav(ctx app.Context) {
-	c.ctx = ctx
+	c.ctx, c.host = ctx, c
 	if c.form.Base == "" {
 		c.form = defaultCompareSetup(c.Lang)
 	}
@@ -70,241 +53,27 @@ func (c *Compare) OnNav(ctx app.Context) {
 	if !strings.HasPrefix(frag, "r=") || frag == c.linkCode {
 		return
 	}
-	c.openLink(ctx, frag)
+	c.openLink(frag)
 }
 
-func (c *Compare) openLink(ctx app.Context, code string) {
-	c.linkCode = code
-	spec, err := runspec.Decode(code)
-	if !spec.Compares() { // a pretraining run, or a damaged link: the pretraining view's
-		return
-	}
-	c.link, c.linkErr = &spec, err
-	if spec.Lang != "" {
-		setLang(ctx, Lang(spec.Lang))
-	}
-	c.form = setupFromComparison(spec, c.linkBase(spec))
-	c.errs = nil
-	if err == nil { // a changed sample text or task waits for the learner's choice
-		c.start(ctx, spec, true)
-	}
+// startWorker starts a trainer whose messages come back on the UI goroutine for this view.
+func (c *Compare) startWorker(handle func(protocol.Message)) worker {
+	return newTrainer(c.ctx.ResolveStaticResource("/web/worker.js"), func(m protocol.Message) {
+		c.dispatch(func() { handle(m) })
+	})
 }
 
-// linkBase is the form's base choice for a link's pretraining: the model just pretrained or a
-// built-in base when it is one of them, else the link's own.
-func (c *Compare) linkBase(spec runspec.Spec) string {
-	if c.pretrained.Ready && samePretraining(c.pretrained.Spec, spec) {
-		return basePretrained
-	}
-	if name := builtinBaseOf(spec); name != "" {
-		return name
-	}
-	return baseLink
+// fetchBase fetches a built-in base, kept on the server as web/base/<name>.ckpt.
+func (c *Compare) fetchBase(name string, done func(data []byte, err error)) {
+	fetchBytes(c.ctx, c.ctx.ResolveStaticResource("/web/base/"+name+".ckpt"), func(_ app.Context, data []byte, err error) {
+		done(data, err)
+	})
 }
 
 // dispatch runs fn on the UI goroutine for this component (from any goroutine or callback).
-func (c *Compare) dispatch(fn func(ctx app.Context)) {
-	c.ctx.Dispatch(fn)
-}
+func (c *Compare) dispatch(fn func()) { c.ctx.Dispatch(func(app.Context) { fn() }) }
 
-// start runs spec's comparison: get the base, then one worker per method. A link's run
-// (fromLink) looks for a kept copy of its base and pretrains it first when there is none; a run
-// from the form uses the base the learner chose and says why when it cannot be had.
-func (c *Compare) start(ctx app.Context, spec runspec.Spec, fromLink bool) {
-	c.closeWorkers()
-	cmp := newComparison(spec)
-	c.cmp = cmp
-	c.share = shareLink{}
-	base := c.form.Base
-	if fromLink {
-		base = c.linkBase(spec)
-	}
-	switch base {
-	case basePretrained:
-		if !c.pretrained.Ready || c.pretrained.save == nil || !samePretraining(c.pretrained.Spec, spec) {
-			cmp.fail("base.err.no_pretrained", "")
-			return
-		}
-		c.pretrained.save(func(data []byte, err error) {
-			c.dispatch(func(ctx app.Context) {
-				if cmp != c.cmp || !cmp.Active() {
-					return
-				}
-				if err != nil {
-					cmp.fail("base.err.save", err.Error())
-					return
-				}
-				c.useBase(ctx, cmp, data, "base.note.pretrained", fromLink)
-			})
-		})
-	case baseLink:
-		c.pretrainFirst(ctx, cmp, "base.note.no_kept")
-	default: // a built-in base, kept on the server as web/base/<name>.ckpt
-		url := ctx.ResolveStaticResource("/web/base/" + base + ".ckpt")
-		fetchBytes(ctx, url, func(ctx app.Context, data []byte, err error) {
-			if cmp != c.cmp || !cmp.Active() {
-				return
-			}
-			if err != nil {
-				if fromLink {
-					c.pretrainFirst(ctx, cmp, "base.note.missing")
-					return
-				}
-				cmp.fail("base.err.missing", fmt.Sprintf("web/base/%s.ckpt: %v", base, err))
-				return
-			}
-			c.useBase(ctx, cmp, data, "base.note.kept", fromLink)
-		})
-	}
-}
-
-// useBase checks the base file (it must load, and be the comparison's pretraining) and starts
-// one worker per method with it. A link whose kept base does not fit pretrains its base instead.
-func (c *Compare) useBase(ctx app.Context, cmp *comparison, data []byte, noteKey string, fromLink bool) {
-	ck, err := loadCheckpoint(data)
-	if err != nil {
-		cmp.fail("base.err.damaged", err.Error())
-		cmp.ErrCheckpoint = err
-		return
-	}
-	isBase := job.IsBaseOf(ck, cmp.Spec)
-	ck.Model.Free()
-	if !isBase {
-		if fromLink {
-			c.pretrainFirst(ctx, cmp, "base.note.not_kept")
-			return
-		}
-		cmp.fail("base.err.not_this", "")
-		return
-	}
-	cmp.BaseNote, cmp.BaseData = noteKey, data
-	script := ctx.ResolveStaticResource("/web/worker.js")
-	specs := methodSpecs(cmp.Spec)
-	c.workers = make([]*trainer, len(specs))
-	cmp.fineTuning()
-	for i, ms := range specs {
-		code, err := runspec.Encode(ms)
-		if err != nil { // the whole spec encoded, so one method of it does too
-			cmp.Lanes[i].Status, cmp.Lanes[i].Err = statusFailed, err.Error()
-			continue
-		}
-		w := newTrainer(script, func(m protocol.Message) {
-			c.dispatch(func(ctx app.Context) { c.onLane(cmp, i, m) })
-		})
-		c.workers[i] = w
-		cmp.Lanes[i].ReqID = w.send(protocol.Request{Kind: protocol.Start, Code: code, Device: ms.Device, Base: data})
-	}
-	cmp.settle()
-}
-
-// onLane hands a method's worker message to the comparison, and ends the worker once its
-// method is over (its model is not needed after the result): a LoRA method's worker first
-// gives its adapter file, which the page keeps to save.
-func (c *Compare) onLane(cmp *comparison, i int, m protocol.Message) {
-	if cmp != c.cmp {
-		return
-	}
-	cmp.Apply(i, m)
-	ln, w := cmp.Lanes[i], c.workers[i]
-	switch {
-	case w == nil || ln.Active() || ln.awaitsAdapter():
-	case ln.wantsAdapter():
-		ln.AdapterReq = w.send(protocol.Request{Kind: protocol.Save, Format: protocol.FormatAdapter, Method: ln.Method.Label()})
-	default:
-		w.close()
-		c.workers[i] = nil
-	}
-}
-
-// pretrainFirst pretrains the comparison's base in one worker (a link whose base is kept
-// nowhere here), then takes the model as a base file and fans out.
-func (c *Compare) pretrainFirst(ctx app.Context, cmp *comparison, noteKey string) {
-	pre := cmp.Spec.Pretraining()
-	pre.Device, pre.Fingerprint = cmp.Spec.Device, cmp.Spec.Fingerprint // the worker checks the link's fingerprint
-	code, err := runspec.Encode(pre)
-	if err != nil {
-		cmp.fail("base.err.pretrain", err.Error())
-		return
-	}
-	cmp.Phase, cmp.BaseNote = phasePretrain, noteKey
-	var r *run
-	w := newTrainer(ctx.ResolveStaticResource("/web/worker.js"), func(m protocol.Message) {
-		c.dispatch(func(ctx app.Context) { c.onPretrain(ctx, cmp, r, m) })
-	})
-	c.preWorker = w
-	r = newRun("base", pre, w.send(protocol.Request{Kind: protocol.Start, Code: code, Device: pre.Device}))
-	cmp.Pretraining = r
-}
-
-func (c *Compare) onPretrain(ctx app.Context, cmp *comparison, r *run, m protocol.Message) {
-	if cmp != c.cmp || r == nil || cmp.Phase != phasePretrain {
-		return
-	}
-	if c.saveID != 0 && m.ID == c.saveID {
-		switch m.Kind {
-		case protocol.Saved:
-			c.saveID = 0
-			c.preWorker.close()
-			c.preWorker = nil
-			c.useBase(ctx, cmp, m.Data, cmp.BaseNote, false)
-		case protocol.Error:
-			c.saveID = 0
-			cmp.fail("base.err.pretrain", m.Error)
-		}
-		return
-	}
-	r.Apply(m)
-	if r.Result != nil && cmp.PretrainResult == nil {
-		e := *r.Result
-		cmp.PretrainResult = &e
-	}
-	switch r.Status {
-	case statusDone:
-		if c.saveID == 0 { // once: the model as a base file, then fan out
-			c.saveID = c.preWorker.send(protocol.Request{Kind: protocol.Save, Format: protocol.FormatBase})
-		}
-	case statusFailed, statusStopped:
-		cmp.fail("base.err.pretrain", r.Err)
-	}
-}
-
-// stop ends every worker of the comparison at once.
-func (c *Compare) stop() {
-	c.closeWorkers()
-	if c.cmp != nil {
-		c.cmp.stop()
-	}
-}
-
-func (c *Compare) closeWorkers() {
-	for i, w := range c.workers {
-		if w != nil {
-			w.close()
-			c.workers[i] = nil
-		}
-	}
-	if c.preWorker != nil {
-		c.preWorker.close()
-		c.preWorker = nil
-	}
-	c.closeLoadWorker()
-	c.saveID = 0
-}
-
-// baseSpec is the pretraining of a base choice, and whether it can be had now.
-func (c *Compare) baseSpec(name string) (runspec.Spec, bool) {
-	switch name {
-	case basePretrained:
-		return c.pretrained.Spec, c.pretrained.Ready
-	case baseLink:
-		if c.link != nil {
-			return *c.link, true
-		}
-		return runspec.Spec{}, false
-	}
-	p, err := runspec.PresetByName(name)
-	return p.Spec, err == nil
-}
+func (c *Compare) setLang(l Lang) { setLang(c.ctx, l) }
 
 // Render draws the view.
 func (c *Compare) Render() app.UI {
@@ -335,10 +104,7 @@ func (c *Compare) renderLink() app.UI {
 	if c.linkErr != nil {
 		changed = app.P().Class("error").Body(
 			app.Text(l.T("link.corpus_changed")+" "),
-			app.Button().ID("cmp-run-anyway").Text(l.T("link.run_anyway")).OnClick(func(ctx app.Context, e app.Event) {
-				c.linkErr = nil
-				c.start(ctx, *s, true)
-			}),
+			app.Button().ID("cmp-run-anyway").Text(l.T("link.run_anyway")).OnClick(func(ctx app.Context, e app.Event) { c.runAnyway() }),
 		)
 	}
 	var names []string
@@ -381,8 +147,6 @@ func methodLabels(ms []compare.Method) []string {
 	return out
 }
 
-func (c *Compare) running() bool { return c.cmp != nil && c.cmp.Active() }
-
 func (c *Compare) renderForm() app.UI {
 	l := c.Lang
 	f := &c.form
@@ -394,10 +158,7 @@ func (c *Compare) renderForm() app.UI {
 			app.Legend().Text(l.T("cmp.base")),
 			app.Label().For("cmp-base").Text(l.T("cmp.base_pick")),
 			app.Select().ID("cmp-base").Disabled(running).OnChange(func(ctx app.Context, e app.Event) {
-				name := ctx.JSSrc().Get("value").String()
-				if spec, ok := c.baseSpec(name); ok {
-					f.SetBase(name, spec)
-				}
+				c.pickBase(ctx.JSSrc().Get("value").String())
 			}).Body(
 				app.Option().Value(basePretrained).Disabled(!c.pretrained.Ready).Selected(f.Base == basePretrained).Text(c.pretrainedLabel()),
 				app.Range(builtinBases()).Slice(func(i int) app.UI {
@@ -598,14 +359,7 @@ func (c *Compare) renderNumber(id, label string, value, def float64, disabled bo
 		app.Label().For(id).Text(label),
 		app.Input().Type("number").ID(id).Value(fmtNum(value)).Disabled(disabled).Attr("step", "any").
 			Attr("aria-describedby", id+"-def").OnChange(func(ctx app.Context, e app.Event) {
-			if err := set(ctx.JSSrc().Get("value").String()); err != nil {
-				if c.errs == nil {
-					c.errs = map[string]string{}
-				}
-				c.errs[id] = fieldErrText(l, err)
-				return
-			}
-			delete(c.errs, id)
+			c.setNumber(l, id, ctx.JSSrc().Get("value").String(), set)
 		}),
 		app.Span().ID(id+"-def").Class("default").Text(l.T("field.default", fmtNum(def))),
 		resetButton(l, id, label, disabled || value == def, func() {
@@ -668,17 +422,7 @@ func (c *Compare) renderLive() app.UI {
 		app.H2().Text(l.T("cmp.live_title")),
 		app.Div().Class("controls").Body(
 			app.Button().ID("cmp-run").Class("primary").Text(l.T("cmp.run")).Disabled(running || formErr != nil).
-				OnClick(func(ctx app.Context, e app.Event) {
-					if c.form.Base == basePretrained && c.pretrained.Ready { // the latest finished pretraining
-						c.form.SetBase(basePretrained, c.pretrained.Spec)
-					}
-					spec, err := c.form.Spec(c.Lang)
-					if err != nil {
-						return
-					}
-					c.link, c.linkErr = nil, nil
-					c.start(ctx, spec, false)
-				}),
+				OnClick(func(ctx app.Context, e app.Event) { c.runForm(c.Lang) }),
 			app.Button().ID("cmp-stop").Text(l.T("btn.stop")).Disabled(!running).
 				OnClick(func(ctx app.Context, e app.Event) { c.stop() }),
 		),

@@ -37,7 +37,7 @@ func finishedComparison(t *testing.T) *comparison {
 func TestCompareRendersAComparison(t *testing.T) {
 	for _, l := range []Lang{EN, ZH} {
 		t.Run(string(l), func(t *testing.T) {
-			c := &Compare{Lang: l, form: defaultCompareSetup(l), cmp: finishedComparison(t)}
+			c := &Compare{Lang: l, compareState: compareState{form: defaultCompareSetup(l), cmp: finishedComparison(t)}}
 			page := render(t, c)
 			require.NotContains(t, page, "[", "a missing text shows as [key]")
 			rows := tableRows(page)
@@ -101,7 +101,7 @@ func hasTag(html, name string, attrs ...string) bool {
 // TestCompareRendersFailures: a base that could not be had says why; a method that failed says
 // why in its row; a link shows what it carries.
 func TestCompareRendersFailures(t *testing.T) {
-	c := &Compare{Lang: EN, form: defaultCompareSetup(EN), cmp: newComparison(twoMethods(t))}
+	c := &Compare{Lang: EN, compareState: compareState{form: defaultCompareSetup(EN), cmp: newComparison(twoMethods(t))}}
 	c.cmp.fail("base.err.missing", "web/base/en-base.ckpt: HTTP 404 Not Found")
 	html := render(t, c)
 	require.Contains(t, html, `id="cmp-run-error"`)
@@ -113,7 +113,7 @@ func TestCompareRendersFailures(t *testing.T) {
 	cmp.Lanes[1].Status, cmp.Lanes[1].Err, cmp.Lanes[1].Result = statusFailed, "out of memory", nil
 	cmp.Spec.Fingerprint = "cpu:00000000000a" // the link's: its base matches
 	spec := cmp.Spec
-	c = &Compare{Lang: ZH, form: setupFromComparison(spec, baseLink), cmp: cmp, link: &spec}
+	c = &Compare{Lang: ZH, compareState: compareState{form: setupFromComparison(spec, baseLink), cmp: cmp, link: &spec}}
 	html = render(t, c)
 	require.NotContains(t, html, "[")
 	require.Equal(t, [][2]string{{"base", statusDone}, {"full", statusDone}, {"lora", statusFailed}}, tableRows(html))
@@ -149,15 +149,15 @@ func TestLinksGoToTheirView(t *testing.T) {
 	require.Equal(t, viewPretrain, linkView("r=2damaged"), "a damaged link: the pretraining view says why")
 	require.Empty(t, linkView("tab=2"))
 
-	p := &Pretrain{Lang: EN, form: defaultSetup()}
-	p.openLink(nil, "r="+cmpCode)
+	p := &Pretrain{Lang: EN, pretrainState: pretrainState{form: defaultSetup()}}
+	p.openLink("r=" + cmpCode)
 	require.Nil(t, p.link)
 	require.NoError(t, p.linkErr)
 	html := render(t, p)
 	require.NotContains(t, html, `id="link-error"`)
 
 	c := &Compare{Lang: EN}
-	c.openLink(nil, "r="+plain)
+	c.openLink("r=" + plain)
 	require.Nil(t, c.link, "a pretraining link is not the compare view's")
 	require.True(t, strings.HasPrefix(cmpCode, "2"))
 }
@@ -166,7 +166,7 @@ func TestLinksGoToTheirView(t *testing.T) {
 // shows, in each row, whether that result matches (in both languages); the share link then
 // carries this run's fingerprints; without them no row shows a verdict.
 func TestCompareShowsEachVerdict(t *testing.T) {
-	plain := render(t, &Compare{Lang: EN, form: defaultCompareSetup(EN), cmp: finishedComparison(t)})
+	plain := render(t, &Compare{Lang: EN, compareState: compareState{form: defaultCompareSetup(EN), cmp: finishedComparison(t)}})
 	require.NotContains(t, plain, `class="match`, "a link without fingerprints: no verdict")
 
 	cmp := finishedComparison(t)
@@ -183,7 +183,7 @@ func TestCompareShowsEachVerdict(t *testing.T) {
 	}
 	for _, l := range []Lang{EN, ZH} {
 		t.Run(string(l), func(t *testing.T) {
-			page := render(t, &Compare{Lang: l, form: defaultCompareSetup(l), cmp: cmp})
+			page := render(t, &Compare{Lang: l, compareState: compareState{form: defaultCompareSetup(l), cmp: cmp}})
 			require.NotContains(t, page, "[")
 			for name, v := range verdicts {
 				row := regexp.MustCompile(`(?s)<tr [^>]*data-method="` + name + `"[^>]*>.*?</tr>`).FindString(page)
@@ -203,11 +203,11 @@ func TestCompareShowsEachVerdict(t *testing.T) {
 	// The link's box lists the fingerprints it carries, the base first; a link without them, none.
 	spec := cmp.Spec
 	spec.Fingerprints = map[string]string{"lora": "cpu:ffffffffffff", "base": "cpu:000000000000"}
-	page := render(t, &Compare{Lang: EN, form: setupFromComparison(spec, baseLink), cmp: cmp, link: &spec})
+	page := render(t, &Compare{Lang: EN, compareState: compareState{form: setupFromComparison(spec, baseLink), cmp: cmp, link: &spec}})
 	require.Contains(t, page, `id="cmp-link-each"`)
 	require.Contains(t, page, html.EscapeString(EN.T("method.base")+": cpu:000000000000 · "+EN.T("method.lora")+": cpu:ffffffffffff"))
 	spec.Fingerprints = nil
-	page = render(t, &Compare{Lang: ZH, form: setupFromComparison(spec, baseLink), cmp: cmp, link: &spec})
+	page = render(t, &Compare{Lang: ZH, compareState: compareState{form: setupFromComparison(spec, baseLink), cmp: cmp, link: &spec}})
 	require.Contains(t, page, `id="cmp-link"`)
 	require.NotContains(t, page, `id="cmp-link-each"`)
 }

@@ -55,7 +55,7 @@ func samplePromptOf(r *run) string {
 
 // inspectPrompt is the text the inspection looks at: the learner's, else the samples' prompt,
 // else the one the form asked the samples to start with.
-func (p *Pretrain) inspectPrompt() string {
+func (p *pretrainState) inspectPrompt() string {
 	switch {
 	case p.insp.Prompt != "":
 		return p.insp.Prompt
@@ -67,12 +67,12 @@ func (p *Pretrain) inspectPrompt() string {
 
 // canInspect says whether the current run's worker has a model to look at: from the run's first
 // evaluation on, whatever became of the run after it.
-func (p *Pretrain) canInspect() bool {
+func (p *pretrainState) canInspect() bool {
 	return p.worker != nil && p.cur != nil && p.cur.ReqID != 0 && len(p.cur.Points) > 0
 }
 
 // onInspectMessage takes an inspect request's answer; it reports whether m was one.
-func (p *Pretrain) onInspectMessage(r *run, m protocol.Message) bool {
+func (p *pretrainState) onInspectMessage(r *run, m protocol.Message) bool {
 	if p.insp.ReqID == 0 || m.ID != p.insp.ReqID || r != p.cur {
 		return false
 	}
@@ -92,6 +92,12 @@ func (p *Pretrain) onInspectMessage(r *run, m protocol.Message) bool {
 		p.insp.Err, p.insp.ReqID = m.Error, 0
 	}
 	return true
+}
+
+// inspect asks the current run's worker what its model makes of the inspection's text.
+func (p *pretrainState) inspect() {
+	p.insp.Err = ""
+	p.insp.ReqID = p.worker.send(protocol.Request{Kind: protocol.Inspect, Prompt: p.inspectPrompt()})
 }
 
 // inspectErrText is a worker's refusal in the page's language where the page knows it.
@@ -167,10 +173,7 @@ func (p *Pretrain) renderInspect() app.UI {
 			app.Input().Type("text").ID("inspect-prompt").Value(prompt).Placeholder(l.T("inspect.prompt_placeholder")).
 				OnChange(func(ctx app.Context, e app.Event) { s.Prompt = ctx.JSSrc().Get("value").String() }),
 			app.Button().ID("inspect-go").Class("primary").Text(label).Disabled(!can || busy || prompt == "").
-				OnClick(func(ctx app.Context, e app.Event) {
-					s.Err = ""
-					s.ReqID = p.worker.send(protocol.Request{Kind: protocol.Inspect, Prompt: p.inspectPrompt()})
-				}),
+				OnClick(func(ctx app.Context, e app.Event) { p.inspect() }),
 		),
 		app.If(!can, app.P().Class("hint").Text(l.T("inspect.when"))),
 		errP,

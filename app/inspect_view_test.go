@@ -181,7 +181,7 @@ func inspectedPage(l Lang) *Pretrain {
 		{Step: 20, Text: "Thhh", Tokens: []core.TokenProb{{Token: "h", Prob: 0.9}, {Token: "h", Prob: 0.05}}},
 		{Step: 40, Text: "The fox", Tokens: []core.TokenProb{{Token: " ", Prob: 0.3}, {Token: "f", Prob: 0.01}, {Token: "o", Prob: 0.6}, {Token: "x", Prob: 0.8}}},
 	}
-	p := &Pretrain{Lang: l, form: defaultSetup(), runs: []*run{r}, cur: r}
+	p := &Pretrain{Lang: l, pretrainState: pretrainState{form: defaultSetup(), runs: []*run{r}, cur: r}}
 	p.insp = inspectState{RunName: "otter", Step: 60, Result: &core.Inspection{
 		Tokens: heatTokens, Cut: 2, Next: testNext,
 		Attention: [][][][]float32{{heatRows, heatRows}, {heatRows, heatRows}},

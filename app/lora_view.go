@@ -13,7 +13,6 @@ import (
 	"pretune/core/compare"
 	"pretune/core/job"
 	"pretune/core/protocol"
-	"pretune/core/runspec"
 	"pretune/core/task"
 )
 
@@ -375,7 +374,7 @@ func (c *Compare) renderLoadAdapter() app.UI {
 		app.H4().Text(l.T("lora.load_title")),
 		app.P().ID("cmp-adapter-about").Class("hint").Text(l.T("lora.load_about")),
 		fileButton("cmp-adapter-file", l.T("lora.load"), ".safetensors,application/octet-stream", func(ctx app.Context, e app.Event) {
-			readFile(ctx, ctx.JSSrc(), func(ctx app.Context, name string, data []byte) { c.loadAdapter(ctx, cmp, name, data) })
+			readFile(ctx, ctx.JSSrc(), func(ctx app.Context, name string, data []byte) { c.loadAdapter(cmp, name, data) })
 		}),
 		state,
 	)
@@ -401,44 +400,4 @@ func (c *comparison) taskKind() string {
 		return ""
 	}
 	return t.Kind
-}
-
-// loadAdapter sends an adapter file and the comparison's base to a worker of its own, which
-// answers the comparison's prompts with it; a file loaded before replaces the last.
-func (c *Compare) loadAdapter(ctx app.Context, cmp *comparison, name string, data []byte) {
-	if cmp != c.cmp || cmp.BaseData == nil {
-		return
-	}
-	c.closeLoadWorker()
-	a := &loadedAdapter{Name: name, Status: statusRunning}
-	cmp.Loaded = a
-	if len(data) == 0 { // no worker needed to say so
-		a.Status, a.Err, a.Code = statusFailed, "the file is empty", protocol.CodeAdapterDamaged
-		return
-	}
-	code, err := runspec.Encode(cmp.Spec)
-	if err != nil { // the comparison ran from this spec, so it encodes
-		a.Status, a.Err = statusFailed, err.Error()
-		return
-	}
-	w := newTrainer(ctx.ResolveStaticResource("/web/worker.js"), func(m protocol.Message) {
-		c.dispatch(func(ctx app.Context) {
-			if cmp != c.cmp || cmp.Loaded != a {
-				return
-			}
-			a.Apply(m)
-			if a.Status != statusRunning {
-				c.closeLoadWorker()
-			}
-		})
-	})
-	c.loadWorker = w
-	a.ReqID = w.send(protocol.Request{Kind: protocol.LoadAdapter, Code: code, Device: cmp.Spec.Device, Base: cmp.BaseData, Adapter: data})
-}
-
-func (c *Compare) closeLoadWorker() {
-	if c.loadWorker != nil {
-		c.loadWorker.close()
-		c.loadWorker = nil
-	}
 }

@@ -337,7 +337,7 @@ func TestCompareRendersTheLoRAView(t *testing.T) {
 		t.Run(string(l), func(t *testing.T) {
 			cmp := loraComparison(t)
 			cmp.BaseData = []byte("base")
-			c := &Compare{Lang: l, form: defaultCompareSetup(l), cmp: cmp}
+			c := &Compare{Lang: l, compareState: compareState{form: defaultCompareSetup(l), cmp: cmp}}
 			page := render(t, c)
 			require.NotContains(t, page, "[", "a missing text shows as [key]")
 			require.Contains(t, page, `id="cmp-lora"`)

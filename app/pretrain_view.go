@@ -2,85 +2,48 @@ package app
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/maxence-charriere/go-app/v9/pkg/app"
 
 	"pretune/core"
-	"pretune/core/checkpoint"
 	"pretune/core/corpus"
 	"pretune/core/fingerprint"
-	"pretune/core/ops"
 	"pretune/core/protocol"
 	"pretune/core/runspec"
 )
 
 // Pretrain is the pretraining page: the form, the run controls, the live chart, device, speed
 // and samples, a look inside the model, the share link, and saving and loading the model. Each run trains in a Web Worker
-// of its own, so the page never waits on training.
+// of its own, so the page never waits on training. What it knows and what happens to it is
+// pretrainState (pretrain_state.go); this file draws it and is its host in the browser.
 type Pretrain struct {
 	app.Compo
 	Lang Lang
 
-	ctx    app.Context
-	form   setup
-	errs   map[string]string // field key -> the refused value's message key
-	runs   []*run
-	cur    *run
-	worker *trainer
-
-	link     *runspec.Spec // the run a #r= link carried
-	linkErr  error
-	linkCode string
-	share    shareLink
-
-	base     []byte // a loaded checkpoint: the next run starts from it
-	baseInfo *checkpoint.Checkpoint
-	baseName string
-	baseErr  error
-
-	cpuCheck *run // the exact CPU reproduction of a link made on another device class
-
-	offer *savedRun // an unfinished run kept in IndexedDB, offered on reopening
-
-	insp inspectState // the look inside the current run's model
-	// baseSaves are the compare view's requests for the model as a base file, by request id
-	// (see session.go); published is what was last told to it.
-	baseSaves map[int]func(data []byte, err error)
-	published string
+	ctx app.Context
+	pretrainState
 }
 
 // OnMount remembers the context for the workers' messages and looks for an unfinished run
 // to offer (unless a link is being opened).
 func (p *Pretrain) OnMount(ctx app.Context) {
-	p.ctx = ctx
+	p.ctx, p.host = ctx, p
 	if p.form.CorpusID == "" {
 		p.form = defaultSetup()
 	}
 	if app.IsClient && !strings.HasPrefix(ctx.Page().URL().Fragment, "r=") {
-		loadRun(ctx, func(ctx app.Context, s *savedRun) {
-			if p.cur == nil && p.link == nil {
-				p.offer = s
-			}
-		})
+		loadRun(ctx, func(ctx app.Context, s *savedRun) { p.offerKept(s) })
 	}
 }
 
 // OnDismount ends the workers: nothing trains for a page that is gone.
-func (p *Pretrain) OnDismount() {
-	p.failBaseSaves("the pretraining view closed")
-	for _, w := range []*trainer{p.worker} {
-		if w != nil {
-			w.close()
-		}
-	}
-}
+func (p *Pretrain) OnDismount() { p.closeWorker() }
 
 // OnNav opens a share link: #r=CODE shows the run's setup and starts it.
 func (p *Pretrain) OnNav(ctx app.Context) {
-	p.ctx = ctx
+	p.ctx, p.host = ctx, p
 	if p.form.CorpusID == "" {
 		p.form = defaultSetup()
 	}
@@ -88,198 +51,24 @@ func (p *Pretrain) OnNav(ctx app.Context) {
 	if !strings.HasPrefix(frag, "r=") || frag == p.linkCode {
 		return
 	}
-	p.openLink(ctx, frag)
+	p.openLink(frag)
 }
 
-func (p *Pretrain) openLink(ctx app.Context, code string) {
-	p.linkCode = code
-	spec, err := runspec.Decode(code)
-	if spec.Compares() { // a fine-tuning comparison: the compare view opens it
-		p.link, p.linkErr = nil, nil
-		return
-	}
-	p.link, p.linkErr = nil, err
-	if err != nil && !errors.Is(err, runspec.ErrCorpusChanged) {
-		return
-	}
-	p.link = &spec
-	if spec.Lang != "" {
-		setLang(ctx, Lang(spec.Lang))
-	}
-	form, ferr := setupFromSpec(spec)
-	if ferr != nil {
-		p.linkErr = ferr
-		return
-	}
-	p.form = form
-	if err == nil { // a changed sample text waits for the learner's choice
-		p.start(ctx, spec, spec.Device)
-	}
-}
-
-// start launches spec in a fresh worker on device.
-func (p *Pretrain) start(ctx app.Context, spec runspec.Spec, device string) *run {
-	return p.startWith(ctx, spec, device, nil)
-}
-
-// startWith launches spec, resuming from a kept run when from is set.
-func (p *Pretrain) startWith(ctx app.Context, spec runspec.Spec, device string, from *savedRun) *run {
-	p.offer = nil
-	code, err := runspec.Encode(spec)
-	if err != nil {
-		p.fail(err)
-		return nil
-	}
-	if p.worker != nil && p.cur != nil && p.cur.Active() {
-		return nil
-	}
-	if p.worker != nil {
-		p.failBaseSaves("the pretraining view started another run, which replaced the model")
-		p.worker.close()
-	}
-	var r *run
-	// The component's own context, not the clicked button's: a button that goes away with the
-	// click (the resume offer) would take its dispatches with it.
-	pctx := p.ctx
-	if pctx == nil {
-		pctx = ctx
-	}
-	p.worker = newTrainer(ctx.ResolveStaticResource("/web/worker.js"), func(m protocol.Message) {
-		pctx.Dispatch(func(ctx app.Context) { p.onMessage(ctx, r, m) })
+// startWorker starts a trainer whose messages come back through the component's own context,
+// not a clicked button's: a button that goes away with the click (the resume offer) would take
+// its dispatches with it.
+func (p *Pretrain) startWorker(handle func(protocol.Message)) worker {
+	ctx := p.ctx
+	return newTrainer(ctx.ResolveStaticResource("/web/worker.js"), func(m protocol.Message) {
+		ctx.Dispatch(func(app.Context) { handle(m) })
 	})
-	// A run from a loaded model cannot be resumed from its snapshots (the spec does not carry
-	// the model), so only fresh runs keep them.
-	req := protocol.Request{Kind: protocol.Start, Code: code, Device: device, Base: p.base, Snapshots: p.base == nil, Prompt: p.form.Prompt}
-	name := runName(len(p.runs))
-	if from != nil {
-		req.Base, req.Resume = nil, from.State
-		name = from.Name
-	}
-	id := p.worker.send(req)
-	r = newRun(name, spec, id)
-	r.FromBase = req.Base != nil
-	if from != nil {
-		r.Points, r.Samples, r.Step = from.Points, from.Samples, from.Step
-		r.Resumed, r.Kept = from.Step, from.Step
-	}
-	p.runs = append(p.runs, r)
-	p.cur = r
-	p.share = shareLink{}
-	// The inspection showed the previous run's model, and its request ids were the old
-	// worker's: only the learner's text carries over.
-	p.insp = inspectState{Prompt: p.insp.Prompt}
-	p.publish(ctx)
-	return r
 }
 
-func (p *Pretrain) fail(err error) {
-	r := &run{Name: runName(len(p.runs)), Status: statusFailed, Err: err.Error()}
-	p.runs = append(p.runs, r)
-	p.cur = r
-	p.publish(p.ctx)
-}
-
-// publish tells the compare view (session.go) about the current run when what it shows of it
-// changed.
-func (p *Pretrain) publish(ctx app.Context) {
-	var m pretrainedModel
-	if r := p.cur; r != nil {
-		m.Status, m.FromBase, m.Name, m.Spec = r.Status, r.FromBase, r.Name, r.Spec
-		if r.Result != nil {
-			m.Fingerprint = r.Result.Fingerprint
-		}
-		m.Ready = r.Status == statusDone && !r.FromBase && p.worker != nil && r.Spec.Version != 0
-		if m.Ready {
-			m.save = p.saveBase
-		}
-	}
-	if ctx == nil || m.key() == p.published {
-		return
-	}
-	p.published = m.key()
-	ctx.SetState(pretrainedState, m)
-}
-
-// saveBase asks the worker for the finished run's model as a base file for the compare view;
-// done gets the bytes, or the worker's refusal, on the UI goroutine.
-func (p *Pretrain) saveBase(done func(data []byte, err error)) {
-	if p.worker == nil {
-		done(nil, errors.New("the pretraining's worker is gone"))
-		return
-	}
-	if p.baseSaves == nil {
-		p.baseSaves = map[int]func([]byte, error){}
-	}
-	p.baseSaves[p.worker.send(protocol.Request{Kind: protocol.Save, Format: protocol.FormatBase})] = done
-}
-
-// failBaseSaves answers the compare view's pending requests when the worker goes away.
-func (p *Pretrain) failBaseSaves(why string) {
-	for id, done := range p.baseSaves {
-		delete(p.baseSaves, id)
-		done(nil, errors.New(why))
-	}
-}
-
-func (p *Pretrain) onMessage(ctx app.Context, r *run, m protocol.Message) {
-	if done, ok := p.baseSaves[m.ID]; ok && m.ID != 0 {
-		switch m.Kind { // the Done after Saved finds no request left and falls through
-		case protocol.Saved:
-			delete(p.baseSaves, m.ID)
-			done(m.Data, nil)
-		case protocol.Error:
-			delete(p.baseSaves, m.ID)
-			done(nil, errors.New(m.Error))
-		}
-		return
-	}
-	if m.ID == 0 && m.Kind == protocol.Error { // the worker died: no save will be answered
-		p.failBaseSaves(m.Error)
-	}
-	if r == nil || p.onInspectMessage(r, m) {
-		return
-	}
-	switch m.Kind {
-	case protocol.Saved:
-		download(m.Data, saveName(r, m.Format))
-		return
-	case protocol.Snapshot:
-		code, err := runspec.Encode(r.Spec)
-		if err != nil || r != p.cur {
-			return
-		}
-		storeRun(savedRun{Name: r.Name, Code: code, Device: r.Device, Step: m.Step, Steps: r.Steps,
-			Points: r.Points, Samples: r.Samples, State: m.Data})
-		r.Kept = m.Step
-		return
-	case protocol.Error:
-		if m.ID != r.ReqID && m.ID != 0 { // a refused pause or save: say so, keep the run
-			r.Note = m.Error
-			return
-		}
-	}
-	r.Apply(m)
-	if r == p.cur && !r.Active() && r.Kept > 0 {
-		forgetRun() // finished, stopped or failed: nothing to resume
-		r.Kept = 0
-	}
-	if r == p.cur {
-		p.publish(ctx)
-	}
-}
-
-func (p *Pretrain) control(kind string) {
-	if p.worker == nil || p.cur == nil {
-		return
-	}
-	p.worker.send(protocol.Request{Kind: kind})
-	switch kind {
-	case protocol.Pause:
-		p.cur.Status = statusPaused
-	case protocol.Resume:
-		p.cur.Status = statusRunning
-	}
-}
+func (p *Pretrain) publishModel(m pretrainedModel)    { p.ctx.SetState(pretrainedState, m) }
+func (p *Pretrain) setLang(l Lang)                    { setLang(p.ctx, l) }
+func (p *Pretrain) keepRun(s savedRun)                { storeRun(s) }
+func (p *Pretrain) forgetRun()                        { forgetRun() }
+func (p *Pretrain) download(data []byte, name string) { download(data, name) }
 
 // Render draws the page.
 func (p *Pretrain) Render() app.UI {
@@ -318,10 +107,7 @@ func (p *Pretrain) renderLink() app.UI {
 	if p.linkErr != nil {
 		changed = app.P().Class("error").Body(
 			app.Text(l.T("link.corpus_changed")+" "),
-			app.Button().ID("run-anyway").Text(l.T("link.run_anyway")).OnClick(func(ctx app.Context, e app.Event) {
-				p.linkErr = nil
-				p.start(ctx, *s, s.Device)
-			}),
+			app.Button().ID("run-anyway").Text(l.T("link.run_anyway")).OnClick(func(ctx app.Context, e app.Event) { p.runAnyway() }),
 		)
 	}
 	exp := s.Fingerprint
@@ -487,16 +273,7 @@ func (p *Pretrain) renderField(fd field, disabled bool) app.UI {
 		app.Input().Type("number").ID(id).Value(fmtNum(fd.Get(f.Cfg))).Disabled(disabled).
 			Attr("step", map[bool]string{true: "1", false: "any"}[fd.Int]).
 			Attr("aria-describedby", id+"-def").
-			OnChange(func(ctx app.Context, e app.Event) {
-				if err := f.SetField(fd.Key, ctx.JSSrc().Get("value").String()); err != nil {
-					if p.errs == nil {
-						p.errs = map[string]string{}
-					}
-					p.errs[fd.Key] = fieldErrText(l, err)
-					return
-				}
-				delete(p.errs, fd.Key)
-			}),
+			OnChange(func(ctx app.Context, e app.Event) { p.setField(l, fd.Key, ctx.JSSrc().Get("value").String()) }),
 		app.Span().ID(id+"-def").Class("default").Text(l.T("field.default", fmtNum(def))),
 		app.Button().Class("reset").Title(l.T("field.reset")).Aria("label", l.T("field.reset_label", l.T("field."+fd.Key))).
 			Disabled(disabled || fd.Get(f.Cfg) == def).Text("↺").OnClick(func(ctx app.Context, e app.Event) {
@@ -530,16 +307,7 @@ func (p *Pretrain) renderObjective(running bool) app.UI {
 				app.Label().For("f-mask_rate").Text(l.T("field.mask_rate")),
 				app.Input().Type("number").ID("f-mask_rate").Attr("step", "0.05").Value(fmtNum(float64(f.MaskRate))).Disabled(running).
 					Attr("aria-describedby", "f-mask_rate-def").
-					OnChange(func(ctx app.Context, e app.Event) {
-						if err := f.SetMaskRate(ctx.JSSrc().Get("value").String()); err != nil {
-							if p.errs == nil {
-								p.errs = map[string]string{}
-							}
-							p.errs["mask_rate"] = fieldErrText(l, err)
-							return
-						}
-						delete(p.errs, "mask_rate")
-					}),
+					OnChange(func(ctx app.Context, e app.Event) { p.setMaskRate(l, ctx.JSSrc().Get("value").String()) }),
 				app.Span().ID("f-mask_rate-def").Class("default").Text(l.T("field.default", fmtNum(float64(f.DefaultMaskRate)))),
 				app.Button().Class("reset").Title(l.T("field.reset")).Aria("label", l.T("field.reset_label", l.T("field.mask_rate"))).
 					Disabled(running || f.MaskRate == f.DefaultMaskRate).Text("↺").OnClick(func(ctx app.Context, e app.Event) {
@@ -584,15 +352,7 @@ func (p *Pretrain) renderLive() app.UI {
 		app.H2().Text(l.T("live.title")),
 		app.Div().Class("controls").Body(
 			app.Button().ID("start").Class("primary").Text(l.T("btn.start")).Disabled(running || startErr != nil).
-				OnClick(func(ctx app.Context, e app.Event) {
-					spec, err := p.form.Spec(p.Lang)
-					if err != nil {
-						p.fail(err)
-						return
-					}
-					p.link, p.linkErr, p.cpuCheck = nil, nil, nil
-					p.start(ctx, spec, spec.Device)
-				}),
+				OnClick(func(ctx app.Context, e app.Event) { p.startForm(p.Lang) }),
 			app.Button().ID("pause").Text(l.T("btn.pause")).Disabled(r == nil || r.Status != statusRunning).
 				OnClick(func(ctx app.Context, e app.Event) { p.control(protocol.Pause) }),
 			app.Button().ID("resume").Text(l.T("btn.resume")).Disabled(r == nil || r.Status != statusPaused).
@@ -685,15 +445,7 @@ func (p *Pretrain) renderResult() app.UI {
 		var check app.UI
 		switch {
 		case p.cpuCheck == nil:
-			check = app.Button().ID("reproduce-cpu").Text(l.T("match.reproduce_cpu")).OnClick(func(ctx app.Context, e app.Event) {
-				other := r
-				spec := r.Spec
-				spec.Device = runspec.DeviceCPU
-				if c := p.start(ctx, spec, runspec.DeviceCPU); c != nil {
-					p.cpuCheck = c
-					c.CompareTo = other
-				}
-			})
+			check = app.Button().ID("reproduce-cpu").Text(l.T("match.reproduce_cpu")).OnClick(func(ctx app.Context, e app.Event) { p.reproduceOnCPU(r) })
 		}
 		match = app.Div().ID("match").Attr("data-match", res.Match).Body(
 			app.P().Body(app.Text(l.T("match.other_device")+" "), app.Code().Class("data").Text(res.Expected)),
@@ -822,8 +574,7 @@ func (p *Pretrain) renderRuns() app.UI {
 // from, with the reason when a file is refused.
 func (p *Pretrain) renderModelFile() app.UI {
 	l := p.Lang
-	r := p.cur
-	canSave := p.worker != nil && r != nil && (r.Status == statusDone || r.Status == statusPaused)
+	canSave := p.canSave()
 	var loaded, loadErr app.UI
 	if p.baseInfo != nil {
 		c := p.baseInfo.Model.Cfg
@@ -831,9 +582,7 @@ func (p *Pretrain) renderModelFile() app.UI {
 			app.Text(l.T("model.loaded", c.Layers, c.Dim, c.Heads, c.Context, groupDigits(p.baseInfo.Model.ParamCount()))+" "),
 			app.Span().Class("data").Text(p.baseName),
 			app.Text(" "),
-			app.Button().ID("forget-base").Text(l.T("model.forget")).OnClick(func(ctx app.Context, e app.Event) {
-				p.base, p.baseInfo, p.baseName = nil, nil, ""
-			}),
+			app.Button().ID("forget-base").Text(l.T("model.forget")).OnClick(func(ctx app.Context, e app.Event) { p.forgetModel() }),
 		)
 	}
 	if p.baseErr != nil {
@@ -843,9 +592,7 @@ func (p *Pretrain) renderModelFile() app.UI {
 		)
 	}
 	save := func(format string) func(ctx app.Context, e app.Event) {
-		return func(ctx app.Context, e app.Event) {
-			p.worker.send(protocol.Request{Kind: protocol.Save, Format: format})
-		}
+		return func(ctx app.Context, e app.Event) { p.save(format) }
 	}
 	return app.FieldSet().ID("model-file").Body(
 		app.Legend().Text(l.T("model.file")),
@@ -855,37 +602,10 @@ func (p *Pretrain) renderModelFile() app.UI {
 		app.P().Class("hint").Text(l.T("model.load")),
 		fileButton("load-model", l.T("file.choose_model"), ".pretune,.ckpt,.safetensors,application/octet-stream",
 			func(ctx app.Context, e app.Event) {
-				readFile(ctx, ctx.JSSrc(), func(ctx app.Context, name string, data []byte) {
-					c, err := loadCheckpoint(data)
-					p.baseName = name
-					if err != nil {
-						p.base, p.baseInfo, p.baseErr = nil, nil, err
-						return
-					}
-					p.base, p.baseInfo, p.baseErr = data, c, nil
-				})
+				readFile(ctx, ctx.JSSrc(), func(ctx app.Context, name string, data []byte) { p.loadModel(name, data) })
 			}),
 		loaded, loadErr,
 	)
-}
-
-// loadCheckpoint reads either format, told apart by the first bytes, on the CPU: the page
-// checks the file at once (and shows what it holds) before a worker trains from it.
-func loadCheckpoint(data []byte) (*checkpoint.Checkpoint, error) {
-	if bytes.HasPrefix(data, []byte(checkpoint.Magic)) {
-		return checkpoint.Load(bytes.NewReader(data), ops.NewCPU())
-	}
-	if len(data) > 8 && data[8] == '{' {
-		return checkpoint.ImportSafetensors(bytes.NewReader(data), ops.NewCPU())
-	}
-	return checkpoint.Load(bytes.NewReader(data), ops.NewCPU()) // says what the file looks like
-}
-
-func saveName(r *run, format string) string {
-	if format == protocol.FormatSafetensors {
-		return r.Name + ".safetensors"
-	}
-	return r.Name + ".pretune"
 }
 
 // renderOffer offers to resume the run a closed tab left unfinished.
@@ -897,24 +617,9 @@ func (p *Pretrain) renderOffer() app.UI {
 	}
 	return app.Div().ID("resume-offer").Class("notice").Role("status").Body(
 		app.Text(l.T("resume.offer", runLabel(l, o.Name), o.Step, o.Steps)+" "),
-		app.Button().ID("resume-run").Class("primary").Text(l.T("resume.yes")).OnClick(func(ctx app.Context, e app.Event) {
-			spec, err := runspec.Decode(o.Code)
-			if err != nil {
-				p.offer = nil
-				forgetRun()
-				p.fail(err)
-				return
-			}
-			if f, err := setupFromSpec(spec); err == nil {
-				p.form = f
-			}
-			p.startWith(ctx, spec, spec.Device, o)
-		}),
+		app.Button().ID("resume-run").Class("primary").Text(l.T("resume.yes")).OnClick(func(ctx app.Context, e app.Event) { p.resumeOffered() }),
 		app.Text(" "),
-		app.Button().ID("resume-discard").Text(l.T("resume.no")).OnClick(func(ctx app.Context, e app.Event) {
-			p.offer = nil
-			forgetRun()
-		}),
+		app.Button().ID("resume-discard").Text(l.T("resume.no")).OnClick(func(ctx app.Context, e app.Event) { p.discardOffer() }),
 	)
 }
 

@@ -39,7 +39,7 @@ func TestPretrainRendersARun(t *testing.T) {
 
 	for _, l := range []Lang{EN, ZH} {
 		t.Run(string(l), func(t *testing.T) {
-			p := &Pretrain{Lang: l, form: defaultSetup(), runs: []*run{first, second}, cur: second}
+			p := &Pretrain{Lang: l, pretrainState: pretrainState{form: defaultSetup(), runs: []*run{first, second}, cur: second}}
 			html := render(t, p)
 			require.NotContains(t, html, "[", "a missing text shows as [key]")
 			require.Contains(t, html, `id="fingerprint"`)
@@ -71,7 +71,7 @@ func TestPretrainRendersAMaskedRun(t *testing.T) {
 	r.Result = &job.Event{Event: "result", ValLoss: 2.1, Params: 100, Fingerprint: "cpu:0123456789ab", FillBlank: &acc}
 	for _, l := range []Lang{EN, ZH} {
 		t.Run(string(l), func(t *testing.T) {
-			html := render(t, &Pretrain{Lang: l, form: form, runs: []*run{r}, cur: r})
+			html := render(t, &Pretrain{Lang: l, pretrainState: pretrainState{form: form, runs: []*run{r}, cur: r}})
 			require.NotContains(t, html, "[", "a missing text shows as [key]")
 			require.Contains(t, html, `id="objective-masked"`)
 			require.Contains(t, html, `id="f-mask_rate"`)
@@ -84,7 +84,7 @@ func TestPretrainRendersAMaskedRun(t *testing.T) {
 }
 
 func TestPretrainRendersLinkErrors(t *testing.T) {
-	p := &Pretrain{Lang: ZH, form: defaultSetup()}
+	p := &Pretrain{Lang: ZH, pretrainState: pretrainState{form: defaultSetup()}}
 	_, p.linkErr = runspec.Decode("1" + strings.Repeat("A", 40))
 	html := render(t, p)
 	require.Contains(t, html, `id="link-error"`)

@@ -63,7 +63,7 @@ func TestSFTExampleMatchesSFTTokens(t *testing.T) {
 func TestCompareRendersTheSFTExample(t *testing.T) {
 	for _, l := range []Lang{EN, ZH} {
 		t.Run(string(l), func(t *testing.T) {
-			c := &Compare{Lang: l, form: defaultCompareSetup(l)}
+			c := &Compare{Lang: l, compareState: compareState{form: defaultCompareSetup(l)}}
 			page := render(t, c)
 			require.NotContains(t, page, "[")
 			require.Contains(t, page, `id="sft-example"`)

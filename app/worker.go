@@ -99,3 +99,10 @@ func (t *trainer) close() {
 		t.onErr.Release()
 	})
 }
+
+// worker is what a view's state needs of a trainer: post a request (its id comes back) and end
+// it. *trainer is the browser's; the state's tests use a recorder, so they run without one.
+type worker interface {
+	send(protocol.Request) int
+	close()
+}
