@@ -72,7 +72,7 @@ func TestKeptZhBaseRegenerates(t *testing.T) {
 // stand at least 0.1 above the base. Today: base 0 right, full 191 (0.830), LoRA 139 (0.604),
 // adapter 78 (0.339), prefix 24 (0.104, one answer above its bar). It logs the table the README
 // shows (go test -run TestDefaultLesson -v ./core/job/, or make lesson for the command line's
-// version). About a minute.
+// version). About three minutes.
 func TestDefaultLesson(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fine-tunes the small model four ways for 500 steps each")
