@@ -66,12 +66,9 @@ func defaultTicks(ms []methodSetup, taskKind string) {
 	}
 }
 
-// The comparison's steps: compare.DefaultConfig's 500 by default.
-const defaultCompareSteps = 500
-
 // newCompareSetup is the form for a base (a name as in Base) whose pretraining is pre.
 func newCompareSetup(base string, pre runspec.Spec) compareSetup {
-	s := compareSetup{Base: base, Pre: pre.Pretraining(), Steps: defaultCompareSteps, Seed: pre.Config.Seed}
+	s := compareSetup{Base: base, Pre: pre.Pretraining(), Steps: compare.DefaultSteps, Seed: pre.Config.Seed}
 	for _, k := range compare.Kinds {
 		s.Methods = append(s.Methods, defaultMethod(k))
 	}
@@ -402,10 +399,10 @@ func parseNumber(key, text string, lo, hi float64, isInt bool) (float64, error) 
 	return v, nil
 }
 
-// schedule is the fine-tuning schedule for steps: compare.DefaultConfig's warm-up of 20 and ten
-// evaluations, shorter for a short run (a tenth of it).
+// schedule is the fine-tuning schedule of a comparison of steps steps (compare.Schedule).
 func schedule(steps int) runspec.FineTune {
-	return runspec.FineTune{Steps: steps, Warmup: min(20, steps/10), EvalEvery: max(1, steps/10)}
+	warmup, evalEvery := compare.Schedule(steps)
+	return runspec.FineTune{Steps: steps, Warmup: warmup, EvalEvery: evalEvery}
 }
 
 // Why a form cannot run, in words the page translates.

@@ -21,7 +21,7 @@ func TestDefaultFormIsTheLesson(t *testing.T) {
 	}{{EN, "en-lesson"}, {ZH, "zh-lesson"}} {
 		t.Run(tc.lesson, func(t *testing.T) {
 			f := defaultCompareSetup(tc.lang)
-			require.Equal(t, defaultCompareSteps, compare.DefaultConfig(task.KindGenerate).Steps)
+			require.Equal(t, compare.DefaultSteps, compare.DefaultConfig(task.KindGenerate).Steps)
 			spec, err := f.Spec(tc.lang)
 			require.NoError(t, err)
 			p, err := runspec.PresetByName(tc.lesson)

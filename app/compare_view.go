@@ -196,8 +196,8 @@ func (c *Compare) renderForm() app.UI {
 		),
 		app.FieldSet().Body(
 			app.Legend().Text(l.T("cmp.schedule")),
-			c.renderNumber("cmp-steps", l.T("field.steps"), float64(f.Steps), defaultCompareSteps, running,
-				func(text string) error { return f.SetSteps(text) }, func() { f.Steps = defaultCompareSteps }),
+			c.renderNumber("cmp-steps", l.T("field.steps"), float64(f.Steps), compare.DefaultSteps, running,
+				func(text string) error { return f.SetSteps(text) }, func() { f.Steps = compare.DefaultSteps }),
 			c.renderNumber("cmp-seed", l.T("field.seed"), float64(f.Seed), float64(f.Pre.Config.Seed), running,
 				func(text string) error { return f.SetSeed(text) }, func() { f.Seed = f.Pre.Config.Seed }),
 			app.P().ID("cmp-schedule").Class("hint").Text(l.T("cmp.schedule_hint", schedule(f.Steps).Warmup, schedule(f.Steps).EvalEvery)),

@@ -41,7 +41,18 @@ type Config struct {
 
 // DefaultConfig is the default lesson for a task kind.
 func DefaultConfig(kind string) Config {
-	return Config{Steps: 500, Warmup: 20, MinLRFrac: 0.1, EvalEvery: 50, Seed: 1, Methods: DefaultMethods(kind)}
+	warmup, evalEvery := Schedule(DefaultSteps)
+	return Config{Steps: DefaultSteps, Warmup: warmup, MinLRFrac: 0.1, EvalEvery: evalEvery, Seed: 1, Methods: DefaultMethods(kind)}
+}
+
+// DefaultSteps are a comparison's fine-tuning steps per method unless the learner says otherwise.
+const DefaultSteps = 500
+
+// Schedule is the warm-up and the steps between held-out losses of a comparison of steps steps:
+// a tenth of the run as warm-up, at most 20, and ten held-out losses in all. The default lesson,
+// the presets and the page's form all take it from here.
+func Schedule(steps int) (warmup, evalEvery int) {
+	return min(20, steps/10), max(1, steps/10)
 }
 
 // Point is one point of a loss curve.
