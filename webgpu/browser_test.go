@@ -17,6 +17,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
+
+	"pretune/core/testenv"
 )
 
 // browserPage runs the package's test binary, compiled to WebAssembly, on the page's WebGPU and
@@ -45,16 +47,18 @@ console.log = console.error = (...a) => { out.textContent += a.join(' ') + '\n';
 </body></html>
 `
 
-// TestInBrowser runs this package's tests (the conformance suite, determinism, training against
-// the CPU, ...) inside headless Chromium, on the browser's WebGPU (SwiftShader without a GPU):
-// the js/wasm build of the device, the browser's WGSL compiler (Tint, stricter than naga) and
-// the browser's adapter detection. It needs a Chromium and takes about a minute, so it runs only
-// when PRETUNE_BROWSER_TESTS=1; PRETUNE_BROWSER_RUN narrows the tests (a -run pattern).
+// TestInBrowser runs this package's tests (the conformance suite, determinism, the golden run
+// against the CPU, ...) inside headless Chromium, on the browser's WebGPU (SwiftShader without a
+// GPU): the js/wasm build of the device, the browser's WGSL compiler (Tint, stricter than naga)
+// and the browser's adapter detection. It takes about a minute. make test and CI require it
+// (core/testenv: a missing Chromium fails there with the install hint); a plain go test runs it
+// when PRETUNE_BROWSER_TESTS=1 and skips it otherwise, saying so. PRETUNE_BROWSER_RUN narrows the
+// tests (a -run pattern).
 //
 //	PRETUNE_BROWSER_TESTS=1 go test -run TestInBrowser -v ./webgpu/
 func TestInBrowser(t *testing.T) {
-	if os.Getenv("PRETUNE_BROWSER_TESTS") != "1" {
-		t.Skip("set PRETUNE_BROWSER_TESTS=1 to run the suite in headless Chromium's WebGPU (needs chromium)")
+	if os.Getenv("PRETUNE_BROWSER_TESTS") != "1" && !testenv.Required(testenv.Browser) {
+		t.Skip("set PRETUNE_BROWSER_TESTS=1 to run the suite in headless Chromium's WebGPU (make test does)")
 	}
 	var chrome string
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
@@ -63,7 +67,10 @@ func TestInBrowser(t *testing.T) {
 			break
 		}
 	}
-	require.NotEmpty(t, chrome, "PRETUNE_BROWSER_TESTS=1 but no chromium on PATH")
+	if chrome == "" {
+		// Asked for (PRETUNE_BROWSER_TESTS=1) or required (make test, CI): fail, saying how to fix.
+		t.Fatal("no Chromium found for the in-browser WebGPU suite (apt-get install chromium; .ci/run does)")
+	}
 
 	dir := t.TempDir()
 	build := exec.Command("go", "test", "-c", "-o", filepath.Join(dir, "webgpu.test.wasm"), ".")
