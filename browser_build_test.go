@@ -3,25 +3,28 @@
 package main
 
 import (
-	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"testing"
+
+	"pretune/core/testenv"
 )
 
 // TestBrowserBuildLeavesOutNativeSide checks that app.wasm, the root package built for the
 // browser, links none of what only the native program uses: every learner downloads app.wasm,
 // and the command line, the server and the WebGPU device once made it 26.8 MB instead of 10.7.
 // The native-only files carry `//go:build !js`; one missing tag brings its imports back.
+// browserBuild is the environment go list needs to list the browser's build.
+var browserBuild = []string{"GOOS=js", "GOARCH=wasm"}
+
 func TestBrowserBuildLeavesOutNativeSide(t *testing.T) {
 	// The root package in the browser is main (the routes, shared with the server's handler) and
 	// the command line's stand-in; the UI itself is package app.
-	if files := goListJS(t, "-f", "{{join .GoFiles \" \"}}", "."); !slices.Equal(files, []string{"cli_js.go", "server.go"}) {
+	if files := strings.Fields(testenv.GoList(t, browserBuild, "-f", "{{join .GoFiles \" \"}}", ".")[0]); !slices.Equal(files, []string{"cli_js.go", "server.go"}) {
 		t.Errorf("the browser build of the root package compiles %v, want only cli_js.go and server.go: give native-only files `//go:build !js`", files)
 	}
 
-	deps := goListJS(t, "-deps", ".")
+	deps := testenv.GoList(t, browserBuild, "-deps", ".")
 
 	// Each refused package and the native side it stands for. crypto/tls and net/http cannot be
 	// refused: go-app's app package imports net/http in the browser too.
@@ -46,16 +49,4 @@ func TestBrowserBuildLeavesOutNativeSide(t *testing.T) {
 	if !slices.Contains(deps, "pretune/app") {
 		t.Fatalf("go list -deps for js/wasm does not list pretune/app: %v", deps)
 	}
-}
-
-// goListJS runs go list with args for the browser build and returns the words it prints.
-func goListJS(t *testing.T, args ...string) []string {
-	t.Helper()
-	cmd := exec.Command("go", append([]string{"list"}, args...)...)
-	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("GOOS=js GOARCH=wasm go list %v: %v\n%s", args, err, out)
-	}
-	return strings.Fields(string(out))
 }

@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"pretune/core/testenv"
 )
 
 // fusedInstruction matches an FMA in go build -gcflags=-S output, with the source position the
@@ -18,7 +20,7 @@ var fusedInstruction = regexp.MustCompile(`\((\S+\.go):(\d+)\)\s+(V?F(N?)M(ADD|S
 // break the CPU device's bit-exactness across processors. Write float32(a*b) + c (an explicit
 // conversion) to prevent fusion.
 func TestNoFusedMultiplyAdd(t *testing.T) {
-	gobin := goCommand(t)
+	gobin := testenv.GoCommand(t)
 	root := moduleRoot(t)
 	var paths []string
 	for _, p := range trainingPath(t) {

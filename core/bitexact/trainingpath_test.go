@@ -2,12 +2,12 @@ package bitexact
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
+
+	"pretune/core/testenv"
 )
 
 // pkg is one package of the training path with its non-test Go files (absolute paths).
@@ -45,39 +45,10 @@ var mayDiffer = map[string]string{
 	"core/corpus/entropy.go": "UnigramEntropy measures a text for tests and display (math.Log); training never calls it",
 }
 
-// goCommand returns the go command, skipping the test where there is none (under wasm).
-func goCommand(t *testing.T) string {
-	t.Helper()
-	if runtime.GOOS == "js" {
-		t.Skip("needs the go command, which does not run under wasm")
-	}
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("the go command is not on PATH")
-	}
-	return gobin
-}
-
-// goList runs go list with env added and returns its output lines.
-func goList(t *testing.T, env []string, args ...string) []string {
-	t.Helper()
-	cmd := exec.Command(goCommand(t), append([]string{"list"}, args...)...)
-	cmd.Env = append(cmd.Environ(), env...)
-	out, err := cmd.Output()
-	if err != nil {
-		msg := ""
-		if ee, ok := err.(*exec.ExitError); ok {
-			msg = string(ee.Stderr)
-		}
-		t.Fatalf("go list %s: %v\n%s", strings.Join(args, " "), err, msg)
-	}
-	return strings.Split(strings.TrimSpace(string(out)), "\n")
-}
-
 // moduleRoot is the directory of go.mod.
 func moduleRoot(t *testing.T) string {
 	t.Helper()
-	return goList(t, nil, "-m", "-f", "{{.Dir}}")[0]
+	return testenv.GoList(t, nil, "-m", "-f", "{{.Dir}}")[0]
 }
 
 // trainingPath lists the pretune/core/... packages the trainers link, sorted by import path,
@@ -86,7 +57,7 @@ func trainingPath(t *testing.T) []pkg {
 	t.Helper()
 	files := map[string][]string{}
 	for _, tr := range trainers {
-		for _, line := range goList(t, tr.goos, "-deps", "-f", `{{.ImportPath}}{{range .GoFiles}} {{$.Dir}}/{{.}}{{end}}`, tr.pkg) {
+		for _, line := range testenv.GoList(t, tr.goos, "-deps", "-f", `{{.ImportPath}}{{range .GoFiles}} {{$.Dir}}/{{.}}{{end}}`, tr.pkg) {
 			fields := strings.Fields(line)
 			if len(fields) == 0 || fields[0] != "pretune/core" && !strings.HasPrefix(fields[0], "pretune/core/") {
 				continue
@@ -126,7 +97,7 @@ func TestTrainingPathCoversCore(t *testing.T) {
 			t.Errorf("%s is missing from the training path (the listing is broken)", want)
 		}
 	}
-	for _, p := range goList(t, nil, "pretune/core/...") {
+	for _, p := range testenv.GoList(t, nil, "pretune/core/...") {
 		switch {
 		case onPath[p] && notOnPath[p] != "":
 			t.Errorf("%s is on the training path: remove it from notOnPath", p)

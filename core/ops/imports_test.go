@@ -1,10 +1,10 @@
 package ops
 
 import (
-	"os/exec"
-	"runtime"
 	"strings"
 	"testing"
+
+	"pretune/core/testenv"
 )
 
 // TestDevicesNeedOnlyOps keeps the op layer a layer: webgpu implements Device and
@@ -12,13 +12,6 @@ import (
 // (directly or through another package); of pretune's own packages they may use core/ops, and
 // webgpu the shaders. Their tests may import core (the golden run needs the model).
 func TestDevicesNeedOnlyOps(t *testing.T) {
-	if runtime.GOOS == "js" {
-		t.Skip("needs the go command, which does not run under wasm")
-	}
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("the go command is not on PATH")
-	}
 	allowed := map[string]bool{"pretune/core/ops": true, "pretune/shaders": true}
 	for _, target := range []struct {
 		name string
@@ -30,14 +23,8 @@ func TestDevicesNeedOnlyOps(t *testing.T) {
 		for _, pkg := range []string{"pretune/webgpu", "pretune/core/conformance"} {
 			t.Run(target.name+"/"+pkg, func(t *testing.T) {
 				// -deps without -test lists what the package's non-test files link.
-				cmd := exec.Command(gobin, "list", "-deps", "-f", "{{.ImportPath}}", pkg)
-				cmd.Env = append(cmd.Environ(), target.env...)
-				out, err := cmd.Output()
-				if err != nil {
-					t.Fatalf("go list: %v", err)
-				}
 				own := 0
-				for _, dep := range strings.Fields(string(out)) {
+				for _, dep := range testenv.GoList(t, target.env, "-deps", "-f", "{{.ImportPath}}", pkg) {
 					if dep == pkg || dep != "pretune" && !strings.HasPrefix(dep, "pretune/") {
 						continue
 					}
