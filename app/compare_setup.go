@@ -301,7 +301,7 @@ func (m *methodSetup) SetTarget(name string, on bool) {
 	if out == nil {
 		out = []string{} // none chosen: the check says so, rather than the default coming back
 	}
-	if slices.Equal(out, compare.Defaults(compare.LoRA).Filled().Targets) {
+	if slices.Equal(out, core.AttentionTargets()) { // the default: said by leaving it unsaid
 		out = nil
 	}
 	m.Targets = out
@@ -399,12 +399,6 @@ func parseNumber(key, text string, lo, hi float64, isInt bool) (float64, error) 
 	return v, nil
 }
 
-// schedule is the fine-tuning schedule of a comparison of steps steps (compare.Schedule).
-func schedule(steps int) runspec.FineTune {
-	warmup, evalEvery := compare.Schedule(steps)
-	return runspec.FineTune{Steps: steps, Warmup: warmup, EvalEvery: evalEvery}
-}
-
 // Why a form cannot run, in words the page translates.
 var (
 	errNoMethod   = errors.New("tick at least one method")
@@ -423,7 +417,7 @@ func (s compareSetup) Spec(lang Lang) (runspec.Spec, error) {
 	spec := s.Pre.Pretraining()
 	spec.Device, spec.Lang = runspec.DeviceAuto, string(lang)
 	spec.Task = ref
-	ft := schedule(s.Steps)
+	ft := runspec.ScheduleFor(s.Steps)
 	if s.Seed != s.Pre.Config.Seed { // the pretraining's seed needs no seed of its own
 		ft.Seed = s.Seed
 	}

@@ -267,11 +267,11 @@ func TestComparisonLinkRoundTrip(t *testing.T) {
 }
 
 func TestSchedule(t *testing.T) {
-	require.Equal(t, runspec.FineTune{Steps: 500, Warmup: 20, EvalEvery: 50}, schedule(500))
-	require.Equal(t, runspec.FineTune{Steps: 20, Warmup: 2, EvalEvery: 2}, schedule(20))
-	require.Equal(t, runspec.FineTune{Steps: 1, Warmup: 0, EvalEvery: 1}, schedule(1))
+	require.Equal(t, runspec.FineTune{Steps: 500, Warmup: 20, EvalEvery: 50}, runspec.ScheduleFor(500))
+	require.Equal(t, runspec.FineTune{Steps: 20, Warmup: 2, EvalEvery: 2}, runspec.ScheduleFor(20))
+	require.Equal(t, runspec.FineTune{Steps: 1, Warmup: 0, EvalEvery: 1}, runspec.ScheduleFor(1))
 	for steps := 1; steps < 2000; steps += 37 {
-		s := schedule(steps)
+		s := runspec.ScheduleFor(steps)
 		require.LessOrEqual(t, s.Warmup, s.Steps)
 		require.LessOrEqual(t, s.EvalEvery, s.Steps)
 		require.GreaterOrEqual(t, s.EvalEvery, 1)

@@ -152,6 +152,7 @@ func (c *Compare) renderForm() app.UI {
 	f := &c.form
 	running := c.running()
 	def := defaultCompareSetup(l)
+	sched := runspec.ScheduleFor(f.Steps)
 	return app.Section().Class("panel").ID("cmp-setup").Body(
 		app.H2().Text(l.T("setup.title")),
 		app.FieldSet().Body(
@@ -200,7 +201,7 @@ func (c *Compare) renderForm() app.UI {
 				func(text string) error { return f.SetSteps(text) }, func() { f.Steps = compare.DefaultSteps }),
 			c.renderNumber("cmp-seed", l.T("field.seed"), float64(f.Seed), float64(f.Pre.Config.Seed), running,
 				func(text string) error { return f.SetSeed(text) }, func() { f.Seed = f.Pre.Config.Seed }),
-			app.P().ID("cmp-schedule").Class("hint").Text(l.T("cmp.schedule_hint", schedule(f.Steps).Warmup, schedule(f.Steps).EvalEvery)),
+			app.P().ID("cmp-schedule").Class("hint").Text(l.T("cmp.schedule_hint", sched.Warmup, sched.EvalEvery)),
 		),
 		c.renderCheck(),
 	)

@@ -51,8 +51,14 @@ var comparisonDefs = []struct{ name, about, base, task string }{
 // lesson is the comparison presets' schedule and methods: core/compare's default lesson for a
 // generate task.
 func lesson() (FineTune, []compare.Method) {
-	def := compare.DefaultConfig(task.KindGenerate)
-	return FineTune{Steps: def.Steps, Warmup: def.Warmup, EvalEvery: def.EvalEvery}, def.Methods
+	return ScheduleFor(compare.DefaultSteps), compare.DefaultMethods(task.KindGenerate)
+}
+
+// ScheduleFor is the fine-tuning schedule of a comparison of steps steps per method, with
+// compare.Schedule's warm-up and held-out spacing: what the presets and the page's form link.
+func ScheduleFor(steps int) FineTune {
+	warmup, evalEvery := compare.Schedule(steps)
+	return FineTune{Steps: steps, Warmup: warmup, EvalEvery: evalEvery}
 }
 
 // Presets lists the built-in pretraining runs (version-1 specs), smallest first. Each spec
