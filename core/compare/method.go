@@ -143,14 +143,18 @@ func DefaultMethods(kind string) []Method {
 	return []Method{Defaults(Full), lora, Defaults(Adapter), Defaults(Prefix)}
 }
 
+// MaxNameBytes bounds a method's name, which results and share links show.
+const MaxNameBytes = 200
+
 // MaxPrefixLen bounds a prefix's rows per layer.
 const MaxPrefixLen = 256
 
 // Validate checks one method for a model of C channels and a task of kind taskKind. Settings
 // that the kind does not use must stay zero: a link carrying them was made by hand or damaged.
 func (m Method) Validate(C int, taskKind string) error {
-	if len(m.Name) > 200 || !utf8.ValidString(m.Name) || m.Name == Base || m.Name == "pretrain" {
-		return fmt.Errorf("the name must be UTF-8 of at most 200 bytes and not %q or \"pretrain\"", Base)
+	// "pretrain" is the job's name for the base's pretraining in its events (job.MethodPretrain).
+	if len(m.Name) > MaxNameBytes || !utf8.ValidString(m.Name) || m.Name == Base || m.Name == "pretrain" {
+		return fmt.Errorf("the name must be UTF-8 of at most %d bytes and not %q or \"pretrain\"", MaxNameBytes, Base)
 	}
 	if !(m.LR >= 0 && m.LR <= 1) { // also refuses NaN
 		return fmt.Errorf("learning rate %g is outside 0..1", m.LR)

@@ -2,6 +2,7 @@ package compare
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -88,6 +89,10 @@ func TestValidate(t *testing.T) {
 		{"head on a generate task", Defaults(Head), task.KindGenerate, "needs a classify task"},
 		{"unknown kind", Method{Kind: "magic"}, task.KindGenerate, `kind "magic" is not one of`},
 		{"named base", Method{Name: Base, Kind: Full}, task.KindGenerate, "not \"base\""},
+		{"named pretrain", Method{Name: "pretrain", Kind: Full}, task.KindGenerate, "not \"base\" or \"pretrain\""},
+		{"name too long", Method{Name: strings.Repeat("é", MaxNameBytes/2+1), Kind: Full}, task.KindGenerate, "at most 200 bytes"},
+		{"name not UTF-8", Method{Name: "\xff", Kind: Full}, task.KindGenerate, "must be UTF-8"},
+		{"longest name", Method{Name: strings.Repeat("é", MaxNameBytes/2), Kind: Full}, task.KindGenerate, ""},
 		{"lr above 1", Method{Kind: Full, LR: 2}, task.KindGenerate, "outside 0..1"},
 		{"rank on full", Method{Kind: Full, Rank: 2}, task.KindGenerate, "no rank, alpha or targets"},
 		{"size on lora", Method{Kind: LoRA, Rank: 2, Size: 3}, task.KindGenerate, "no size"},
