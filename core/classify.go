@@ -50,8 +50,16 @@ func (m *Model) AttachClassHead(labels int, trainBody bool, seed uint64) (int, e
 	if labels < 2 || labels > 1024 {
 		return 0, fmt.Errorf("class head: %d labels is outside 2..1024", labels)
 	}
+	return m.attachHead(labels, true, trainBody, seed)
+}
+
+// attachHead attaches a head of labels outputs, with a bias or without.
+func (m *Model) attachHead(labels int, bias, trainBody bool, seed uint64) (int, error) {
 	if m.head != nil {
 		return 0, fmt.Errorf("class head: the model already has one")
+	}
+	if m.value != nil {
+		return 0, fmt.Errorf("class head: the model has a value head, which reads the LM head's body")
 	}
 	if trainBody {
 		for _, p := range m.BaseParams() {
@@ -63,7 +71,12 @@ func (m *Model) AttachClassHead(labels int, trainBody bool, seed uint64) (int, e
 	m.lmHead.Frozen = true // unused from now on
 	C := m.Cfg.Dim
 	h := &classHead{labels: labels, trainBody: trainBody}
-	h.W, h.B = m.addParam("score.weight", true, labels, C), m.addParam("score.bias", false, labels)
+	h.W = m.addParam("score.weight", true, labels, C)
+	n := h.W.Size()
+	if bias {
+		h.B = m.addParam("score.bias", false, labels)
+		n += labels
+	}
 	rng := NewRNG(seed, StreamInit+"/head")
 	host := make([]float32, h.W.Size())
 	for i := range host {
@@ -72,7 +85,7 @@ func (m *Model) AttachClassHead(labels int, trainBody bool, seed uint64) (int, e
 	m.Dev.Upload(h.W.W, host)
 	m.head = h
 	m.allocActs()
-	return h.W.Size() + h.B.Size(), nil
+	return n, nil
 }
 
 // ClassLabels is the number of labels of the class head, 0 without one.
@@ -152,9 +165,16 @@ func (m *Model) classLoss(a *acts, B int) (float64, error) {
 // backward runs only when some body tensor (or method tensor in it) is trainable.
 func (m *Model) classBackward(a *acts, b *Batch, pass Pass) {
 	h, ha := m.head, a.head
-	B, T, C := b.B, b.T, m.Cfg.Dim
 	m.Dev.Zero(ha.dlogits)
-	m.Dev.CrossEntropyBackward(ha.dlogits, ha.probs, ha.targets, ha.weights, B, h.labels, 1/float32(B))
+	m.Dev.CrossEntropyBackward(ha.dlogits, ha.probs, ha.targets, ha.weights, b.B, h.labels, 1/float32(b.B))
+	m.headBackward(a, b, pass)
+}
+
+// headBackward continues a class head's backward pass from ha.dlogits, the gradient of its
+// outputs, through the head, the pooling and (when anything in it trains) the body.
+func (m *Model) headBackward(a *acts, b *Batch, pass Pass) {
+	h, ha := m.head, a.head
+	B, T, C := b.B, b.T, m.Cfg.Dim
 	m.linearBackward(ha.dpooled, ha.dlogits, ha.pooled, h.W, h.B, B, C, h.labels, false)
 	if !m.bodyTrainable() {
 		return

@@ -50,6 +50,9 @@ func (m *Model) newMethodActs(a *acts) {
 	if m.head != nil {
 		a.head = m.newHeadActs(B, T)
 	}
+	if m.value != nil {
+		a.value = &valueActs{values: f(N), dvalues: f(N)}
+	}
 }
 
 // FineTuneOptions are the fine-tuning switches that are not optimiser settings.

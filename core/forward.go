@@ -40,6 +40,7 @@ type acts struct {
 	adapter map[*adapter]*adapterActs
 	prefix  []*prefixActs // per layer; nil entries without prefix tuning
 	head    *headActs
+	value   *valueActs
 }
 
 func (m *Model) newActs(B, T int) *acts {
@@ -110,6 +111,9 @@ func (a *acts) bufs() []ops.Buf {
 	}
 	if a.head != nil {
 		out = append(out, a.head.bufs()...)
+	}
+	if a.value != nil {
+		out = append(out, a.value.values, a.value.dvalues)
 	}
 	return out
 }

@@ -138,13 +138,47 @@ func sortByLogit(ids []int, row []float32) {
 // right-padded and causal attention never lets a position see the padding after it. A masked-LM
 // model cannot generate.
 func (m *Model) GreedyBatch(tk *Tokenizer, prompts []string, maxTokens int, stop string) ([]string, error) {
+	ids := make([][]int32, len(prompts))
+	for i, p := range prompts {
+		ids[i] = tk.Encode(p)
+	}
+	gen, err := m.continueBatch(tk, ids, maxTokens, stop, func(row []float32) int32 {
+		return int32(pick(row, SampleOptions{}, nil))
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(prompts))
+	for i, g := range gen {
+		out[i] = tk.Decode(g)
+	}
+	return out, nil
+}
+
+// SampleBatch continues every prompt (token ids) by sampling with o's temperature and top-k
+// until it writes o.Stop or o.Tokens tokens, Cfg.Batch prompts per forward pass, and returns
+// the tokens written. Draws come from rng (the caller's sampling stream) one per unfinished row,
+// rows in order, then the next position: the same prompts and stream give the same samples on
+// every device of a class. o.Seed is not used.
+func (m *Model) SampleBatch(tk *Tokenizer, prompts [][]int32, o SampleOptions, rng *RNG) ([][]int32, error) {
+	if o.Temperature <= 0 || o.TopK < 0 || o.Tokens < 1 {
+		return nil, fmt.Errorf("generate: sampling needs a positive temperature and length")
+	}
+	return m.continueBatch(tk, prompts, o.Tokens, o.Stop, func(row []float32) int32 {
+		return int32(pick(row, o, rng))
+	})
+}
+
+// continueBatch extends every prompt with the tokens choose picks from the logits of its last
+// position, Cfg.Batch prompts per forward pass, until a row writes stop or maxTokens tokens.
+func (m *Model) continueBatch(tk *Tokenizer, prompts [][]int32, maxTokens int, stop string, choose func(row []float32) int32) ([][]int32, error) {
 	if m.Mask != ops.Causal {
 		return nil, fmt.Errorf("generate: a masked-LM model cannot generate text")
 	}
 	if m.head != nil {
 		return nil, fmt.Errorf("generate: a model with a class head cannot generate text")
 	}
-	out := make([]string, len(prompts))
+	out := make([][]int32, len(prompts))
 	Bmax, V, ctx := m.Cfg.Batch, m.Cfg.Vocab, m.Cfg.Context
 	b := NewBatch(m.Dev, Bmax, ctx)
 	defer b.Free(m.Dev)
@@ -155,7 +189,7 @@ func (m *Model) GreedyBatch(tk *Tokenizer, prompts []string, maxTokens int, stop
 		seqs, gen := make([][]int32, B), make([][]int32, B)
 		done := make([]bool, B)
 		for i, p := range group {
-			seqs[i] = tk.Encode(p)
+			seqs[i] = append([]int32(nil), p...)
 			if len(seqs[i]) == 0 {
 				seqs[i] = []int32{TokPad}
 			}
@@ -187,7 +221,7 @@ func (m *Model) GreedyBatch(tk *Tokenizer, prompts []string, maxTokens int, stop
 					continue
 				}
 				last := min(len(seqs[i]), ctx) - 1
-				next := int32(pick(logits[(i*T+last)*V:(i*T+last+1)*V], SampleOptions{}, nil))
+				next := choose(logits[(i*T+last)*V : (i*T+last+1)*V])
 				seqs[i] = append(seqs[i], next)
 				gen[i] = append(gen[i], next)
 				if stop != "" && hasSuffix(tk.Decode(gen[i]), stop) {
@@ -199,9 +233,10 @@ func (m *Model) GreedyBatch(tk *Tokenizer, prompts []string, maxTokens int, stop
 				break
 			}
 		}
-		for i := range group {
-			out[start+i] = tk.Decode(gen[i])
-		}
+		copy(out[start:], gen)
 	}
 	return out, nil
 }
+
+// CanGenerate reports whether the model can write text: a causal model with its LM head.
+func (m *Model) CanGenerate() bool { return m.Mask == ops.Causal && m.head == nil }

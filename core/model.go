@@ -70,6 +70,7 @@ type Model struct {
 	prefixLen int        // P: learned key/value rows per layer, 0 without prefix tuning
 	eye       ops.Buf    // P×P identity: copies a prefix into its table with a MatMul
 	head      *classHead // a classification head replacing the LM head, or nil
+	value     *valueHead // PPO's value head beside the LM head, or nil (policy.go)
 
 	train, single *acts // activations for a training batch, and for one sequence (sampling)
 }

@@ -111,3 +111,9 @@ func (tk *Tokenizer) Token(id int) string {
 	}
 	return fmt.Sprintf("<bad id %d>", id)
 }
+
+// Knows reports whether r is in the vocabulary (Encode maps any other rune to TokUnknown).
+func (tk *Tokenizer) Knows(r rune) bool {
+	_, ok := tk.ids[r]
+	return ok
+}
