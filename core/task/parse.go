@@ -103,27 +103,58 @@ func lines(data []byte) ([]line, error) {
 	return out, nil
 }
 
-// field trims a field and checks it is non-empty, short enough, and one line of printable text.
+// Lines checks a whole file as a task file is checked (size, NUL bytes, UTF-8, not empty) and
+// returns its lines, line N at index N-1, with blank lines as "" and without the trailing blank
+// ones. Another package's line-based format (feedback's preference pairs) uses it so that its
+// files are refused for the same reasons and with the same ParseErrors.
+func Lines(data []byte) ([]string, error) {
+	ls, err := lines(data)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, ls[len(ls)-1].n)
+	for _, l := range ls {
+		out[l.n-1] = l.text
+	}
+	return out, nil
+}
+
+// NewParseError is a ParseError for another package's file format, with its English message;
+// Error prefixes "line N: " when line > 0.
+func NewParseError(line int, code, field string, n, limit int, msg string) *ParseError {
+	return &ParseError{Line: line, Code: code, Field: field, N: n, Limit: limit, msg: msg}
+}
+
+// field trims a field and checks it.
 func field(n int, name, s string) (string, error) {
 	s = strings.TrimSpace(s)
-	if s == "" {
-		return "", &ParseError{Line: n, Code: CodeEmptyField, Field: name, msg: "the " + name + " is empty"}
+	if err := CheckField(n, name, s); err != nil {
+		return "", err
+	}
+	return s, nil
+}
+
+// CheckField checks one field of line n as it stands, without trimming it: not blank, at most
+// MaxFieldRunes characters, and one line of printable text (a tab is allowed).
+func CheckField(n int, name, s string) error {
+	if strings.TrimSpace(s) == "" {
+		return &ParseError{Line: n, Code: CodeEmptyField, Field: name, msg: "the " + name + " is empty"}
 	}
 	if c := utf8.RuneCountInString(s); c > MaxFieldRunes {
-		return "", &ParseError{Line: n, Code: CodeTooLong, Field: name, N: c, Limit: MaxFieldRunes,
+		return &ParseError{Line: n, Code: CodeTooLong, Field: name, N: c, Limit: MaxFieldRunes,
 			msg: fmt.Sprintf("the %s has %d characters, more than the limit of %d", name, c, MaxFieldRunes)}
 	}
 	for _, r := range s {
 		switch {
 		case r == '\n' || r == '\r':
-			return "", &ParseError{Line: n, Code: CodeLineBreak, Field: name,
+			return &ParseError{Line: n, Code: CodeLineBreak, Field: name,
 				msg: "the " + name + " contains a line break; every example must be one line, and a response ends at its first line break"}
 		case r < 0x20 && r != '\t' || r == 0x7f:
-			return "", &ParseError{Line: n, Code: CodeControl, Field: name, N: int(r),
+			return &ParseError{Line: n, Code: CodeControl, Field: name, N: int(r),
 				msg: fmt.Sprintf("the %s contains the control character U+%04X", name, r)}
 		}
 	}
-	return s, nil
+	return nil
 }
 
 // splitTab splits a TSV line into exactly two fields.

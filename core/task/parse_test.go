@@ -78,6 +78,21 @@ func TestParsePairsTSV(t *testing.T) {
 	}
 }
 
+// TestLines: another format's parser gets line N at index N-1 as written, blank lines as "", so
+// its line numbers count the blank lines as a task file's do; the whole-file checks are the same.
+func TestLines(t *testing.T) {
+	got, err := Lines([]byte("\ufeff\r\n a\tb \r\n \t \rc\n\n\n"))
+	require.NoError(t, err)
+	require.Equal(t, []string{"", " a\tb ", "", "c"}, got, "spaces kept, for a format whose fields keep them")
+	for _, tc := range fileErrorCases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Lines([]byte(tc.data))
+			require.Nil(t, got)
+			parseErr(t, err, tc.line, tc.code)
+		})
+	}
+}
+
 func TestParsePairsJSONL(t *testing.T) {
 	t.Run("ok", func(t *testing.T) {
 		in := `{"prompt": "Where does the fox live?", "response": "in the forest"}` + "\r\n\n" +
