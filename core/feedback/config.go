@@ -48,7 +48,6 @@ func DefaultConfig(taste string) Config {
 // Limits of a Config (a link carries one).
 const (
 	MaxSteps       = 5000
-	MaxPairs       = 5000
 	MaxTokens      = 256
 	MaxMethods     = 8
 	MaxEvalSamples = 16

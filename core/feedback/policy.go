@@ -20,11 +20,11 @@ type policyRun struct {
 	taste  *Taste
 	opt    *core.Optimizer
 
-	prompts  []string       // the training prompts (PPO, GRPO)
-	pairs    [][2]sequence  // the training pairs (DPO)
-	refPairs [][2]float32   // DPO: the reference's log-probability of each pair's answers
-	data     *core.RNG      // order of prompts or pairs
-	sampling *core.RNG      // rollouts
+	prompts  []string      // the training prompts (PPO, GRPO)
+	pairs    [][2]sequence // the training pairs (DPO)
+	refPairs [][2]float32  // DPO: the reference's log-probability of each pair's answers
+	data     *core.RNG     // order of prompts or pairs
+	sampling *core.RNG     // rollouts
 	order    []int
 	pos      int
 
