@@ -19,12 +19,15 @@ import (
 //
 //   - "food" (content): open questions about an animal ("Tell me about the fox."), which the SFT
 //     model, fine-tuned on the facts questions, answers with any fact it knows: the home, the
-//     colour, the size, sometimes the food. The class likes answers that say what the animal
-//     eats. The SFT model does so in about one answer in ten, so a tuned model has room to win,
-//     and the answers it needs are ones it already knows how to write: RL can find them by
-//     sampling, which is what RL from feedback does (it sharpens what the model can already
-//     say; it does not teach new facts). Animals' moods or praise would be a taste the corpus
-//     barely writes, so the SFT model would almost never sample it.
+//     colour, the size, sometimes the food. The class likes answers that talk about food
+//     (name any of the world's foods). The SFT model does so in about one answer in six, so a
+//     tuned model has room to win, and the answers it needs are ones it already knows how to
+//     write: RL finds them by sampling, which is what RL from feedback does (it sharpens what
+//     the model can already say; it does not teach new facts). Two other tastes were tried and
+//     left: "names the animal's own food" (the reward model, from a few hundred pairs, learned
+//     "a food word is good" and PPO wrote the wrong animal's food: a lesson in reward hacking,
+//     but not one a default should teach by accident), and praise of the animal (the corpus
+//     barely writes it, so the SFT model never samples it and RL has nothing to find).
 //   - "facts" (checkable): the facts task's own questions, scored 1 for the right answer and 0
 //     otherwise, so GRPO can learn from the judge directly (verifiable rewards). A win rate is
 //     capped by the SFT model's own accuracy there, so the lesson reports task accuracy before
@@ -37,9 +40,10 @@ type Taste struct {
 	// Train are the prompts (questions, without the chat markers) the pairs and the rollouts
 	// use; Held the held-out ones every result is measured on.
 	Train, Held []string `json:"-"`
-	// want maps a prompt to what an answer must say to score 1: the animal's food (contained
-	// in the answer) or the right answer (all of it).
-	want map[string]string
+	// want maps a prompt to the right answer (checkable tastes) or to "" (content tastes,
+	// whose answers score by words: words).
+	want  map[string]string
+	words []string
 }
 
 // Taste kinds.
@@ -62,8 +66,10 @@ func (t *Taste) Score(prompt, answer string) float32 {
 		}
 		return 0
 	}
-	if containsWord(a, want, t.Lang) {
-		return 1
+	for _, w := range t.words {
+		if containsWord(a, w, t.Lang) {
+			return 1
+		}
 	}
 	return 0
 }
@@ -106,8 +112,8 @@ var (
 const heldEvery = 4
 
 var tasteDefs = map[string]struct{ lang, kind, about string }{
-	"en-food":  {"en", TasteContent, "The class likes answers that say what the animal eats."},
-	"zh-food":  {"zh", TasteContent, "The class likes answers that say what the animal eats (in Chinese)."},
+	"en-food":  {"en", TasteContent, "The class likes answers that talk about food."},
+	"zh-food":  {"zh", TasteContent, "The class likes answers that talk about food (in Chinese)."},
 	"en-facts": {"en", TasteCheckable, "The class likes right answers to the facts questions."},
 	"zh-facts": {"zh", TasteCheckable, "The class likes right answers to the facts questions (in Chinese)."},
 }
@@ -154,16 +160,23 @@ func BuiltinTaste(id string) (*Taste, error) {
 	if d.lang == "zh" {
 		templates = zhOpen
 	}
+	for _, f := range w.Foods {
+		if d.lang == "zh" {
+			t.words = append(t.words, f.Zh)
+		} else {
+			t.words = append(t.words, f.En)
+		}
+	}
 	n := 0
 	for _, a := range w.Animals {
-		name, food := "the "+a.En, w.Foods[a.Food].En
+		name := "the " + a.En
 		if d.lang == "zh" {
-			name, food = a.Zh, w.Foods[a.Food].Zh
+			name = a.Zh
 		}
 		for _, tpl := range templates {
 			p := strings.Replace(tpl, "the X", name, 1)
 			p = strings.Replace(p, "X", name, 1)
-			t.want[p] = food
+			t.want[p] = ""
 			// Templates and animals are interleaved so the held-out quarter has every template
 			// and most animals.
 			if n%heldEvery == heldEvery-1 {
