@@ -156,17 +156,31 @@ func (m *Model) GreedyBatch(tk *Tokenizer, prompts []string, maxTokens int, stop
 }
 
 // SampleBatch continues every prompt (token ids) by sampling with o's temperature and top-k
-// until it writes o.Stop or o.Tokens tokens, Cfg.Batch prompts per forward pass, and returns
-// the tokens written. Draws come from rng (the caller's sampling stream) one per unfinished row,
-// rows in order, then the next position: the same prompts and stream give the same samples on
-// every device of a class. o.Seed is not used.
+// until it writes o.Stop or o.Tokens tokens, and returns the tokens written. Rows are decoded
+// one at a time with a key/value cache (decode.go), so a token costs one position's forward
+// pass instead of the whole sequence's. Draws come from rng (the caller's sampling stream), one
+// per token, row by row: all of row 0's tokens, then all of row 1's, and so on; the same prompts
+// and stream give the same samples on every device of a class. A model with adapters or a
+// prefix, which the decoder does not mirror, recomputes every row's full forward pass per token
+// instead (Cfg.Batch rows at a time), drawing in the same order. o.Seed is not used.
 func (m *Model) SampleBatch(tk *Tokenizer, prompts [][]int32, o SampleOptions, rng *RNG) ([][]int32, error) {
 	if o.Temperature <= 0 || o.TopK < 0 || o.Tokens < 1 {
 		return nil, fmt.Errorf("generate: sampling needs a positive temperature and length")
 	}
-	return m.continueBatch(tk, prompts, o.Tokens, o.Stop, func(row []float32) int32 {
-		return int32(pick(row, o, rng))
-	})
+	choose := func(row []float32) int32 { return int32(pick(row, o, rng)) }
+	if m.canDecode() {
+		return m.sampleCached(tk, prompts, o.Tokens, o.Stop, choose)
+	}
+	// One row per call keeps the draw order the cached path has.
+	out := make([][]int32, len(prompts))
+	for i, p := range prompts {
+		gen, err := m.continueBatch(tk, [][]int32{p}, o.Tokens, o.Stop, choose)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = gen[0]
+	}
+	return out, nil
 }
 
 // continueBatch extends every prompt with the tokens choose picks from the logits of its last
