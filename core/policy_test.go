@@ -3,6 +3,7 @@ package core
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -222,4 +223,33 @@ func TestPairLossRefusesOddRows(t *testing.T) {
 	b := gradBatch(m, 8, 3, 4)
 	_, _, err = m.PairLoss(b, []int{4, 4, 4}, Pass{})
 	require.Error(t, err)
+}
+
+// TestScoresReadTheLastToken: a row's score is read at its last real token, so it changes with
+// that token and not with the padding after it (gradient checks cannot see which position is
+// read: the loss and its backward would agree on a wrong one).
+func TestScoresReadTheLastToken(t *testing.T) {
+	m, _ := tinyModel(t, 0)
+	_, err := m.AttachScoreHead(true, 5)
+	require.NoError(t, err)
+	randomizeForGradients(m, 7)
+	B, T := 2, 5
+	lengths := []int{3, 5}
+	in := []int32{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
+	scores := func(in []int32) []float32 {
+		b := NewBatch(m.Dev, m.Cfg.Batch, m.Cfg.Context)
+		b.Set(m.Dev, B, T, in, make([]int32, B*T), nil)
+		s, err := m.Scores(b, lengths)
+		require.NoError(t, err)
+		return s
+	}
+	base := scores(in)
+	padded := slices.Clone(in)
+	padded[3], padded[4] = 11, 12 // row 0's padding
+	require.Equal(t, base, scores(padded))
+	last := slices.Clone(in)
+	last[2] = 13 // row 0's last real token
+	got := scores(last)
+	require.NotEqual(t, base[0], got[0])
+	require.Equal(t, base[1], got[1])
 }
