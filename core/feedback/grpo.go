@@ -36,10 +36,21 @@ func (r *policyRun) grpoStep(s int) (float64, error) {
 		return 0, err
 	}
 	adv := groupAdvantages(rewards, G)
-	return r.update(s, seqs, func(logp, _ [][]float32) (float64, [][]float32, [][]float32) {
-		loss, dlogp := grpoLoss(logp, logp, ref, adv, r.meth)
-		return loss, dlogp, nil
-	})
+	old, _, err := r.policy.logProbs(seqs)
+	if err != nil {
+		return 0, err
+	}
+	var loss float64
+	for it := 0; it < r.meth.NumIterations; it++ {
+		loss, err = r.update(s, seqs, func(logp, _ [][]float32) (float64, [][]float32, [][]float32) {
+			loss, dlogp := grpoLoss(logp, old, ref, adv, r.meth)
+			return loss, dlogp, nil
+		})
+		if err != nil {
+			return 0, err
+		}
+	}
+	return loss, nil
 }
 
 // groupAdvantages normalises rewards within each group of G consecutive answers.

@@ -55,6 +55,7 @@ type Method struct {
 	Beta float32 `json:"beta,omitempty"`
 	// GRPO: samples per prompt (GRPOConfig.num_generations) and where the reward comes from.
 	NumGenerations int    `json:"num_generations,omitempty"`
+	NumIterations  int    `json:"num_iterations,omitempty"` // optimisation passes per batch (μ)
 	Reward         string `json:"reward,omitempty"`
 }
 
@@ -78,7 +79,7 @@ func Defaults(kind string) Method {
 	case DPO:
 		m.LR, m.Beta = 1e-4, 0.1
 	case GRPO:
-		m.LR, m.Beta, m.ClipRange, m.NumGenerations, m.Reward = 1e-4, 0.04, 0.2, 8, RewardFromModel
+		m.LR, m.Beta, m.ClipRange, m.NumGenerations, m.NumIterations, m.Reward = 1e-4, 0.04, 0.2, 8, 1, RewardFromModel
 	}
 	return m
 }
@@ -145,6 +146,9 @@ func (m Method) Validate() error {
 		if m.NumGenerations < 2 || m.NumGenerations > MaxGenerations {
 			errs = append(errs, fmt.Errorf("num_generations %d is outside 2..%d: a group needs two samples to compare", m.NumGenerations, MaxGenerations))
 		}
+		if m.NumIterations < 1 || m.NumIterations > MaxPPOEpochs {
+			errs = append(errs, fmt.Errorf("num_iterations %d is outside 1..%d", m.NumIterations, MaxPPOEpochs))
+		}
 		if m.Reward != RewardFromModel && m.Reward != RewardFromJudge {
 			errs = append(errs, fmt.Errorf("reward %q is not %q or %q", m.Reward, RewardFromModel, RewardFromJudge))
 		}
@@ -155,6 +159,6 @@ func (m Method) Validate() error {
 		unused(ppo || (m.KLCoef == 0 && m.VFCoef == 0 && m.Gamma == 0 && m.Lam == 0 && m.PPOEpochs == 0), "kl_coef, vf_coef, gamma, lam or ppo_epochs"),
 		unused(ppo || grpo || m.ClipRange == 0, "cliprange"),
 		unused(!ppo || m.Beta == 0, "beta"),
-		unused(grpo || (m.NumGenerations == 0 && m.Reward == ""), "num_generations or reward"))
+		unused(grpo || (m.NumGenerations == 0 && m.NumIterations == 0 && m.Reward == ""), "num_generations, num_iterations or reward"))
 	return errors.Join(errs...)
 }

@@ -77,14 +77,14 @@ func ppoAdvantages(old, ref, values [][]float32, scores []float32, meth Method) 
 		}
 		all = append(all, adv[i]...)
 	}
-	// Whitening divides by the population deviation, as TRL's masked_whiten does by default.
+	// Whitening divides by the unbiased deviation (n-1), as TRL's masked_whiten does by default.
 	mean, _ := meanStd(all)
 	var ss float32
 	for _, a := range all {
 		d := a - mean
 		ss += float32(d * d)
 	}
-	inv := 1 / float32(math.Sqrt(float64(ss/float32(len(all))+1e-8)))
+	inv := 1 / float32(math.Sqrt(float64(ss/float32(max(len(all)-1, 1))+1e-8)))
 	for i := range adv {
 		for t := range adv[i] {
 			adv[i][t] = float32((adv[i][t] - mean) * inv)
