@@ -72,7 +72,8 @@ lesson:
 	$(GO) run . -run en-lesson
 
 ## base: pretrain the kept base checkpoints again into web/base (16 to 20 minutes on 2 cores, see the
-## README) and fail unless every byte equals the committed files (make test checks zh-base alone, about 90 s)
+## README), then fine-tune the feedback presets' SFT models from them (en-sft, zh-sft: under a minute each),
+## and fail unless every byte equals the committed files (make test checks zh-base and zh-sft alone)
 base:
 	$(GO) run . -bases web/base
 	@git diff --quiet -- web/base || { echo "make base: web/base changed (git diff --stat -- web/base): commit it if the change is intended"; exit 1; }

@@ -16,6 +16,7 @@ import (
 	"pretune/core"
 	"pretune/core/checkpoint"
 	"pretune/core/compare"
+	"pretune/core/feedback"
 	"pretune/core/fingerprint"
 	"pretune/core/job"
 	"pretune/core/ops"
@@ -29,19 +30,20 @@ func commandLine(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var (
 		addr    = fs.String("addr", "127.0.0.1:8080", "address to serve the playground on")
-		presets = fs.Bool("presets", false, "list the built-in presets (pretraining runs, then fine-tuning comparisons): name, a tab, its code")
+		presets = fs.Bool("presets", false, "list the built-in presets (pretraining runs, fine-tuning comparisons, then feedback stages): name, a tab, its code")
 		code    = fs.String("run", "", "train the run of a share `code` (or a whole link) on the CPU device")
 		asJSON  = fs.Bool("json", false, "with -run: print one JSON object per line")
 		out     = fs.String("out", "", "with -run: save the trained model as a checkpoint `file`")
-		bases   = fs.String("bases", "", "regenerate the kept base checkpoints (one per comparison preset, on the CPU) into `dir` (make base)")
+		bases   = fs.String("bases", "", "regenerate the kept base checkpoints (one per comparison preset) and SFT models (one per feedback preset), on the CPU, into `dir` (make base)")
 		taskF   = fs.String("task", "", "with -run of a comparison: fine-tune on your own task `file` instead (prompt/response pairs, or labelled lines with -task-kind classify; TSV or JSON Lines)")
 		kind    = fs.String("task-kind", "generate", "with -task: generate (prompt/response pairs) or classify (text and label)")
+		prefs   = fs.String("prefs", "", "with -run of a feedback stage (a preset such as en-feedback, or its link): learn from your preference pairs `file` (prompt/chosen/rejected, TSV or JSON Lines) instead of the built-in taste")
 		fresh   = fs.Bool("pretrain", false, "with -run of a comparison: pretrain its base even when a kept copy of it exists")
 		device  = fs.String("device", "cpu", "with -run: cpu (reproduces exactly everywhere), webgpu (any adapter, software ones too) or auto (a hardware GPU if there is one, else cpu)")
 	)
 	so := addServeFlags(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: pretune [-addr host:port] | -presets | -run CODE_OR_URL_OR_PRESET [-json] [-out FILE] [-pretrain] | -bases DIR")
+		fmt.Fprintln(stderr, "usage: pretune [-addr host:port] | -presets | -run CODE_OR_URL_OR_PRESET [-json] [-out FILE] [-pretrain] [-task FILE | -prefs FILE] | -bases DIR")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -58,11 +60,14 @@ func commandLine(args []string, stdout, stderr io.Writer) int {
 	case *code != "":
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 		defer stop()
-		err = runCode(ctx, *code, runOptions{device: *device, asJSON: *asJSON, out: *out, pretrain: *fresh, task: *taskF, taskKind: *kind}, stdout, stderr)
+		err = runCode(ctx, *code, runOptions{device: *device, asJSON: *asJSON, out: *out, pretrain: *fresh, task: *taskF, taskKind: *kind, prefs: *prefs}, stdout, stderr)
 	case *bases != "":
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 		defer stop()
 		err = writeBases(ctx, *bases, runspec.BasePresets(), stdout)
+		if err == nil {
+			err = writeSFTs(ctx, *bases, runspec.SFTPresets(), stdout)
+		}
 	case so.Static != "":
 		err = writeStatic(*so, stderr)
 	default:
@@ -76,7 +81,8 @@ func commandLine(args []string, stdout, stderr io.Writer) int {
 }
 
 func listPresets(w io.Writer) error {
-	for _, p := range append(runspec.Presets(), runspec.ComparisonPresets()...) {
+	all := append(runspec.Presets(), runspec.ComparisonPresets()...)
+	for _, p := range append(all, runspec.FeedbackPresets()...) {
 		c, err := runspec.Encode(p.Spec)
 		if err != nil {
 			return fmt.Errorf("preset %s: %w", p.Name, err)
@@ -110,6 +116,35 @@ type runOptions struct {
 	pretrain bool   // a comparison pretrains its base even when a kept copy exists
 	task     string // a learner's task file replacing a comparison's task
 	taskKind string // its kind: task.KindGenerate or task.KindClassify
+	prefs    string // a learner's preference file replacing a feedback stage's taste
+}
+
+// withUserPrefs replaces a feedback stage's taste with the learner's preference file, refused
+// with feedback.ParsePairs's line-numbered error before anything trains. The link's
+// fingerprints were the taste's run: they are dropped.
+func withUserPrefs(spec runspec.Spec, path string) (runspec.Spec, error) {
+	if !spec.Feeds() {
+		return spec, fmt.Errorf("-prefs needs a feedback stage to run (a preset such as en-feedback, or a feedback link)")
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return spec, err
+	}
+	name := filepath.Base(path)
+	if _, err := feedback.ParsePairs(name, data); err != nil {
+		return spec, fmt.Errorf("%s: %w", path, err)
+	}
+	ref, err := runspec.UserPrefsRef(name, string(data))
+	if err != nil {
+		return spec, fmt.Errorf("%s: %w", path, err)
+	}
+	cfg := *spec.Feedback
+	cfg.Taste = ""
+	spec.Feedback, spec.Prefs, spec.Fingerprints = &cfg, ref, nil
+	if _, err := runspec.Encode(spec); err != nil { // a method may need the taste (GRPO's judge)
+		return spec, err
+	}
+	return spec, nil
 }
 
 // withUserTask replaces a comparison's task with the learner's file.
@@ -154,6 +189,11 @@ func runCode(ctx context.Context, code string, ro runOptions, w, log io.Writer) 
 			return err
 		}
 	}
+	if ro.prefs != "" {
+		if spec, err = withUserPrefs(spec, ro.prefs); err != nil {
+			return err
+		}
+	}
 	dev, err := openDevice(ro.device, log)
 	if err != nil {
 		return err
@@ -185,8 +225,13 @@ func runCode(ctx context.Context, code string, ro runOptions, w, log io.Writer) 
 			if spec.Task.ID == runspec.UserTask {
 				taskName = fmt.Sprintf("%q (yours)", spec.Task.Name)
 			}
-			fmt.Fprintf(w, "then fine-tunes that base on task %s, %d steps with each method: %s\n",
-				taskName, spec.FineTune.Steps, strings.Join(names, ", "))
+			if spec.Feeds() {
+				fmt.Fprintf(w, "then fine-tunes that base on task %s, %d steps of %s: the SFT model\n", taskName, spec.FineTune.Steps, names[0])
+				printFeedbackPlan(w, spec)
+			} else {
+				fmt.Fprintf(w, "then fine-tunes that base on task %s, %d steps with each method: %s\n",
+					taskName, spec.FineTune.Steps, strings.Join(names, ", "))
+			}
 		}
 	}
 	verdicts := map[string]job.Event{} // a comparison's results, by method, with their verdicts
@@ -197,6 +242,10 @@ func runCode(ctx context.Context, code string, ro runOptions, w, log io.Writer) 
 			_ = enc.Encode(e)
 		case e.Event == "device":
 			fmt.Fprintf(w, "device change: %s\n", e.Note)
+		case e.Event == "eval" && e.Reward != nil:
+			fmt.Fprintf(w, "%-8s step %4d/%d  train loss %+.4f  held-out reward %+.3f  KL %.4f\n", e.Method, e.Step, e.Steps, e.TrainLoss, *e.Reward, *e.KL)
+		case e.Event == "eval" && e.RMAccuracy != nil:
+			fmt.Fprintf(w, "%-8s step %4d/%d  train loss %.4f  held-out loss %.4f  accuracy %.3f\n", e.Method, e.Step, e.Steps, e.TrainLoss, e.ValLoss, *e.RMAccuracy)
 		case e.Event == "eval" && e.Method != job.MethodPretrain:
 			fmt.Fprintf(w, "%-8s step %4d/%d  train loss %.4f  held-out task loss %.4f\n", e.Method, e.Step, e.Steps, e.TrainLoss, e.ValLoss)
 		case e.Event == "eval":
@@ -221,6 +270,8 @@ func runCode(ctx context.Context, code string, ro runOptions, w, log io.Writer) 
 	}
 	switch {
 	case asJSON:
+	case spec.Feeds():
+		printFeedback(w, res.Feedback, verdicts)
 	case spec.Compares():
 		printComparison(w, res.Compare, verdicts)
 	default:
@@ -287,18 +338,50 @@ func printComparison(w io.Writer, results []compare.Result, verdicts map[string]
 		}
 	}
 	for _, r := range results {
-		e := verdicts[r.Method]
-		var verdict string
-		switch e.Match {
-		case fingerprint.Matches:
-			verdict = "  matches the link's"
-		case fingerprint.Differs:
-			verdict = "  DIFFERS from the link's " + e.Expected
-		case fingerprint.OtherDevice:
-			verdict = "  the link's was made on another device class: " + e.Expected
-		}
-		fmt.Fprintf(w, "fingerprint %-8s %s%s\n", r.Method, r.Fingerprint, verdict)
+		fmt.Fprintf(w, "fingerprint %-8s %s%s\n", r.Method, r.Fingerprint, verdictNote(verdicts[r.Method]))
 	}
+}
+
+// printFeedbackPlan says where a feedback stage's pairs come from and what it trains.
+func printFeedbackPlan(w io.Writer, spec runspec.Spec) {
+	cfg := spec.Feedback
+	from := "the built-in taste " + cfg.Taste
+	if spec.Prefs != nil {
+		from = fmt.Sprintf("your preference pairs %q", spec.Prefs.Name)
+	}
+	var names []string
+	for _, m := range cfg.Methods {
+		names = append(names, m.Label())
+	}
+	fmt.Fprintf(w, "then learns from feedback: a reward model from %s (%d steps), then %d steps with each method: %s\n",
+		from, cfg.RewardSteps, cfg.Steps, strings.Join(names, ", "))
+}
+
+// printFeedback shows a feedback stage's table (feedback.Markdown), each model's answer to the
+// first held-out prompt, and each model's fingerprint with its verdict when the link carried one.
+func printFeedback(w io.Writer, results []feedback.Result, verdicts map[string]job.Event) {
+	fmt.Fprintf(w, "\n%s", feedback.Markdown(results))
+	for _, r := range results {
+		for _, s := range r.Samples[:min(len(r.Samples), 1)] {
+			fmt.Fprintf(w, "%-12s %q -> %q\n", r.Method, s.Prompt, s.Answer)
+		}
+	}
+	for _, r := range results {
+		fmt.Fprintf(w, "fingerprint %-12s %s%s\n", r.Method, r.Fingerprint, verdictNote(verdicts[r.Method]))
+	}
+}
+
+// verdictNote is a result's fingerprint verdict after its fingerprint, or "" without one.
+func verdictNote(e job.Event) string {
+	switch e.Match {
+	case fingerprint.Matches:
+		return "  matches the link's"
+	case fingerprint.Differs:
+		return "  DIFFERS from the link's " + e.Expected
+	case fingerprint.OtherDevice:
+		return "  the link's was made on another device class: " + e.Expected
+	}
+	return ""
 }
 
 func corpusLabel(s runspec.Spec) string {

@@ -18,9 +18,21 @@ import (
 	"pretune/core/runspec"
 )
 
-// keptBase is the kept base checkpoint (web/base, embedded in the command line) that is the
-// result of spec's pretraining, loaded on dev, or nil when none is: then the run pretrains.
+// keptBase is the kept checkpoint (web/base, embedded in the command line) a run starts from,
+// loaded on dev: for a feedback spec its kept SFT model if there is one, else the kept base that
+// is the result of spec's pretraining; nil when none is: then the run pretrains.
 func keptBase(spec runspec.Spec, dev ops.Device) (*checkpoint.Checkpoint, error) {
+	if spec.Feeds() {
+		sft, err := findKept(dev, func(ck *checkpoint.Checkpoint) bool { return job.IsSFTOf(ck, spec) })
+		if sft != nil || err != nil {
+			return sft, err
+		}
+	}
+	return findKept(dev, func(ck *checkpoint.Checkpoint) bool { return job.IsBaseOf(ck, spec) })
+}
+
+// findKept is the first kept checkpoint that is what the run wants, loaded on dev, or nil.
+func findKept(dev ops.Device, wanted func(*checkpoint.Checkpoint) bool) (*checkpoint.Checkpoint, error) {
 	files := keptBaseFS()
 	names, err := fs.Glob(files, "*.ckpt")
 	if err != nil {
@@ -35,7 +47,7 @@ func keptBase(spec runspec.Spec, dev ops.Device) (*checkpoint.Checkpoint, error)
 		if err != nil {
 			return nil, fmt.Errorf("the kept base web/base/%s: %w (run make base)", name, err)
 		}
-		if job.IsBaseOf(ck, spec) {
+		if wanted(ck) {
 			return ck, nil
 		}
 		ck.Model.Free()
@@ -75,6 +87,61 @@ func writeBases(ctx context.Context, dir string, presets []runspec.Preset, w io.
 			return err
 		}
 		fmt.Fprintf(w, "%s: wrote %s (%d bytes, fingerprint %s): %s\n", p.Name, path, buf.Len(), res.Final.Fingerprint, state)
+		if strings.HasPrefix(state, "CHANGED") {
+			defer fmt.Fprintf(w, "%s changed: commit it if the change is intended\n", path)
+		}
+	}
+	return nil
+}
+
+// writeSFTs makes each feedback preset's SFT model on the CPU device from its kept base in dir
+// (writeBases wrote it just before) and writes it to dir as runspec.SFTFile (make base, with
+// runspec.SFTPresets), saying for each whether the bytes equal the file it replaces.
+func writeSFTs(ctx context.Context, dir string, presets []runspec.Preset, w io.Writer) error {
+	paths, err := filepath.Glob(filepath.Join(dir, "*.ckpt"))
+	if err != nil {
+		return err
+	}
+	var kept []*checkpoint.Checkpoint
+	for _, path := range paths {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		ck, err := checkpoint.Load(bytes.NewReader(data), ops.NewCPU())
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		kept = append(kept, ck)
+	}
+	for _, p := range presets {
+		base := job.KeptBase(p.Spec, kept)
+		if base == nil {
+			return fmt.Errorf("%s: no base in %s is the result of its pretraining: write the bases first", p.Name, dir)
+		}
+		fmt.Fprintf(w, "%s: fine-tuning the SFT model (%s, %d steps) on the CPU\n", p.Name, p.Spec.Methods[0].Label(), p.Spec.FineTune.Steps)
+		m, res, err := job.TrainSFT(ctx, p.Spec, base.Model, base.Tok, nil)
+		if err != nil {
+			return fmt.Errorf("%s: %w", p.Name, err)
+		}
+		var buf bytes.Buffer
+		err = job.SaveSFT(&buf, p.Spec, base, m, base.Tok, res)
+		m.Free()
+		if err != nil {
+			return fmt.Errorf("%s: %w", p.Name, err)
+		}
+		path := filepath.Join(dir, runspec.SFTFile(p))
+		state := "new"
+		if old, err := os.ReadFile(path); err == nil {
+			state = "identical to the file it replaces"
+			if !bytes.Equal(old, buf.Bytes()) {
+				state = "CHANGED: differs from the file it replaces"
+			}
+		}
+		if err := writeFileAtomic(path, buf.Bytes()); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "%s: wrote %s (%d bytes, task accuracy %.3f, fingerprint %s): %s\n", p.Name, path, buf.Len(), res.TaskAccuracy, res.Fingerprint, state)
 		if strings.HasPrefix(state, "CHANGED") {
 			defer fmt.Fprintf(w, "%s changed: commit it if the change is intended\n", path)
 		}

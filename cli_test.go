@@ -50,6 +50,7 @@ func TestPresetsListsEveryPresetWithADecodableCode(t *testing.T) {
 	require.Equal(t, 0, code)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	all := append(runspec.Presets(), runspec.ComparisonPresets()...)
+	all = append(all, runspec.FeedbackPresets()...)
 	require.Len(t, lines, len(all))
 	for i, line := range lines {
 		name, c, ok := strings.Cut(line, "\t")

@@ -222,20 +222,62 @@ func measureBase(base *core.Model, tk *core.Tokenizer, t *task.Task, cfg Config,
 	return r, nil
 }
 
+// Train fine-tunes a clone of base with one method exactly as Run trains it (the same seed,
+// data order, steps and measures, so its result and fingerprint are those Run reports for it)
+// and returns the trained model with its result, reporting the method's events but no "result"
+// event. The feedback stage starts from a model made this way. The caller frees the model; base
+// is left unchanged.
+func Train(ctx context.Context, base *core.Model, tk *core.Tokenizer, t *task.Task, pre *corpus.Corpus, cfg Config, meth Method, on func(Event)) (*core.Model, *Result, error) {
+	if on == nil {
+		on = func(Event) {}
+	}
+	if cfg.Steps < 1 {
+		return nil, nil, fmt.Errorf("compare: need at least one step")
+	}
+	if t.Kind == task.KindGenerate && base.Mask != ops.Causal {
+		return nil, nil, fmt.Errorf("compare: a masked-LM base cannot be fine-tuned on a generate task (it cannot generate)")
+	}
+	valTokens := tk.Encode(pre.Val)
+	before, err := pretrainLoss(base, valTokens)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, r, err := trainMethod(ctx, base, tk, t, cfg, meth, pre.Train, valTokens, before, on)
+	if err != nil {
+		return nil, nil, fmt.Errorf("compare: method %s: %w", meth.Label(), err)
+	}
+	return m, r, nil
+}
+
 func runMethod(ctx context.Context, base *core.Model, tk *core.Tokenizer, t *task.Task, cfg Config, meth Method, replayText string, valTokens []int32, before float64, on func(Event)) (*Result, error) {
-	m, err := prepare(base, t, cfg, meth, valTokens)
+	m, r, err := trainMethod(ctx, base, tk, t, cfg, meth, replayText, valTokens, before, on)
 	if err != nil {
 		return nil, err
 	}
-	defer m.Free()
+	m.Free()
+	return r, nil
+}
+
+// trainMethod trains and measures one method on its own clone of base, which it returns (the
+// caller frees it) unless it fails.
+func trainMethod(ctx context.Context, base *core.Model, tk *core.Tokenizer, t *task.Task, cfg Config, meth Method, replayText string, valTokens []int32, before float64, on func(Event)) (_ *core.Model, _ *Result, err error) {
+	m, err := prepare(base, t, cfg, meth, valTokens)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer func() {
+		if err != nil {
+			m.Free()
+		}
+	}()
 	ft, err := core.NewFineTuner(m, tk, t, core.FineTuneOptions{PromptLoss: cfg.PromptLoss, ReplayRows: cfg.ReplayRows, ReplayText: replayText})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	r := &Result{Method: meth.Label(), Kind: meth.Kind}
 	v0, err := ft.Evaluate()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	r.ValCurve = append(r.ValCurve, Point{0, v0})
 	var losses []float64
@@ -251,10 +293,10 @@ func runMethod(ctx context.Context, base *core.Model, tk *core.Tokenizer, t *tas
 	}
 	for !ft.Done() {
 		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("stopped at step %d: %w", ft.StepsDone(), err)
+			return nil, nil, fmt.Errorf("stopped at step %d: %w", ft.StepsDone(), err)
 		}
 		if _, err := ft.Step(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	r.MsPerStep, r.TokensPerS = ft.MsPerStep(), ft.TokensPerSecond()
@@ -262,14 +304,14 @@ func runMethod(ctx context.Context, base *core.Model, tk *core.Tokenizer, t *tas
 	r.TrainableShare = float64(r.TrainableParams) / float64(baseCount(m))
 	r.OptimizerBytes = ft.Opt.Bytes()
 	if err := finish(r, ft, t, cfg, valTokens, before, losses); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if _, ok := m.LoRA(); ok {
 		if err := loraExtras(r, ft, t, cfg); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return r, nil
+	return m, r, nil
 }
 
 // loraExtras fills a LoRA method's updates, its answers with the adapter off and merged, and

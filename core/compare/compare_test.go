@@ -10,6 +10,7 @@ import (
 
 	"pretune/core"
 	"pretune/core/corpus"
+	"pretune/core/fingerprint"
 	"pretune/core/ops"
 	"pretune/core/task"
 )
@@ -197,4 +198,49 @@ func TestLoRAExtras(t *testing.T) {
 		}
 	}
 	require.True(t, nonzero, "training moved B off zero")
+}
+
+// TestTrainIsRunsMethod: Train trains one method exactly as Run does (the same result and
+// fingerprint, the same events), returns the trained model (its weights are the fingerprint's)
+// and leaves the base unchanged.
+func TestTrainIsRunsMethod(t *testing.T) {
+	base, tk, c := quickBase(t)
+	before, err := base.WeightsHash()
+	require.NoError(t, err)
+	tsk, err := task.Builtin("en-facts")
+	require.NoError(t, err)
+	cfg := DefaultConfig(tsk.Kind)
+	cfg.Steps, cfg.EvalEvery = 4, 2
+	var runEvents, trainEvents []Event
+	res, err := Run(context.Background(), base, tk, tsk, c, cfg, func(e Event) {
+		if e.Method == Full && e.Kind != "result" {
+			runEvents = append(runEvents, e)
+		}
+	})
+	require.NoError(t, err)
+	m, r, err := Train(context.Background(), base, tk, tsk, c, cfg, Defaults(Full), func(e Event) { trainEvents = append(trainEvents, e) })
+	require.NoError(t, err)
+	defer m.Free()
+	want := res[1]
+	require.Equal(t, Full, want.Method)
+	want.MsPerStep, want.TokensPerS, r.MsPerStep, r.TokensPerS = 0, 0, 0, 0
+	require.Equal(t, want, *r)
+	require.Len(t, trainEvents, len(runEvents))
+	for i := range runEvents {
+		require.Equal(t, runEvents[i].Kind, trainEvents[i].Kind)
+		require.Equal(t, runEvents[i].Step, trainEvents[i].Step)
+		require.Equal(t, runEvents[i].TrainLoss, trainEvents[i].TrainLoss)
+	}
+	hash, err := m.WeightsHash()
+	require.NoError(t, err)
+	var losses []float64
+	for _, e := range trainEvents {
+		if e.Kind == "progress" {
+			losses = append(losses, e.TrainLoss)
+		}
+	}
+	require.Equal(t, r.Fingerprint, fingerprint.Of(m.Dev.Name(), losses, hash), "the returned model is the one the fingerprint names")
+	after, err := base.WeightsHash()
+	require.NoError(t, err)
+	require.Equal(t, before, after)
 }

@@ -9,7 +9,6 @@ import (
 
 	"pretune/core/checkpoint"
 	"pretune/core/corpus"
-	"pretune/core/fingerprint"
 	"pretune/core/runspec"
 )
 
@@ -50,7 +49,8 @@ func IsBaseOf(ck *checkpoint.Checkpoint, spec runspec.Spec) bool {
 		return false
 	}
 	saved, err := runspec.Decode(ck.Meta[MetaSpec])
-	if err != nil {
+	// A kept SFT model records a comparison: it embeds the same pretraining but is no base.
+	if err != nil || saved.Compares() {
 		return false
 	}
 	return reflect.DeepEqual(saved.Pretraining(), spec.Pretraining())
@@ -67,26 +67,14 @@ func KeptBase(spec runspec.Spec, bases []*checkpoint.Checkpoint) *checkpoint.Che
 }
 
 // compareFromBase runs a comparison's fine-tuning from a loaded base instead of pretraining one.
-// It first reports the base as the pretraining's result: with the fingerprint the base recorded
-// when it is the very pretraining the spec embeds (so a link's results are the same either way),
-// else with a note that the spec's pretraining did not run.
+// It first reports the base as the pretraining's result (pretrainFromBase).
 func compareFromBase(ctx context.Context, spec runspec.Spec, base *checkpoint.Checkpoint, c *corpus.Corpus, emit func(Event)) (*Result, error) {
 	if base.Model == nil || base.Tok == nil {
 		return nil, fmt.Errorf("job: the base checkpoint has no model")
 	}
-	m := base.Model
-	pre := Event{Event: "result", Method: MethodPretrain, Steps: m.Cfg.Steps, Params: m.ParamCount(),
-		TrainableParams: m.ParamCount(), Device: m.Dev.Name()}
-	if IsBaseOf(base, spec) {
-		pre.Fingerprint = base.Meta[MetaFingerprint]
-		pre.Expected, pre.Match = spec.Fingerprint, fingerprint.Verdict(spec.Fingerprint, pre.Fingerprint)
-		pre.ValLoss, _ = strconv.ParseFloat(base.Meta[MetaValLoss], 64)
-		pre.Note = "started from a kept copy of this pretraining (the same bytes the run writes)"
-	} else {
-		pre.Note = "started from a loaded base model: the link's pretraining did not run here"
-	}
+	pre := pretrainFromBase(spec, base)
 	emit(pre)
-	results, err := runCompare(ctx, spec, m, base.Tok, c, emit)
+	results, err := runCompare(ctx, spec, base.Model, base.Tok, c, emit)
 	if err != nil {
 		return nil, err
 	}

@@ -17,6 +17,7 @@ import (
 	"pretune/core/checkpoint"
 	"pretune/core/compare"
 	"pretune/core/corpus"
+	"pretune/core/feedback"
 	"pretune/core/fingerprint"
 	"pretune/core/ops"
 	"pretune/core/runspec"
@@ -66,6 +67,19 @@ type Event struct {
 	LoRAUpdates   []core.LoRAUpdate `json:"lora_updates,omitempty"`
 	AnswersOff    []compare.Answer  `json:"answers_off,omitempty"`
 	AnswersMerged []compare.Answer  `json:"answers_merged,omitempty"`
+
+	// A feedback stage's events (feedback.Result's fields of the same names): an "eval" of a
+	// method carries reward and kl, of the reward model rm_accuracy; a "result" of a policy
+	// (the SFT model, each method) reward, kl, gold_win_rate with its win_judge and, with a
+	// taste, taste_score; of the reward model rm_accuracy and rm_gold_accuracy. Pointers, so
+	// that a measured 0 is still written.
+	Reward         *float64 `json:"reward,omitempty"`
+	KL             *float64 `json:"kl,omitempty"`
+	GoldWinRate    *float64 `json:"gold_win_rate,omitempty"`
+	WinJudge       string   `json:"win_judge,omitempty"`
+	TasteScore     *float64 `json:"taste_score,omitempty"`
+	RMAccuracy     *float64 `json:"rm_accuracy,omitempty"`
+	RMGoldAccuracy *float64 `json:"rm_gold_accuracy,omitempty"`
 }
 
 // MethodPretrain names pretraining in events.
@@ -81,6 +95,9 @@ type Result struct {
 	Final   Event
 	// Compare is a comparison's results: the base's first, then one per method.
 	Compare []compare.Result
+	// Feedback is a feedback stage's results (feedback.Run's: the SFT model's, the reward
+	// model's, then one per method); Compare stays empty.
+	Feedback []feedback.Result
 }
 
 // Options are a run's callbacks and policies; the zero value is a plain run.
@@ -152,6 +169,23 @@ func Run(ctx context.Context, spec runspec.Spec, dev ops.Device, o Options) (*Re
 	c, err := spec.Resolve()
 	if err != nil {
 		return nil, err
+	}
+	var fb *feedbackStage
+	if spec.Feeds() {
+		// Checked before anything trains: a bad preference file is refused at once.
+		if fb, err = prepareFeedback(spec, o.Base, c); err != nil {
+			return nil, err
+		}
+		if o.Base != nil {
+			if o.Resume != nil {
+				return nil, fmt.Errorf("job: a run resumes from its snapshot or starts from a base, not both")
+			}
+			pre, results, err := runFeedback(ctx, spec, fb, o.Base, nil, c, emit)
+			if err != nil {
+				return nil, err
+			}
+			return &Result{Final: pre, Feedback: results}, nil
+		}
 	}
 	if spec.Compares() && o.Base != nil {
 		return compareFromBase(ctx, spec, o.Base, c, emit)
@@ -257,6 +291,12 @@ func Run(ctx context.Context, spec runspec.Spec, dev ops.Device, o Options) (*Re
 	final.Expected, final.Match = spec.Fingerprint, fingerprint.Verdict(spec.Fingerprint, final.Fingerprint)
 	emit(final)
 	res := &Result{Trainer: tr, Final: final}
+	if fb != nil {
+		if _, res.Feedback, err = runFeedback(ctx, spec, fb, nil, tr.Model, c, emit); err != nil {
+			return nil, err
+		}
+		return res, nil
+	}
 	if spec.Compares() {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("run stopped before fine-tuning: %w", err)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -164,4 +165,46 @@ func lessonJudgingPairs(t *testing.T, tk *task.Task) []task.Pair {
 	}
 	require.GreaterOrEqual(t, len(out), 150)
 	return out
+}
+
+// TestKeptSFTsAreTheirPresets: the kept SFT models are committed, so they must stay small, and
+// each is the SFT model of its feedback preset (its recorded SFT spec is this build's), made
+// from the kept base of that preset (it records that base's pretraining fingerprint), and no
+// base itself.
+func TestKeptSFTsAreTheirPresets(t *testing.T) {
+	for _, p := range runspec.SFTPresets() {
+		name := strings.TrimSuffix(runspec.SFTFile(p), ".ckpt")
+		ck, data := loadKeptBase(t, name)
+		require.Less(t, len(data), 2<<20, name)
+		require.True(t, IsSFTOf(ck, p.Spec), "%s.ckpt is not the SFT model of the %s preset: run make base", name, p.Name)
+		require.False(t, IsBaseOf(ck, p.Spec), name)
+		require.False(t, ck.HasOptimizer, name)
+		base := KeptBase(p.Spec, []*checkpoint.Checkpoint{mustLoadBase(t, p.Spec.Lang+"-base")})
+		require.NotNil(t, base, "%s's base is kept as %s-base.ckpt", p.Name, p.Spec.Lang)
+		require.Equal(t, base.Meta[MetaFingerprint], ck.Meta[MetaPretrainFingerprint], name)
+	}
+}
+
+func mustLoadBase(t *testing.T, name string) *checkpoint.Checkpoint {
+	ck, _ := loadKeptBase(t, name)
+	return ck
+}
+
+// TestKeptZhSFTRegenerates fine-tunes zh-sft again from the kept zh-base (500 steps, under
+// 30 s) and checks the bytes equal the kept file. en-sft is checked by make base alone.
+func TestKeptZhSFTRegenerates(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fine-tunes 500 steps")
+	}
+	t.Parallel()
+	p, err := runspec.PresetByName("zh-feedback")
+	require.NoError(t, err)
+	base, _ := loadKeptBase(t, "zh-base")
+	_, kept := loadKeptBase(t, "zh-sft")
+	m, res, err := TrainSFT(context.Background(), p.Spec, base.Model, base.Tok, nil)
+	require.NoError(t, err)
+	defer m.Free()
+	var buf bytes.Buffer
+	require.NoError(t, SaveSFT(&buf, p.Spec, base, m, base.Tok, res))
+	require.True(t, bytes.Equal(kept, buf.Bytes()), "web/base/zh-sft.ckpt differs from what the zh-feedback preset's SFT spec trains now: run make base and commit it if the change is intended")
 }

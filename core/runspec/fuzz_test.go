@@ -12,7 +12,7 @@ import (
 // FuzzDecode: no input panics; a refusal wraps exactly one sentinel and returns no Spec (except
 // ErrCorpusChanged, which returns it); anything accepted re-encodes and decodes to the same Spec.
 func FuzzDecode(f *testing.F) {
-	for _, path := range []string{codesV1, codesV2, codesV3} {
+	for _, path := range []string{codesV1, codesV2, codesV3, codesV4, codesV5} {
 		data, err := os.ReadFile(path)
 		require.NoError(f, err)
 		var gs []goldenCode
@@ -27,6 +27,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add("2abc")
 	f.Add("3abc")
 	f.Add("4abc")
+	f.Add("5abc")
 	f.Add(rawCodeV(f, 2, `{"v":2,"corpus":{"id":"en-world","hash":""},"config":{},"task":{"id":"en-facts","hash":""},"finetune":{"steps":1,"warmup":0,"eval_every":1},"methods":[{"kind":"lora","r":0}]}`))
 	f.Add("?r=1")
 	f.Add(rawCode(f, `{"v":1,"corpus":{"id":"user","hash":"","text":"x"},"config":{}}`))

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"pretune/core/compare"
+	"pretune/core/feedback"
 	"pretune/core/task"
 )
 
@@ -20,6 +21,7 @@ var (
 	updateCodesV2 = flag.Bool("update-codes-v2", false, "write testdata/codes_v2.json (only when version 2 is new: old codes must never change)")
 	updateCodesV3 = flag.Bool("update-codes-v3", false, "write testdata/codes_v3.json (only when version 3 is new: old codes must never change)")
 	updateCodesV4 = flag.Bool("update-codes-v4", false, "write testdata/codes_v4.json (only when version 4 is new: old codes must never change)")
+	updateCodesV5 = flag.Bool("update-codes-v5", false, "write testdata/codes_v5.json (only when version 5 is new: old codes must never change)")
 )
 
 // goldenCode is a real code kept forever with the Spec it stood for when it was made.
@@ -34,6 +36,7 @@ const (
 	codesV2 = "testdata/codes_v2.json"
 	codesV3 = "testdata/codes_v3.json"
 	codesV4 = "testdata/codes_v4.json"
+	codesV5 = "testdata/codes_v5.json"
 )
 
 func goldenSpecs(t *testing.T) []goldenCode {
@@ -152,6 +155,56 @@ func goldenSpecsV4(t *testing.T) []goldenCode {
 	}
 }
 
+// goldenSpecsV5 are version 5's golden specs: the feedback presets as they were made (their
+// feedback config is kept in the file, so a later change of feedback.DefaultConfig changes the
+// presets, never these), a finished one with its results' fingerprints, a learner's preference
+// file with every method's settings and a LoRA policy, and the judge's reward on the facts taste.
+func goldenSpecsV5(t *testing.T) []goldenCode {
+	var out []goldenCode
+	for _, p := range FeedbackPresets() {
+		out = append(out, goldenCode{Name: "preset " + p.Name, Spec: p.Spec})
+	}
+	done := FeedbackPresets()[0].Spec
+	done.Device, done.Fingerprint = DeviceCPU, "cpu:1a2b3c4d5e6f"
+	done.Fingerprints = map[string]string{feedback.SFT: "cpu:0a0b0c0d0e0f", feedback.RewardModel: "cpu:111111111111",
+		"ppo": "cpu:222222222222", "dpo": "cpu:333333333333", "grpo": "cpu:444444444444"}
+	prefs, err := UserPrefsRef("mine.jsonl", `{"prompt": "What does the fox eat?", "chosen": " eggs", "rejected": " grass"}
+{"prompt": "What does the cat eat?", "chosen": " fish", "rejected": " it is red"}
+{"prompt": "What does the owl eat?", "chosen": " mice", "rejected": " the owl"}
+{"prompt": "What does the bear eat?", "chosen": " honey", "rejected": " in the wood"}
+{"prompt": "What does the duck eat?", "chosen": " bread", "rejected": " it swims"}
+{"prompt": "Tell me about the fox.", "chosen": " The fox eats eggs.", "rejected": " The fox is red."}
+{"prompt": "Tell me about the cat.", "chosen": " The cat eats fish.", "rejected": " The cat is small."}
+{"prompt": "Tell me about the owl.", "chosen": " The owl eats mice.", "rejected": " The owl lives in the wood."}
+{"prompt": "Tell me about the bear.", "chosen": " The bear eats honey.", "rejected": " The bear is big."}
+{"prompt": "Tell me about the duck.", "chosen": " The duck eats bread.", "rejected": " The duck is white."}
+`)
+	require.NoError(t, err)
+	mine := FeedbackPresets()[0].Spec
+	mine.Lang, mine.Prefs = "zh", prefs
+	cfg := feedback.Config{Flip: 0, Pairs: 8, RewardSteps: 20, RewardLR: 2e-3, PairsPerStep: 4, Steps: 10, Batch: 8, Tokens: 16,
+		EvalEvery: 5, EvalSamples: 2, Seed: 1 << 40, Methods: []feedback.Method{
+			{Name: "ppo-lora", Kind: feedback.PPO, LR: 3e-4, Rank: 4, KLCoef: 0.1, ClipRange: 0.3, VFCoef: 0.2, Gamma: 0.99, Lam: 0.9, PPOEpochs: 2},
+			{Kind: feedback.DPO, LR: 5e-5, Beta: 0.5},
+			{Kind: feedback.GRPO, LR: 1e-4, Beta: 0, ClipRange: 0.2, NumGenerations: 4, Reward: feedback.RewardFromModel},
+		}}
+	mine.Feedback = &cfg
+	facts := FeedbackPresets()[1].Spec
+	fcfg := feedback.DefaultConfig("zh-facts")
+	grpo := feedback.Defaults(feedback.GRPO)
+	grpo.Name, grpo.Reward = "grpo-judge", feedback.RewardFromJudge
+	fcfg.Methods = append(fcfg.Methods, grpo, feedback.NoLeash())
+	facts.Feedback = &fcfg
+	facts.FineTune = &FineTune{Steps: 300, Warmup: 20, EvalEvery: 30, Seed: 9}
+	for _, s := range []*Spec{&done, &mine, &facts} {
+		s.Version = VersionFeedback
+	}
+	return append(out,
+		goldenCode{Name: "preset en-feedback, finished on the CPU", Spec: done},
+		goldenCode{Name: "a learner's preference file, every method's settings", Spec: mine},
+		goldenCode{Name: "zh facts taste, the judge's reward, no leash, a fine-tuning seed", Spec: facts})
+}
+
 // TestGoldenCodes: codes made by earlier builds keep decoding to the same Spec, and re-encode to
 // the same code. A built-in
 // corpus (or task) that has changed since is reported (ErrCorpusChanged) but the Spec still
@@ -168,6 +221,7 @@ func TestGoldenCodes(t *testing.T) {
 		{2, codesV2, *updateCodesV2, goldenSpecsV2, 4},
 		{3, codesV3, *updateCodesV3, goldenSpecsV3, 3},
 		{4, codesV4, *updateCodesV4, goldenSpecsV4, 3},
+		{5, codesV5, *updateCodesV5, goldenSpecsV5, 4},
 	} {
 		t.Run(fmt.Sprintf("v%d", tc.version), func(t *testing.T) {
 			if tc.update {

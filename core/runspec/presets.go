@@ -5,6 +5,7 @@ import (
 
 	"pretune/core"
 	"pretune/core/compare"
+	"pretune/core/feedback"
 	"pretune/core/task"
 )
 
@@ -118,7 +119,41 @@ func ComparisonPresets() []Preset {
 	return out
 }
 
-// PresetByName returns the named preset, a pretraining run or a comparison.
+// feedbackDefs lists the feedback presets: the comparison preset whose base and task make the
+// SFT model, and the language of the built-in taste.
+var feedbackDefs = []struct{ name, about, lesson, lang string }{
+	{"en-feedback", "Learning from feedback: the en-base model fine-tuned fully on en-facts (the SFT model, kept as web/base/en-sft.ckpt), then a reward model from the class's taste and PPO, DPO and GRPO compared",
+		"en-lesson", "en"},
+	{"zh-feedback", "Learning from feedback, in Chinese: the zh-base model fine-tuned fully on zh-facts (the SFT model, kept as web/base/zh-sft.ckpt), then a reward model from the class's taste and PPO, DPO and GRPO compared",
+		"zh-lesson", "zh"},
+}
+
+// FeedbackPresets lists the built-in feedback stages (version-5 specs): each is its comparison
+// preset with full fine-tuning alone (the SFT model) and core/feedback's default lesson on the
+// language's default taste.
+func FeedbackPresets() []Preset {
+	var out []Preset
+	for _, d := range feedbackDefs {
+		lesson, err := PresetByName(d.lesson)
+		if err != nil {
+			panic(fmt.Sprintf("runspec: feedback %s: %v", d.name, err))
+		}
+		spec := lesson.Spec
+		fb := feedback.DefaultConfig(feedback.DefaultTaste(d.lang))
+		spec.Version, spec.Methods, spec.Feedback = VersionFeedback, []compare.Method{compare.Defaults(compare.Full)}, &fb
+		out = append(out, Preset{Name: d.name, About: d.about, Spec: spec})
+	}
+	return out
+}
+
+// SFTPresets are the feedback presets whose SFT models are kept in web/base as <lang>-sft.ckpt
+// (SFTFile), which `make base` writes after the bases they start from.
+func SFTPresets() []Preset { return FeedbackPresets() }
+
+// SFTFile is the name of a feedback preset's kept SFT model in web/base.
+func SFTFile(p Preset) string { return p.Spec.Lang + "-sft.ckpt" }
+
+// PresetByName returns the named preset, a pretraining run, a comparison or a feedback stage.
 func PresetByName(name string) (Preset, error) {
 	var names []string
 	for _, p := range Presets() {
@@ -132,6 +167,16 @@ func PresetByName(name string) (Preset, error) {
 			return p, nil
 		}
 		names = append(names, p.Name)
+	}
+	for _, d := range feedbackDefs {
+		if d.name == name {
+			for _, p := range FeedbackPresets() {
+				if p.Name == name {
+					return p, nil
+				}
+			}
+		}
+		names = append(names, d.name)
 	}
 	return Preset{}, fmt.Errorf("runspec: unknown preset %q (known: %v)", name, names)
 }

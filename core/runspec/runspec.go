@@ -5,7 +5,7 @@
 //
 // # The code
 //
-// A code is its version, one character ('1' to '4'), followed by the payload; the payload of
+// A code is its version, one character ('1' to '5'), followed by the payload; the payload of
 // every version is the Spec as JSON, compressed with raw DEFLATE and written in unpadded base64url
 // (RFC 4648 §5), so it is safe in a URL fragment, a query or a chat message. The app puts it in
 // the fragment, "#r=CODE", which browsers never send to a server.
@@ -22,6 +22,11 @@
 // Version 4 adds the fingerprints a comparison's author got for the untouched base and each
 // method (Fingerprints), so whoever opens the link sees whether each method reproduced. A
 // comparison shared before its results came is still written as version 2 or 3.
+//
+// Version 5 adds a feedback stage (Feedback, Prefs: RLHF with core/feedback) after a comparison
+// of exactly one method, full fine-tuning, which makes the SFT model the stage starts from. Its
+// Fingerprints name the feedback results (feedback.SFT, feedback.RewardModel and the feedback
+// methods' labels) instead of the comparison's.
 //
 // # Versioning rule
 //
@@ -58,6 +63,7 @@ import (
 	"pretune/core/checkpoint"
 	"pretune/core/compare"
 	"pretune/core/corpus"
+	"pretune/core/feedback"
 	"pretune/core/fingerprint"
 	"pretune/core/task"
 )
@@ -79,8 +85,10 @@ const (
 	VersionUserTask  = 3
 	// VersionFingerprints adds a comparison's fingerprints per method (Fingerprints).
 	VersionFingerprints = 4
+	// VersionFeedback adds a feedback stage after the comparison (Feedback, Prefs).
+	VersionFeedback = 5
 	// Newest is the newest link version this build writes and reads.
-	Newest = 4
+	Newest = 5
 )
 
 // Objectives. The zero value, "", is causal LM (every link before version 3).
@@ -167,6 +175,12 @@ type Spec struct {
 	// name: compare.Base for the untouched base measured on the task, and each method's label
 	// (compare.Method.Label). Optional, any of them; Fingerprint stays the pretraining's.
 	Fingerprints map[string]string `json:"fingerprints,omitempty"`
+
+	// Version 5: a feedback stage (RLHF) from the SFT model that the comparison's one method,
+	// full fine-tuning, makes. Its preference pairs come from Feedback.Taste (a built-in taste
+	// in the corpus's language) or from a learner's file (Prefs), exactly one of the two.
+	Feedback *feedback.Config `json:"feedback,omitempty"`
+	Prefs    *PrefsRef        `json:"prefs,omitempty"`
 }
 
 // TaskRef names a built-in task by ID and Hash (task.Task.Hash: this build must have the same
@@ -291,6 +305,8 @@ func (s Spec) Compares() bool {
 // lowestVersion is the lowest link version able to express s.
 func (s Spec) lowestVersion() int {
 	switch {
+	case s.Feedback != nil || s.Prefs != nil:
+		return VersionFeedback
 	case len(s.Fingerprints) > 0:
 		return VersionFingerprints
 	case s.Objective != ObjectiveCausal || s.MaskRate != 0:
@@ -419,12 +435,12 @@ func Decode(codeOrURL string) (Spec, error) {
 	case v > Newest:
 		return Spec{}, fmt.Errorf("runspec: %w (link version %d; this one reads up to %d): update the page or the program to open it", ErrNewerVersion, v, Newest)
 	}
-	// Versions 1 to 4 share the format (each only adds fields); a later version with another
+	// Versions 1 to 5 share the format (each only adds fields); a later version with another
 	// format adds a case here and keeps these.
 	return decodeJSON(v, code[1:])
 }
 
-// decodeJSON reads the payload of version v (1 to 4): deflated JSON in base64url.
+// decodeJSON reads the payload of version v (1 to 5): deflated JSON in base64url.
 func decodeJSON(v int, payload string) (Spec, error) {
 	z, err := base64.RawURLEncoding.DecodeString(payload)
 	if err != nil {
@@ -496,7 +512,14 @@ func (s Spec) Validate() error {
 		return corpusErr
 	}
 	// A changed built-in task is reported like a changed corpus, after the other checks.
-	if err := s.validateCompare(c.Lang); errors.Is(err, ErrCorpusChanged) {
+	err := s.validateCompare(c.Lang)
+	if err == nil || errors.Is(err, ErrCorpusChanged) {
+		// The feedback stage's checks come after the comparison's: they need its task.
+		if ferr := s.validateFeedback(c.Lang); ferr != nil {
+			return ferr
+		}
+	}
+	if errors.Is(err, ErrCorpusChanged) {
 		corpusErr = cmp.Or(corpusErr, err)
 	} else if err != nil {
 		return err
@@ -753,6 +776,9 @@ func (s Spec) validateCompare(lang string) error {
 		}
 		seen[m.Label()] = true
 	}
+	if s.Feedback != nil {
+		seen = feedbackResults(s.Feedback)
+	}
 	if err := s.validateFingerprints(seen); err != nil {
 		return err
 	}
@@ -772,7 +798,10 @@ func (s Spec) validateFingerprints(methods map[string]bool) error {
 		return fmt.Errorf("runspec: %w: a version %d link carries fingerprints per method", ErrInvalid, s.Version)
 	}
 	for name, fp := range s.Fingerprints {
-		if name != compare.Base && !methods[name] {
+		if !methods[name] && (name != compare.Base || s.Feedback != nil) {
+			if s.Feedback != nil {
+				return fmt.Errorf("runspec: %w: a fingerprint for %q, which is neither %s, %s nor one of the feedback methods", ErrInvalid, name, feedback.SFT, feedback.RewardModel)
+			}
 			return fmt.Errorf("runspec: %w: a fingerprint for %q, which is neither the base nor one of the methods", ErrInvalid, name)
 		}
 		if _, _, err := fingerprint.Parse(fp); err != nil {
