@@ -38,11 +38,15 @@ type Config struct {
 	Methods     []Method `json:"methods"`
 }
 
-// DefaultConfig is the feedback lesson on a taste (tuned on the English food taste to fit two
-// minutes on two cores natively; see the README's table).
+// DefaultConfig is the feedback lesson on a taste, tuned on the English food taste to fit well
+// within two minutes on two cores natively (the README's table): 300 pairs with a tenth of the
+// labels flipped, a reward model trained 150 steps, then 40 steps of each method on 32
+// responses a step (GRPO: 4 prompts × 8). Fewer responses a step starved GRPO (2 prompts a
+// step reached a gold win rate of 0.57 to 0.71 where 4 reach 0.77); longer answers than 18
+// tokens are never right here ("in the mountains" is 16).
 func DefaultConfig(taste string) Config {
-	return Config{Taste: taste, Flip: 0.1, Pairs: 240, RewardSteps: 150, RewardLR: 1e-3, PairsPerStep: 8,
-		Steps: 60, Batch: 16, Tokens: 24, EvalEvery: 10, EvalSamples: 4, Seed: 1, Methods: DefaultMethods()}
+	return Config{Taste: taste, Flip: 0.1, Pairs: 300, RewardSteps: 150, RewardLR: 5e-4, PairsPerStep: 8,
+		Steps: 40, Batch: 32, Tokens: 18, EvalEvery: 10, EvalSamples: 8, Seed: 1, Methods: DefaultMethods()}
 }
 
 // Limits of a Config (a link carries one).

@@ -4,7 +4,7 @@ import "pretune/core/ops"
 
 // GRPO (Shao et al. 2024, DeepSeekMath) drops the value head: each of Batch/num_generations
 // prompts gets num_generations answers, each answer's advantage is its reward relative to its
-// group, A = (r - mean_group) / (std_group + 1e-4), and every token of the answer carries it.
+// group, A = r - mean_group, divided by (std_group + 1e-4) with scale_rewards, and every token of the answer carries it.
 // The loss per token is -min(ρ_t·A, clip(ρ_t, 1-ε, 1+ε)·A) + β·KL_t with the unbiased
 // estimator KL_t = e^{ref_t - logπ_t} - (ref_t - logπ_t) - 1, averaged over each answer's
 // tokens, then over the answers (TRL's original "grpo" loss). One optimizer step per batch
@@ -35,7 +35,7 @@ func (r *policyRun) grpoStep(s int) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	adv := groupAdvantages(rewards, G)
+	adv := groupAdvantages(rewards, G, r.meth.ScaleRewards)
 	old, _, err := r.policy.logProbs(seqs)
 	if err != nil {
 		return 0, err
@@ -53,13 +53,17 @@ func (r *policyRun) grpoStep(s int) (float64, error) {
 	return loss, nil
 }
 
-// groupAdvantages normalises rewards within each group of G consecutive answers.
-func groupAdvantages(rewards []float32, G int) []float32 {
+// groupAdvantages centres rewards within each group of G consecutive answers and, with scale,
+// divides them by the group's standard deviation.
+func groupAdvantages(rewards []float32, G int, scale bool) []float32 {
 	adv := make([]float32, len(rewards))
 	for g := 0; g < len(rewards); g += G {
 		mean, std := meanStd(rewards[g : g+G])
 		for i := g; i < g+G; i++ {
-			adv[i] = (rewards[i] - mean) / (std + 1e-4)
+			adv[i] = rewards[i] - mean
+			if scale {
+				adv[i] /= std + 1e-4
+			}
 		}
 	}
 	return adv

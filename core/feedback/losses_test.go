@@ -197,11 +197,13 @@ func TestGRPOLossOneStep(t *testing.T) {
 }
 
 // TestGroupAdvantages: rewards {1,0,0,1} have mean ½ and torch's unbiased deviation
-// √(4·¼/3) = 1/√3, so the advantages are ±½/(1/√3 + 1e-4); a group of equal rewards gets 0.
+// √(4·¼/3) = 1/√3, so the scaled advantages are ±½/(1/√3 + 1e-4) and the unscaled ones ±½;
+// a group of equal rewards gets 0 either way.
 func TestGroupAdvantages(t *testing.T) {
-	adv := groupAdvantages([]float32{1, 0, 0, 1, 3, 3, 3, 3}, 4)
-	a := 0.5 / (1/math.Sqrt(3) + 1e-4)
-	require.InDeltaSlice(t, []float32{float32(a), float32(-a), float32(-a), float32(a), 0, 0, 0, 0}, adv, 1e-6)
+	rewards := []float32{1, 0, 0, 1, 3, 3, 3, 3}
+	a := float32(0.5 / (1/math.Sqrt(3) + 1e-4))
+	require.InDeltaSlice(t, []float32{a, -a, -a, a, 0, 0, 0, 0}, groupAdvantages(rewards, 4, true), 1e-6)
+	require.InDeltaSlice(t, []float32{0.5, -0.5, -0.5, 0.5, 0, 0, 0, 0}, groupAdvantages(rewards, 4, false), 1e-6)
 }
 
 // TestPPOAdvantages checks GAE through the returns (R = A + V, before whitening) and the

@@ -40,6 +40,8 @@ func newPolicyRun(st *stage, meth Method) (*policyRun, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A constant rate after a short warm-up, as TRL's PPOTrainer keeps it: a run of a few dozen
+	// steps has no time to anneal.
 	m.Cfg.Steps, m.Cfg.LR, m.Cfg.MinLR, m.Cfg.Warmup, m.Cfg.Seed = cfg.Steps, meth.LR, meth.LR/10, min(10, cfg.Steps/10), cfg.Seed
 	if err := m.SetBatchShape(max(cfg.Batch, 2*cfg.PairsPerStep), 0); err != nil {
 		m.Free()

@@ -94,20 +94,26 @@ func fingerprintOf(m *core.Model, losses []float64, weightsHash string) string {
 // Markdown formats results as the README's table.
 func Markdown(results []Result) string {
 	var sb strings.Builder
-	sb.WriteString("| model | reward | gold win rate | KL (nats/token) | task accuracy | forgetting | RM accuracy | trainable params | optimizer memory | ms/step |\n")
-	sb.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	sb.WriteString("| model | reward | taste score | gold win rate | KL (nats/token) | task accuracy | forgetting | RM accuracy | trainable params | optimizer memory | ms/step |\n")
+	sb.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, r := range results {
-		rm, win := "", ""
 		if r.Kind == RewardModel {
-			rm = fmt.Sprintf("%.3f", r.RMAccuracy)
-		} else {
-			win = fmt.Sprintf("%.3f", r.GoldWinRate)
-			if r.WinJudge == JudgeRewardModel {
-				win += " (RM)"
+			rm := fmt.Sprintf("%.3f", r.RMAccuracy)
+			if r.RMGoldAccuracy > 0 {
+				rm += fmt.Sprintf(" (taste %.3f)", r.RMGoldAccuracy)
 			}
+			fmt.Fprintf(&sb, "| %s |  |  |  |  |  |  | %s | %d | %.1f KB | %.1f |\n",
+				r.Method, rm, r.TrainableParams, float64(r.OptimizerBytes)/1024, r.MsPerStep)
+			continue
 		}
-		fmt.Fprintf(&sb, "| %s | %+.3f | %s | %.4f | %.3f | %+.3f | %s | %d | %.1f KB | %.1f |\n",
-			r.Method, r.Reward, win, r.KL, r.TaskAccuracy, r.Forgetting, rm, r.TrainableParams, float64(r.OptimizerBytes)/1024, r.MsPerStep)
+		win, taste := fmt.Sprintf("%.3f", r.GoldWinRate), ""
+		if r.WinJudge == JudgeRewardModel {
+			win += " (RM)"
+		} else {
+			taste = fmt.Sprintf("%.3f", r.TasteScore)
+		}
+		fmt.Fprintf(&sb, "| %s | %+.3f | %s | %s | %.4f | %.3f | %+.3f |  | %d | %.1f KB | %.1f |\n",
+			r.Method, r.Reward, taste, win, r.KL, r.TaskAccuracy, r.Forgetting, r.TrainableParams, float64(r.OptimizerBytes)/1024, r.MsPerStep)
 	}
 	return sb.String()
 }

@@ -29,14 +29,14 @@ func pairSequences(tk *core.Tokenizer, pairs []labelled, context int) ([][2]sequ
 	out := make([][2]sequence, len(pairs))
 	for i, p := range pairs {
 		c, err := textSequence(tk, p.Prompt, p.Chosen, context)
+		if err == nil {
+			var r sequence
+			r, err = textSequence(tk, p.Prompt, p.Rejected, context)
+			out[i] = [2]sequence{c, r}
+		}
 		if err != nil {
 			return nil, err
 		}
-		r, err := textSequence(tk, p.Prompt, p.Rejected, context)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = [2]sequence{c, r}
 	}
 	return out, nil
 }

@@ -2,6 +2,7 @@ package feedback
 
 import (
 	"fmt"
+	"strings"
 
 	"pretune/core"
 	"pretune/core/ops"
@@ -44,9 +45,15 @@ func newSequence(tk *core.Tokenizer, prompt string, response []int32, context in
 }
 
 // textSequence is newSequence for an answer given as text (a pair's chosen or rejected): the
-// answer and a line break, as the SFT model writes them.
+// answer, without the spaces around it (TRL's files often start a response with one; the chat
+// format already has it), and a line break, as the SFT model writes them. An answer that does
+// not fit the context is refused rather than cut: a cut answer is another answer.
 func textSequence(tk *core.Tokenizer, prompt, answer string, context int) (sequence, error) {
-	return newSequence(tk, prompt, tk.Encode(answer+"\n"), context)
+	ids := tk.Encode(strings.TrimSpace(answer) + "\n")
+	if n := len(promptIDs(tk, prompt)) + len(ids); n > context+1 {
+		return sequence{}, fmt.Errorf("the prompt %q and the answer %q are %d characters with the chat markers; the model reads at most %d", prompt, answer, n-1, context)
+	}
+	return newSequence(tk, prompt, ids, context)
 }
 
 // fillPolicy puts seqs in b as next-token rows: row r reads ids[:n-1] and predicts ids[1:],

@@ -91,6 +91,13 @@ func Run(ctx context.Context, in Inputs, cfg Config, on func(Event)) ([]Result, 
 			return nil, err
 		}
 	} else {
+		for i, p := range in.Pairs {
+			for _, answer := range []string{p.Chosen, p.Rejected} {
+				if _, err := textSequence(in.Tok, p.Prompt, answer, in.SFT.Cfg.Context); err != nil {
+					return nil, fmt.Errorf("feedback: pair %d of your file: %w", i+1, err)
+				}
+			}
+		}
 		if train, held, err = splitPairs(in.Pairs); err != nil {
 			return nil, err
 		}

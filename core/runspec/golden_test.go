@@ -186,7 +186,7 @@ func goldenSpecsV5(t *testing.T) []goldenCode {
 		EvalEvery: 5, EvalSamples: 2, Seed: 1 << 40, Methods: []feedback.Method{
 			{Name: "ppo-lora", Kind: feedback.PPO, LR: 3e-4, Rank: 4, KLCoef: 0.1, ClipRange: 0.3, VFCoef: 0.2, Gamma: 0.99, Lam: 0.9, PPOEpochs: 2},
 			{Kind: feedback.DPO, LR: 5e-5, Beta: 0.5},
-			{Kind: feedback.GRPO, LR: 1e-4, Beta: 0, ClipRange: 0.2, NumGenerations: 4, Reward: feedback.RewardFromModel},
+			{Kind: feedback.GRPO, LR: 1e-4, Beta: 0, ClipRange: 0.2, NumGenerations: 4, NumIterations: 2, Reward: feedback.RewardFromModel, ScaleRewards: true},
 		}}
 	mine.Feedback = &cfg
 	facts := FeedbackPresets()[1].Spec
