@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"pretune/core"
@@ -37,13 +38,14 @@ func commandLine(args []string, stdout, stderr io.Writer) int {
 		bases   = fs.String("bases", "", "regenerate the kept base checkpoints (one per comparison preset) and SFT models (one per feedback preset), on the CPU, into `dir` (make base)")
 		taskF   = fs.String("task", "", "with -run of a comparison: fine-tune on your own task `file` instead (prompt/response pairs, or labelled lines with -task-kind classify; TSV or JSON Lines)")
 		kind    = fs.String("task-kind", "generate", "with -task: generate (prompt/response pairs) or classify (text and label)")
+		noLeash = fs.Bool("no-leash", false, "with -run of a feedback stage: add PPO without its KL penalty (kl_coef 0) beside the link's methods, to see what the leash is for")
 		prefs   = fs.String("prefs", "", "with -run of a feedback stage (a preset such as en-feedback, or its link): learn from your preference pairs `file` (prompt/chosen/rejected, TSV or JSON Lines) instead of the built-in taste")
 		fresh   = fs.Bool("pretrain", false, "with -run of a comparison: pretrain its base even when a kept copy of it exists")
 		device  = fs.String("device", "cpu", "with -run: cpu (reproduces exactly everywhere), webgpu (any adapter, software ones too) or auto (a hardware GPU if there is one, else cpu)")
 	)
 	so := addServeFlags(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: pretune [-addr host:port] | -presets | -run CODE_OR_URL_OR_PRESET [-json] [-out FILE] [-pretrain] [-task FILE | -prefs FILE] | -bases DIR")
+		fmt.Fprintln(stderr, "usage: pretune [-addr host:port] | -presets | -run CODE_OR_URL_OR_PRESET [-json] [-out FILE] [-pretrain] [-task FILE | -prefs FILE] [-no-leash] | -bases DIR")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -60,7 +62,7 @@ func commandLine(args []string, stdout, stderr io.Writer) int {
 	case *code != "":
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 		defer stop()
-		err = runCode(ctx, *code, runOptions{device: *device, asJSON: *asJSON, out: *out, pretrain: *fresh, task: *taskF, taskKind: *kind, prefs: *prefs}, stdout, stderr)
+		err = runCode(ctx, *code, runOptions{device: *device, asJSON: *asJSON, out: *out, pretrain: *fresh, task: *taskF, taskKind: *kind, prefs: *prefs, noLeash: *noLeash}, stdout, stderr)
 	case *bases != "":
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 		defer stop()
@@ -117,6 +119,22 @@ type runOptions struct {
 	task     string // a learner's task file replacing a comparison's task
 	taskKind string // its kind: task.KindGenerate or task.KindClassify
 	prefs    string // a learner's preference file replacing a feedback stage's taste
+	noLeash  bool   // add feedback.NoLeash to a feedback stage's methods
+}
+
+// withNoLeash adds PPO without its KL penalty to a feedback stage's methods. The link's
+// fingerprints stay: the other methods' runs do not change.
+func withNoLeash(spec runspec.Spec) (runspec.Spec, error) {
+	if !spec.Feeds() {
+		return spec, fmt.Errorf("-no-leash needs a feedback stage to run (a preset such as en-feedback, or a feedback link)")
+	}
+	cfg := *spec.Feedback
+	cfg.Methods = append(slices.Clone(cfg.Methods), feedback.NoLeash())
+	spec.Feedback = &cfg
+	if _, err := runspec.Encode(spec); err != nil { // at most 8 methods, names unique
+		return spec, err
+	}
+	return spec, nil
 }
 
 // withUserPrefs replaces a feedback stage's taste with the learner's preference file, refused
@@ -191,6 +209,11 @@ func runCode(ctx context.Context, code string, ro runOptions, w, log io.Writer) 
 	}
 	if ro.prefs != "" {
 		if spec, err = withUserPrefs(spec, ro.prefs); err != nil {
+			return err
+		}
+	}
+	if ro.noLeash {
+		if spec, err = withNoLeash(spec); err != nil {
 			return err
 		}
 	}

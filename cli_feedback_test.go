@@ -52,8 +52,9 @@ func TestPresetsListFeedback(t *testing.T) {
 // measures.
 func TestRunFeedbackJSON(t *testing.T) {
 	c, spec := shortFeedback(t, "en-feedback")
-	code, out, errOut := runCLI("-run", c, "-json")
+	code, out, errOut := runCLI("-run", c, "-json", "-no-leash")
 	require.Equal(t, 0, code, errOut)
+	spec.Feedback.Methods = append(spec.Feedback.Methods, feedback.NoLeash()) // -no-leash adds it
 	results := map[string]map[string]any{}
 	evals := map[string]int{}
 	sc := bufio.NewScanner(strings.NewReader(out))
@@ -142,6 +143,9 @@ func TestRunFeedbackOnYourPrefs(t *testing.T) {
 			require.NoFileExists(t, outFile)
 		})
 	}
+	code, _, errOut = runCLI("-run", "en-lesson", "-no-leash")
+	require.NotEqual(t, 0, code)
+	require.Contains(t, errOut, "-no-leash needs a feedback stage")
 	code, _, errOut = runCLI("-run", "en-lesson", "-prefs", good)
 	require.Equal(t, 1, code)
 	require.Contains(t, errOut, "-prefs needs a feedback stage")

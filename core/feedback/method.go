@@ -87,7 +87,7 @@ func Defaults(kind string) Method {
 	case PPO:
 		m.LR, m.KLCoef, m.ClipRange, m.VFCoef, m.Gamma, m.Lam, m.PPOEpochs = 1.5e-4, 0.2, 0.2, 0.1, 1, 0.95, 2
 	case DPO:
-		m.LR, m.Beta = 1e-4, 0.1
+		m.LR, m.Beta = 2e-4, 0.1
 	case GRPO:
 		m.LR, m.Beta, m.ClipRange, m.NumGenerations, m.NumIterations, m.Reward = 3e-4, 0.04, 0.2, 8, 1, RewardFromModel
 	}

@@ -68,6 +68,8 @@ type Result struct {
 	Samples     []Sample `json:"samples,omitempty"`      // answers to the held-out prompts
 	OverTime    []Sample `json:"over_time,omitempty"`    // a few prompts' answers at every evaluation
 	Fingerprint string   `json:"fingerprint"`
+	// File is the reward model as safetensors (ExportReward), for the reward model's result.
+	File []byte `json:"-"`
 }
 
 // Event is what Run reports: "progress" after each step, "eval" at each measurement (a

@@ -1,6 +1,7 @@
 package feedback
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"time"
@@ -201,6 +202,12 @@ func trainReward(ctx context.Context, sft *core.Model, tk *core.Tokenizer, train
 		return nil, nil, err
 	}
 	res.Fingerprint = fingerprintOf(r.m, r.curve, hash)
+	var file bytes.Buffer
+	if err := ExportReward(&file, r.m, tk); err != nil {
+		r.free()
+		return nil, nil, err
+	}
+	res.File = file.Bytes()
 	return r, res, nil
 }
 

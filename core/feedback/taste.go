@@ -105,7 +105,7 @@ func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 // Open questions about an animal, for the food taste; X is the animal.
 var (
 	enOpen = []string{"Tell me about the X.", "What do you know about the X?", "What about the X?", "What does the X like?", "What does the X love?", "Say something about the X."}
-	zhOpen = []string{"说说X。", "X喜欢什么？", "X喜欢吃的东西？", "你知道X的什么？", "X喜欢什么东西？", "给X什么？"}
+	zhOpen = []string{"说说X。", "X喜欢什么？", "X的家在哪里，喜欢吃什么？", "你知道X的什么？", "X有什么？", "给X什么？"}
 )
 
 // heldEvery: one prompt in heldEvery is held out.
@@ -167,24 +167,23 @@ func BuiltinTaste(id string) (*Taste, error) {
 			t.words = append(t.words, f.En)
 		}
 	}
-	n := 0
-	for _, a := range w.Animals {
+	for i, a := range w.Animals {
 		name := "the " + a.En
 		if d.lang == "zh" {
 			name = a.Zh
 		}
-		for _, tpl := range templates {
+		for j, tpl := range templates {
 			p := strings.Replace(tpl, "the X", name, 1)
 			p = strings.Replace(p, "X", name, 1)
 			t.want[p] = ""
-			// Templates and animals are interleaved so the held-out quarter has every template
-			// and most animals.
-			if n%heldEvery == heldEvery-1 {
+			// Animal i's template j is held out when i+j is 3 modulo 4: a diagonal, so the
+			// held-out quarter has every template and every animal (a count modulo 4 over
+			// 6 templates a row would only ever hold out the odd templates).
+			if (i+j)%heldEvery == heldEvery-1 {
 				t.Held = append(t.Held, p)
 			} else {
 				t.Train = append(t.Train, p)
 			}
-			n++
 		}
 	}
 	return t, nil

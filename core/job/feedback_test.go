@@ -17,6 +17,7 @@ import (
 	"pretune/core/fingerprint"
 	"pretune/core/ops"
 	"pretune/core/runspec"
+	"pretune/core/task"
 )
 
 // tinyFeedback is a feedback spec that runs in seconds: the en-tiny pretraining (60 steps, with
@@ -216,4 +217,22 @@ func TestFeedbackRefusesBadPrefsFirst(t *testing.T) {
 	require.True(t, errors.As(err, &unseen), "%v", err)
 	require.Contains(t, err.Error(), `pair 4: "✓"`)
 	require.Empty(t, events, "nothing trained")
+}
+
+// TestTastesFitTheirSFT: every built-in taste's prompts are written in characters its
+// language's kept SFT model knows, and fit its context with room for an answer (a taste
+// prompt with a character the pretraining text never had fails only after the whole setup).
+func TestTastesFitTheirSFT(t *testing.T) {
+	for _, id := range feedback.Tastes() {
+		taste, err := feedback.BuiltinTaste(id)
+		require.NoError(t, err)
+		ck, _ := loadKeptBase(t, taste.Lang+"-sft")
+		for _, p := range append(append([]string(nil), taste.Train...), taste.Held...) {
+			text := task.PromptText(p)
+			for _, r := range text {
+				require.True(t, ck.Tok.Knows(r), "taste %s: %q in %q is not in %s-sft's vocabulary", id, string(r), p, taste.Lang)
+			}
+			require.LessOrEqual(t, len([]rune(text))+8, ck.Model.Cfg.Context, "taste %s: %q leaves no room for an answer", id, p)
+		}
+	}
 }
