@@ -6,7 +6,7 @@ ADDR      ?= 127.0.0.1:8080
 FUZZTIME  ?= 60s
 export XDG_RUNTIME_DIR ?= /tmp/pretune-xdg
 
-.PHONY: base screenshots lesson device-bench-build run build test test-native test-wasm test-golden-v3 vet bench bench-wasm fuzz clean
+.PHONY: base screenshots lesson feedback-lesson device-bench-build run build test test-native test-wasm test-golden-v3 vet bench bench-wasm fuzz clean
 
 ## run: build the browser app and serve it at http://$(ADDR)
 run: build
@@ -70,6 +70,12 @@ screenshots:
 ## lesson: the default fine-tuning lesson's table, from the kept base web/base/en-base.ckpt (about a minute)
 lesson:
 	$(GO) run . -run en-lesson
+
+## feedback-lesson: the default feedback lesson's table (reward model, PPO, DPO, GRPO, and PPO
+## without its leash) from the kept SFT model web/base/en-sft.ckpt, then the Chinese one (about four minutes)
+feedback-lesson:
+	$(GO) run . -run en-feedback -no-leash
+	$(GO) run . -run zh-feedback
 
 ## base: pretrain the kept base checkpoints again into web/base (16 to 20 minutes on 2 cores, see the
 ## README), then fine-tune the feedback presets' SFT models from them (en-sft, zh-sft: under a minute each),

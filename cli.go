@@ -34,7 +34,7 @@ func commandLine(args []string, stdout, stderr io.Writer) int {
 		presets = fs.Bool("presets", false, "list the built-in presets (pretraining runs, fine-tuning comparisons, then feedback stages): name, a tab, its code")
 		code    = fs.String("run", "", "train the run of a share `code` (or a whole link) on the CPU device")
 		asJSON  = fs.Bool("json", false, "with -run: print one JSON object per line")
-		out     = fs.String("out", "", "with -run: save the trained model as a checkpoint `file`")
+		out     = fs.String("out", "", "with -run: save the trained model as a checkpoint `file` (of a feedback stage: the reward model, as safetensors)")
 		bases   = fs.String("bases", "", "regenerate the kept base checkpoints (one per comparison preset) and SFT models (one per feedback preset), on the CPU, into `dir` (make base)")
 		taskF   = fs.String("task", "", "with -run of a comparison: fine-tune on your own task `file` instead (prompt/response pairs, or labelled lines with -task-kind classify; TSV or JSON Lines)")
 		kind    = fs.String("task-kind", "generate", "with -task: generate (prompt/response pairs) or classify (text and label)")
@@ -223,7 +223,7 @@ func runCode(ctx context.Context, code string, ro runOptions, w, log io.Writer) 
 	}
 	var base *checkpoint.Checkpoint
 	if spec.Compares() && !ro.pretrain {
-		if out != "" {
+		if out != "" && !spec.Feeds() {
 			return fmt.Errorf("-out saves the pretrained model of a comparison's base: add -pretrain to pretrain it here (the kept bases are in web/base)")
 		}
 		if base, err = keptBase(spec, dev); err != nil {
@@ -303,7 +303,11 @@ func runCode(ctx context.Context, code string, ro runOptions, w, log io.Writer) 
 		}
 	}
 	if out != "" {
-		if err := saveCheckpoint(out, res); err != nil {
+		save := func() error { return saveCheckpoint(out, res) }
+		if spec.Feeds() {
+			save = func() error { return saveRewardModel(out, res.Feedback) }
+		}
+		if err := save(); err != nil {
 			return err
 		}
 		if !asJSON {
@@ -311,6 +315,16 @@ func runCode(ctx context.Context, code string, ro runOptions, w, log io.Writer) 
 		}
 	}
 	return nil
+}
+
+// saveRewardModel writes a feedback stage's reward model (safetensors, Hugging Face's score head).
+func saveRewardModel(path string, results []feedback.Result) error {
+	for _, r := range results {
+		if r.Kind == feedback.RewardModel && len(r.File) > 0 {
+			return os.WriteFile(path, r.File, 0o644)
+		}
+	}
+	return fmt.Errorf("the run has no reward model to save")
 }
 
 // printSample shows what the model learned: a greedy continuation of the start of the held-out

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"pretune/core/feedback"
+	"pretune/core/ops"
 	"pretune/core/runspec"
 )
 
@@ -52,8 +53,16 @@ func TestPresetsListFeedback(t *testing.T) {
 // measures.
 func TestRunFeedbackJSON(t *testing.T) {
 	c, spec := shortFeedback(t, "en-feedback")
-	code, out, errOut := runCLI("-run", c, "-json", "-no-leash")
+	rmPath := filepath.Join(t.TempDir(), "rm.safetensors")
+	code, out, errOut := runCLI("-run", c, "-json", "-no-leash", "-out", rmPath)
 	require.Equal(t, 0, code, errOut)
+	rmFile, err := os.ReadFile(rmPath)
+	require.NoError(t, err, "-out saves the reward model")
+	scorer, err := feedback.OpenReward(rmFile, ops.NewCPU())
+	require.NoError(t, err)
+	_, err = scorer.Score("What does the fox like?", "eggs")
+	require.NoError(t, err)
+	scorer.Close()
 	spec.Feedback.Methods = append(spec.Feedback.Methods, feedback.NoLeash()) // -no-leash adds it
 	results := map[string]map[string]any{}
 	evals := map[string]int{}

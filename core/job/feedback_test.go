@@ -83,6 +83,9 @@ func collect() (*feedbackEvents, func(Event)) {
 // fingerprint; a link carrying them says each matches, and one carrying a wrong one says it
 // differs.
 func TestFeedbackRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("two feedback runs: 15 s natively, over a minute as wasm")
+	}
 	spec := tinyFeedback(t)
 	start := time.Now()
 	fe, on := collect()
@@ -150,6 +153,9 @@ func TestFeedbackRun(t *testing.T) {
 // spec's SFT model and not as a base; saving it twice gives the same bytes; a run from it skips
 // pretraining and fine-tuning and gives the very fingerprints of the run from its base.
 func TestKeptSFT(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fine-tunes and runs a feedback stage twice: 14 s natively, over a minute as wasm")
+	}
 	spec := tinyFeedback(t)
 	ctx := context.Background()
 	pre, err := Run(ctx, spec.Pretraining(), ops.NewCPU(), Options{})
