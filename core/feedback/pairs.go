@@ -1,6 +1,7 @@
 package feedback
 
 import (
+	"context"
 	"fmt"
 
 	"pretune/core"
@@ -28,10 +29,14 @@ const (
 // every prompt gets samplesPerPrompt answers; answers the taste scores differently make pairs
 // (the better one chosen), and a share flip of the labels is swapped. It stops at want pairs,
 // or after labelRounds rounds with fewer (an error if that is under 8: the SFT model's answers
-// never differ in what the taste wants). Samples come from sampling, labels' flips from flips.
-func labelPairs(sft *model, taste *Taste, prompts []string, want int, tokens int, flip float32, sampling, flips *core.RNG) ([]labelled, error) {
+// never differ in what the taste wants). Samples come from sampling, labels' flips from flips;
+// cancelling ctx stops it between rounds.
+func labelPairs(ctx context.Context, sft *model, taste *Taste, prompts []string, want int, tokens int, flip float32, sampling, flips *core.RNG) ([]labelled, error) {
 	var out []labelled
 	for round := 0; round < labelRounds && len(out) < want; round++ {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("stopped while the taste labelled pairs: %w", err)
+		}
 		var asked []string
 		for _, p := range prompts {
 			for k := 0; k < samplesPerPrompt; k++ {

@@ -84,13 +84,16 @@ func Run(ctx context.Context, in Inputs, cfg Config, on func(Event)) ([]Result, 
 		}
 		st.trainPrompts, st.heldPrompts = st.taste.Train, st.taste.Held
 		sampling, flips := core.NewRNG(cfg.Seed, core.StreamSampling+"/pairs"), core.NewRNG(cfg.Seed, core.StreamData+"/flips")
-		if train, err = labelPairs(st.sft, st.taste, st.trainPrompts, cfg.Pairs, cfg.Tokens, cfg.Flip, sampling, flips); err != nil {
+		if train, err = labelPairs(ctx, st.sft, st.taste, st.trainPrompts, cfg.Pairs, cfg.Tokens, cfg.Flip, sampling, flips); err != nil {
 			return nil, err
 		}
-		if held, err = labelPairs(st.sft, st.taste, st.heldPrompts, max(8, cfg.Pairs/4), cfg.Tokens, cfg.Flip, sampling, flips); err != nil {
+		if held, err = labelPairs(ctx, st.sft, st.taste, st.heldPrompts, max(8, cfg.Pairs/4), cfg.Tokens, cfg.Flip, sampling, flips); err != nil {
 			return nil, err
 		}
 	} else {
+		if err := CheckVocab(in.Pairs, in.Tok.Knows); err != nil {
+			return nil, fmt.Errorf("feedback: %w", err)
+		}
 		for i, p := range in.Pairs {
 			for _, answer := range []string{p.Chosen, p.Rejected} {
 				if _, err := textSequence(in.Tok, p.Prompt, answer, in.SFT.Cfg.Context); err != nil {
