@@ -123,10 +123,9 @@ func ppoLoss(logp, values, old, oldV, adv, ret [][]float32, meth Method) (float6
 				vfSum += sq1
 				dvalues[i][t] = float32(float32(meth.VFCoef*e1) * inv)
 			} else {
+				// The clipped error is larger only when the clip holds the value (inside the
+				// clip the two are equal): no gradient.
 				vfSum += sq2
-				if diff > -eps && diff < eps {
-					dvalues[i][t] = float32(float32(meth.VFCoef*e2) * inv)
-				}
 			}
 		}
 	}
