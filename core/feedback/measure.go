@@ -184,6 +184,9 @@ func (st *stage) runMethod(ctx context.Context, meth Method, on func(Event)) (*R
 		}
 		res.LossCurve = append(res.LossCurve, Point{s + 1, last})
 		on(Event{Kind: "progress", Method: res.Method, Step: s + 1, Steps: st.cfg.Steps, TrainLoss: last})
+		if st.in.BetweenSteps != nil {
+			st.in.BetweenSteps()
+		}
 		if (s+1)%st.cfg.EvalEvery == 0 || s+1 == st.cfg.Steps {
 			if err := evaluate(s + 1); err != nil {
 				return nil, err

@@ -153,7 +153,7 @@ func (r *rewardModel) evaluate() (loss, acc, gold float64, err error) {
 
 // trainReward trains the reward model for cfg.RewardSteps steps, reporting its events as the
 // method RewardModel, and returns it with its result.
-func trainReward(ctx context.Context, sft *core.Model, tk *core.Tokenizer, train, held []labelled, cfg Config, on func(Event)) (*rewardModel, *Result, error) {
+func trainReward(ctx context.Context, sft *core.Model, tk *core.Tokenizer, train, held []labelled, cfg Config, on func(Event), between func()) (*rewardModel, *Result, error) {
 	if len(held) == 0 {
 		return nil, nil, fmt.Errorf("feedback: no held-out pairs to measure the reward model on")
 	}
@@ -188,6 +188,9 @@ func trainReward(ctx context.Context, sft *core.Model, tk *core.Tokenizer, train
 			return nil, nil, err
 		}
 		on(Event{Kind: "progress", Method: RewardModel, Step: s + 1, Steps: cfg.RewardSteps, TrainLoss: loss})
+		if between != nil {
+			between()
+		}
 		if (s+1)%evalEvery == 0 || s+1 == cfg.RewardSteps {
 			if err := emitEval(s+1, loss); err != nil {
 				r.free()

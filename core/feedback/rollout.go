@@ -27,15 +27,16 @@ func (s sequence) answerText(tk *core.Tokenizer) string { return task.Answer(tk.
 // promptIDs is the prompt with the chat markers, tokenized.
 func promptIDs(tk *core.Tokenizer, prompt string) []int32 { return tk.Encode(task.PromptText(prompt)) }
 
-// newSequence joins a prompt and a response's tokens, cutting the response so the sequence fits
-// the context (a model reads at most context tokens and predicts one more).
+// newSequence joins a prompt and a response's tokens, cutting the response so the whole
+// sequence fits the context: the reward model reads all of it (the policy reads all but the last
+// token and predicts each next one).
 func newSequence(tk *core.Tokenizer, prompt string, response []int32, context int) (sequence, error) {
 	p := promptIDs(tk, prompt)
 	if len(p)+1 > context {
 		return sequence{}, fmt.Errorf("the prompt %q is %d tokens; the model reads at most %d, and an answer needs one more", prompt, len(p), context)
 	}
-	if len(p)+len(response) > context+1 {
-		response = response[:context+1-len(p)]
+	if len(p)+len(response) > context {
+		response = response[:context-len(p)]
 	}
 	if len(response) == 0 {
 		return sequence{}, fmt.Errorf("an empty answer to %q", prompt)
@@ -50,8 +51,8 @@ func newSequence(tk *core.Tokenizer, prompt string, response []int32, context in
 // not fit the context is refused rather than cut: a cut answer is another answer.
 func textSequence(tk *core.Tokenizer, prompt, answer string, context int) (sequence, error) {
 	ids := tk.Encode(strings.TrimSpace(answer) + "\n")
-	if n := len(promptIDs(tk, prompt)) + len(ids); n > context+1 {
-		return sequence{}, fmt.Errorf("the prompt %q and the answer %q are %d characters with the chat markers; the model reads at most %d", prompt, answer, n-1, context)
+	if n := len(promptIDs(tk, prompt)) + len(ids); n > context {
+		return sequence{}, fmt.Errorf("the prompt %q and the answer %q are %d characters with the chat markers and the closing line break; the model reads at most %d", prompt, answer, n, context)
 	}
 	return newSequence(tk, prompt, ids, context)
 }

@@ -23,6 +23,9 @@ type Inputs struct {
 	// text measures forgetting.
 	Task     *task.Task
 	Pretrain *corpus.Corpus
+	// BetweenSteps, when set, runs after every step of the reward model and of each method:
+	// the browser worker blocks in it while a run is paused and yields to the event loop there.
+	BetweenSteps func()
 }
 
 // stage is what every method of one comparison shares.
@@ -113,7 +116,7 @@ func Run(ctx context.Context, in Inputs, cfg Config, on func(Event)) ([]Result, 
 		}
 	}
 
-	rm, rmRes, err := trainReward(ctx, in.SFT, in.Tok, train, held, cfg, on)
+	rm, rmRes, err := trainReward(ctx, in.SFT, in.Tok, train, held, cfg, on, in.BetweenSteps)
 	if err != nil {
 		return nil, fmt.Errorf("feedback: reward model: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"pretune/core"
 	"pretune/core/ops"
+	"pretune/core/task"
 )
 
 // tinySFT is a small random causal model and its tokenizer (it has never learned anything:
@@ -18,7 +19,7 @@ func tinySFT(t *testing.T) (*core.Model, *core.Tokenizer) {
 	tk, err := core.TokenizerFromString("\n .<>?AQabcdefghijklmnopqrstuvwxyz")
 	require.NoError(t, err)
 	cfg := core.DefaultConfig()
-	cfg.Context, cfg.Layers, cfg.Heads, cfg.Dim, cfg.Batch, cfg.Vocab = 48, 1, 2, 16, 4, tk.VocabSize()
+	cfg.Context, cfg.Layers, cfg.Heads, cfg.Dim, cfg.Batch, cfg.Vocab = 64, 1, 2, 16, 4, tk.VocabSize()
 	m, err := core.NewModel(ops.NewCPU(), cfg)
 	require.NoError(t, err)
 	return m, tk
@@ -45,6 +46,10 @@ func TestRunRefusesYourPairs(t *testing.T) {
 	}
 	long := good(12)
 	long[6].Rejected = strings.Repeat("b", 60)
+	// One character over: the prompt with its markers, the answer and its line break are 65
+	// tokens where the model reads 64 (the reward model reads all of them).
+	edge := good(12)
+	edge[9].Chosen = strings.Repeat("e", m.Cfg.Context-len([]rune(task.PromptText(edge[9].Prompt))))
 	unseen := good(12)
 	unseen[3].Chosen = "œufs"
 	for name, tc := range map[string]struct {
@@ -52,6 +57,7 @@ func TestRunRefusesYourPairs(t *testing.T) {
 		want  string
 	}{
 		"too long": {long, "pair 7 of your file"},
+		"one over": {edge, "pair 10 of your file"},
 		"unseen":   {unseen, "never seen"},
 		"too few":  {good(9), "too few"},
 		"not both": {good(12), "not both"},
@@ -81,4 +87,25 @@ func TestRunStopsWhenCancelled(t *testing.T) {
 	cancel()
 	_, err := Run(ctx, Inputs{SFT: m, Tok: tk, Pairs: pairs}, shortConfig(), nil)
 	require.ErrorIs(t, err, context.Canceled)
+}
+
+// TestRunCallsBetweenSteps: the hook the browser worker pauses in runs after every step of the
+// reward model and of every method, and a run of a learner's pairs reports one result per model
+// with the reward model as the judge.
+func TestRunCallsBetweenSteps(t *testing.T) {
+	m, tk := tinySFT(t)
+	defer m.Free()
+	var pairs []Pair
+	for i := 0; i < 12; i++ {
+		pairs = append(pairs, Pair{Prompt: "what does the fox like?", Chosen: "eggs", Rejected: "red " + strings.Repeat("a", i+1)})
+	}
+	cfg := shortConfig()
+	calls := 0
+	res, err := Run(context.Background(), Inputs{SFT: m, Tok: tk, Pairs: pairs, BetweenSteps: func() { calls++ }}, cfg, nil)
+	require.NoError(t, err)
+	require.Equal(t, cfg.RewardSteps+len(cfg.Methods)*cfg.Steps, calls)
+	require.Len(t, res, 2+len(cfg.Methods))
+	for _, r := range res[2:] {
+		require.Equal(t, JudgeRewardModel, r.WinJudge, r.Method)
+	}
 }

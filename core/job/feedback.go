@@ -153,7 +153,7 @@ func pretrainFromSFT(spec runspec.Spec, sft *checkpoint.Checkpoint) Event {
 // from the model pretraining made (pretrained, with its tokenizer): the SFT model, then the
 // feedback stage.
 // With a loaded checkpoint it first reports it as the pretraining's result, which it returns.
-func runFeedback(ctx context.Context, spec runspec.Spec, st *feedbackStage, loaded *checkpoint.Checkpoint, pretrained *core.Model, c *corpus.Corpus, emit func(Event)) (Event, []feedback.Result, error) {
+func runFeedback(ctx context.Context, spec runspec.Spec, st *feedbackStage, loaded *checkpoint.Checkpoint, pretrained *core.Model, c *corpus.Corpus, emit func(Event), between func()) (Event, []feedback.Result, error) {
 	var (
 		sft *core.Model
 		pre Event
@@ -181,7 +181,7 @@ func runFeedback(ctx context.Context, spec runspec.Spec, st *feedbackStage, load
 		sft = m
 	}
 	class := sft.Dev.Name()
-	in := feedback.Inputs{SFT: sft, Tok: st.tk, Pairs: st.pairs, Task: st.task, Pretrain: c}
+	in := feedback.Inputs{SFT: sft, Tok: st.tk, Pairs: st.pairs, Task: st.task, Pretrain: c, BetweenSteps: between}
 	results, err := feedback.Run(ctx, in, *spec.Feedback, func(e feedback.Event) {
 		switch e.Kind {
 		case "eval":

@@ -180,7 +180,7 @@ func Run(ctx context.Context, spec runspec.Spec, dev ops.Device, o Options) (*Re
 			if o.Resume != nil {
 				return nil, fmt.Errorf("job: a run resumes from its snapshot or starts from a base, not both")
 			}
-			pre, results, err := runFeedback(ctx, spec, fb, o.Base, nil, c, emit)
+			pre, results, err := runFeedback(ctx, spec, fb, o.Base, nil, c, emit, o.BetweenSteps)
 			if err != nil {
 				return nil, err
 			}
@@ -292,7 +292,7 @@ func Run(ctx context.Context, spec runspec.Spec, dev ops.Device, o Options) (*Re
 	emit(final)
 	res := &Result{Trainer: tr, Final: final}
 	if fb != nil {
-		if _, res.Feedback, err = runFeedback(ctx, spec, fb, nil, tr.Model, c, emit); err != nil {
+		if _, res.Feedback, err = runFeedback(ctx, spec, fb, nil, tr.Model, c, emit, o.BetweenSteps); err != nil {
 			return nil, err
 		}
 		return res, nil
