@@ -138,6 +138,9 @@ func sortByLogit(ids []int, row []float32) {
 // right-padded and causal attention never lets a position see the padding after it. A masked-LM
 // model cannot generate.
 func (m *Model) GreedyBatch(tk *Tokenizer, prompts []string, maxTokens int, stop string) ([]string, error) {
+	if err := m.generateErr(); err != nil {
+		return nil, err
+	}
 	ids := make([][]int32, len(prompts))
 	for i, p := range prompts {
 		ids[i] = tk.Encode(p)
@@ -167,6 +170,9 @@ func (m *Model) SampleBatch(tk *Tokenizer, prompts [][]int32, o SampleOptions, r
 	if o.Temperature <= 0 || o.TopK < 0 || o.Tokens < 1 {
 		return nil, fmt.Errorf("generate: sampling needs a positive temperature and length")
 	}
+	if err := m.generateErr(); err != nil {
+		return nil, err
+	}
 	choose := func(row []float32) int32 { return int32(pick(row, o, rng)) }
 	if m.canDecode() {
 		return m.sampleCached(tk, prompts, o.Tokens, o.Stop, choose)
@@ -186,11 +192,8 @@ func (m *Model) SampleBatch(tk *Tokenizer, prompts [][]int32, o SampleOptions, r
 // continueBatch extends every prompt with the tokens choose picks from the logits of its last
 // position, Cfg.Batch prompts per forward pass, until a row writes stop or maxTokens tokens.
 func (m *Model) continueBatch(tk *Tokenizer, prompts [][]int32, maxTokens int, stop string, choose func(row []float32) int32) ([][]int32, error) {
-	if m.Mask != ops.Causal {
-		return nil, fmt.Errorf("generate: a masked-LM model cannot generate text")
-	}
-	if m.head != nil {
-		return nil, fmt.Errorf("generate: a model with a class head cannot generate text")
+	if err := m.generateErr(); err != nil {
+		return nil, err
 	}
 	out := make([][]int32, len(prompts))
 	Bmax, V, ctx := m.Cfg.Batch, m.Cfg.Vocab, m.Cfg.Context
@@ -253,4 +256,15 @@ func (m *Model) continueBatch(tk *Tokenizer, prompts [][]int32, maxTokens int, s
 }
 
 // CanGenerate reports whether the model can write text: a causal model with its LM head.
-func (m *Model) CanGenerate() bool { return m.Mask == ops.Causal && m.head == nil }
+func (m *Model) CanGenerate() bool { return m.generateErr() == nil }
+
+// generateErr says why the model cannot write text, or nil.
+func (m *Model) generateErr() error {
+	if m.Mask != ops.Causal {
+		return fmt.Errorf("generate: a masked-LM model cannot generate text")
+	}
+	if m.head != nil {
+		return fmt.Errorf("generate: a model with a class head cannot generate text")
+	}
+	return nil
+}
