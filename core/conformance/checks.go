@@ -7,7 +7,10 @@ import (
 )
 
 // MatMul checks every layout on odd shapes, batched with a shared B (stride 0, as a per-head
-// weight is), and the Accumulate form the backward products use, against ops.MatMulRef.
+// weight is), a shared A (stride 0: the cached decoder's selection and one-hot matrices, the
+// same for every head), batches spaced further apart than their size (the decoder reads the
+// first rows of each head's key cache and leaves the rest alone), and the Accumulate form the
+// backward products use, against ops.MatMulRef.
 //
 // Tolerance: inputs lie in [-1,1), so each of the K terms is at most 1 in size and a device
 // that sums in another order (a GPU's tiles) differs by a few ulps of the partial sums per term:
@@ -17,14 +20,15 @@ func MatMul(d ops.Device, report Reporter) {
 	shapes := []struct{ M, N, K int }{{1, 1, 1}, {7, 13, 5}, {13, 7, 31}, {67, 31, 13}, {3, 67, 64}}
 	layouts := []struct{ transA, transB bool }{{false, false}, {false, true}, {true, false}, {true, true}}
 	type form struct {
-		batch               int
-		sharedB, accumulate bool
+		batch                                int
+		sharedA, sharedB, spaced, accumulate bool
 	}
 	for _, l := range layouts {
 		for _, s := range shapes {
 			forms := []form{{batch: 1}}
 			if s.M > 1 {
-				forms = append(forms, form{batch: 3}, form{batch: 2, sharedB: true, accumulate: true})
+				forms = append(forms, form{batch: 3}, form{batch: 2, sharedB: true, accumulate: true},
+					form{batch: 2, sharedA: true, accumulate: true}, form{batch: 3, spaced: true})
 			}
 			for _, f := range forms {
 				p := ops.MatMulArgs{M: s.M, N: s.N, K: s.K, TransA: l.transA, TransB: l.transB, Batch: f.batch,
@@ -33,6 +37,14 @@ func MatMul(d ops.Device, report Reporter) {
 				if f.sharedB {
 					p.StrideB = 0
 					name += ",strideB=0"
+				}
+				if f.sharedA {
+					p.StrideA = 0
+					name += ",strideA=0"
+				}
+				if f.spaced { // gaps of odd sizes between the blocks, which must stay untouched
+					p.StrideA, p.StrideB, p.StrideC = p.StrideA+3, p.StrideB+5, p.StrideC+7
+					name += ",spaced"
 				}
 				if f.accumulate {
 					name += ",accumulate"
