@@ -90,8 +90,8 @@ func TestRunStopsWhenCancelled(t *testing.T) {
 }
 
 // TestRunCallsBetweenSteps: the hook the browser worker pauses in runs after every step of the
-// reward model and of every method, and a run of a learner's pairs reports one result per model
-// with the reward model as the judge.
+// reward model and of every method, a run of a learner's pairs reports one result per model
+// with the reward model as the judge, and a LoRA policy trains only its adapters and value head.
 func TestRunCallsBetweenSteps(t *testing.T) {
 	m, tk := tinySFT(t)
 	defer m.Free()
@@ -100,6 +100,9 @@ func TestRunCallsBetweenSteps(t *testing.T) {
 		pairs = append(pairs, Pair{Prompt: "what does the fox like?", Chosen: "eggs", Rejected: "red " + strings.Repeat("a", i+1)})
 	}
 	cfg := shortConfig()
+	lora := Defaults(PPO)
+	lora.Name, lora.Rank = "ppo-lora", 2
+	cfg.Methods = append(cfg.Methods, lora)
 	calls := 0
 	res, err := Run(context.Background(), Inputs{SFT: m, Tok: tk, Pairs: pairs, BetweenSteps: func() { calls++ }}, cfg, nil)
 	require.NoError(t, err)
@@ -108,4 +111,11 @@ func TestRunCallsBetweenSteps(t *testing.T) {
 	for _, r := range res[2:] {
 		require.Equal(t, JudgeRewardModel, r.WinJudge, r.Method)
 	}
+	// PPO through LoRA trains the adapters and the value head only: far fewer parameters and
+	// less optimizer memory than PPO on the whole policy.
+	full, viaLoRA := res[2], res[len(res)-1]
+	require.Equal(t, "ppo-lora", viaLoRA.Method)
+	require.Less(t, viaLoRA.TrainableParams, full.TrainableParams/4)
+	require.Less(t, viaLoRA.OptimizerBytes, full.OptimizerBytes/4)
+	require.NotEqual(t, full.Fingerprint, viaLoRA.Fingerprint)
 }
