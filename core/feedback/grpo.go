@@ -1,6 +1,10 @@
 package feedback
 
-import "pretune/core/ops"
+import (
+	"math"
+
+	"pretune/core/ops"
+)
 
 // GRPO (Shao et al. 2024, DeepSeekMath) drops the value head: each of Batch/num_generations
 // prompts gets num_generations answers, each answer's advantage is its reward relative to its
@@ -36,13 +40,13 @@ func (r *policyRun) grpoStep(s int) (float64, error) {
 		return 0, err
 	}
 	adv := groupAdvantages(rewards, G, r.meth.ScaleRewards)
-	old, _, err := r.policy.logProbs(seqs)
-	if err != nil {
-		return 0, err
-	}
+	var old [][]float32 // π_old: the first pass's log-probabilities (the policy that sampled)
 	var loss float64
 	for it := 0; it < r.meth.NumIterations; it++ {
 		loss, err = r.update(s, seqs, func(logp, _ [][]float32) (float64, [][]float32, [][]float32) {
+			if old == nil {
+				old = logp
+			}
 			loss, dlogp := grpoLoss(logp, old, ref, adv, r.meth)
 			return loss, dlogp, nil
 		})
@@ -58,7 +62,8 @@ func (r *policyRun) grpoStep(s int) (float64, error) {
 func groupAdvantages(rewards []float32, G int, scale bool) []float32 {
 	adv := make([]float32, len(rewards))
 	for g := 0; g < len(rewards); g += G {
-		mean, std := meanStd(rewards[g : g+G])
+		mean, variance := meanVar(rewards[g : g+G])
+		std := float32(math.Sqrt(float64(variance)))
 		for i := g; i < g+G; i++ {
 			adv[i] = rewards[i] - mean
 			if scale {

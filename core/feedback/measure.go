@@ -45,9 +45,11 @@ func (st *stage) measure(x *model, seqs []sequence) (measured, error) {
 	if err != nil {
 		return ms, err
 	}
-	ref, _, err := st.sft.logProbs(seqs)
-	if err != nil {
-		return ms, err
+	ref := logp // the SFT model measured against itself: KL 0 without a second pass
+	if x != st.sft {
+		if ref, _, err = st.sft.logProbs(seqs); err != nil {
+			return ms, err
+		}
 	}
 	var klSum float64
 	tokens := 0

@@ -2,7 +2,6 @@ package feedback
 
 import (
 	"fmt"
-	"math"
 	"time"
 
 	"pretune/core"
@@ -170,8 +169,9 @@ func zerosLike(v [][]float32) [][]float32 {
 	return out
 }
 
-// meanStd is the mean and standard deviation (divided by n-1, as torch.std) of v, in float32.
-func meanStd(v []float32) (mean, std float32) {
+// meanVar is the mean and the unbiased variance (divided by n-1, as torch.var and torch.std
+// take it) of v, in float32; the variance of fewer than two values is 0.
+func meanVar(v []float32) (mean, variance float32) {
 	n := float32(len(v))
 	mean = sum(v) / n
 	if len(v) < 2 {
@@ -182,7 +182,7 @@ func meanStd(v []float32) (mean, std float32) {
 		d := x - mean
 		ss += float32(d * d)
 	}
-	return mean, float32(math.Sqrt(float64(ss / (n - 1))))
+	return mean, ss / (n - 1)
 }
 
 // clip limits x to [lo, hi].

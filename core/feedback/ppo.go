@@ -32,18 +32,20 @@ func (r *policyRun) ppoStep(s int) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	old, oldV, err := r.policy.logProbs(seqs)
-	if err != nil {
-		return 0, err
-	}
 	ref, _, err := r.ref.logProbs(seqs)
 	if err != nil {
 		return 0, err
 	}
-	adv, ret := ppoAdvantages(old, ref, oldV, scores, r.meth)
+	// The first pass runs the policy that sampled the batch: its log-probabilities and values
+	// are π_old and V_old, so no separate forward pass is needed for them.
+	var old, oldV, adv, ret [][]float32
 	var loss float64
 	for epoch := 0; epoch < r.meth.PPOEpochs; epoch++ {
 		loss, err = r.update(s, seqs, func(logp, values [][]float32) (float64, [][]float32, [][]float32) {
+			if old == nil {
+				old, oldV = logp, values
+				adv, ret = ppoAdvantages(old, ref, oldV, scores, r.meth)
+			}
 			return ppoLoss(logp, values, old, oldV, adv, ret, r.meth)
 		})
 		if err != nil {
@@ -78,13 +80,8 @@ func ppoAdvantages(old, ref, values [][]float32, scores []float32, meth Method) 
 		all = append(all, adv[i]...)
 	}
 	// Whitening divides by the unbiased deviation (n-1), as TRL's masked_whiten does by default.
-	mean, _ := meanStd(all)
-	var ss float32
-	for _, a := range all {
-		d := a - mean
-		ss += float32(d * d)
-	}
-	inv := 1 / float32(math.Sqrt(float64(ss/float32(max(len(all)-1, 1))+1e-8)))
+	mean, variance := meanVar(all)
+	inv := 1 / float32(math.Sqrt(float64(variance+1e-8)))
 	for i := range adv {
 		for t := range adv[i] {
 			adv[i][t] = float32((adv[i][t] - mean) * inv)
