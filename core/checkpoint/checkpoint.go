@@ -285,7 +285,7 @@ func Load(r io.Reader, dev ops.Device) (*Checkpoint, error) {
 	for i, s := range specs {
 		tensors[i] = body[weights[i] : weights[i]+4*int64(s.size())]
 	}
-	if err := c.build(dev, cfg, mask, tk, specs, tensors); err != nil {
+	if err := c.build(dev, cfg, mask, tk, specs, tensors, false); err != nil {
 		return nil, err
 	}
 	if len(moms) > 0 {
@@ -453,12 +453,18 @@ func checkModelHeader(cfg *core.Config, th *tokenizerHeader) (core.Config, *core
 }
 
 // build allocates the model on dev and uploads the (already checked) tensors, in specs order.
-func (c *Checkpoint) build(dev ops.Device, cfg core.Config, mask ops.MaskMode, tk *core.Tokenizer, specs []tensorSpec, tensors [][]byte) error {
+func (c *Checkpoint) build(dev ops.Device, cfg core.Config, mask ops.MaskMode, tk *core.Tokenizer, specs []tensorSpec, tensors [][]byte, scoreHead bool) error {
 	m, err := core.NewModel(dev, cfg)
 	if err != nil {
 		return fmt.Errorf("checkpoint: %w: %v", ErrConfig, err)
 	}
 	m.Mask = mask
+	if scoreHead {
+		if _, err := m.AttachScoreHead(false, 0); err != nil {
+			m.Free()
+			return fmt.Errorf("checkpoint: %w: %v", ErrConfig, err)
+		}
+	}
 	if len(m.Params) != len(specs) {
 		m.Free()
 		return fmt.Errorf("checkpoint: this build's model has %d tensors where the loader expects %d (a pretune bug)", len(m.Params), len(specs))
@@ -485,7 +491,12 @@ func baseWeights(m *core.Model) ([][]float32, error) {
 	if extra := m.MethodParams(); len(extra) > 0 {
 		return nil, fmt.Errorf("checkpoint: not saved: the model has %d fine-tuning tensors (%s, ...) and this format stores a base model only", len(extra), extra[0].Name)
 	}
-	specs := expectedTensors(m.Cfg)
+	return weightsOf(m, expectedTensors(m.Cfg))
+}
+
+// weightsOf downloads m's weights, which must be exactly specs (names in order), and checks
+// they are finite.
+func weightsOf(m *core.Model, specs []tensorSpec) ([][]float32, error) {
 	if len(specs) != len(m.Params) {
 		return nil, fmt.Errorf("checkpoint: this build's model has %d tensors where the format expects %d (a pretune bug)", len(m.Params), len(specs))
 	}

@@ -23,6 +23,15 @@ func (s tensorSpec) size() int {
 // expectedTensors lists the parameters core.NewModel allocates for cfg, in its Params order,
 // without allocating anything: loading checks a file's tensor table against it before it builds
 // the model. TestExpectedTensorsMatchModel keeps it in step with core/model.go.
+// scoreTensor is a reward model's score head, named as Hugging Face names a
+// sequence-classification head with one label (GPT2ForSequenceClassification: no bias).
+const scoreTensor = "score.weight"
+
+// rewardTensors are a reward model's tensors: the base model's, then its score head.
+func rewardTensors(cfg core.Config) []tensorSpec {
+	return append(expectedTensors(cfg), tensorSpec{scoreTensor, []int{1, cfg.Dim}})
+}
+
 func expectedTensors(cfg core.Config) []tensorSpec {
 	C, V := cfg.Dim, cfg.Vocab
 	out := []tensorSpec{{"wte.weight", []int{V, C}}, {"wpe.weight", []int{cfg.Context, C}}}

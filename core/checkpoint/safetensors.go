@@ -23,6 +23,8 @@ const (
 	metaAlphabet = "pretune.alphabet" // core.Tokenizer.Alphabet: ids numSpecial.. in order
 	metaSpecials = "pretune.specials" // JSON array of the reserved tokens' names, ids 0..
 	metaMask     = "pretune.mask"     // attention mask: "causal" or "bidirectional"
+	metaHead     = "pretune.head"     // "score" for a reward model (score.weight, read at the last token); absent otherwise
+	headScore    = "score"
 	// SafetensorsVersion is the version of pretune's metadata in a safetensors file.
 	SafetensorsVersion = 1
 )
@@ -30,6 +32,8 @@ const (
 // ExportSafetensors writes m's weights as a safetensors file: every parameter as an F32 tensor
 // under its core.Param name, in Params order with contiguous offsets, and in __metadata__ the
 // config and tokenizer that give the weights their meaning. Optimizer state is not exported.
+// A reward model (core.Model.IsRewardModel) is written with its score head, as Hugging Face
+// names it ("score.weight"), and pretune.head "score"; any other fine-tuning tensor is refused.
 func ExportSafetensors(w io.Writer, m *core.Model, tk *core.Tokenizer) error {
 	if m == nil || tk == nil {
 		return fmt.Errorf("safetensors: export needs a model and its tokenizer")
@@ -37,7 +41,13 @@ func ExportSafetensors(w io.Writer, m *core.Model, tk *core.Tokenizer) error {
 	if err := checkPair(m, tk); err != nil {
 		return err
 	}
-	ws, err := baseWeights(m)
+	var ws [][]float32
+	var err error
+	if m.IsRewardModel() {
+		ws, err = weightsOf(m, rewardTensors(m.Cfg))
+	} else {
+		ws, err = baseWeights(m)
+	}
 	if err != nil {
 		return fmt.Errorf("safetensors: %w", unprefix(err))
 	}
@@ -56,6 +66,9 @@ func ExportSafetensors(w io.Writer, m *core.Model, tk *core.Tokenizer) error {
 		metaAlphabet: tk.Alphabet(),
 		metaSpecials: string(specJSON),
 		metaMask:     m.Mask.String(),
+	}
+	if m.IsRewardModel() {
+		meta[metaHead] = headScore
 	}
 	tensors := make([]safetensors.Tensor, len(m.Params))
 	for i, p := range m.Params {
@@ -141,7 +154,14 @@ func ImportSafetensors(r io.Reader, dev ops.Device) (*Checkpoint, error) {
 	if err != nil {
 		return nil, fmt.Errorf("safetensors: %w: %v", ErrHeader, err)
 	}
-	specs := expectedTensors(cfg)
+	specs, scoreHead := expectedTensors(cfg), meta[metaHead] == headScore
+	switch meta[metaHead] {
+	case "":
+	case headScore:
+		specs = rewardTensors(cfg)
+	default:
+		return nil, fmt.Errorf("safetensors: %w: %s is %q; this pretune knows only %q (a reward model)", ErrHeader, metaHead, meta[metaHead], headScore)
+	}
 	var want int64
 	for _, s := range specs {
 		want += 4 * int64(s.size())
@@ -189,14 +209,14 @@ func ImportSafetensors(r io.Reader, dev ops.Device) (*Checkpoint, error) {
 			return nil, fmt.Errorf("safetensors: %w", unprefix(err))
 		}
 	}
-	for _, k := range []string{metaFormat, metaVersion, metaConfig, metaAlphabet, metaSpecials, metaMask} {
+	for _, k := range []string{metaFormat, metaVersion, metaConfig, metaAlphabet, metaSpecials, metaMask, metaHead} {
 		delete(meta, k)
 	}
 	if len(meta) == 0 {
 		meta = nil
 	}
 	c := &Checkpoint{Meta: meta, Format: "safetensors"}
-	if err := c.build(dev, cfg, mask, tk, specs, tensors); err != nil {
+	if err := c.build(dev, cfg, mask, tk, specs, tensors, scoreHead); err != nil {
 		return nil, fmt.Errorf("safetensors: %w", unprefix(err))
 	}
 	return c, nil
