@@ -11,16 +11,11 @@ import (
 	"pretune/core/ops"
 )
 
-// tinyRewardModel is a small random causal model with a score head whose weights are not zero.
+// tinyRewardModel is tinySFT with a score head whose weights are not zero.
 func tinyRewardModel(t *testing.T) (*core.Model, *core.Tokenizer) {
 	t.Helper()
-	tk, err := core.TokenizerFromString("\n .<>?AQabcdefghijklmnopqrstuvwxyz")
-	require.NoError(t, err)
-	cfg := core.DefaultConfig()
-	cfg.Context, cfg.Layers, cfg.Heads, cfg.Dim, cfg.Batch, cfg.Vocab = 48, 1, 2, 16, 4, tk.VocabSize()
-	m, err := core.NewModel(ops.NewCPU(), cfg)
-	require.NoError(t, err)
-	_, err = m.AttachScoreHead(true, 3)
+	m, tk := tinySFT(t)
+	_, err := m.AttachScoreHead(true, 3)
 	require.NoError(t, err)
 	return m, tk
 }

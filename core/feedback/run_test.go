@@ -2,6 +2,7 @@ package feedback
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -25,6 +26,15 @@ func tinySFT(t *testing.T) (*core.Model, *core.Tokenizer) {
 	return m, tk
 }
 
+// foxPairs are n distinct pairs to one prompt, each rejected answer a little longer.
+func foxPairs(n int) []Pair {
+	var out []Pair
+	for i := 0; i < n; i++ {
+		out = append(out, Pair{Prompt: "what does the fox like?", Chosen: "eggs", Rejected: "red " + strings.Repeat("a", i+1)})
+	}
+	return out
+}
+
 func shortConfig() Config {
 	cfg := DefaultConfig("")
 	cfg.Pairs, cfg.RewardSteps, cfg.Steps, cfg.Batch, cfg.EvalEvery, cfg.EvalSamples, cfg.Tokens = 8, 2, 2, 8, 1, 1, 8
@@ -37,20 +47,13 @@ func shortConfig() Config {
 func TestRunRefusesYourPairs(t *testing.T) {
 	m, tk := tinySFT(t)
 	defer m.Free()
-	good := func(n int) []Pair {
-		var out []Pair
-		for i := 0; i < n; i++ {
-			out = append(out, Pair{Prompt: "what does the fox like?", Chosen: "eggs", Rejected: "red " + strings.Repeat("a", i+1)})
-		}
-		return out
-	}
-	long := good(12)
+	long := foxPairs(12)
 	long[6].Rejected = strings.Repeat("b", 60)
 	// One character over: the prompt with its markers, the answer and its line break are 65
 	// tokens where the model reads 64 (the reward model reads all of them).
-	edge := good(12)
+	edge := foxPairs(12)
 	edge[9].Chosen = strings.Repeat("e", m.Cfg.Context-len([]rune(task.PromptText(edge[9].Prompt))))
-	unseen := good(12)
+	unseen := foxPairs(12)
 	unseen[3].Chosen = "œufs"
 	for name, tc := range map[string]struct {
 		pairs []Pair
@@ -59,8 +62,8 @@ func TestRunRefusesYourPairs(t *testing.T) {
 		"too long": {long, "pair 7 of your file"},
 		"one over": {edge, "pair 10 of your file"},
 		"unseen":   {unseen, "never seen"},
-		"too few":  {good(9), "too few"},
-		"not both": {good(12), "not both"},
+		"too few":  {foxPairs(9), "too few"},
+		"not both": {foxPairs(12), "not both"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			cfg := shortConfig()
@@ -75,18 +78,42 @@ func TestRunRefusesYourPairs(t *testing.T) {
 	}
 }
 
-// TestRunStopsWhenCancelled: a cancelled context stops the run with its error.
+// TestRunStopsWhenCancelled: a cancelled context stops the run with its error, before the
+// reward model trains and, with a taste, before the taste labels a round of pairs.
 func TestRunStopsWhenCancelled(t *testing.T) {
-	m, tk := tinySFT(t)
-	defer m.Free()
-	var pairs []Pair
-	for i := 0; i < 12; i++ {
-		pairs = append(pairs, Pair{Prompt: "what does the fox like?", Chosen: "eggs", Rejected: "red " + strings.Repeat("a", i+1)})
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := Run(ctx, Inputs{SFT: m, Tok: tk, Pairs: pairs}, shortConfig(), nil)
+	m, tk := tinySFT(t)
+	defer m.Free()
+	_, err := Run(ctx, Inputs{SFT: m, Tok: tk, Pairs: foxPairs(12)}, shortConfig(), nil)
 	require.ErrorIs(t, err, context.Canceled)
+
+	// A model whose vocabulary has the taste's characters.
+	taste, err := BuiltinTaste("en-food")
+	require.NoError(t, err)
+	seen := map[rune]bool{}
+	for _, p := range append(append([]string(nil), taste.Train...), taste.Held...) {
+		for _, r := range task.PromptText(p) + "abcdefghijklmnopqrstuvwxyz" {
+			seen[r] = true
+		}
+	}
+	var alphabet []rune
+	for r := range seen {
+		alphabet = append(alphabet, r)
+	}
+	slices.Sort(alphabet)
+	tk, err = core.TokenizerFromString(string(alphabet))
+	require.NoError(t, err)
+	cfg := core.DefaultConfig()
+	cfg.Layers, cfg.Heads, cfg.Dim, cfg.Vocab = 1, 2, 16, tk.VocabSize()
+	m2, err := core.NewModel(ops.NewCPU(), cfg)
+	require.NoError(t, err)
+	defer m2.Free()
+	tasteCfg := shortConfig()
+	tasteCfg.Taste = "en-food"
+	_, err = Run(ctx, Inputs{SFT: m2, Tok: tk}, tasteCfg, nil)
+	require.ErrorIs(t, err, context.Canceled)
+	require.ErrorContains(t, err, "labelled pairs")
 }
 
 // TestRunCallsBetweenSteps: the hook the browser worker pauses in runs after every step of the
@@ -95,10 +122,7 @@ func TestRunStopsWhenCancelled(t *testing.T) {
 func TestRunCallsBetweenSteps(t *testing.T) {
 	m, tk := tinySFT(t)
 	defer m.Free()
-	var pairs []Pair
-	for i := 0; i < 12; i++ {
-		pairs = append(pairs, Pair{Prompt: "what does the fox like?", Chosen: "eggs", Rejected: "red " + strings.Repeat("a", i+1)})
-	}
+	pairs := foxPairs(12)
 	cfg := shortConfig()
 	lora := Defaults(PPO)
 	lora.Name, lora.Rank = "ppo-lora", 2
