@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"pretune/core"
+	"pretune/core/compare"
 )
 
 // Method kinds. A new kind is written here: its constant, its settings in Method (JSON names
@@ -114,9 +115,10 @@ const (
 	MaxRank        = 64
 )
 
-// loraConfig is the policy's LoRA for a method with a rank.
+// loraConfig is the policy's LoRA for a method with a rank: the fine-tuning comparison's LoRA
+// of that rank, its defaults (α = 2r, the attention projections) filled there.
 func (m Method) loraConfig() core.LoRAConfig {
-	return core.LoRAConfig{Rank: m.Rank, Alpha: 2 * float32(m.Rank), Targets: core.AttentionTargets()}
+	return compare.Method{Kind: compare.LoRA, Rank: m.Rank}.LoRAConfig()
 }
 
 // Validate checks one method. Settings the kind does not use must be zero: a link carrying
