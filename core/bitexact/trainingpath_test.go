@@ -32,10 +32,11 @@ var trainers = []struct {
 // reason it need not be bit-exact. TestTrainingPathCoversCore fails for a package that is in
 // neither list, so a new package is classified rather than silently left unchecked.
 var notOnPath = map[string]string{
-	"pretune/core/bitexact": "this package: tests only",
-	"pretune/core/golden":   "test support: the golden runs, whose own results pin their bits natively, with GOAMD64=v3 and under wasm",
-	"pretune/core/grammar":  "test support: the text tests train on, integer draws only",
-	"pretune/core/testenv":  "test support: whether Chromium and Vulkan are required",
+	"pretune/core/bitexact":              "this package: tests only",
+	"pretune/core/feedback/feedbacktest": "test support: a feedback link that runs in seconds",
+	"pretune/core/golden":                "test support: the golden runs, whose own results pin their bits natively, with GOAMD64=v3 and under wasm",
+	"pretune/core/grammar":               "test support: the text tests train on, integer draws only",
+	"pretune/core/testenv":               "test support: whether Chromium and Vulkan are required",
 }
 
 // mayDiffer names the files on the training path that may use platform-dependent float math

@@ -14,47 +14,18 @@ import (
 	"pretune/core/checkpoint"
 	"pretune/core/compare"
 	"pretune/core/feedback"
+	"pretune/core/feedback/feedbacktest"
 	"pretune/core/fingerprint"
 	"pretune/core/ops"
 	"pretune/core/runspec"
 	"pretune/core/task"
 )
 
-// tinyFeedback is a feedback spec that runs in seconds: the en-tiny pretraining (60 steps, with
-// a context of 64 for the taste's prompts and answers), 10
-// steps of full fine-tuning on en-facts, then the en-feedback preset's stage cut to 2 steps of
-// each method on a learner's 15 pairs (a model this small never writes what a taste wants, so it
-// could label no pair; the kept SFT models do, see TestKeptSFTsFeedback).
+// tinyFeedback is feedbacktest's spec that runs in seconds.
 func tinyFeedback(t testing.TB) runspec.Spec {
-	tiny, err := runspec.PresetByName("en-tiny")
-	require.NoError(t, err)
-	fp, err := runspec.PresetByName("en-feedback")
-	require.NoError(t, err)
-	spec := fp.Spec
-	spec.Corpus, spec.Config = tiny.Spec.Corpus, tiny.Spec.Config
-	spec.Config.Context = 64
-	spec.FineTune = &runspec.FineTune{Steps: 10, Warmup: 1, EvalEvery: 5}
-	cfg := *spec.Feedback
-	cfg.Steps, cfg.RewardSteps, cfg.Pairs, cfg.EvalEvery, cfg.EvalSamples, cfg.Tokens = 2, 2, 8, 1, 1, 8
-	cfg.Methods = append([]feedback.Method(nil), cfg.Methods...)
-	cfg.Taste = ""
-	spec.Feedback = &cfg
-	spec.Prefs, err = runspec.UserPrefsRef("food.tsv", tinyPrefs())
-	require.NoError(t, err)
-	_, err = runspec.Encode(spec)
+	spec, err := feedbacktest.TinySpec()
 	require.NoError(t, err)
 	return spec
-}
-
-// tinyPrefs are 15 pairs that prefer an answer saying what an animal eats.
-func tinyPrefs() string {
-	var sb strings.Builder
-	for _, a := range []string{"fox", "cat", "owl", "bear", "duck"} {
-		fmt.Fprintf(&sb, "Tell me about the %s.\t The %s eats eggs.\t The %s is red.\n", a, a, a)
-		fmt.Fprintf(&sb, "What does the %s like?\t It likes to eat fish.\t It likes the wood.\n", a)
-		fmt.Fprintf(&sb, "Say something about the %s.\t It eats seeds.\t It sleeps.\n", a)
-	}
-	return sb.String()
 }
 
 // feedbackEvents collects a run's events: evaluations and results by method.
