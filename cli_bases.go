@@ -76,14 +76,8 @@ func writeBases(ctx context.Context, dir string, presets []runspec.Preset, w io.
 			return fmt.Errorf("%s: %w", p.Name, err)
 		}
 		path := filepath.Join(dir, p.Name+".ckpt")
-		state := "new"
-		if old, err := os.ReadFile(path); err == nil {
-			state = "identical to the file it replaces"
-			if !bytes.Equal(old, buf.Bytes()) {
-				state = "CHANGED: differs from the file it replaces"
-			}
-		}
-		if err := writeFileAtomic(path, buf.Bytes()); err != nil {
+		state, err := writeKept(path, buf.Bytes())
+		if err != nil {
 			return err
 		}
 		fmt.Fprintf(w, "%s: wrote %s (%d bytes, fingerprint %s): %s\n", p.Name, path, buf.Len(), res.Final.Fingerprint, state)
@@ -131,14 +125,8 @@ func writeSFTs(ctx context.Context, dir string, presets []runspec.Preset, w io.W
 			return fmt.Errorf("%s: %w", p.Name, err)
 		}
 		path := filepath.Join(dir, runspec.SFTFile(p))
-		state := "new"
-		if old, err := os.ReadFile(path); err == nil {
-			state = "identical to the file it replaces"
-			if !bytes.Equal(old, buf.Bytes()) {
-				state = "CHANGED: differs from the file it replaces"
-			}
-		}
-		if err := writeFileAtomic(path, buf.Bytes()); err != nil {
+		state, err := writeKept(path, buf.Bytes())
+		if err != nil {
 			return err
 		}
 		fmt.Fprintf(w, "%s: wrote %s (%d bytes, task accuracy %.3f, fingerprint %s): %s\n", p.Name, path, buf.Len(), res.TaskAccuracy, res.Fingerprint, state)
@@ -158,4 +146,17 @@ func writeFileAtomic(path string, data []byte) error {
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+// writeKept writes a kept checkpoint (atomically) and says how it compares with the file it
+// replaces: "new", "identical to ..." or "CHANGED: ...", which make base reports.
+func writeKept(path string, data []byte) (state string, err error) {
+	state = "new"
+	if old, err := os.ReadFile(path); err == nil {
+		state = "identical to the file it replaces"
+		if !bytes.Equal(old, data) {
+			state = "CHANGED: differs from the file it replaces"
+		}
+	}
+	return state, writeFileAtomic(path, data)
 }
