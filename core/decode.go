@@ -129,36 +129,19 @@ func (dc *decoder) step(id int32) ([]float32, error) {
 	d.Embed(a.emb, dc.id, m.wte.W, dc.wpe, 1, 1, C)
 	m.dropout(a.layers[0].x, a.emb, C, Pass{}, siteEmbed())
 	scale := 1 / sqrt32(float32(D))
-	for l, bl := range m.blocks {
-		la := &a.layers[l]
-		next := a.xL
-		if l+1 < len(a.layers) {
-			next = a.layers[l+1].x
-		}
-		d.LayerNorm(la.ln1, la.ln1Mean, la.ln1R, la.x, bl.ln1W.W, bl.ln1B.W, 1, C)
-		m.proj(a, la.q, la.ln1, bl.wq, bl.bq, bl.lora[loraQ], 1, C, C, Pass{})
-		m.proj(a, la.k, la.ln1, bl.wk, bl.bk, bl.lora[loraK], 1, C, C, Pass{})
-		m.proj(a, la.v, la.ln1, bl.wv, bl.bv, bl.lora[loraV], 1, C, C, Pass{})
-		// For one position (1,C) is already the split-heads layout (H,1,D). Write k and v into
-		// cache row n: cache[h] += e_n·k[h], row n being 0 before (prefill zeroed it).
-		write := ops.MatMulArgs{M: ctx, N: D, K: 1, Batch: H, StrideA: 0, StrideB: D, StrideC: ctx * D, Accumulate: true}
-		d.MatMul(dc.kc[l], dc.hot, la.k, write)
-		d.MatMul(dc.vc[l], dc.hot, la.v, write)
-		// Per head: s = q·K[:n+1]ᵀ, p = softmax(s/√D), y = p·V[:n+1]. The causal mask with Tq=1
-		// lets the query see all n+1 keys; y comes out in the merged-heads layout (1,C).
-		d.MatMul(dc.s, la.q, dc.kc[l], ops.MatMulArgs{M: 1, N: Tk, K: D, TransB: true, Batch: H, StrideA: D, StrideB: ctx * D, StrideC: Tk})
-		d.AttnSoftmax(dc.p, dc.s, H, 1, Tk, scale, m.Mask)
-		d.MatMul(la.y, dc.p, dc.vc[l], ops.MatMulArgs{M: 1, N: D, K: Tk, Batch: H, StrideA: Tk, StrideB: ctx * D, StrideC: D})
-		m.proj(a, la.o, la.y, bl.wo, bl.bo, bl.lora[loraO], 1, C, C, Pass{})
-		m.dropout(la.oDrop, la.o, C, Pass{}, siteAttn(l))
-		d.Add(la.x2, la.x, la.oDrop, C)
-
-		d.LayerNorm(la.ln2, la.ln2Mean, la.ln2R, la.x2, bl.ln2W.W, bl.ln2B.W, 1, C)
-		m.proj(a, la.h, la.ln2, bl.wfc, bl.bfc, bl.lora[loraFcIn], 1, C, 4*C, Pass{})
-		d.GELU(la.g, la.h, 4*C)
-		m.proj(a, la.mo, la.g, bl.wproj, bl.bproj, bl.lora[loraFcOut], 1, 4*C, C, Pass{})
-		m.dropout(la.moDrop, la.mo, C, Pass{}, siteMLP(l))
-		d.Add(next, la.x2, la.moDrop, C)
+	for l := range m.blocks {
+		m.blockForward(a, l, 1, Pass{}, func(la *layerActs) {
+			// For one position (1,C) is already the split-heads layout (H,1,D). Write k and v
+			// into cache row n: cache[h] += e_n·k[h], row n being 0 before (prefill zeroed it).
+			write := ops.MatMulArgs{M: ctx, N: D, K: 1, Batch: H, StrideA: 0, StrideB: D, StrideC: ctx * D, Accumulate: true}
+			d.MatMul(dc.kc[l], dc.hot, la.k, write)
+			d.MatMul(dc.vc[l], dc.hot, la.v, write)
+			// Per head: s = q·K[:n+1]ᵀ, p = softmax(s/√D), y = p·V[:n+1]. The causal mask with
+			// Tq=1 lets the query see all n+1 keys; y comes out in the merged-heads layout (1,C).
+			d.MatMul(dc.s, la.q, dc.kc[l], ops.MatMulArgs{M: 1, N: Tk, K: D, TransB: true, Batch: H, StrideA: D, StrideB: ctx * D, StrideC: Tk})
+			d.AttnSoftmax(dc.p, dc.s, H, 1, Tk, scale, m.Mask)
+			d.MatMul(la.y, dc.p, dc.vc[l], ops.MatMulArgs{M: 1, N: D, K: Tk, Batch: H, StrideA: Tk, StrideB: ctx * D, StrideC: D})
+		})
 	}
 	d.LayerNorm(a.lnf, a.lnfM, a.lnfR, a.xL, m.lnfW.W, m.lnfB.W, 1, C)
 	m.linear(a.logits, a.lnf, m.lmHead, nil, 1, C, V)

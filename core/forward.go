@@ -205,47 +205,58 @@ func (m *Model) forwardBody(a *acts, b *Batch, pass Pass) {
 	m.dropout(a.layers[0].x, a.emb, N*C, pass, siteEmbed())
 	scale := 1 / sqrt32(float32(D))
 	for l, bl := range m.blocks {
-		la := &a.layers[l]
-		next := a.xL
-		if l+1 < len(a.layers) {
-			next = a.layers[l+1].x
-		}
-		d.LayerNorm(la.ln1, la.ln1Mean, la.ln1R, la.x, bl.ln1W.W, bl.ln1B.W, N, C)
-		pa := a.prefix[l]
-		kOut, vOut := la.k, la.v
-		if pa != nil {
-			kOut, vOut = pa.kext, pa.vext // the token rows of the prefixed keys and values
-		}
-		m.proj(a, la.q, la.ln1, bl.wq, bl.bq, bl.lora[loraQ], N, C, C, pass)
-		m.proj(a, kOut, la.ln1, bl.wk, bl.bk, bl.lora[loraK], N, C, C, pass)
-		m.proj(a, vOut, la.ln1, bl.wv, bl.bv, bl.lora[loraV], N, C, C, pass)
-		d.SplitHeads(la.qh, la.q, B, T, H, D)
-		kh, vh, Tk := la.kh, la.vh, T
-		if pa != nil {
-			kh, vh, Tk = m.prefixKeys(pa, bl.prefix, B, T)
-		} else {
-			d.SplitHeads(la.kh, la.k, B, T, H, D)
-			d.SplitHeads(la.vh, la.v, B, T, H, D)
-		}
-		// Per head: S = Q·Kᵀ, P = softmax(S/√D), Y = P·V.
-		d.MatMul(la.s, la.qh, kh, ops.MatMulArgs{M: T, N: Tk, K: D, TransB: true, Batch: B * H, StrideA: T * D, StrideB: Tk * D, StrideC: T * Tk})
-		d.AttnSoftmax(la.p, la.s, B*H, T, Tk, scale, m.Mask)
-		d.MatMul(la.yh, la.p, vh, ops.MatMulArgs{M: T, N: D, K: Tk, Batch: B * H, StrideA: T * Tk, StrideB: Tk * D, StrideC: T * D})
-		d.MergeHeads(la.y, la.yh, B, T, H, D)
-		m.proj(a, la.o, la.y, bl.wo, bl.bo, bl.lora[loraO], N, C, C, pass)
-		m.dropout(la.oDrop, la.o, N*C, pass, siteAttn(l))
-		d.Add(la.x2, la.x, la.oDrop, N*C)
-		m.adapterForward(a, bl.adapters[0], la.x2, la.oDrop, N)
-
-		d.LayerNorm(la.ln2, la.ln2Mean, la.ln2R, la.x2, bl.ln2W.W, bl.ln2B.W, N, C)
-		m.proj(a, la.h, la.ln2, bl.wfc, bl.bfc, bl.lora[loraFcIn], N, C, 4*C, pass)
-		d.GELU(la.g, la.h, N*4*C)
-		m.proj(a, la.mo, la.g, bl.wproj, bl.bproj, bl.lora[loraFcOut], N, 4*C, C, pass)
-		m.dropout(la.moDrop, la.mo, N*C, pass, siteMLP(l))
-		d.Add(next, la.x2, la.moDrop, N*C)
-		m.adapterForward(a, bl.adapters[1], next, la.moDrop, N)
+		m.blockForward(a, l, N, pass, func(la *layerActs) {
+			d.SplitHeads(la.qh, la.q, B, T, H, D)
+			kh, vh, Tk := la.kh, la.vh, T
+			if pa := a.prefix[l]; pa != nil {
+				kh, vh, Tk = m.prefixKeys(pa, bl.prefix, B, T)
+			} else {
+				d.SplitHeads(la.kh, la.k, B, T, H, D)
+				d.SplitHeads(la.vh, la.v, B, T, H, D)
+			}
+			// Per head: S = Q·Kᵀ, P = softmax(S/√D), Y = P·V.
+			d.MatMul(la.s, la.qh, kh, ops.MatMulArgs{M: T, N: Tk, K: D, TransB: true, Batch: B * H, StrideA: T * D, StrideB: Tk * D, StrideC: T * Tk})
+			d.AttnSoftmax(la.p, la.s, B*H, T, Tk, scale, m.Mask)
+			d.MatMul(la.yh, la.p, vh, ops.MatMulArgs{M: T, N: D, K: Tk, Batch: B * H, StrideA: T * Tk, StrideB: Tk * D, StrideC: T * D})
+			d.MergeHeads(la.y, la.yh, B, T, H, D)
+		})
 	}
 	d.LayerNorm(a.lnf, a.lnfM, a.lnfR, a.xL, m.lnfW.W, m.lnfB.W, N, C)
+}
+
+// blockForward runs block l on N positions: LayerNorm, the q, k and v projections (k and v into
+// the prefix's extended tables when the block has one), attend (which must leave the heads'
+// merged output in la.y), the output projection, dropout, the residual and the first adapter,
+// then the MLP branch and the second adapter. forwardBody attends over the batch's positions,
+// the cached decoder (decode.go) over its key/value cache: the rest of a block is written once.
+func (m *Model) blockForward(a *acts, l, N int, pass Pass, attend func(la *layerActs)) {
+	d, C := m.Dev, m.Cfg.Dim
+	bl, la := m.blocks[l], &a.layers[l]
+	next := a.xL
+	if l+1 < len(a.layers) {
+		next = a.layers[l+1].x
+	}
+	d.LayerNorm(la.ln1, la.ln1Mean, la.ln1R, la.x, bl.ln1W.W, bl.ln1B.W, N, C)
+	kOut, vOut := la.k, la.v
+	if pa := a.prefix[l]; pa != nil {
+		kOut, vOut = pa.kext, pa.vext // the token rows of the prefixed keys and values
+	}
+	m.proj(a, la.q, la.ln1, bl.wq, bl.bq, bl.lora[loraQ], N, C, C, pass)
+	m.proj(a, kOut, la.ln1, bl.wk, bl.bk, bl.lora[loraK], N, C, C, pass)
+	m.proj(a, vOut, la.ln1, bl.wv, bl.bv, bl.lora[loraV], N, C, C, pass)
+	attend(la)
+	m.proj(a, la.o, la.y, bl.wo, bl.bo, bl.lora[loraO], N, C, C, pass)
+	m.dropout(la.oDrop, la.o, N*C, pass, siteAttn(l))
+	d.Add(la.x2, la.x, la.oDrop, N*C)
+	m.adapterForward(a, bl.adapters[0], la.x2, la.oDrop, N)
+
+	d.LayerNorm(la.ln2, la.ln2Mean, la.ln2R, la.x2, bl.ln2W.W, bl.ln2B.W, N, C)
+	m.proj(a, la.h, la.ln2, bl.wfc, bl.bfc, bl.lora[loraFcIn], N, C, 4*C, pass)
+	d.GELU(la.g, la.h, N*4*C)
+	m.proj(a, la.mo, la.g, bl.wproj, bl.bproj, bl.lora[loraFcOut], N, 4*C, C, pass)
+	m.dropout(la.moDrop, la.mo, N*C, pass, siteMLP(l))
+	d.Add(next, la.x2, la.moDrop, N*C)
+	m.adapterForward(a, bl.adapters[1], next, la.moDrop, N)
 }
 
 // loss computes the per-position cross-entropy of a.logits against the batch's targets and
