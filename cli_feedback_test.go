@@ -3,8 +3,6 @@
 package main
 
 import (
-	"bufio"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -66,11 +64,7 @@ func TestRunFeedbackJSON(t *testing.T) {
 	spec.Feedback.Methods = append(spec.Feedback.Methods, feedback.NoLeash()) // -no-leash adds it
 	results := map[string]map[string]any{}
 	evals := map[string]int{}
-	sc := bufio.NewScanner(strings.NewReader(out))
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var e map[string]any
-		require.NoError(t, json.Unmarshal(sc.Bytes(), &e), sc.Text())
+	for _, e := range jsonEvents(t, out) {
 		method := e["method"].(string)
 		switch e["event"] {
 		case "eval":

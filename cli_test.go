@@ -78,10 +78,7 @@ func TestRunJSONIsReproducible(t *testing.T) {
 		code, out, errOut := runCLI(args...)
 		require.Equal(t, 0, code, errOut)
 		var evals int
-		sc := bufio.NewScanner(strings.NewReader(out))
-		for sc.Scan() {
-			var e map[string]any
-			require.NoError(t, json.Unmarshal(sc.Bytes(), &e), sc.Text())
+		for _, e := range jsonEvents(t, out) {
 			require.Equal(t, "pretrain", e["method"])
 			switch e["event"] {
 			case "eval":
@@ -200,11 +197,7 @@ func TestRunComparisonJSON(t *testing.T) {
 		require.Equal(t, 0, code, errOut)
 		runs[i] = map[string]map[string]any{}
 		evals := map[string]int{}
-		sc := bufio.NewScanner(strings.NewReader(out))
-		sc.Buffer(nil, 1<<20)
-		for sc.Scan() {
-			var e map[string]any
-			require.NoError(t, json.Unmarshal(sc.Bytes(), &e), sc.Text())
+		for _, e := range jsonEvents(t, out) {
 			method := e["method"].(string)
 			switch e["event"] {
 			case "eval":
@@ -291,6 +284,21 @@ func TestRunComparisonChecksFingerprints(t *testing.T) {
 	require.Regexp(t, `(?m)^fingerprint base +cpu:[0-9a-f]{12}  matches the link's$`, out)
 	require.Regexp(t, `(?m)^fingerprint full +cpu:[0-9a-f]{12}  matches the link's$`, out)
 	require.Regexp(t, `(?m)^fingerprint lora +`+lora+`  DIFFERS from the link's `+altered+`$`, out)
+}
+
+// jsonEvents parses -json's output: one event object per line.
+func jsonEvents(t *testing.T, out string) []map[string]any {
+	t.Helper()
+	var events []map[string]any
+	sc := bufio.NewScanner(strings.NewReader(out))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var e map[string]any
+		require.NoError(t, json.Unmarshal(sc.Bytes(), &e), sc.Text())
+		events = append(events, e)
+	}
+	require.NoError(t, sc.Err())
+	return events
 }
 
 func keys[V any](m map[string]V) []string {
