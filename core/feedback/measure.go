@@ -171,7 +171,7 @@ func (st *stage) runMethod(ctx context.Context, meth Method, on func(Event)) (*R
 			s.Step = step
 			res.OverTime = append(res.OverTime, s)
 		}
-		on(Event{Kind: "eval", Method: res.Method, Step: step, Steps: st.cfg.Steps, TrainLoss: last, Reward: ms.reward, KL: ms.kl})
+		on(Event{Event: core.Event{Kind: "eval", Step: step, Steps: st.cfg.Steps, TrainLoss: last}, Method: res.Method, Reward: ms.reward, KL: ms.kl})
 		return nil
 	}
 	if err := evaluate(0); err != nil {
@@ -185,7 +185,7 @@ func (st *stage) runMethod(ctx context.Context, meth Method, on func(Event)) (*R
 			return nil, err
 		}
 		res.LossCurve = append(res.LossCurve, Point{s + 1, last})
-		on(Event{Kind: "progress", Method: res.Method, Step: s + 1, Steps: st.cfg.Steps, TrainLoss: last})
+		on(Event{Event: core.Event{Kind: "progress", Step: s + 1, Steps: st.cfg.Steps, TrainLoss: last}, Method: res.Method})
 		if st.in.BetweenSteps != nil {
 			st.in.BetweenSteps()
 		}

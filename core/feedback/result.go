@@ -74,18 +74,15 @@ type Result struct {
 
 // Event is what Run reports: "progress" after each step, "eval" at each measurement (a
 // method's Reward and KL on the held-out prompts; the reward model's held-out loss and
-// Accuracy), and "result" when a model is measured.
+// Accuracy), and "result" when a model is measured. The step, the steps and the losses are a
+// trainer's event's (core.Event); LR, GradNorm and TokensPerS stay zero.
 type Event struct {
-	Kind      string  `json:"event"`
-	Method    string  `json:"method"`
-	Step      int     `json:"step"`
-	Steps     int     `json:"steps"`
-	TrainLoss float64 `json:"train_loss"`
-	ValLoss   float64 `json:"val_loss,omitempty"`
-	Accuracy  float64 `json:"accuracy,omitempty"`
-	Reward    float64 `json:"reward,omitempty"`
-	KL        float64 `json:"kl,omitempty"`
-	Result    *Result `json:"result,omitempty"`
+	core.Event
+	Method   string  `json:"method"`
+	Accuracy float64 `json:"accuracy,omitempty"`
+	Reward   float64 `json:"reward,omitempty"`
+	KL       float64 `json:"kl,omitempty"`
+	Result   *Result `json:"result,omitempty"`
 }
 
 // fingerprintOf is a result's fingerprint: its device class, training losses and weights.

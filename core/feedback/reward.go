@@ -169,7 +169,7 @@ func trainReward(ctx context.Context, sft *core.Model, tk *core.Tokenizer, train
 		}
 		res.RMAccuracy, res.RMGoldAccuracy = acc, gold
 		res.RMCurve = append(res.RMCurve, Point{step, acc})
-		on(Event{Kind: "eval", Method: RewardModel, Step: step, Steps: cfg.RewardSteps, TrainLoss: trainLoss, ValLoss: loss, Accuracy: acc})
+		on(Event{Event: core.Event{Kind: "eval", Step: step, Steps: cfg.RewardSteps, TrainLoss: trainLoss, ValLoss: loss}, Method: RewardModel, Accuracy: acc})
 		return nil
 	}
 	if err := emitEval(0, 0); err != nil {
@@ -187,7 +187,7 @@ func trainReward(ctx context.Context, sft *core.Model, tk *core.Tokenizer, train
 			r.free()
 			return nil, nil, err
 		}
-		on(Event{Kind: "progress", Method: RewardModel, Step: s + 1, Steps: cfg.RewardSteps, TrainLoss: loss})
+		on(Event{Event: core.Event{Kind: "progress", Step: s + 1, Steps: cfg.RewardSteps, TrainLoss: loss}, Method: RewardModel})
 		if between != nil {
 			between()
 		}

@@ -127,15 +127,15 @@ func Run(ctx context.Context, in Inputs, cfg Config, on func(Event)) ([]Result, 
 	if err != nil {
 		return nil, err
 	}
-	on(Event{Kind: "result", Method: SFT, Result: sftRes})
-	on(Event{Kind: "result", Method: RewardModel, Result: rmRes})
+	on(Event{Event: core.Event{Kind: "result"}, Method: SFT, Result: sftRes})
+	on(Event{Event: core.Event{Kind: "result"}, Method: RewardModel, Result: rmRes})
 	results := []Result{*sftRes, *rmRes}
 	for _, meth := range cfg.Methods {
 		res, err := st.runMethod(ctx, meth, on)
 		if err != nil {
 			return nil, fmt.Errorf("feedback: method %s: %w", meth.Label(), err)
 		}
-		on(Event{Kind: "result", Method: res.Method, Result: res})
+		on(Event{Event: core.Event{Kind: "result"}, Method: res.Method, Result: res})
 		results = append(results, *res)
 	}
 	return results, nil
