@@ -13,31 +13,30 @@ import (
 // method's answers change as it trains.
 const overTimePrompts = 3
 
-// heldAnswers samples k answers to every held-out prompt from x, from a sampling stream started
-// afresh: every model draws the same random numbers, so their answers differ only by what they
-// learned.
-func (st *stage) heldAnswers(x *model, k int) ([]sequence, error) {
+// measured are a model's answers to the held-out prompts and its measures on them.
+type measured struct {
+	reward, kl, taste float64
+	seqs              []sequence
+	scores            []float32
+	samples           []Sample
+}
+
+// measure samples k answers to every held-out prompt from x, from a sampling stream started
+// afresh (every model draws the same random numbers, so their answers differ only by what they
+// learned), scores them with the reward model and the taste, and takes their mean per-token KL
+// to the reference.
+func (st *stage) measure(x *model, k int) (measured, error) {
 	var prompts []string
 	for _, p := range st.heldPrompts {
 		for i := 0; i < k; i++ {
 			prompts = append(prompts, p)
 		}
 	}
-	return x.sample(prompts, st.cfg.Tokens, core.NewRNG(st.cfg.Seed, core.StreamSampling+"/eval"))
-}
-
-// measured are a model's measures on its answers to the held-out prompts.
-type measured struct {
-	reward, kl, taste float64
-	scores            []float32
-	samples           []Sample
-}
-
-// measure scores x's answers seqs with the reward model and the taste, and takes their mean
-// per-token KL to the reference.
-func (st *stage) measure(x *model, seqs []sequence) (measured, error) {
-	var ms measured
-	var err error
+	seqs, err := x.sample(prompts, st.cfg.Tokens, core.NewRNG(st.cfg.Seed, core.StreamSampling+"/eval"))
+	if err != nil {
+		return measured{}, err
+	}
+	ms := measured{seqs: seqs}
 	if ms.scores, err = st.rm.scores(seqs); err != nil {
 		return ms, err
 	}
@@ -73,15 +72,11 @@ func (st *stage) measure(x *model, seqs []sequence) (measured, error) {
 
 // measureSFT measures the SFT model, whose answers every method's are judged against.
 func (st *stage) measureSFT() (*Result, error) {
-	seqs, err := st.heldAnswers(st.sft, st.cfg.EvalSamples)
+	ms, err := st.measure(st.sft, st.cfg.EvalSamples)
 	if err != nil {
 		return nil, err
 	}
-	ms, err := st.measure(st.sft, seqs)
-	if err != nil {
-		return nil, err
-	}
-	st.sftSamples, st.sftScores = seqs, ms.scores
+	st.sftSamples, st.sftScores = ms.seqs, ms.scores
 	res := &Result{Method: SFT, Kind: SFT, Reward: ms.reward, TasteScore: ms.taste, GoldWinRate: 0.5, WinJudge: st.winJudge(), Samples: ms.samples}
 	if res.TaskAccuracy, err = st.taskAccuracy(st.sft.m); err != nil {
 		return nil, err
@@ -157,11 +152,7 @@ func (st *stage) runMethod(ctx context.Context, meth Method, on func(Event)) (*R
 	res := &Result{Method: meth.Label(), Kind: meth.Kind, WinJudge: st.winJudge(), TrainableParams: m.TrainableCount(), OptimizerBytes: r.opt.Bytes()}
 	var last float64
 	evaluate := func(step int) error {
-		seqs, err := st.heldAnswers(r.policy, 1)
-		if err != nil {
-			return err
-		}
-		ms, err := st.measure(r.policy, seqs)
+		ms, err := st.measure(r.policy, 1)
 		if err != nil {
 			return err
 		}
@@ -199,16 +190,12 @@ func (st *stage) runMethod(ctx context.Context, meth Method, on func(Event)) (*R
 	if sec := r.elapsed.Seconds(); sec > 0 {
 		res.TokensPerS = float64(r.tokens) / sec
 	}
-	seqs, err := st.heldAnswers(r.policy, st.cfg.EvalSamples)
-	if err != nil {
-		return nil, err
-	}
-	ms, err := st.measure(r.policy, seqs)
+	ms, err := st.measure(r.policy, st.cfg.EvalSamples)
 	if err != nil {
 		return nil, err
 	}
 	res.Reward, res.KL, res.TasteScore, res.Samples = ms.reward, ms.kl, ms.taste, ms.samples
-	res.GoldWinRate = st.winRate(seqs, ms.scores)
+	res.GoldWinRate = st.winRate(ms.seqs, ms.scores)
 	if res.TaskAccuracy, err = st.taskAccuracy(m); err != nil {
 		return nil, err
 	}
