@@ -30,7 +30,33 @@ const (
 	// merged and the updates ΔW, then Done. Nothing trains. A file that cannot be used answers
 	// an Error with Code set (CodeAdapterDamaged, ...).
 	LoadAdapter = "load_adapter"
+
+	// The feedback view's requests. One worker holds the model a class improves (the SFT model)
+	// and, once trained, its reward model; the methods then train in workers of their own, each
+	// a Start of a one-method feedback spec with the SFT model as Base.
+	//
+	// OpenSFT makes the worker's SFT model for the feedback spec Code: Base as it is when AsSFT
+	// (a learner's file) or when it is the spec's kept SFT model (job.IsSFTOf), else the spec's
+	// SFT fine-tuning from Base (a pretrained base) or, with no Base, from the spec's pretraining
+	// run here first. Evaluations of what trains come as Eval messages, the SFT model's figures
+	// as a Result (method feedback.SFT), then Done. A later OpenSFT replaces the model.
+	OpenSFT = "open_sft"
+	// SamplePairs asks the worker's SFT model for Count pairs of different answers to the
+	// prompts of the spec's taste (Code), from the sampling stream seeded by Seed: one Pairs
+	// message, then Done. Decided keeps only pairs the taste tells apart (the taste picks them).
+	SamplePairs = "sample_pairs"
+	// TrainReward trains a reward model from the worker's SFT model on the pairs of Code's
+	// preference file (Prefs) with its feedback config: Eval messages (method
+	// feedback.RewardModel), a Result, a Scores message (every pair's two scores), then Done.
+	// The worker keeps the reward model for Score.
+	TrainReward = "train_reward"
+	// Score asks the worker's reward model for the score of the answer Text to Prompt: a ScoreOf
+	// message (Value), then Done.
+	Score = "score"
 )
+
+// MaxOffers bounds one sample_pairs request.
+const MaxOffers = 200
 
 // InspectTop is how many next tokens an inspection lists.
 const InspectTop = 10
@@ -48,6 +74,10 @@ const (
 	// only LoRA method when Method is empty. A method that is not LoRA, or a save before the
 	// comparison's result, answers an error.
 	FormatAdapter = "adapter"
+	// FormatSFT is the SFT model an OpenSFT made or loaded, weights and tokenizer (job.SaveSFT
+	// when it is a feedback spec's SFT model, which records the spec), for the method workers'
+	// Base.
+	FormatSFT = "sft"
 )
 
 // Error codes: an Error message about an adapter file carries one in Code, so the page can say
@@ -86,6 +116,9 @@ const (
 	// Snapshot is a run's state at an evaluation (Step, Data), to resume it from there.
 	Snapshot = "snapshot"
 	Result   = "result" // a run's final figures
+	Pairs    = "pairs"  // sample_pairs's answer: Offers
+	Scores   = "scores" // train_reward's reward model's score of every pair: PairScores
+	ScoreOf  = "score"  // score's answer: Value
 	Done     = "done"   // the request finished (after its result, checks or metrics)
 	Error    = "error"  // the request failed; Error says why
 )
@@ -115,6 +148,34 @@ type Request struct {
 	Snapshots bool `json:"snapshots,omitempty"`
 	// Resume is a Snapshot message's Data: start continues the run from there, exactly.
 	Resume []byte `json:"resume,omitempty"`
+	// AsSFT says Base is the model to improve as it is (a learner's file), for open_sft and a
+	// feedback start: no SFT fine-tuning runs on it.
+	AsSFT bool `json:"as_sft,omitempty"`
+	// Text is score's answer to Prompt.
+	Text string `json:"text,omitempty"`
+	// Count and Decided are sample_pairs's: how many pairs, and only those the taste decides.
+	// Seed seeds their sampling (the page asks for more with another seed).
+	Count   int    `json:"count,omitempty"`
+	Decided bool   `json:"decided,omitempty"`
+	Seed    uint64 `json:"seed,omitempty"`
+}
+
+// Offer is one pair of the SFT model's answers to a prompt for a learner to pick from. Taste is
+// which one the spec's built-in taste prefers: 1 for A, 2 for B, 0 when it cannot tell them
+// apart.
+type Offer struct {
+	Prompt string `json:"prompt"`
+	A      string `json:"a"`
+	B      string `json:"b"`
+	Taste  int    `json:"taste"`
+}
+
+// PairScore is a trained reward model's score of one preference pair's two answers, in the
+// order of the pairs it trained on; Held says the pair was held out (measured, not learned).
+type PairScore struct {
+	Chosen   float64 `json:"chosen"`
+	Rejected float64 `json:"rejected"`
+	Held     bool    `json:"held,omitempty"`
 }
 
 // DeviceInfo says which device runs a request.
@@ -152,6 +213,9 @@ type Message struct {
 	Tokens []core.TokenProb `json:"tokens,omitempty"`
 	// Inspection is an inspect request's answer.
 	Inspection *core.Inspection `json:"inspection,omitempty"`
+	// Offers answers sample_pairs; PairScores follows train_reward's result.
+	Offers     []Offer     `json:"offers,omitempty"`
+	PairScores []PairScore `json:"pair_scores,omitempty"`
 }
 
 // ParseRequest decodes and validates one request.
@@ -170,9 +234,9 @@ func ParseRequest(data []byte) (Request, error) {
 		}
 	case Save:
 		switch r.Format {
-		case "", FormatPretune, FormatSafetensors, FormatBase, FormatAdapter:
+		case "", FormatPretune, FormatSafetensors, FormatBase, FormatAdapter, FormatSFT:
 		default:
-			return r, fmt.Errorf("protocol: unknown checkpoint format %q (%s, %s, %s or %s)", r.Format, FormatPretune, FormatSafetensors, FormatBase, FormatAdapter)
+			return r, fmt.Errorf("protocol: unknown checkpoint format %q (%s, %s, %s, %s or %s)", r.Format, FormatPretune, FormatSafetensors, FormatBase, FormatAdapter, FormatSFT)
 		}
 		if r.Method != "" && r.Format != FormatAdapter {
 			return r, fmt.Errorf("protocol: save names a method only for a LoRA adapter (format %s)", FormatAdapter)
@@ -191,6 +255,24 @@ func ParseRequest(data []byte) (Request, error) {
 	case Inspect:
 		if r.Prompt == "" {
 			return r, fmt.Errorf("protocol: inspect needs a prompt: the text to look at")
+		}
+	case OpenSFT, TrainReward:
+		if r.Code == "" {
+			return r, fmt.Errorf("protocol: %s needs a feedback spec's code", r.Kind)
+		}
+		if r.AsSFT && len(r.Base) == 0 {
+			return r, fmt.Errorf("protocol: %s: as_sft says the base is the model to improve, but there is no base", r.Kind)
+		}
+	case SamplePairs:
+		if r.Code == "" {
+			return r, fmt.Errorf("protocol: sample_pairs needs a feedback spec's code: its taste's prompts")
+		}
+		if r.Count < 1 || r.Count > MaxOffers {
+			return r, fmt.Errorf("protocol: sample_pairs asks for %d pairs; ask for 1..%d", r.Count, MaxOffers)
+		}
+	case Score:
+		if r.Prompt == "" || r.Text == "" {
+			return r, fmt.Errorf("protocol: score needs a prompt and an answer")
 		}
 	case Pause, Resume, Stop, Conformance, Bench:
 	default:
