@@ -183,7 +183,7 @@ func tuningKeys() []string {
 	for _, j := range []string{feedback.JudgeTaste, feedback.JudgeRewardModel} {
 		out = append(out, "fbt.col.win."+j, "fbt.judge."+j)
 	}
-	for _, st := range []string{feedback.SFT, feedback.RewardModel, "method"} {
+	for _, st := range []string{feedback.SFT, feedback.RewardModel} {
 		out = append(out, "fbt.stage."+st)
 	}
 	return out

@@ -225,6 +225,15 @@ func TestTuningFailuresAndStop(t *testing.T) {
 	h.workers[1].say(tuningMessages(feedback.DPO, "cpu:5f7000000000", 1, 0.1, 0.6, "cpu:dd0000000000")...)
 	require.Equal(t, statusStopped, tu.Lanes[1].Status)
 	require.Nil(t, tu.Lanes[1].Result)
+
+	// Stopped between a method's result and its done: the run did not finish, so a link made
+	// now carries no fingerprint for it.
+	h = &fakeHost{}
+	tu = startTuning(h, spec, []byte("sft"), false)
+	h.workers[0].say(tuningMessages(feedback.PPO, "cpu:5f7000000000", 1, 0.1, 0.6, "cpu:990000000000")...)
+	dm := tuningMessages(feedback.DPO, "cpu:5f7000000000", 1, 0.1, 0.6, "cpu:dd0000000000")
+	h.workers[1].say(dm[:len(dm)-1]...)
+	tu.stop()
 	require.Equal(t, map[string]string{feedback.SFT: "cpu:5f7000000000", feedback.RewardModel: "cpu:4d0000000000", feedback.PPO: "cpu:990000000000"},
 		tu.Fingerprints(), "a stopped method has no fingerprint")
 }
