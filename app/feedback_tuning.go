@@ -22,7 +22,6 @@ import (
 // what happens to it (the workers' messages), so its logic is tested without a browser; the
 // Feedback view holds it and draws it with render.
 type tuning struct {
-	host tuningHost
 	// Spec is the feedback stage with every method: what the share link carries, and what
 	// the fingerprints of a link are checked against (Spec.Fingerprints).
 	Spec  runspec.Spec
@@ -39,7 +38,9 @@ type tuningHost interface {
 	// startWorker starts a trainer whose messages go to handle, one at a time, on the UI
 	// goroutine.
 	startWorker(handle func(protocol.Message)) worker
-	// dispatch runs fn on the UI goroutine for the view (from a callback outside it).
+	// dispatch runs fn on the UI goroutine for the view (from a callback outside it). The
+	// piece needs none today (its workers' messages already come there); it is part of the
+	// host so the view can hand the piece work from its own callbacks.
 	dispatch(fn func())
 }
 
@@ -75,7 +76,7 @@ func (ln *tuningLane) Active() bool { return ln.Status == statusStarting || ln.S
 // Feedback.Methods are the ticked methods): each runs the stage with that one method, from the
 // SFT model sft (AsSFT: a learner's file, improved as it is).
 func startTuning(host tuningHost, spec runspec.Spec, sft []byte, asSFT bool) *tuning {
-	t := &tuning{host: host, Spec: spec}
+	t := &tuning{Spec: spec}
 	if spec.Feedback == nil {
 		return t
 	}
