@@ -2,7 +2,6 @@ package app
 
 import (
 	"errors"
-	"fmt"
 	"reflect"
 	"slices"
 	"strconv"
@@ -235,22 +234,9 @@ func (s *compareSetup) method(kind string) *methodSetup {
 	return nil
 }
 
-// methodField is one number of a method's row: its key (also in its element id and i18n key),
-// the kinds that have it, its range, and how to read (with its default filled) and write it.
-type methodField struct {
-	Key      string
-	Kinds    []string
-	Min, Max float64
-	Int      bool
-	Get      func(m methodSetup) float64
-	Set      func(m *methodSetup, v float64)
-}
-
-// Default is what reset puts back (shown as "default ..."): the value with the setting reset.
-func (f methodField) Default(m methodSetup) float64 {
-	m.Reset(f.Key)
-	return f.Get(m)
-}
+// methodField is one number of a compare method's row (number_field.go's table, shared with
+// the feedback view's methods).
+type methodField = numberField[methodSetup, *methodSetup]
 
 var methodFields = []methodField{
 	{Key: "lr", Kinds: compare.Kinds, Min: 1e-6, Max: 1,
@@ -271,15 +257,7 @@ var methodFields = []methodField{
 }
 
 // fieldsOf lists the number fields of a kind, in order.
-func fieldsOf(kind string) []methodField {
-	var out []methodField
-	for _, f := range methodFields {
-		if slices.Contains(f.Kinds, kind) {
-			out = append(out, f)
-		}
-	}
-	return out
-}
+func fieldsOf(kind string) []methodField { return fieldsFor(methodFields, kind) }
 
 // targets are LoRA's layers as the form shows them: the default four when none were chosen (nil),
 // none at all when every box was unticked (empty, which the form refuses).
@@ -310,17 +288,7 @@ func (m *methodSetup) SetTarget(name string, on bool) {
 // SetField parses and range-checks one of the method's numbers; a refused value leaves the row
 // as it was and returns a *fieldError the page translates.
 func (m *methodSetup) SetField(key, text string) error {
-	for _, f := range fieldsOf(m.Kind) {
-		if f.Key == key {
-			v, err := parseNumber(key, text, f.Min, f.Max, f.Int)
-			if err != nil {
-				return err
-			}
-			f.Set(m, v)
-			return nil
-		}
-	}
-	return fmt.Errorf("a %s method has no field %q", m.Kind, key)
+	return setFieldOf(methodFields, m.Kind, m, key, text)
 }
 
 // Reset puts one of the method's settings back to the kind's default (compare.Defaults).
@@ -354,7 +322,7 @@ func (m methodSetup) IsDefault(key string) bool {
 	}
 	for _, f := range fieldsOf(m.Kind) {
 		if f.Key == key {
-			return f.Get(m) == f.Default(m)
+			return f.IsDefault(m)
 		}
 	}
 	return true

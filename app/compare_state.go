@@ -17,8 +17,8 @@ type compareState struct {
 	host compareHost
 
 	form       compareSetup
-	errs       map[string]string // a field's element id -> why its value was refused
-	pretrained pretrainedModel   // the pretraining view's run (session.go)
+	errs       fieldErrs       // a field's element id -> why its value was refused
+	pretrained pretrainedModel // the pretraining view's run (session.go)
 
 	cmp       *comparison
 	workers   []worker // one per method, closed once it ends
@@ -342,16 +342,3 @@ func (c *compareState) baseSpec(name string) (runspec.Spec, bool) {
 }
 
 func (c *compareState) running() bool { return c.cmp != nil && c.cmp.Active() }
-
-// setNumber sets a number field (its element id) from the typed text with set, keeping the
-// refusal's message (in l) to show.
-func (c *compareState) setNumber(l Lang, id, text string, set func(string) error) {
-	if err := set(text); err != nil {
-		if c.errs == nil {
-			c.errs = map[string]string{}
-		}
-		c.errs[id] = fieldErrText(l, err)
-		return
-	}
-	delete(c.errs, id)
-}

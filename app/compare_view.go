@@ -348,33 +348,10 @@ func (c *Compare) renderTargets(m *methodSetup, disabled bool) app.UI {
 	)
 }
 
-// renderNumber is one number input with its label, its default and a reset button; set parses
-// the typed text and says why a value is refused.
+// renderNumber is one number input with its label, its default and a reset button (numberInput,
+// shared with the other methods forms); refusals are kept in the state's errs.
 func (c *Compare) renderNumber(id, label string, value, def float64, disabled bool, set func(string) error, reset func()) app.UI {
-	l := c.Lang
-	var errText app.UI
-	if msg, ok := c.errs[id]; ok {
-		errText = app.Span().Class("error").Role("alert").Text(msg)
-	}
-	return app.Div().Class("field").Body(
-		app.Label().For(id).Text(label),
-		app.Input().Type("number").ID(id).Value(fmtNum(value)).Disabled(disabled).Attr("step", "any").
-			Attr("aria-describedby", id+"-def").OnChange(func(ctx app.Context, e app.Event) {
-			c.setNumber(l, id, ctx.JSSrc().Get("value").String(), set)
-		}),
-		app.Span().ID(id+"-def").Class("default").Text(l.T("field.default", fmtNum(def))),
-		resetButton(l, id, label, disabled || value == def, func() {
-			reset()
-			delete(c.errs, id)
-		}),
-		errText,
-	)
-}
-
-// resetButton puts a setting back to its default.
-func resetButton(l Lang, id, label string, disabled bool, reset func()) app.UI {
-	return app.Button().ID(id+"-reset").Class("reset").Title(l.T("field.reset")).Aria("label", l.T("field.reset_label", label)).
-		Disabled(disabled).Text("↺").OnClick(func(ctx app.Context, e app.Event) { reset() })
+	return numberInput(c.Lang, &c.errs, id, label, value, def, disabled, set, reset)
 }
 
 // pretrainedLabel names the "model just pretrained" choice, with the run's name once there is one.

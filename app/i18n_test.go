@@ -158,6 +158,10 @@ func TestEveryKeyUsedExists(t *testing.T) {
 	for _, c := range []string{protocol.CodeAdapterDamaged, protocol.CodeAdapterNotLoRA, protocol.CodeAdapterMismatch} {
 		used["lora.err."+c] = true
 	}
+	// The feedback view's tuning piece: names built from kinds, fields and win judges.
+	for _, k := range tuningKeys() {
+		used[k] = true
+	}
 	for k := range used {
 		require.Contains(t, en, k, "English has no %q", k)
 		require.Contains(t, zh, k, "Chinese has no %q", k)

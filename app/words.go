@@ -188,8 +188,9 @@ func groupDigits(n int) string {
 	return b.String()
 }
 
-// tryThis is an explanation's "try this" link: it loads a setting and highlights its control.
-func tryThis(l Lang, key string, apply func(), controlID string) app.UI {
+// tryThis is an explanation's "try this" link: it loads a setting and highlights its control. It
+// is a button, so a view can give it an id of its own.
+func tryThis(l Lang, key string, apply func(), controlID string) app.HTMLButton {
 	return app.Button().Class("try").Text(l.T(key)).OnClick(func(ctx app.Context, e app.Event) {
 		apply()
 		ctx.Defer(func(app.Context) { highlight(controlID) })
