@@ -850,7 +850,7 @@ func (f *feedbackState) openLink(code string) {
 	}
 	f.stop()
 	f.link, f.linkErr, f.linkCLI, f.linkEdited = &spec, err, false, false
-	f.offer = nil
+	f.offer, f.choice = nil, startChoice{Kind: startLink}
 	if spec.Lang != "" {
 		f.host.setLang(Lang(spec.Lang))
 	}
@@ -868,7 +868,6 @@ func (f *feedbackState) openLink(code string) {
 	}
 	f.picks.setPairs(pairs, spec.Feedback.Taste != "")
 	f.setup = setupFromConfig(*spec.Feedback)
-	f.choice = startChoice{Kind: startLink}
 	f.findSFT(spec)
 }
 
