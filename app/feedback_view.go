@@ -616,7 +616,11 @@ func (f *Feedback) renderTuning() app.UI {
 			app.Button().ID("fb-tune-run").Class("primary").Text(l.T("fb.tune.run")).Disabled(!ready || running || f.busy()).
 				OnClick(func(ctx app.Context, e app.Event) { f.runMethods() }),
 			app.Button().ID("fb-tune-stop").Text(l.T("btn.stop")).Disabled(!running).
-				OnClick(func(ctx app.Context, e app.Event) { f.tuning.stop() }),
+				OnClick(func(ctx app.Context, e app.Event) {
+					if f.tuning != nil {
+						f.tuning.stop()
+					}
+				}),
 		),
 		run,
 		f.renderShare(ready),
