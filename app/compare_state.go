@@ -3,6 +3,7 @@ package app
 import (
 	"fmt"
 
+	"pretune/core/compare"
 	"pretune/core/job"
 	"pretune/core/protocol"
 	"pretune/core/runspec"
@@ -58,7 +59,7 @@ func (c *compareState) pretrainedChanged() {
 func (c *compareState) openLink(code string) {
 	c.linkCode = code
 	spec, err := runspec.Decode(code)
-	if !spec.Compares() { // a pretraining run, or a damaged link: the pretraining view's
+	if !spec.Compares() || spec.Feeds() { // a pretraining run, or a damaged link: the pretraining view's; a feedback stage: the feedback view's
 		return
 	}
 	c.link, c.linkErr = &spec, err
@@ -339,6 +340,26 @@ func (c *compareState) baseSpec(name string) (runspec.Spec, bool) {
 	}
 	p, err := runspec.PresetByName(name)
 	return p.Spec, err == nil
+}
+
+// tuned is the finished comparison as the feedback view may start from it (session.go): its
+// finished full fine-tuning methods, which can make a feedback stage's SFT model.
+func (c *compareState) tuned() tunedModel {
+	cmp := c.cmp
+	if cmp == nil || cmp.Phase != phaseDone || cmp.BaseData == nil {
+		return tunedModel{}
+	}
+	var methods []string
+	for _, ln := range cmp.Lanes {
+		if ln.Status == statusDone && ln.Method.Kind == compare.Full {
+			methods = append(methods, ln.Method.Label())
+		}
+	}
+	if len(methods) == 0 {
+		return tunedModel{}
+	}
+	return tunedModel{Ready: true, Spec: cmp.Spec, Methods: methods, id: fmt.Sprintf("%p", cmp),
+		base: func() []byte { return cmp.BaseData }}
 }
 
 func (c *compareState) running() bool { return c.cmp != nil && c.cmp.Active() }

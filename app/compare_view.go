@@ -28,6 +28,7 @@ type Compare struct {
 
 	ctx app.Context
 	compareState
+	published string // the key of the tunedModel last published for the feedback view
 }
 
 // OnMount starts the form from the built-in base of the page's language and follows the
@@ -59,8 +60,21 @@ func (c *Compare) OnNav(ctx app.Context) {
 // startWorker starts a trainer whose messages come back on the UI goroutine for this view.
 func (c *Compare) startWorker(handle func(protocol.Message)) worker {
 	return newTrainer(c.ctx.ResolveStaticResource("/web/worker.js"), func(m protocol.Message) {
-		c.dispatch(func() { handle(m) })
+		c.dispatch(func() {
+			handle(m)
+			c.publishTuned()
+		})
 	})
+}
+
+// publishTuned tells the feedback view of a finished comparison it may start from, once per
+// change (a worker's message may finish it).
+func (c *Compare) publishTuned() {
+	m := c.tuned()
+	if k := m.key(); k != c.published {
+		c.published = k
+		c.ctx.SetState(tunedState, m)
+	}
 }
 
 // fetchBase fetches a built-in base, kept on the server as web/base/<name>.ckpt.

@@ -12,7 +12,8 @@ import (
 
 // Home is the playground's one page: a header with the views and the language switch, and the
 // view in use. The pretraining and compare views stay mounted (hidden) while another shows, so
-// their runs keep going and keep their charts when the learner looks elsewhere.
+// their runs keep going and keep their charts when the learner looks elsewhere; so does the
+// feedback view, which hears the keys only while it shows.
 type Home struct {
 	app.Compo
 	lang Lang
@@ -23,11 +24,12 @@ type Home struct {
 const (
 	viewPretrain = "pretrain"
 	viewCompare  = "compare"
+	viewFeedback = "feedback"
 	viewBench    = "bench"
 	viewPresets  = "presets"
 )
 
-var views = []string{viewPretrain, viewCompare, viewBench, viewPresets}
+var views = []string{viewPretrain, viewCompare, viewFeedback, viewBench, viewPresets}
 
 // OnMount reads the remembered language, and follows it as other components change it.
 func (h *Home) OnMount(ctx app.Context) {
@@ -38,8 +40,9 @@ func (h *Home) OnMount(ctx app.Context) {
 	}
 }
 
-// OnNav shows the view a #r= link is for: a fine-tuning comparison's opens the compare view
-// (which runs it); any other stays with the pretraining view (which runs it or says why not).
+// OnNav shows the view a #r= link is for: a feedback stage's opens the feedback view, a
+// fine-tuning comparison's the compare view (which run them); any other stays with the
+// pretraining view (which runs it or says why not).
 func (h *Home) OnNav(ctx app.Context) {
 	if v := linkView(ctx.Page().URL().Fragment); v != "" {
 		h.view = v
@@ -52,7 +55,11 @@ func linkView(fragment string) string {
 	if !ok {
 		return ""
 	}
-	if spec, _ := runspec.Decode(code); spec.Compares() { // a damaged link: the pretraining view says why
+	spec, _ := runspec.Decode(code)
+	switch { // a damaged link: the pretraining view says why, unless it is a feedback stage's
+	case spec.Feeds():
+		return viewFeedback
+	case spec.Compares():
 		return viewCompare
 	}
 	return viewPretrain
@@ -94,6 +101,7 @@ func (h *Home) Render() app.UI {
 		app.Main().Class("page").Body(
 			app.Div().Hidden(view != viewPretrain).Body(&Pretrain{Lang: l}),
 			app.Div().Hidden(view != viewCompare).Body(&Compare{Lang: l}),
+			app.Div().Hidden(view != viewFeedback).Body(&Feedback{Lang: l, Active: view == viewFeedback}),
 			app.If(view == viewBench, &Bench{Lang: l}),
 			app.If(view == viewPresets, &Presets{Lang: l}),
 		),

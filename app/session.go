@@ -1,6 +1,8 @@
 package app
 
 import (
+	"strings"
+
 	"pretune/core/runspec"
 )
 
@@ -33,4 +35,31 @@ type pretrainedModel struct {
 func (m pretrainedModel) key() string {
 	return m.Status + "|" + m.Name + "|" + m.Fingerprint + "|" + map[bool]string{true: "ready", false: ""}[m.Ready] +
 		map[bool]string{true: "|base", false: ""}[m.FromBase]
+}
+
+// The feedback view can improve "a method just fine-tuned" in the compare view. The compare view
+// publishes its finished comparison the same way (tunedState, in memory only): its spec, the
+// methods that finished and can make a feedback stage's SFT model, and a function that gives
+// the comparison's base file, from which the feedback view's worker fine-tunes the method again
+// (the same bits as the compare lane: job.TrainSFT trains as compare.Train does).
+const tunedState = "pretune.tuned"
+
+// tunedModel is the compare view's finished comparison as the feedback view sees it.
+type tunedModel struct {
+	// Ready says a comparison finished with at least one method in Methods, and its base file
+	// is in memory.
+	Ready bool
+	Spec  runspec.Spec
+	// Methods are the labels of the finished methods a feedback stage can start from: full
+	// fine-tuning only, as runspec's feedback stage has its SFT model made by full fine-tuning.
+	Methods []string
+	// id tells comparisons apart, so the compare view publishes only changes.
+	id string
+	// base gives the comparison's base file; set when Ready.
+	base func() []byte
+}
+
+// key identifies what the feedback view shows of m.
+func (m tunedModel) key() string {
+	return m.id + "|" + strings.Join(m.Methods, ",")
 }
