@@ -113,9 +113,13 @@ type feedbackState struct {
 	imported  int // how many picks the last import added
 
 	reward *rewardModel
-	stage  runspec.Spec // the spec the reward model trained with (the share link's)
-	setup  tuningSetup
-	tuning *tuning
+	// rewardSteps is the reward model's training steps as the learner set them (0: the
+	// stage's default, feedback.Config.RewardSteps); errs keeps a refused value's reason.
+	rewardSteps int
+	errs        fieldErrs
+	stage       runspec.Spec // the spec the reward model trained with (the share link's)
+	setup       tuningSetup
+	tuning      *tuning
 	// tuningSpec is what the methods run (the stage spec with their methods).
 	tuningSpec runspec.Spec
 
@@ -693,6 +697,9 @@ func (f *feedbackState) stageSpec() (runspec.Spec, error) {
 	}
 	spec := f.sft.Spec
 	fb := *spec.Feedback
+	if f.rewardSteps > 0 {
+		fb.RewardSteps = f.rewardSteps
+	}
 	fb.Taste = ""
 	if f.picks.AllTaste() {
 		fb.Taste = tasteOf(spec)
@@ -707,6 +714,27 @@ func (f *feedbackState) stageSpec() (runspec.Spec, error) {
 	}
 	spec.Feedback, spec.Prefs, spec.Fingerprint, spec.Fingerprints = &fb, ref, "", nil
 	return spec, nil
+}
+
+// setRewardSteps takes the reward model's steps as typed (feedback.Config.Validate's range).
+func (f *feedbackState) setRewardSteps(text string) error {
+	n, err := parseNumber("reward_steps", text, 1, feedback.MaxSteps, true)
+	if err == nil {
+		f.rewardSteps = int(n)
+	}
+	return err
+}
+
+// rewardStepsShown is the reward model's steps as the form shows them, and their default.
+func (f *feedbackState) rewardStepsShown() (value, def int) {
+	def = feedback.DefaultConfig("").RewardSteps
+	if f.sft != nil && f.sft.Spec.Feedback != nil {
+		def = f.sft.Spec.Feedback.RewardSteps
+	}
+	if f.rewardSteps > 0 {
+		return f.rewardSteps, def
+	}
+	return def, def
 }
 
 // rewardErr is why the reward model cannot train on the picks now, if it cannot.

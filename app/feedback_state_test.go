@@ -281,6 +281,15 @@ func TestFeedbackStageSpec(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, f.picks.Pairs(), pairs)
 	require.True(t, runspec.SameSFT(keptFeedbackSpec(EN), spec))
+	steps, def := f.rewardStepsShown()
+	require.Equal(t, keptFeedbackSpec(EN).Feedback.RewardSteps, def)
+	require.Equal(t, def, spec.Feedback.RewardSteps)
+	require.Equal(t, def, steps)
+	require.Error(t, f.setRewardSteps("0"), "a reward model trains at least a step")
+	require.NoError(t, f.setRewardSteps("12"))
+	spec, err = f.stageSpec()
+	require.NoError(t, err)
+	require.Equal(t, 12, spec.Feedback.RewardSteps, "the steps the learner set")
 
 	for i := range f.picks.List {
 		f.picks.List[i].Taste = true

@@ -2,11 +2,13 @@ package app
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/maxence-charriere/go-app/v9/pkg/app"
 
+	"pretune/core"
 	"pretune/core/feedback"
 )
 
@@ -16,6 +18,9 @@ import (
 // it with render.
 type tuningSetup struct {
 	Methods []tuningMethod // one row per kind, in feedback.Kinds' order
+	// Steps and Batch are every method's schedule: optimizer steps, and responses a step (GRPO:
+	// num_generations of them per prompt). A class short on time lowers the steps.
+	Steps, Batch int
 	// ref is the feedback config the form was made from (the language's lesson, or a link's):
 	// the form checks its methods against it as it is edited (a GRPO group must divide its
 	// batch), before the view asks for Config with the stage's own.
@@ -96,7 +101,7 @@ func newTuningSetup(l Lang) tuningSetup {
 // the kinds it does not use stay unticked with their defaults. The form has one row a kind, so a
 // second method of a kind is left out, and a method's name is dropped: a row is its kind.
 func setupFromConfig(cfg feedback.Config) tuningSetup {
-	s := tuningSetup{ref: cfg}
+	s := tuningSetup{ref: cfg, Steps: cfg.Steps, Batch: cfg.Batch}
 	for _, k := range feedback.Kinds {
 		s.Methods = append(s.Methods, tuningMethod{Method: feedback.Defaults(k)})
 	}
@@ -131,6 +136,15 @@ var errRefused = errors.New("a setting's value was refused: fix it or reset it")
 func (s *tuningSetup) Config(base feedback.Config) (feedback.Config, error) {
 	cfg := base
 	cfg.Methods = nil
+	if s.Steps > 0 { // a form made before the schedule was known keeps base's
+		cfg.Steps, cfg.Batch = s.Steps, s.Batch
+		cfg.EvalEvery = min(base.EvalEvery, cfg.Steps) // the last step is always measured
+	}
+	for id := range s.errs {
+		if strings.HasPrefix(id, tuningScheduleID) {
+			return feedback.Config{}, errRefused
+		}
+	}
 	for _, m := range s.Methods {
 		if !m.On {
 			continue
@@ -161,6 +175,51 @@ func (s *tuningSetup) tryNoLeash() {
 	s.triedNoLeash = true
 }
 
+// The schedule's fields: element ids, keys and ranges (feedback.Config.Validate's).
+const tuningScheduleID = "fbt-sched-"
+
+var tuningSchedule = []struct {
+	Key      string
+	Min, Max float64
+	Get      func(s *tuningSetup) *int
+	Default  func(d feedback.Config) int
+}{
+	{"steps", 1, feedback.MaxSteps, func(s *tuningSetup) *int { return &s.Steps }, func(d feedback.Config) int { return d.Steps }},
+	{"batch", 2, core.MaxBatch, func(s *tuningSetup) *int { return &s.Batch }, func(d feedback.Config) int { return d.Batch }},
+}
+
+// setSchedule parses and range-checks a schedule field's typed text; a refused value leaves the
+// setting as it was.
+func (s *tuningSetup) setSchedule(key, text string) error {
+	for _, f := range tuningSchedule {
+		if f.Key == key {
+			n, err := parseNumber(f.Key, text, f.Min, f.Max, true)
+			if err == nil {
+				*f.Get(s) = int(n)
+			}
+			return err
+		}
+	}
+	return fmt.Errorf("the schedule has no field %q", key)
+}
+
+// renderSchedule draws the steps and responses a step every method trains with; the default is
+// the lesson's (feedback.DefaultConfig).
+func (s *tuningSetup) renderSchedule(l Lang, disabled bool) app.UI {
+	def := feedback.DefaultConfig("")
+	var fields []app.UI
+	for _, f := range tuningSchedule {
+		f := f
+		v := f.Get(s)
+		fields = append(fields, numberInput(l, &s.errs, tuningScheduleID+f.Key, l.T("fbt.sched."+f.Key), float64(*v), float64(f.Default(def)), disabled,
+			func(text string) error { return s.setSchedule(f.Key, text) }, func() { *v = f.Default(def) }))
+	}
+	return app.Div().ID("fbt-schedule").Body(
+		app.H3().Text(l.T("fbt.sched.title")),
+		app.Div().Class("fields").Body(fields...),
+	)
+}
+
 // tuningRowID is a method row's element id (its tick box); its fields' ids add "-<key>".
 func tuningRowID(kind string) string { return "fbt-m-" + kind }
 
@@ -186,6 +245,9 @@ func tuningKeys() []string {
 	for _, st := range []string{feedback.SFT, feedback.RewardModel} {
 		out = append(out, "fbt.stage."+st)
 	}
+	for _, f := range tuningSchedule {
+		out = append(out, "fbt.sched."+f.Key)
+	}
 	return out
 }
 
@@ -207,6 +269,7 @@ func (s *tuningSetup) render(l Lang, disabled bool) app.UI {
 		),
 		tried,
 		app.Range(s.Methods).Slice(func(i int) app.UI { return s.renderMethod(l, &s.Methods[i], disabled) }),
+		s.renderSchedule(l, disabled),
 		check,
 	)
 }

@@ -189,3 +189,28 @@ func TestTuningTryNoLeash(t *testing.T) {
 		require.True(t, hasTag(page, "input", `id="fbt-m-ppo-kl_coef"`, `value="0"`))
 	}
 }
+
+// TestTuningSchedule: the schedule fields start at the config's, Config puts the typed steps and
+// batch in (the evaluations never further apart than the steps), and a refused value or a group
+// that no longer divides the batch stops the run.
+func TestTuningSchedule(t *testing.T) {
+	lesson := feedback.DefaultConfig("en-food")
+	s := setupFromConfig(lesson)
+	require.Equal(t, lesson.Steps, s.Steps)
+	require.Equal(t, lesson.Batch, s.Batch)
+
+	s.errs.set(EN, tuningScheduleID+"steps", "4", func(text string) error { return s.setSchedule("steps", text) })
+	cfg, err := s.Config(lesson)
+	require.NoError(t, err)
+	require.Equal(t, 4, cfg.Steps)
+	require.Equal(t, 4, cfg.EvalEvery, "the default 10 steps between evaluations would never measure a 4-step run")
+
+	s.errs.set(EN, tuningScheduleID+"batch", "1", func(text string) error { return s.setSchedule("batch", text) })
+	require.Contains(t, s.errs, tuningScheduleID+"batch")
+	_, err = s.Config(lesson)
+	require.ErrorIs(t, err, errRefused)
+
+	s.errs.set(EN, tuningScheduleID+"batch", "12", func(text string) error { return s.setSchedule("batch", text) })
+	_, err = s.Config(lesson)
+	require.ErrorContains(t, err, "must divide the batch", "GRPO's 8 answers a prompt do not divide 12")
+}

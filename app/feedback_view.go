@@ -550,9 +550,12 @@ func (f *Feedback) renderReward() app.UI {
 			scoreBox = f.renderScoreBox()
 		}
 	}
+	steps, def := f.rewardStepsShown()
 	return app.Section().Class("panel").ID("fb-reward").Body(
 		app.H2().Text(l.T("fb.rm.title")),
 		app.P().Class("hint").Text(l.T("fb.rm.explain")),
+		numberInput(l, &f.errs, "fb-rm-steps", l.T("fb.rm.steps"), float64(steps), float64(def), training || f.choice.Kind == startLink,
+			f.setRewardSteps, func() { f.rewardSteps = 0 }),
 		app.Div().Class("controls").Body(
 			app.Button().ID("fb-rm-train").Class("primary").Text(l.T("fb.rm.train")).Disabled(training || f.busy() || !f.sft.Ready() || err != nil).
 				OnClick(func(ctx app.Context, e app.Event) { f.trainReward() }),
