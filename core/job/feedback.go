@@ -347,24 +347,76 @@ func runFeedback(ctx context.Context, spec runspec.Spec, st *feedbackStage, load
 	class := sft.Model.Dev.Name()
 	in := feedback.Inputs{SFT: sft.Model, Tok: st.tk, Pairs: st.pairs, Task: st.task, Pretrain: c, BetweenSteps: o.BetweenSteps}
 	results, err := feedback.Run(ctx, in, *spec.Feedback, func(e feedback.Event) {
-		switch e.Kind {
-		case "progress":
-			if o.Progress {
-				emit(Event{Event: "progress", Method: e.Method, Step: e.Step, Steps: e.Steps, TrainLoss: e.TrainLoss, Device: class})
-			}
-		case "eval":
-			emit(feedbackEval(e, class))
-		case "result":
-			r := FeedbackResultEvent(e.Result, class)
-			if spec.Feedback.Taste == "" {
-				r.RMGoldAccuracy = nil // no taste to measure it against
-			}
-			r.Expected = spec.Fingerprints[r.Method]
-			r.Match = fingerprint.Verdict(r.Expected, r.Fingerprint)
-			emit(r)
+		if e.Kind == "result" {
+			emit(feedbackResult(spec, e.Result, class))
+		} else if ev, ok := feedbackStep(e, class, o.Progress); ok {
+			emit(ev)
 		}
 	})
 	return pre, results, err
+}
+
+// TrainReward trains the reward model of a feedback spec's stage on its preference file (Prefs)
+// from the SFT model (OpenSFT's), as the stage's run trains it (feedback.TrainRewardModel, the
+// spec's feedback config: the same model, bit for bit), reporting its evaluations (and, with
+// o.Progress, its steps) and then its result, as a run reports them; o.BetweenSteps runs after
+// every step. It returns the reward model, which scores any answer, and every pair's two scores
+// in the file's order. Characters the SFT model never saw and too few pairs are refused first.
+func TrainReward(ctx context.Context, spec runspec.Spec, sft *SFT, o Options) (*feedback.Scorer, []feedback.PairScore, error) {
+	emit := func(e Event) {
+		if o.OnEvent != nil {
+			o.OnEvent(e)
+		}
+	}
+	switch {
+	case !spec.Feeds():
+		return nil, nil, fmt.Errorf("job: the link has no feedback stage")
+	case spec.Prefs == nil:
+		return nil, nil, fmt.Errorf("job: the link carries no preference pairs to train the reward model on")
+	case sft == nil || sft.Model == nil:
+		return nil, nil, fmt.Errorf("job: no SFT model to start the reward model from")
+	}
+	pairs, err := spec.Prefs.Resolve()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := feedback.CheckVocab(pairs, sft.Tok.Knows); err != nil {
+		return nil, nil, fmt.Errorf("job: your preference pairs: %w", err)
+	}
+	class := sft.Model.Dev.Name()
+	scorer, res, scores, err := feedback.TrainRewardModel(ctx, sft.Model, sft.Tok, pairs, *spec.Feedback, func(e feedback.Event) {
+		if ev, ok := feedbackStep(e, class, o.Progress); ok {
+			emit(ev)
+		}
+	}, o.BetweenSteps)
+	if err != nil {
+		return nil, nil, err
+	}
+	emit(feedbackResult(spec, res, class))
+	return scorer, scores, nil
+}
+
+// feedbackStep is a feedback stage's step or evaluation as an event (progress only when asked).
+func feedbackStep(e feedback.Event, class string, progress bool) (Event, bool) {
+	switch e.Kind {
+	case "progress":
+		return Event{Event: "progress", Method: e.Method, Step: e.Step, Steps: e.Steps, TrainLoss: e.TrainLoss, Device: class}, progress
+	case "eval":
+		return feedbackEval(e, class), true
+	}
+	return Event{}, false
+}
+
+// feedbackResult is a feedback result as the run reports it: without a taste no gold accuracy,
+// and its fingerprint checked against the link's.
+func feedbackResult(spec runspec.Spec, res *feedback.Result, class string) Event {
+	r := FeedbackResultEvent(res, class)
+	if spec.Feedback.Taste == "" {
+		r.RMGoldAccuracy = nil // no taste to measure it against
+	}
+	r.Expected = spec.Fingerprints[r.Method]
+	r.Match = fingerprint.Verdict(r.Expected, r.Fingerprint)
+	return r
 }
 
 // feedbackEval is a feedback evaluation as an event: a method's held-out reward and KL, or the

@@ -116,6 +116,9 @@ const (
 	// Snapshot is a run's state at an evaluation (Step, Data), to resume it from there.
 	Snapshot = "snapshot"
 	Result   = "result" // a run's final figures
+	// Progress is one step of a feedback stage (its reward model or a method: Event with
+	// Event "progress", Step, Steps, TrainLoss), so the page's lanes move at every step.
+	Progress = "progress"
 	Pairs    = "pairs"  // sample_pairs's answer: Offers
 	Scores   = "scores" // train_reward's reward model's score of every pair: PairScores
 	ScoreOf  = "score"  // score's answer: Value

@@ -11,6 +11,7 @@ import (
 
 	"pretune/core"
 	"pretune/core/compare"
+	"pretune/core/feedback"
 	"pretune/core/job"
 	"pretune/core/ops"
 	"pretune/core/protocol"
@@ -54,6 +55,10 @@ type Handler struct {
 	// compared is the last finished comparison's results: save in FormatAdapter takes a LoRA
 	// method's adapter file from them (it travels in no event).
 	compared []compare.Result
+	// fb is the feedback view's SFT model (open_sft) and scorer its reward model (train_reward),
+	// kept for sample_pairs, score and save in FormatSFT; each replaced one is freed.
+	fb     *held
+	scorer *feedback.Scorer
 }
 
 // New is a handler that opens devices with open and sends every message to the page with post.
@@ -86,6 +91,14 @@ func (h *Handler) Handle(data []byte) {
 		h.inspect(req)
 	case protocol.LoadAdapter:
 		h.loadAdapter(req)
+	case protocol.OpenSFT:
+		h.openSFT(req)
+	case protocol.SamplePairs:
+		h.samplePairs(req)
+	case protocol.TrainReward:
+		h.trainReward(req)
+	case protocol.Score:
+		h.score(req)
 	}
 }
 
