@@ -1,13 +1,17 @@
 package worker
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"pretune/core/feedback"
-	"pretune/core/job"
 	"pretune/core/feedback/feedbacktest"
+	"pretune/core/job"
 	"pretune/core/protocol"
 	"pretune/core/runspec"
 )
@@ -200,4 +204,48 @@ func TestFeedbackPickerRefusals(t *testing.T) {
 			require.Contains(t, got[0].Error, tc.err)
 		})
 	}
+}
+
+// TestDecidedPairs: from the kept SFT model (recognised: nothing trains), decided offers are all
+// ones the taste tells apart, with two different answers, and the taste's side is the one it
+// scores higher; a picks file with a character the model never saw is refused by train_reward,
+// naming it.
+func TestDecidedPairs(t *testing.T) {
+	kept, err := os.ReadFile(filepath.Join("..", "..", "web", "base", "en-sft.ckpt"))
+	require.NoError(t, err, "the kept SFT model is missing: run make base")
+	preset, err := runspec.PresetByName("en-feedback")
+	require.NoError(t, err)
+	code, err := runspec.Encode(preset.Spec)
+	require.NoError(t, err)
+	p := newPage(t)
+	open := p.ask(protocol.Request{Kind: protocol.OpenSFT, Code: code, Device: "cpu", Base: kept})
+	got := p.of(open)
+	require.Equal(t, []string{protocol.Device, protocol.Result, protocol.Result, protocol.Done}, kinds(got), "a kept SFT model trains nothing")
+	require.Contains(t, got[2].Event.Note, "kept copy")
+
+	pairs := p.ask(protocol.Request{Kind: protocol.SamplePairs, Code: code, Count: 6, Seed: 1, Decided: true})
+	got = p.of(pairs)
+	require.Equal(t, []string{protocol.Pairs, protocol.Done}, kinds(got))
+	require.Len(t, got[0].Offers, 6)
+	taste, err := feedback.BuiltinTaste(preset.Spec.Feedback.Taste)
+	require.NoError(t, err)
+	for _, o := range got[0].Offers {
+		require.NotEqual(t, o.A, o.B)
+		require.NotZero(t, o.Taste, "%+v", o)
+		require.Equal(t, taste.Verdict(o.Prompt, o.A, o.B), o.Taste, "%+v", o)
+	}
+
+	var sb strings.Builder
+	for i := 0; i < 12; i++ {
+		fmt.Fprintf(&sb, "Tell me about the fox.\tIt eats eggs %c.\tIt is red.\n", 'a'+i)
+	}
+	text := strings.Replace(sb.String(), "eggs d", "eggs ✓", 1)
+	ref, err := runspec.UserPrefsRef("picks.tsv", text)
+	require.NoError(t, err)
+	bad := preset.Spec
+	bad.Prefs = ref
+	badCode, err := runspec.Encode(bad)
+	require.NoError(t, err)
+	train := p.ask(protocol.Request{Kind: protocol.TrainReward, Code: badCode})
+	require.Contains(t, p.answer(train, protocol.Error).Error, `pair 4: "✓"`)
 }
