@@ -1,6 +1,8 @@
 // Package worker answers the page's requests to a trainer worker (core/protocol): start, pause,
 // resume and stop a run; save and inspect its model, or a comparison's LoRA adapter; load an
-// adapter file onto a base; run the device conformance suite; benchmark. It is plain Go, so its
+// adapter file onto a base; run the device conformance suite; benchmark; and the feedback
+// view's picker requests (feedback.go): open the SFT model, sample pairs, train and ask a
+// reward model. It is plain Go, so its
 // tests drive it natively with the requests the page sends; wasm/ holds only the syscall/js glue
 // that hands it the page's bytes and posts its messages.
 package worker
