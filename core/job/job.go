@@ -175,6 +175,9 @@ func Run(ctx context.Context, spec runspec.Spec, dev ops.Device, o Options) (*Re
 			o.OnEvent(e)
 		}
 	}
+	if o.AsSFT && (!spec.Feeds() || o.Base == nil) {
+		return nil, fmt.Errorf("job: a model taken as the SFT model needs a feedback link and the model (a base)")
+	}
 	c, err := spec.Resolve()
 	if err != nil {
 		return nil, err

@@ -245,6 +245,9 @@ func ParseRequest(data []byte) (Request, error) {
 		if len(r.Base) > 0 && len(r.Resume) > 0 {
 			return r, fmt.Errorf("protocol: start takes a base model or a state to resume, not both")
 		}
+		if r.AsSFT && len(r.Base) == 0 {
+			return r, fmt.Errorf("protocol: start: as_sft says the base is the model to improve, but there is no base")
+		}
 	case Save:
 		switch r.Format {
 		case "", FormatPretune, FormatSafetensors, FormatBase, FormatAdapter, FormatSFT:
