@@ -10,8 +10,9 @@ import (
 // Config is a feedback comparison: where the pairs come from, the reward model's training, and
 // the methods, which all start from the same SFT model with the same seed, prompts and steps.
 type Config struct {
-	// Taste is the built-in taste that labels pairs of the SFT model's samples and judges the
-	// results (BuiltinTaste); "" when the pairs are a learner's (Run's pairs argument).
+	// Taste is the built-in taste (BuiltinTaste) that judges the results and, without a
+	// learner's pairs (Inputs.Pairs), labels pairs of the SFT model's samples too; "" when a
+	// learner's pairs teach and the reward model is the only judge.
 	Taste string `json:"taste,omitempty"`
 	// Flip is the share of the taste's labels flipped, as real people disagree and misclick.
 	Flip float32 `json:"flip"`

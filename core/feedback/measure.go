@@ -81,11 +81,9 @@ func (st *stage) measureSFT() (*Result, error) {
 	if res.TaskAccuracy, err = st.taskAccuracy(st.sft.m); err != nil {
 		return nil, err
 	}
-	hash, err := st.sft.m.WeightsHash()
-	if err != nil {
+	if res.Fingerprint, err = WeightsFingerprint(st.sft.m); err != nil {
 		return nil, err
 	}
-	res.Fingerprint = fingerprintOf(st.sft.m, nil, hash)
 	return res, nil
 }
 

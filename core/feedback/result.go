@@ -85,6 +85,16 @@ type Event struct {
 	Result   *Result `json:"result,omitempty"`
 }
 
+// WeightsFingerprint is the fingerprint of a model nothing trained here (the SFT model's
+// result's): its device class and weights, with no training losses.
+func WeightsFingerprint(m *core.Model) (string, error) {
+	hash, err := m.WeightsHash()
+	if err != nil {
+		return "", err
+	}
+	return fingerprintOf(m, nil, hash), nil
+}
+
 // fingerprintOf is a result's fingerprint: its device class, training losses and weights.
 func fingerprintOf(m *core.Model, losses []float64, weightsHash string) string {
 	return fingerprint.Of(m.Dev.Name(), losses, weightsHash)

@@ -123,9 +123,10 @@ func (r *rewardModel) step(s int) (float64, error) {
 }
 
 // evaluate returns the held-out pairs' mean Bradley-Terry loss, their accuracy against the
-// labels they carry (ties count half) and, for a taste's pairs, against the taste itself (a
-// flipped label counted the other way round).
+// labels they carry (ties count half) and, for a taste's pairs or pairs a taste judges, against
+// the taste itself (a flipped label counted the other way round, an undecided pair not at all).
 func (r *rewardModel) evaluate() (loss, acc, gold float64, err error) {
+	decided := 0
 	seqs := interleave(r.held)
 	sc, err := r.scores(seqs)
 	if err != nil {
@@ -142,13 +143,20 @@ func (r *rewardModel) evaluate() (loss, acc, gold float64, err error) {
 			right = 0.5
 		}
 		acc += right
+		if r.heldLab[i].Undecided {
+			continue
+		}
 		if r.heldLab[i].Flipped {
 			right = 1 - right
 		}
 		gold += right
+		decided++
 	}
 	n := float64(len(r.held))
-	return loss / n, acc / n, gold / n, nil
+	if decided > 0 { // else the taste told no held-out pair apart: no gold accuracy (0)
+		gold /= float64(decided)
+	}
+	return loss / n, acc / n, gold, nil
 }
 
 // trainReward trains the reward model for cfg.RewardSteps steps, reporting its events as the
@@ -232,4 +240,68 @@ func sigmoid(x float32) float32 {
 	}
 	e := ops.Exp32(x)
 	return e / (1 + e)
+}
+
+// PairScore is a trained reward model's score of one preference pair's two answers; Held says
+// the pair was held out (measured, not learned from).
+type PairScore struct {
+	Chosen, Rejected float32
+	Held             bool
+}
+
+// TrainRewardModel trains a reward model from sft (with its tokenizer tk) on a learner's pairs,
+// as Run does (the same checks, one pair in five held out, the same steps and seeds from cfg),
+// reporting its "progress" and "eval" events as the method RewardModel (BetweenSteps-style
+// between, optional, runs after every step). With cfg.Taste set the taste judges the pairs:
+// the result's RMGoldAccuracy is the reward model's agreement with the taste on the held-out
+// pairs it tells apart. It returns the reward model as a Scorer, its result (Run's reward-model result) and
+// every pair's two scores in the order of pairs. Cancelling ctx stops it between two steps.
+func TrainRewardModel(ctx context.Context, sft *core.Model, tk *core.Tokenizer, pairs []Pair, cfg Config, on func(Event), between func()) (*Scorer, *Result, []PairScore, error) {
+	if on == nil {
+		on = func(Event) {}
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, nil, nil, fmt.Errorf("feedback: %w", err)
+	}
+	if sft == nil || tk == nil {
+		return nil, nil, nil, fmt.Errorf("feedback: no model to start from")
+	}
+	var taste *Taste
+	if cfg.Taste != "" {
+		var err error
+		if taste, err = BuiltinTaste(cfg.Taste); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	train, held, err := learnerPairs(pairs, tk, sft.Cfg.Context, taste)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	r, res, err := trainReward(ctx, sft, tk, train, held, cfg, on, between)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("feedback: reward model: %w", err)
+	}
+	trainScores, err := r.scores(interleave(r.train))
+	var heldScores []float32
+	if err == nil {
+		heldScores, err = r.scores(interleave(r.held))
+	}
+	if err != nil {
+		r.free()
+		return nil, nil, nil, err
+	}
+	// splitPairs holds out pair i when i%5 == 4: walk both lists back into the pairs' order.
+	out := make([]PairScore, len(pairs))
+	t, h := 0, 0
+	for i := range out {
+		if i%5 == 4 {
+			out[i] = PairScore{Chosen: heldScores[2*h], Rejected: heldScores[2*h+1], Held: true}
+			h++
+		} else {
+			out[i] = PairScore{Chosen: trainScores[2*t], Rejected: trainScores[2*t+1]}
+			t++
+		}
+	}
+	r.opt.Free() // it trains no more: only the model is kept, to score
+	return &Scorer{m: r.model}, res, out, nil
 }

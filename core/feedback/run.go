@@ -15,8 +15,10 @@ type Inputs struct {
 	// and unchanged, as the reference. Tok is its tokenizer.
 	SFT *core.Model
 	Tok *core.Tokenizer
-	// Pairs are a learner's preference pairs (Config.Taste empty); one in five, spread evenly,
-	// is held out to measure the reward model, and their prompts are the held-out prompts.
+	// Pairs are a learner's preference pairs; one in five, spread evenly, is held out to measure
+	// the reward model. Without a taste (Config.Taste empty) their prompts are the held-out
+	// prompts and the reward model judges; with one, the taste judges on its own held-out
+	// prompts, and measures the reward model against its own verdicts.
 	Pairs []Pair
 	// Task, optional, is the task the SFT model was taught: each model's held-out accuracy on
 	// it is measured. Pretrain, optional, is the SFT model's pretraining corpus: its held-out
@@ -75,10 +77,9 @@ func Run(ctx context.Context, in Inputs, cfg Config, on func(Event)) ([]Result, 
 	defer st.sft.free()
 
 	var train, held []labelled
-	if cfg.Taste != "" {
-		if len(in.Pairs) > 0 {
-			return nil, fmt.Errorf("feedback: give a taste or your own pairs, not both")
-		}
+	switch {
+	case cfg.Taste != "" && len(in.Pairs) == 0:
+		// The taste labels pairs of the SFT model's own answers, and judges.
 		if st.taste, err = BuiltinTaste(cfg.Taste); err != nil {
 			return nil, err
 		}
@@ -93,21 +94,24 @@ func Run(ctx context.Context, in Inputs, cfg Config, on func(Event)) ([]Result, 
 		if held, err = labelPairs(ctx, st.sft, st.taste, st.heldPrompts, max(8, cfg.Pairs/4), cfg.Tokens, cfg.Flip, sampling, flips); err != nil {
 			return nil, err
 		}
-	} else {
-		if err := CheckVocab(in.Pairs, in.Tok.Knows); err != nil {
-			return nil, fmt.Errorf("feedback: %w", err)
-		}
-		for i, p := range in.Pairs {
-			for _, answer := range []string{p.Chosen, p.Rejected} {
-				if _, err := textSequence(in.Tok, p.Prompt, answer, in.SFT.Cfg.Context); err != nil {
-					return nil, fmt.Errorf("feedback: pair %d of your file: %w", i+1, err)
-				}
+	default:
+		// The learner's pairs teach; a taste, if given, only judges: the methods are measured
+		// on its held-out prompts, which no pair and no rollout used.
+		if cfg.Taste != "" {
+			if st.taste, err = BuiltinTaste(cfg.Taste); err != nil {
+				return nil, err
+			}
+			if err := checkVocabulary(in.Tok, st.taste.Held); err != nil {
+				return nil, err
 			}
 		}
-		if train, held, err = splitPairs(in.Pairs); err != nil {
+		if train, held, err = learnerPairs(in.Pairs, in.Tok, in.SFT.Cfg.Context, st.taste); err != nil {
 			return nil, err
 		}
 		st.trainPrompts, st.heldPrompts = promptsOf(train), promptsOf(held)
+		if st.taste != nil {
+			st.heldPrompts = st.taste.Held
+		}
 	}
 	if in.Pretrain != nil {
 		st.valTokens = in.Tok.Encode(in.Pretrain.Val)
@@ -139,6 +143,37 @@ func Run(ctx context.Context, in Inputs, cfg Config, on func(Event)) ([]Result, 
 		results = append(results, *res)
 	}
 	return results, nil
+}
+
+// learnerPairs checks a learner's pairs against the model (its tokenizer knows every character,
+// every answer fits its context) and splits them (splitPairs). With a taste, each pair's label
+// is checked against it: Flipped when the taste prefers the rejected answer, Undecided when it
+// scores both alike, so the reward model's gold accuracy is the taste's.
+func learnerPairs(pairs []Pair, tk *core.Tokenizer, context int, taste *Taste) (train, held []labelled, err error) {
+	if err := CheckVocab(pairs, tk.Knows); err != nil {
+		return nil, nil, fmt.Errorf("feedback: %w", err)
+	}
+	for i, p := range pairs {
+		for _, answer := range []string{p.Chosen, p.Rejected} {
+			if _, err := textSequence(tk, p.Prompt, answer, context); err != nil {
+				return nil, nil, fmt.Errorf("feedback: pair %d of your file: %w", i+1, err)
+			}
+		}
+	}
+	if train, held, err = splitPairs(pairs); err != nil || taste == nil {
+		return train, held, err
+	}
+	for _, l := range [][]labelled{train, held} {
+		for i := range l {
+			switch taste.Verdict(l[i].Prompt, l[i].Chosen, l[i].Rejected) {
+			case 0:
+				l[i].Undecided = true
+			case 2:
+				l[i].Flipped = true
+			}
+		}
+	}
+	return train, held, nil
 }
 
 // splitPairs holds out one pair in five of a learner's pairs, spread evenly.

@@ -42,8 +42,8 @@ func shortConfig() Config {
 }
 
 // TestRunRefusesYourPairs: a learner's pairs that the model cannot read, or whose answer does not
-// fit its context, or that are too few, are refused with what is wrong and which pair, before
-// anything trains (no event at all).
+// fit its context, or that are too few, or whose judging taste's prompts it cannot read, are
+// refused with what is wrong and which pair, before anything trains (no event at all).
 func TestRunRefusesYourPairs(t *testing.T) {
 	m, tk := tinySFT(t)
 	defer m.Free()
@@ -63,11 +63,13 @@ func TestRunRefusesYourPairs(t *testing.T) {
 		"one over": {edge, "pair 10 of your file"},
 		"unseen":   {unseen, "never seen"},
 		"too few":  {foxPairs(9), "too few"},
-		"not both": {foxPairs(12), "not both"},
+		// A taste that judges a learner's pairs measures on its own prompts: the model must
+		// be able to read them.
+		"judge unseen": {foxPairs(12), "never seen"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			cfg := shortConfig()
-			if name == "not both" {
+			if name == "judge unseen" {
 				cfg.Taste = "en-food"
 			}
 			events := 0
@@ -88,26 +90,7 @@ func TestRunStopsWhenCancelled(t *testing.T) {
 	_, err := Run(ctx, Inputs{SFT: m, Tok: tk, Pairs: foxPairs(12)}, shortConfig(), nil)
 	require.ErrorIs(t, err, context.Canceled)
 
-	// A model whose vocabulary has the taste's characters.
-	taste, err := BuiltinTaste("en-food")
-	require.NoError(t, err)
-	seen := map[rune]bool{}
-	for _, p := range append(append([]string(nil), taste.Train...), taste.Held...) {
-		for _, r := range task.PromptText(p) + "abcdefghijklmnopqrstuvwxyz" {
-			seen[r] = true
-		}
-	}
-	var alphabet []rune
-	for r := range seen {
-		alphabet = append(alphabet, r)
-	}
-	slices.Sort(alphabet)
-	tk, err = core.TokenizerFromString(string(alphabet))
-	require.NoError(t, err)
-	cfg := core.DefaultConfig()
-	cfg.Layers, cfg.Heads, cfg.Dim, cfg.Vocab = 1, 2, 16, tk.VocabSize()
-	m2, err := core.NewModel(ops.NewCPU(), cfg)
-	require.NoError(t, err)
+	m2, tk := tasteSFT(t)
 	defer m2.Free()
 	tasteCfg := shortConfig()
 	tasteCfg.Taste = "en-food"
@@ -142,4 +125,30 @@ func TestRunCallsBetweenSteps(t *testing.T) {
 	require.Less(t, viaLoRA.TrainableParams, full.TrainableParams/4)
 	require.Less(t, viaLoRA.OptimizerBytes, full.OptimizerBytes/4)
 	require.NotEqual(t, full.Fingerprint, viaLoRA.Fingerprint)
+}
+
+// tasteSFT is a small random causal model whose vocabulary has every character of the en-food
+// taste's prompts and the lower-case letters, and its tokenizer.
+func tasteSFT(t *testing.T) (*core.Model, *core.Tokenizer) {
+	t.Helper()
+	taste, err := BuiltinTaste("en-food")
+	require.NoError(t, err)
+	seen := map[rune]bool{}
+	for _, p := range append(append([]string(nil), taste.Train...), taste.Held...) {
+		for _, r := range task.PromptText(p) + "abcdefghijklmnopqrstuvwxyz" {
+			seen[r] = true
+		}
+	}
+	var alphabet []rune
+	for r := range seen {
+		alphabet = append(alphabet, r)
+	}
+	slices.Sort(alphabet)
+	tk, err := core.TokenizerFromString(string(alphabet))
+	require.NoError(t, err)
+	cfg := core.DefaultConfig()
+	cfg.Layers, cfg.Heads, cfg.Dim, cfg.Vocab = 1, 2, 16, tk.VocabSize()
+	m, err := core.NewModel(ops.NewCPU(), cfg)
+	require.NoError(t, err)
+	return m, tk
 }

@@ -27,7 +27,7 @@ import (
 // Event is one line of a run's report: JSON field names are a public interface (the CLI's -json
 // output), so fields may be added but never renamed.
 type Event struct {
-	Event           string  `json:"event"` // "eval", "device" or "result"
+	Event           string  `json:"event"` // "eval", "progress", "device" or "result"
 	Method          string  `json:"method"`
 	Step            int     `json:"step,omitempty"`
 	Steps           int     `json:"steps,omitempty"`
@@ -80,6 +80,9 @@ type Event struct {
 	TasteScore     *float64 `json:"taste_score,omitempty"`
 	RMAccuracy     *float64 `json:"rm_accuracy,omitempty"`
 	RMGoldAccuracy *float64 `json:"rm_gold_accuracy,omitempty"`
+	// OverTime is a feedback method's result's samples over time (feedback.Result.OverTime: a
+	// few held-out prompts' answers at every evaluation, each with its step).
+	OverTime []feedback.Sample `json:"over_time,omitempty"`
 }
 
 // MethodPretrain names pretraining in events.
@@ -126,6 +129,12 @@ type Options struct {
 	// Resume continues a run from a snapshot OnSnapshot gave, for the same spec: the result
 	// and its fingerprint are those of the run never interrupted.
 	Resume *Resume
+	// AsSFT takes Base, for a feedback spec, as the SFT model as it is (a learner's file): no
+	// SFT fine-tuning runs on it, unless it is the spec's kept SFT model anyway (IsSFTOf).
+	AsSFT bool
+	// Progress also reports every step of a feedback stage (the reward model's and each
+	// method's) as a "progress" event, so that a page's lanes move at every step.
+	Progress bool
 }
 
 // Resume is a run's state at an evaluation: the trainer's snapshot and every training loss so
@@ -166,6 +175,9 @@ func Run(ctx context.Context, spec runspec.Spec, dev ops.Device, o Options) (*Re
 			o.OnEvent(e)
 		}
 	}
+	if o.AsSFT && (!spec.Feeds() || o.Base == nil) {
+		return nil, fmt.Errorf("job: a model taken as the SFT model needs a feedback link and the model (a base)")
+	}
 	c, err := spec.Resolve()
 	if err != nil {
 		return nil, err
@@ -180,7 +192,7 @@ func Run(ctx context.Context, spec runspec.Spec, dev ops.Device, o Options) (*Re
 			if o.Resume != nil {
 				return nil, fmt.Errorf("job: a run resumes from its snapshot or starts from a base, not both")
 			}
-			pre, results, err := runFeedback(ctx, spec, fb, o.Base, nil, c, emit, o.BetweenSteps)
+			pre, results, err := runFeedback(ctx, spec, fb, o.Base, nil, c, emit, o)
 			if err != nil {
 				return nil, err
 			}
@@ -190,7 +202,34 @@ func Run(ctx context.Context, spec runspec.Spec, dev ops.Device, o Options) (*Re
 	if spec.Compares() && o.Base != nil {
 		return compareFromBase(ctx, spec, o.Base, c, emit)
 	}
-	var tr *core.Trainer
+	res, err := pretrain(ctx, spec, dev, c, o, emit)
+	if err != nil {
+		return nil, err
+	}
+	if fb != nil {
+		if _, res.Feedback, err = runFeedback(ctx, spec, fb, nil, res, c, emit, o); err != nil {
+			return nil, err
+		}
+		return res, nil
+	}
+	if spec.Compares() {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("run stopped before fine-tuning: %w", err)
+		}
+		if res.Compare, err = runCompare(ctx, spec, res.Trainer.Model, res.Trainer.Tok, c, emit); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// pretrain trains the spec's pretraining on dev (or o.Base under its schedule), with o's
+// resume, snapshots, evaluation hook and CPU fallback, and reports its evaluations and result.
+func pretrain(ctx context.Context, spec runspec.Spec, dev ops.Device, c *corpus.Corpus, o Options, emit func(Event)) (*Result, error) {
+	var (
+		tr  *core.Trainer
+		err error
+	)
 	if o.Base != nil {
 		tr, err = trainerFromBase(o.Base, spec, c)
 	} else {
@@ -290,22 +329,7 @@ func Run(ctx context.Context, spec runspec.Spec, dev ops.Device, o Options) (*Re
 	}
 	final.Expected, final.Match = spec.Fingerprint, fingerprint.Verdict(spec.Fingerprint, final.Fingerprint)
 	emit(final)
-	res := &Result{Trainer: tr, Final: final}
-	if fb != nil {
-		if _, res.Feedback, err = runFeedback(ctx, spec, fb, nil, tr.Model, c, emit, o.BetweenSteps); err != nil {
-			return nil, err
-		}
-		return res, nil
-	}
-	if spec.Compares() {
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("run stopped before fine-tuning: %w", err)
-		}
-		if res.Compare, err = runCompare(ctx, spec, tr.Model, tr.Tok, c, emit); err != nil {
-			return nil, err
-		}
-	}
-	return res, nil
+	return &Result{Trainer: tr, Final: final}, nil
 }
 
 // newPretrainer is the trainer of a fresh model: core.PretrainTokenizer puts the built-in tasks'

@@ -38,17 +38,27 @@ const (
 	// OpenSFT makes the worker's SFT model for the feedback spec Code: Base as it is when AsSFT
 	// (a learner's file) or when it is the spec's kept SFT model (job.IsSFTOf), else the spec's
 	// SFT fine-tuning from Base (a pretrained base) or, with no Base, from the spec's pretraining
-	// run here first. Evaluations of what trains come as Eval messages, the SFT model's figures
-	// as a Result (method feedback.SFT), then Done. A later OpenSFT replaces the model.
+	// run here first (job.OpenSFT). It answers Device; the pretraining's Eval messages and
+	// Result when it runs here (a loaded Base is reported as the pretraining's Result, with a
+	// note); the SFT fine-tuning's Eval messages when it runs; a Result with method
+	// feedback.SFT (the fingerprint the stage's SFT result carries); then Done. Like a Start it
+	// takes the worker's run slot: Pause, Resume and Stop act on it (Stop answers the error
+	// "stopped") and a Start meanwhile is refused. A later OpenSFT replaces the model and drops
+	// the reward model.
 	OpenSFT = "open_sft"
 	// SamplePairs asks the worker's SFT model for Count pairs of different answers to the
 	// prompts of the spec's taste (Code), from the sampling stream seeded by Seed: one Pairs
 	// message, then Done. Decided keeps only pairs the taste tells apart (the taste picks them).
+	// It needs an OpenSFT first and a link with a taste; it may return fewer than Count offers
+	// when the model's answers rarely differ.
 	SamplePairs = "sample_pairs"
 	// TrainReward trains a reward model from the worker's SFT model on the pairs of Code's
 	// preference file (Prefs) with its feedback config: Eval messages (method
-	// feedback.RewardModel), a Result, a Scores message (every pair's two scores), then Done.
-	// The worker keeps the reward model for Score.
+	// feedback.RewardModel) and a Progress message after every step, a Result, a Scores message
+	// (every pair's two scores), then Done. It needs an OpenSFT first; picks with characters the
+	// SFT model never saw are refused, naming the pair. It takes the run slot as OpenSFT does
+	// (Stop answers "stopped" and keeps the reward model before it). The worker keeps the reward
+	// model for Score; the same spec's Start trains the very same one.
 	TrainReward = "train_reward"
 	// Score asks the worker's reward model for the score of the answer Text to Prompt: a ScoreOf
 	// message (Value), then Done.
@@ -76,7 +86,7 @@ const (
 	FormatAdapter = "adapter"
 	// FormatSFT is the SFT model an OpenSFT made or loaded, weights and tokenizer (job.SaveSFT
 	// when it is a feedback spec's SFT model, which records the spec), for the method workers'
-	// Base.
+	// Base (with AsSFT when the model was a learner's file, which records none).
 	FormatSFT = "sft"
 )
 
@@ -116,6 +126,9 @@ const (
 	// Snapshot is a run's state at an evaluation (Step, Data), to resume it from there.
 	Snapshot = "snapshot"
 	Result   = "result" // a run's final figures
+	// Progress is one step of a feedback stage (its reward model or a method: Event with
+	// Event "progress", Step, Steps, TrainLoss), so the page's lanes move at every step.
+	Progress = "progress"
 	Pairs    = "pairs"  // sample_pairs's answer: Offers
 	Scores   = "scores" // train_reward's reward model's score of every pair: PairScores
 	ScoreOf  = "score"  // score's answer: Value
@@ -231,6 +244,9 @@ func ParseRequest(data []byte) (Request, error) {
 		}
 		if len(r.Base) > 0 && len(r.Resume) > 0 {
 			return r, fmt.Errorf("protocol: start takes a base model or a state to resume, not both")
+		}
+		if r.AsSFT && len(r.Base) == 0 {
+			return r, fmt.Errorf("protocol: start: as_sft says the base is the model to improve, but there is no base")
 		}
 	case Save:
 		switch r.Format {

@@ -133,8 +133,9 @@ func (s Spec) validateFeedback(lang string) error {
 		return fmt.Errorf("runspec: %w: a feedback stage starts from a comparison's SFT model: the link needs a task, a fine-tuning schedule and one method", ErrInvalid)
 	case len(s.Methods) != 1 || s.Methods[0].Kind != compare.Full:
 		return fmt.Errorf("runspec: %w: a feedback stage starts from one SFT model: the comparison must have exactly one method, %s fine-tuning", ErrInvalid, compare.Full)
-	case (fb.Taste == "") == (s.Prefs == nil):
-		return fmt.Errorf("runspec: %w: a feedback stage learns from a built-in taste or from your preference file: exactly one of the two", ErrInvalid)
+	case fb.Taste == "" && s.Prefs == nil:
+		// Both is fine: the preference file teaches and the taste judges.
+		return fmt.Errorf("runspec: %w: a feedback stage learns from a built-in taste or from your preference file: give one", ErrInvalid)
 	}
 	t, err := s.Task.Resolve()
 	if err != nil {

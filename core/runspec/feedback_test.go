@@ -105,8 +105,7 @@ func TestFeedbackRefuses(t *testing.T) {
 		}), ErrInvalid, "starts from a comparison's SFT model"},
 		{"taste in another language", fb("taste", "zh-food"), ErrInvalid, `taste zh-food is in "zh" but the corpus is in "en"`},
 		{"unknown taste", fb("taste", "en-jokes"), ErrInvalid, `unknown taste "en-jokes"`},
-		{"neither taste nor prefs", fb("taste", ""), ErrInvalid, "exactly one of the two"},
-		{"taste and prefs", edit(func(m map[string]any) { m["prefs"] = prefs }), ErrInvalid, "exactly one of the two"},
+		{"neither taste nor prefs", fb("taste", ""), ErrInvalid, "give one"},
 		{"prefs without feedback", rawCodeV(t, 4, specJSON(t, good, func(m map[string]any) {
 			delete(m, "feedback")
 			m["v"] = 4
@@ -191,6 +190,18 @@ func TestPrefsRef(t *testing.T) {
 	damaged.Prefs = &PrefsRef{Hash: ref.Hash, Text: prefsText(11), Name: ref.Name}
 	_, err = Encode(damaged)
 	requireKind(t, err, ErrMalformed, "does not match its hash")
+
+	// A taste beside the file judges it: the link keeps both.
+	judged := s
+	cfgJudged := *s.Feedback
+	cfgJudged.Taste = "en-food"
+	judged.Feedback = &cfgJudged
+	code, err = Encode(judged)
+	require.NoError(t, err)
+	got, err = Decode(code)
+	require.NoError(t, err)
+	require.Equal(t, "en-food", got.Feedback.Taste)
+	require.Equal(t, *ref, *got.Prefs)
 
 	// A judge's reward needs a taste: with a learner's pairs the config refuses it.
 	judge := s

@@ -178,7 +178,8 @@ type Spec struct {
 
 	// Version 5: a feedback stage (RLHF) from the SFT model that the comparison's one method,
 	// full fine-tuning, makes. Its preference pairs come from Feedback.Taste (a built-in taste
-	// in the corpus's language) or from a learner's file (Prefs), exactly one of the two.
+	// in the corpus's language) or from a learner's file (Prefs), at least one: with both, the
+	// file teaches and the taste judges (gold win rate, the reward model's gold accuracy).
 	Feedback *feedback.Config `json:"feedback,omitempty"`
 	Prefs    *PrefsRef        `json:"prefs,omitempty"`
 }

@@ -1,6 +1,8 @@
 // Package worker answers the page's requests to a trainer worker (core/protocol): start, pause,
 // resume and stop a run; save and inspect its model, or a comparison's LoRA adapter; load an
-// adapter file onto a base; run the device conformance suite; benchmark. It is plain Go, so its
+// adapter file onto a base; run the device conformance suite; benchmark; and the feedback
+// view's picker requests (feedback.go): open the SFT model, sample pairs, train and ask a
+// reward model. It is plain Go, so its
 // tests drive it natively with the requests the page sends; wasm/ holds only the syscall/js glue
 // that hands it the page's bytes and posts its messages.
 package worker
@@ -11,6 +13,7 @@ import (
 
 	"pretune/core"
 	"pretune/core/compare"
+	"pretune/core/feedback"
 	"pretune/core/job"
 	"pretune/core/ops"
 	"pretune/core/protocol"
@@ -54,6 +57,10 @@ type Handler struct {
 	// compared is the last finished comparison's results: save in FormatAdapter takes a LoRA
 	// method's adapter file from them (it travels in no event).
 	compared []compare.Result
+	// fb is the feedback view's SFT model (open_sft) and scorer its reward model (train_reward),
+	// kept for sample_pairs, score and save in FormatSFT; each replaced one is freed.
+	fb     *held
+	scorer *feedback.Scorer
 }
 
 // New is a handler that opens devices with open and sends every message to the page with post.
@@ -86,6 +93,14 @@ func (h *Handler) Handle(data []byte) {
 		h.inspect(req)
 	case protocol.LoadAdapter:
 		h.loadAdapter(req)
+	case protocol.OpenSFT:
+		h.openSFT(req)
+	case protocol.SamplePairs:
+		h.samplePairs(req)
+	case protocol.TrainReward:
+		h.trainReward(req)
+	case protocol.Score:
+		h.score(req)
 	}
 }
 

@@ -15,8 +15,12 @@ import (
 // save answers with the model of the run in progress (paused) or of the last finished run, or
 // with a LoRA method's adapter from the last finished comparison.
 func (h *Handler) save(req protocol.Request) {
-	if req.Format == protocol.FormatAdapter {
+	switch req.Format {
+	case protocol.FormatAdapter:
 		h.saveAdapter(req)
+		return
+	case protocol.FormatSFT:
+		h.saveSFT(req)
 		return
 	}
 	// Paused, the run goroutine has let go of the model; holding it keeps a resume from

@@ -84,13 +84,9 @@ func (h *Handler) start(req protocol.Request) {
 			h.mu.Unlock()
 			h.post(sample(req.ID, tr, spec, prompt))
 		},
-		OnEvent: func(e job.Event) {
-			kind := protocol.Eval
-			if e.Event == "result" {
-				kind = protocol.Result
-			}
-			h.post(protocol.Message{ID: req.ID, Kind: kind, Event: &e})
-		},
+		AsSFT:    req.AsSFT,
+		Progress: true, // a feedback method's lane moves at every step
+		OnEvent:  func(e job.Event) { h.postEvent(req.ID, e) },
 		BetweenSteps: func() {
 			// The model is free between steps: an inspection or a save waiting for it runs
 			// while this goroutine pauses or yields, and the next step waits for it to end.
