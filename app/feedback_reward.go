@@ -56,6 +56,10 @@ func (r *rewardModel) apply(m protocol.Message) bool {
 			r.Points = append(keepUpTo(r.Points, e.Step-1), point{Step: e.Step, Train: e.TrainLoss, Val: e.ValLoss})
 			r.Step, r.Steps = e.Step, e.Steps
 		}
+	case protocol.Progress: // every step, between the evaluations
+		if e := m.Event; e != nil && e.Method == feedback.RewardModel {
+			r.Step, r.Steps = e.Step, e.Steps
+		}
 	case protocol.Result:
 		if e := m.Event; e != nil && e.Method == feedback.RewardModel {
 			ev := *e

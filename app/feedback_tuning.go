@@ -130,7 +130,7 @@ func (t *tuning) apply(i int, m protocol.Message) {
 			ln.Device, ln.Fallback = m.Device.Name, m.Device.Fallback
 		}
 		ln.Status = statusRunning
-	case protocol.Eval:
+	case protocol.Eval, protocol.Progress:
 		if e := m.Event; e != nil {
 			ln.progress(e)
 		}
@@ -447,14 +447,13 @@ func (t *tuning) AnswerRows() []answerRow {
 	return rows
 }
 
-// samplesOverTime is the hook for a method's samples over time (feedback.Result.OverTime: a few
-// prompts' answers at every evaluation). fb-worker is adding them to the result event in a new
-// job.Event field; until that is on main the event has none, so this returns nil and the view
-// shows the final answers only. When the field lands, return it here:
-// the rendering below (overTimeSteps, renderOverTime) is ready for it.
+// samplesOverTime is a method's samples over time (feedback.Result.OverTime: a few prompts'
+// answers at every evaluation), as its result event carries them.
 func samplesOverTime(e *job.Event) []feedback.Sample {
-	_ = e
-	return nil
+	if e == nil {
+		return nil
+	}
+	return e.OverTime
 }
 
 // overTimeStep is one evaluation's answers of a method, for the samples-over-time table.

@@ -68,7 +68,7 @@ func tuningMessages(method string, sftFP string, reward, kl, win float64, fp str
 		{ID: 1, Kind: protocol.Device, Device: &protocol.DeviceInfo{Name: "cpu", Fallback: "no usable WebGPU"}},
 		{ID: 1, Kind: protocol.Result, Event: &job.Event{Event: "result", Method: job.MethodPretrain, Fingerprint: "cpu:00000000000a"}},
 		{ID: 1, Kind: protocol.Eval, Event: &job.Event{Event: "eval", Method: feedback.RewardModel, Step: 75, Steps: 150, RMAccuracy: ptr(0.7)}},
-		{ID: 1, Kind: protocol.Eval, Event: &job.Event{Event: "progress", Method: method, Step: 3, Steps: 40}},
+		{ID: 1, Kind: protocol.Progress, Event: &job.Event{Event: "progress", Method: method, Step: 3, Steps: 40}},
 		{ID: 1, Kind: protocol.Eval, Event: &job.Event{Event: "eval", Method: method, Step: 10, Steps: 40, Reward: ptr(reward / 2), KL: ptr(kl / 4)}},
 		{ID: 101, Kind: protocol.Eval, Event: &job.Event{Event: "eval", Method: method, Step: 15, Steps: 40, Reward: ptr(99.0), KL: ptr(99.0)}},
 		{ID: 1, Kind: protocol.Eval, Event: &job.Event{Event: "eval", Method: method, Step: 40, Steps: 40, Reward: ptr(reward), KL: ptr(kl)}},
@@ -313,5 +313,7 @@ func TestTuningOverTimeSteps(t *testing.T) {
 		{Step: 10, Samples: []feedback.Sample{{Step: 10, Prompt: "a", Answer: "x"}, {Step: 10, Prompt: "b", Answer: "y"}}},
 		{Step: 20, Samples: []feedback.Sample{{Step: 20, Prompt: "a", Answer: "z"}}},
 	}, got)
-	require.Nil(t, samplesOverTime(&job.Event{}), "no field to read yet: nothing invented")
+	require.Nil(t, samplesOverTime(nil), "no result yet")
+	over := []feedback.Sample{{Step: 10, Prompt: "a", Answer: "x"}}
+	require.Equal(t, over, samplesOverTime(&job.Event{OverTime: over}))
 }
