@@ -49,9 +49,10 @@ func (f *Feedback) OnMount(ctx app.Context) {
 // OnDismount ends the workers and lets go of the key listener.
 func (f *Feedback) OnDismount() {
 	f.stop()
-	if f.onKey.Truthy() {
+	if f.onKey != nil { // none on the server, which prerenders the page without a document
 		app.Window().Get("document").Call("removeEventListener", "keydown", f.onKey)
 		f.onKey.Release()
+		f.onKey = nil
 	}
 }
 
@@ -69,6 +70,9 @@ func (f *Feedback) OnNav(ctx app.Context) {
 // shows and the learner is not typing. The listener only decides and hands the key to the UI
 // goroutine: it never blocks inside the JS callback.
 func (f *Feedback) listenKeys(ctx app.Context) {
+	if !app.IsClient {
+		return
+	}
 	f.onKey = app.FuncOf(func(this app.Value, args []app.Value) any {
 		e := args[0]
 		if !f.Active || !f.keysOn || e.Get("ctrlKey").Bool() || e.Get("metaKey").Bool() || e.Get("altKey").Bool() {
@@ -410,10 +414,10 @@ func (f *Feedback) renderPicks() app.UI {
 	case current:
 		offer = app.Div().ID("fb-offer").Body(
 			app.P().Body(app.Text(l.T("fb.picks.prompt")+" "), app.Span().ID("fb-offer-prompt").Class("data").Text(o.Prompt)),
-			app.Div().Class("columns").Body(
-				app.Button().ID("fb-pick-a").Class("answer").Body(app.Span().Class("key").Text("1 · "), app.Span().Class("data").Text(o.Prompt+o.A)).
+			app.Div().Class("pick-pair").Body(
+				app.Button().ID("fb-pick-a").Class("answer").Body(app.Span().Class("key").Text("1 · "), app.Span().Class("data").Text(o.A)).
 					OnClick(func(ctx app.Context, e app.Event) { f.choosePick(1) }),
-				app.Button().ID("fb-pick-b").Class("answer").Body(app.Span().Class("key").Text("2 · "), app.Span().Class("data").Text(o.Prompt+o.B)).
+				app.Button().ID("fb-pick-b").Class("answer").Body(app.Span().Class("key").Text("2 · "), app.Span().Class("data").Text(o.B)).
 					OnClick(func(ctx app.Context, e app.Event) { f.choosePick(2) }),
 			),
 			app.P().Class("hint").Text(l.T("fb.picks.keys")),
