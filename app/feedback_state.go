@@ -98,7 +98,10 @@ var errTooFewPicks = errors.New("too few picks")
 type feedbackState struct {
 	host feedbackHost
 
-	choice  startChoice
+	choice startChoice
+	// device is where the stage trains (runspec.DeviceAuto, DeviceCPU or DeviceWebGPU): the
+	// picker worker and every method's worker open it; a link brings its own.
+	device  string
 	file    []byte // startFile's bytes, checked when chosen
 	fileErr error  // why the file cannot be a model (core/checkpoint's refusal)
 	tuned   tunedModel
@@ -291,12 +294,27 @@ func (f *feedbackState) open(l Lang) {
 	}
 }
 
+// deviceShown is the device the start panel shows: the learner's choice, or a link's.
+func (f *feedbackState) deviceShown() string {
+	d := f.device
+	if f.choice.Kind == startLink && f.link != nil {
+		d = f.link.Device
+	}
+	if d == "" {
+		return runspec.DeviceAuto
+	}
+	return d
+}
+
 // reset ends what ran and begins a new SFT model for spec.
 func (f *feedbackState) reset(spec runspec.Spec) {
 	f.closePicker()
 	if f.tuning != nil {
 		f.tuning.stop()
 		f.tuning = nil
+	}
+	if f.choice.Kind != startLink && f.device != "" {
+		spec.Device = f.device
 	}
 	f.sft = &sftModel{Spec: spec, Status: statusStarting}
 	f.reward, f.share = nil, shareLink{}
@@ -359,7 +377,7 @@ func (f *feedbackState) openSFT(s *sftModel, base []byte, asSFT bool, note strin
 	w = f.host.startWorker(func(m protocol.Message) { f.onPicker(w, m) })
 	f.w = w
 	s.Status = statusRunning
-	f.ask(protocol.Request{Kind: protocol.OpenSFT, Code: code, Base: base, AsSFT: asSFT}, func(m protocol.Message) bool {
+	f.ask(protocol.Request{Kind: protocol.OpenSFT, Code: code, Base: base, AsSFT: asSFT, Device: s.Spec.Device}, func(m protocol.Message) bool {
 		return f.onOpenSFT(s, m)
 	})
 }

@@ -113,6 +113,25 @@ func TestFeedbackOpensTheSFTModel(t *testing.T) {
 	require.False(t, pairs.Decided)
 }
 
+// TestFeedbackDevice: the device the learner picks is the one the picker worker opens and the
+// one every method's worker gets.
+func TestFeedbackDevice(t *testing.T) {
+	h := newFakeFeedbackHost()
+	f := &feedbackState{host: h, choice: startChoice{Kind: startKept}, setup: newTuningSetup(EN)}
+	require.Equal(t, runspec.DeviceAuto, f.deviceShown())
+	f.device = runspec.DeviceCPU
+	f.open(EN)
+	h.fetched[0](readBase(t, "en-sft"), nil)
+	w := h.worker(t, 0)
+	require.Equal(t, runspec.DeviceCPU, w.sent[0].Device)
+	w.say(openSFTMessages("cpu:0000000000aa")...)
+	require.Equal(t, runspec.DeviceCPU, f.sft.Spec.Device)
+	learnerPicks(t, f, w, 10)
+	spec, err := f.stageSpec()
+	require.NoError(t, err)
+	require.Equal(t, runspec.DeviceCPU, spec.Device, "the methods' workers open it too")
+}
+
 // TestFeedbackFindsAnSFTModel: without a kept SFT model the kept base is fine-tuned in the
 // worker; without either the worker pretrains first; a file is taken as it is; a model file
 // that does not load is refused before any worker.

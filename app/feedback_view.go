@@ -11,6 +11,7 @@ import (
 
 	"pretune/core/fingerprint"
 	"pretune/core/protocol"
+	"pretune/core/runspec"
 	"pretune/core/task"
 )
 
@@ -303,6 +304,19 @@ func (f *Feedback) renderStart() app.UI {
 				})),
 			app.P().ID("fb-file-hint").Class("hint").Text(l.T("fb.start.file_hint")),
 			fileErr,
+		),
+		app.FieldSet().Disabled(f.choice.Kind == startLink).Body(
+			app.Legend().Text(l.T("label.device")),
+			app.Label().For("fb-device").Text(l.T("device.pick")),
+			app.Select().ID("fb-device").Disabled(busy).OnChange(func(ctx app.Context, e app.Event) {
+				f.device = ctx.JSSrc().Get("value").String()
+			}).Body(app.Range(deviceChoices).Slice(func(i int) app.UI {
+				d := deviceChoices[i]
+				return app.Option().Value(d).Selected(f.deviceShown() == d).Text(deviceChoiceLabel(l, d))
+			})),
+			pickerDefault(l, "fb-device", deviceChoiceLabel(l, runspec.DeviceAuto), busy || f.deviceShown() == runspec.DeviceAuto, func() {
+				f.device = runspec.DeviceAuto
+			}),
 		),
 		app.Div().Class("controls").Body(
 			app.Button().ID("fb-open").Class("primary").Text(l.T("fb.start.open")).Disabled(busy || !f.canOpen(l)).
