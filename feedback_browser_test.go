@@ -109,6 +109,17 @@ func TestFeedbackView(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, pairs, n)
 
+	// Closing the tab keeps the picks: the page offers them again and goes on with them.
+	do(t, ctx, chromedp.Reload())
+	waitFor(t, ctx, `!!document.querySelector('.app[data-live="true"] #start')`, 90*time.Second)
+	click(t, ctx, "#nav-feedback")
+	waitFor(t, ctx, `!!document.querySelector('#fb-resume-offer')`, 10*time.Second)
+	require.Contains(t, text(t, ctx, "#fb-resume-offer"), strconv.Itoa(n))
+	click(t, ctx, "#fb-resume-yes")
+	waitFor(t, ctx, `(document.querySelector('#fb-sft-status') || {dataset: {}}).dataset.status === 'done' && !!document.querySelector('#fb-offer')`, 2*time.Minute)
+	require.Equal(t, n, picks())
+	require.Equal(t, taste, eval[int](t, ctx, `document.querySelectorAll('#fb-picks-table tbody tr[data-by="taste"]').length`))
+
 	// The reward model, shortened: its curve, its held-out accuracy, every pick's scores, and
 	// the score of a typed answer.
 	typeInto(t, ctx, "#fb-rm-steps", "20")

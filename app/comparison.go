@@ -456,7 +456,13 @@ func (c *comparison) AnswerColumns() []answerColumn {
 
 // AnswerRows lists the fixed prompts with every model's answer, in the table's column order.
 func (c *comparison) AnswerRows() []answerRow {
-	cols := c.AnswerColumns()
+	return answerRows(c.AnswerColumns(), expectedAnswers(c.Spec.Task))
+}
+
+// answerRows lists the prompts any column's model answered (in the order first seen), each with
+// every column's answer in cols' order ("" where a model has not answered yet) and its expected
+// answer, if any.
+func answerRows(cols []answerColumn, expected map[string]string) []answerRow {
 	var prompts []string
 	seen := map[string]bool{}
 	for _, col := range cols {
@@ -470,7 +476,6 @@ func (c *comparison) AnswerRows() []answerRow {
 			}
 		}
 	}
-	expected := expectedAnswers(c.Spec.Task)
 	var rows []answerRow
 	for _, p := range prompts {
 		r := answerRow{Prompt: p, Expected: expected[p]}

@@ -521,31 +521,7 @@ func (f *feedbackState) refill() {
 	if !f.sft.Ready() || f.refilling || !f.picks.wantsMore() {
 		return
 	}
-	code, err := f.samplingCode()
-	if err != nil {
-		f.offerErr = err.Error()
-		return
-	}
-	f.refilling, f.offerErr = true, ""
-	f.seed = max(f.seed, 1)
-	seed := f.seed
-	f.seed++
-	s := f.sft
-	f.ask(protocol.Request{Kind: protocol.SamplePairs, Code: code, Count: offerBatch, Seed: seed}, func(m protocol.Message) bool {
-		if s != f.sft {
-			return true
-		}
-		switch m.Kind {
-		case protocol.Pairs:
-			f.picks.addOffers(m.Offers)
-		case protocol.Error:
-			f.offerErr = m.Error
-		}
-		if m.Kind == protocol.Done || m.Kind == protocol.Error {
-			f.refilling = false
-		}
-		return false
-	})
+	f.askPairs(offerBatch, false, &f.refilling, f.picks.addOffers)
 	f.persist() // the seed moved on
 }
 
@@ -554,30 +530,38 @@ func (f *feedbackState) fillFromTaste() {
 	if !f.sft.Ready() || f.tasteBusy {
 		return
 	}
+	f.askPairs(tasteFill, true, &f.tasteBusy, func(offers []protocol.Offer) {
+		if f.picks.addTaste(offers) > 0 {
+			f.changed()
+		}
+	})
+}
+
+// askPairs asks the picker worker for count offers (decided: only those the taste tells apart)
+// with the next sampling seed, hands them to got, and keeps *busy set while it is asked.
+func (f *feedbackState) askPairs(count int, decided bool, busy *bool, got func([]protocol.Offer)) {
 	code, err := f.samplingCode()
 	if err != nil {
 		f.offerErr = err.Error()
 		return
 	}
-	f.tasteBusy, f.offerErr = true, ""
+	*busy, f.offerErr = true, ""
 	f.seed = max(f.seed, 1)
 	seed := f.seed
 	f.seed++
 	s := f.sft
-	f.ask(protocol.Request{Kind: protocol.SamplePairs, Code: code, Count: tasteFill, Decided: true, Seed: seed}, func(m protocol.Message) bool {
+	f.ask(protocol.Request{Kind: protocol.SamplePairs, Code: code, Count: count, Decided: decided, Seed: seed}, func(m protocol.Message) bool {
 		if s != f.sft {
 			return true
 		}
 		switch m.Kind {
 		case protocol.Pairs:
-			if f.picks.addTaste(m.Offers) > 0 {
-				f.changed()
-			}
+			got(m.Offers)
 		case protocol.Error:
 			f.offerErr = m.Error
 		}
 		if m.Kind == protocol.Done || m.Kind == protocol.Error {
-			f.tasteBusy = false
+			*busy = false
 		}
 		return false
 	})

@@ -8,7 +8,6 @@ import (
 
 	"github.com/maxence-charriere/go-app/v9/pkg/app"
 
-	"pretune/core/compare"
 	"pretune/core/feedback"
 	"pretune/core/fingerprint"
 	"pretune/core/job"
@@ -358,14 +357,7 @@ func (t *tuning) CSV(l Lang) []byte {
 // rewardLines are the reward chart's curves: each method's held-out reward over its steps, and
 // the SFT model's (where every method starts) dashed across once it is measured.
 func (t *tuning) rewardLines(l Lang) []chartLine {
-	var lines []chartLine
-	for i, ln := range t.Lanes {
-		var pts [][2]float64
-		for _, p := range ln.Points {
-			pts = append(pts, [2]float64{float64(p.Step), p.Reward})
-		}
-		lines = append(lines, chartLine{Label: tuningName(l, ln.Method.Label()), Color: palette[i%len(palette)], Points: pts})
-	}
+	lines := t.methodLines(l, func(p tuningPoint) float64 { return p.Reward })
 	if e := t.SFT; e != nil && e.Reward != nil && t.Spec.Feedback != nil {
 		steps := float64(t.Spec.Feedback.Steps)
 		lines = append(lines, chartLine{Label: tuningName(l, feedback.SFT), Color: palette[len(palette)-1], Dashed: true,
@@ -377,11 +369,16 @@ func (t *tuning) rewardLines(l Lang) []chartLine {
 // klLines are the KL chart's curves: each method's KL to the reference over its steps (the SFT
 // model's is 0: it is the reference).
 func (t *tuning) klLines(l Lang) []chartLine {
+	return t.methodLines(l, func(p tuningPoint) float64 { return p.KL })
+}
+
+// methodLines is one curve a method of one of its evaluations' figures, in the method's colour.
+func (t *tuning) methodLines(l Lang, figure func(tuningPoint) float64) []chartLine {
 	var lines []chartLine
 	for i, ln := range t.Lanes {
 		var pts [][2]float64
 		for _, p := range ln.Points {
-			pts = append(pts, [2]float64{float64(p.Step), p.KL})
+			pts = append(pts, [2]float64{float64(p.Step), figure(p)})
 		}
 		lines = append(lines, chartLine{Label: tuningName(l, ln.Method.Label()), Color: palette[i%len(palette)], Points: pts})
 	}
@@ -399,53 +396,19 @@ func (t *tuning) klChart(l Lang) string {
 		l.T("chart.empty"), t.klLines(l))
 }
 
-// tuningAnswerColumn is one model of the answers table: the SFT model or a method.
-type tuningAnswerColumn struct {
-	Name  string
-	Event *job.Event // nil until it answered
-}
-
 // AnswerColumns are the answers table's models: the SFT model beside every method.
-func (t *tuning) AnswerColumns() []tuningAnswerColumn {
-	cols := []tuningAnswerColumn{{Name: feedback.SFT, Event: t.SFT}}
+func (t *tuning) AnswerColumns() []answerColumn {
+	cols := []answerColumn{{Name: feedback.SFT, Event: t.SFT}}
 	for _, ln := range t.Lanes {
-		cols = append(cols, tuningAnswerColumn{Name: ln.Method.Label(), Event: ln.Result})
+		cols = append(cols, answerColumn{Name: ln.Method.Label(), Event: ln.Result})
 	}
 	return cols
 }
 
 // AnswerRows lists the held-out prompts every model answered (the same ones: feedback measures
 // them all on the same prompts), each with every model's answer in AnswerColumns' order, ""
-// where a model has not answered yet.
-func (t *tuning) AnswerRows() []answerRow {
-	cols := t.AnswerColumns()
-	var prompts []string
-	seen := map[string]bool{}
-	for _, col := range cols {
-		if col.Event == nil {
-			continue
-		}
-		for _, a := range col.Event.Answers {
-			if !seen[a.Prompt] {
-				seen[a.Prompt] = true
-				prompts = append(prompts, a.Prompt)
-			}
-		}
-	}
-	var rows []answerRow
-	for _, p := range prompts {
-		r := answerRow{Prompt: p}
-		for _, col := range cols {
-			var as []compare.Answer
-			if col.Event != nil {
-				as = col.Event.Answers
-			}
-			r.Answers = append(r.Answers, answerTo(as, p))
-		}
-		rows = append(rows, r)
-	}
-	return rows
-}
+// where a model has not answered yet. Open questions have no expected answer.
+func (t *tuning) AnswerRows() []answerRow { return answerRows(t.AnswerColumns(), nil) }
 
 // samplesOverTime is a method's samples over time (feedback.Result.OverTime: a few prompts'
 // answers at every evaluation), as its result event carries them.
