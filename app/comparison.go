@@ -55,16 +55,12 @@ type comparison struct {
 
 // lane is one method's worker.
 type lane struct {
-	Method   compare.Method
-	ReqID    int
-	Status   string // the run states of run.go
-	Err      string
-	Device   string
-	Fallback string
-	Step     int
-	Steps    int
-	Points   []point // evaluations: training and held-out task loss
-	Result   *job.Event
+	Method compare.Method
+	workerLane
+	Step   int
+	Steps  int
+	Points []point // evaluations: training and held-out task loss
+	Result *job.Event
 	// LoRA is what the LoRA view shows of a LoRA method: its heatmap and its answers.
 	LoRA loraView
 	// AdapterReq is the save request that brings a finished LoRA method's adapter file from its
@@ -122,7 +118,7 @@ func (l *lane) awaitsAdapter() bool {
 func newComparison(spec runspec.Spec) *comparison {
 	c := &comparison{Spec: spec, Phase: phaseBase}
 	for _, m := range spec.Methods {
-		c.Lanes = append(c.Lanes, &lane{Method: m, Status: statusStarting, Steps: spec.FineTune.Steps})
+		c.Lanes = append(c.Lanes, &lane{Method: m, workerLane: workerLane{Status: statusStarting}, Steps: spec.FineTune.Steps})
 	}
 	return c
 }
@@ -169,9 +165,6 @@ func (c *comparison) stop() {
 // fineTuning records that the methods' workers started.
 func (c *comparison) fineTuning() { c.Phase, c.Started = phaseFineTune, true }
 
-// Active says whether the lane's worker still trains.
-func (l *lane) Active() bool { return l.Status == statusStarting || l.Status == statusRunning }
-
 // Apply updates lane i with one message from its worker.
 func (c *comparison) Apply(i int, m protocol.Message) {
 	l := c.Lanes[i]
@@ -184,18 +177,10 @@ func (c *comparison) Apply(i int, m protocol.Message) {
 		}
 		return
 	}
-	if m.ID != l.ReqID && !(m.ID == 0 && m.Kind == protocol.Error) {
-		return
-	}
-	if !l.Active() { // a stopped lane's worker is gone; a late message changes nothing
+	if !l.follow(m, func() bool { return l.Result != nil }) {
 		return
 	}
 	switch m.Kind {
-	case protocol.Device:
-		if m.Device != nil {
-			l.Device, l.Fallback = m.Device.Name, m.Device.Fallback
-		}
-		l.Status = statusRunning
 	case protocol.Eval:
 		if m.Event != nil && m.Event.Event == "eval" && m.Event.Method == l.Method.Label() {
 			e := m.Event
@@ -219,18 +204,6 @@ func (c *comparison) Apply(i int, m protocol.Message) {
 		case l.Method.Label():
 			l.Result = &e
 			l.Step = l.Steps
-		}
-	case protocol.Done:
-		if l.Result != nil {
-			l.Status = statusDone
-		} else {
-			l.Status, l.Err = statusFailed, "the trainer finished without a result"
-		}
-	case protocol.Error:
-		if m.Error == "stopped" {
-			l.Status = statusStopped
-		} else {
-			l.Status, l.Err = statusFailed, m.Error
 		}
 	}
 	c.settle()

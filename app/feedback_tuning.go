@@ -46,12 +46,7 @@ type tuningHost interface {
 // tuningLane is one method's worker: what trains in it now, its evaluations and its result.
 type tuningLane struct {
 	Method feedback.Method
-	ReqID  int
-	Status string // the run states of run.go
-	Err    string
-	Device string
-	// Fallback says why the requested device was not used.
-	Fallback string
+	workerLane
 	// Stage is what the worker trains now: feedback.SFT (a base fine-tuned first),
 	// feedback.RewardModel, then the method (its label); "" before the first report.
 	Stage       string
@@ -68,9 +63,6 @@ type tuningPoint struct {
 	Reward, KL float64
 }
 
-// Active says whether the lane's worker still trains.
-func (ln *tuningLane) Active() bool { return ln.Status == statusStarting || ln.Status == statusRunning }
-
 // startTuning starts one worker per method of spec (a version-5 feedback spec whose
 // Feedback.Methods are the ticked methods): each runs the stage with that one method, from the
 // SFT model sft (AsSFT: a learner's file, improved as it is).
@@ -80,7 +72,7 @@ func startTuning(host tuningHost, spec runspec.Spec, sft []byte, asSFT bool) *tu
 		return t
 	}
 	for i, m := range spec.Feedback.Methods {
-		ln := &tuningLane{Method: m, Status: statusStarting, Steps: spec.Feedback.Steps}
+		ln := &tuningLane{Method: m, workerLane: workerLane{Status: statusStarting}, Steps: spec.Feedback.Steps}
 		t.Lanes = append(t.Lanes, ln)
 		code, err := runspec.Encode(tuningSpec(spec, m))
 		if err != nil { // the whole spec is a link's or the form's, so one method of it encodes too
@@ -117,18 +109,10 @@ func tuningSpec(spec runspec.Spec, m feedback.Method) runspec.Spec {
 // is over (after its result and done, or an error): its model is not needed afterwards.
 func (t *tuning) apply(i int, m protocol.Message) {
 	ln := t.Lanes[i]
-	if m.ID != ln.ReqID && !(m.ID == 0 && m.Kind == protocol.Error) {
-		return
-	}
-	if !ln.Active() { // a stopped lane's worker is gone; a late message changes nothing
+	if !ln.follow(m, func() bool { return ln.Result != nil }) {
 		return
 	}
 	switch m.Kind {
-	case protocol.Device:
-		if m.Device != nil {
-			ln.Device, ln.Fallback = m.Device.Name, m.Device.Fallback
-		}
-		ln.Status = statusRunning
 	case protocol.Eval, protocol.Progress:
 		if e := m.Event; e != nil {
 			ln.progress(e)
@@ -150,18 +134,6 @@ func (t *tuning) apply(i int, m protocol.Message) {
 		case ln.Method.Label():
 			ln.Result = &e
 			ln.Stage, ln.Step = e.Method, ln.Steps
-		}
-	case protocol.Done:
-		if ln.Result != nil {
-			ln.Status = statusDone
-		} else {
-			ln.Status, ln.Err = statusFailed, "the trainer finished without a result"
-		}
-	case protocol.Error:
-		if m.Error == "stopped" {
-			ln.Status = statusStopped
-		} else {
-			ln.Status, ln.Err = statusFailed, m.Error
 		}
 	}
 	if !ln.Active() && ln.worker != nil {

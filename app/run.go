@@ -148,3 +148,51 @@ func maxLossDiff(a, b []point) (float64, int) {
 	}
 	return worst, n
 }
+
+// workerLane is what a method's lane (a comparison's or a feedback stage's: one worker each)
+// knows of its worker's run: the start request, the run state, the device and why it failed.
+type workerLane struct {
+	ReqID  int
+	Status string // the run states above
+	Err    string
+	Device string
+	// Fallback says why the requested device was not used.
+	Fallback string
+}
+
+// Active says whether the lane's worker still trains.
+func (w *workerLane) Active() bool { return w.Status == statusStarting || w.Status == statusRunning }
+
+// follow applies the part of a worker's message every lane treats alike: it drops messages of
+// other requests and anything after the lane ended (a stopped lane's worker is gone), takes
+// the device, and ends the lane on done (finished only with a result: hasResult) or an error
+// ("stopped" is the learner's stop). It says whether the message is the lane's, for the
+// caller to read its evaluations and results.
+func (w *workerLane) follow(m protocol.Message, hasResult func() bool) bool {
+	if m.ID != w.ReqID && !(m.ID == 0 && m.Kind == protocol.Error) {
+		return false
+	}
+	if !w.Active() {
+		return false
+	}
+	switch m.Kind {
+	case protocol.Device:
+		if m.Device != nil {
+			w.Device, w.Fallback = m.Device.Name, m.Device.Fallback
+		}
+		w.Status = statusRunning
+	case protocol.Done:
+		if hasResult() {
+			w.Status = statusDone
+		} else {
+			w.Status, w.Err = statusFailed, "the trainer finished without a result"
+		}
+	case protocol.Error:
+		if m.Error == "stopped" {
+			w.Status = statusStopped
+		} else {
+			w.Status, w.Err = statusFailed, m.Error
+		}
+	}
+	return true
+}
