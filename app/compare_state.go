@@ -343,7 +343,8 @@ func (c *compareState) baseSpec(name string) (runspec.Spec, bool) {
 }
 
 // tuned is the finished comparison as the feedback view may start from it (session.go): its
-// finished full fine-tuning methods, which can make a feedback stage's SFT model.
+// finished full fine-tuning and LoRA methods, which can make a feedback stage's SFT model (a
+// LoRA one with its update baked into the weights; adapters and prefixes cannot).
 func (c *compareState) tuned() tunedModel {
 	cmp := c.cmp
 	if cmp == nil || cmp.Phase != phaseDone || cmp.BaseData == nil {
@@ -351,7 +352,7 @@ func (c *compareState) tuned() tunedModel {
 	}
 	var methods []string
 	for _, ln := range cmp.Lanes {
-		if ln.Status == statusDone && ln.Method.Kind == compare.Full {
+		if ln.Status == statusDone && (ln.Method.Kind == compare.Full || ln.Method.Kind == compare.LoRA) {
 			methods = append(methods, ln.Method.Label())
 		}
 	}

@@ -152,7 +152,8 @@ func keptFeedbackSpec(l Lang) runspec.Spec {
 
 // feedbackFromComparison is the feedback stage that improves a comparison's method: its spec
 // with that one method, the lesson's defaults on its language's taste. It fails when runspec
-// refuses it (a method that is not full fine-tuning, a classify task, a corpus without a taste).
+// refuses it (a method that is neither full nor LoRA fine-tuning, a classify task, a corpus
+// without a taste).
 func feedbackFromComparison(cmp runspec.Spec, label string) (runspec.Spec, error) {
 	i := -1
 	for j, m := range cmp.Methods {

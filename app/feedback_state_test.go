@@ -487,11 +487,14 @@ func TestFeedbackGoesOn(t *testing.T) {
 	require.Nil(t, f.offer)
 }
 
-// TestFeedbackStartsFromACompareMethod: the compare view's finished full fine-tuning is
-// offered; its stage is the comparison with that method, and the worker fine-tunes it again
-// from the comparison's base.
+// TestFeedbackStartsFromACompareMethod: the compare view's finished full fine-tuning and LoRA
+// are offered (an adapter is not); each one's stage is the comparison with that method alone,
+// and the worker fine-tunes it again from the comparison's base.
 func TestFeedbackStartsFromACompareMethod(t *testing.T) {
 	form, base := baseForm(t)
+	for i := range form.Methods {
+		form.Methods[i].On = form.Methods[i].On || form.Methods[i].Kind == compare.Adapter
+	}
 	spec, err := form.Spec(EN)
 	require.NoError(t, err)
 	c := &compareState{host: &fakeHost{}}
@@ -503,22 +506,32 @@ func TestFeedbackStartsFromACompareMethod(t *testing.T) {
 	}
 	tm := c.tuned()
 	require.True(t, tm.Ready)
-	require.Equal(t, []string{compare.Full}, tm.Methods, "LoRA cannot make a feedback stage's SFT model")
+	require.Equal(t, []string{compare.Full, compare.LoRA}, tm.Methods, "an adapter cannot make a feedback stage's SFT model")
 
-	h := newFakeFeedbackHost()
-	f := &feedbackState{host: h, tuned: tm}
-	f.choose(startChoice{Kind: startTuned, Method: compare.Full})
-	require.True(t, f.canOpen(EN))
-	f.open(EN)
-	open := h.worker(t, 0).sent[0]
-	require.Equal(t, base, open.Base)
-	require.False(t, open.AsSFT)
-	got, err := runspec.Decode(open.Code)
-	require.NoError(t, err)
-	require.Len(t, got.Methods, 1)
-	require.Equal(t, compare.Full, got.Methods[0].Kind)
-	require.Equal(t, spec.Task, got.Task)
-	require.Equal(t, "fb.sft.note.tuned", f.sft.Note)
+	for _, kind := range tm.Methods {
+		t.Run(kind, func(t *testing.T) {
+			h := newFakeFeedbackHost()
+			f := &feedbackState{host: h, tuned: tm}
+			f.choose(startChoice{Kind: startTuned, Method: kind})
+			require.True(t, f.canOpen(EN))
+			f.open(EN)
+			open := h.worker(t, 0).sent[0]
+			require.Equal(t, base, open.Base)
+			require.False(t, open.AsSFT)
+			got, err := runspec.Decode(open.Code)
+			require.NoError(t, err)
+			var want []compare.Method
+			for _, m := range spec.Methods {
+				if m.Kind == kind {
+					want = append(want, m)
+				}
+			}
+			require.Len(t, want, 1)
+			require.Equal(t, want, got.Methods, "the open_sft code carries that method, its settings as the comparison ran it")
+			require.Equal(t, spec.Task, got.Task)
+			require.Equal(t, "fb.sft.note.tuned", f.sft.Note)
+		})
+	}
 }
 
 // TestFeedbackLinkGoesToTheFeedbackView: a feedback stage's link shows the feedback view, and the

@@ -51,7 +51,8 @@ type tunedModel struct {
 	Ready bool
 	Spec  runspec.Spec
 	// Methods are the labels of the finished methods a feedback stage can start from: full
-	// fine-tuning only, as runspec's feedback stage has its SFT model made by full fine-tuning.
+	// fine-tuning and LoRA, the two kinds runspec's feedback stage makes its SFT model with
+	// (job.TrainSFT bakes LoRA's update into the weights).
 	Methods []string
 	// id tells comparisons apart, so the compare view publishes only changes.
 	id string

@@ -327,3 +327,58 @@ func (m *Model) LoRAUpdates() ([]LoRAUpdate, error) {
 	}
 	return out, nil
 }
+
+// BakeLoRA makes a LoRA-fine-tuned model plain: it folds the update into the base weights
+// (MergeLoRA's W += s·B·A, the same MatMul) and then drops the adapter entirely, its tensors,
+// activations and config, and unfreezes the base. What is left is an ordinary model that
+// computes exactly what the merged model computed: it clones, saves as a base checkpoint, can
+// write text, trains every tensor, and takes a new method (a policy's own LoRA) later. Baking
+// cannot be undone. A model with LoRA switched off, or with another method beside LoRA
+// (adapters, a prefix, a class or value head), is refused and left unchanged.
+func (m *Model) BakeLoRA() error {
+	switch {
+	case !m.hasLoRA():
+		return fmt.Errorf("lora: the model has no LoRA to bake in")
+	case m.loraOff:
+		return fmt.Errorf("lora: the update is switched off: switch it on before baking it in")
+	case m.head != nil || m.value != nil || m.prefixLen > 0:
+		return fmt.Errorf("lora: only a model with LoRA alone can be baked (it has a head or a prefix)")
+	}
+	for _, bl := range m.blocks {
+		if bl.adapters[0] != nil || bl.adapters[1] != nil || bl.prefix != nil {
+			return fmt.Errorf("lora: only a model with LoRA alone can be baked (it has adapters or a prefix)")
+		}
+	}
+	m.MergeLoRA()
+	drop := map[*Param]bool{}
+	for l := range m.blocks {
+		bl := &m.blocks[l]
+		for t, lo := range bl.lora {
+			if lo == nil {
+				continue
+			}
+			drop[lo.A], drop[lo.B] = true, true
+			if lo.backup != nil {
+				m.Dev.Free(lo.backup)
+			}
+			bl.lora[t] = nil
+		}
+	}
+	kept := m.Params[:0]
+	for _, p := range m.Params {
+		if drop[p] {
+			m.Dev.Free(p.W)
+			m.Dev.Free(p.DW)
+			continue
+		}
+		kept = append(kept, p)
+	}
+	clear(m.Params[len(kept):])
+	m.Params = kept
+	for _, p := range m.Params {
+		p.Frozen = false // a plain model trains all of itself, as NewModel made it
+	}
+	m.loraCfg, m.loraOff = LoRAConfig{}, false
+	m.allocActs() // the LoRA branch's activations go with it
+	return nil
+}

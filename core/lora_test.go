@@ -292,3 +292,65 @@ func FuzzImportLoRA(f *testing.F) {
 		require.Equal(t, w1, w2)
 	})
 }
+
+// TestBakeLoRA: a baked model computes exactly what the merged model computes (bit for bit: both
+// forward passes use the same weights, W + s·B·A from MergeLoRA's MatMul, with no branch),
+// which is the unmerged LoRA model's output up to float32 rounding; it is a plain model (no
+// method tensors, nothing frozen, no LoRA), its clone computes the same, and a new LoRA attaches
+// to it and starts exactly at it. Baking a plain or switched-off model is refused.
+func TestBakeLoRA(t *testing.T) {
+	cfg := LoRAConfig{Rank: 2, Alpha: 4, Targets: []string{"q_proj", "v_proj", "fc_out"}}
+	tuned := func() *Model {
+		m, _ := tinyModel(t, 0)
+		_, err := m.AttachLoRA(cfg, 1)
+		require.NoError(t, err)
+		for _, p := range m.MethodParams() { // B = 0 would make baking trivially exact
+			w := ops.Floats(p.W)
+			for i := range w {
+				w[i] = float32(math.Sin(float64(i+1))) * 0.3
+			}
+		}
+		return m
+	}
+	merged, baked := tuned(), tuned()
+	in := fixedInput(merged)
+	unmerged := logitsOf(t, merged, in)
+	merged.MergeLoRA()
+	want := logitsOf(t, merged, in)
+	base, _ := tinyModel(t, 0)
+	require.NotEqual(t, logitsOf(t, base, in), want, "the update must change the outputs")
+
+	require.NoError(t, baked.BakeLoRA())
+	got := logitsOf(t, baked, in)
+	require.Equal(t, want, got, "baked and merged: the same weights, bit for bit")
+	for i := range unmerged {
+		require.InDelta(t, unmerged[i], got[i], 1e-4+1e-4*math.Abs(float64(unmerged[i])), "logit %d", i)
+	}
+	for i, p := range baked.Params {
+		require.Equal(t, ops.Floats(merged.Params[i].W), ops.Floats(p.W), p.Name)
+	}
+	_, has := baked.LoRA()
+	require.False(t, has)
+	require.False(t, baked.LoRAMerged())
+	require.Empty(t, baked.MethodParams())
+	require.Equal(t, base.ParamCount(), baked.ParamCount())
+	require.Equal(t, baked.ParamCount(), baked.TrainableCount(), "a plain model trains all of itself")
+	require.True(t, baked.CanGenerate())
+	require.Equal(t, base.ActivationBytes(), baked.ActivationBytes(), "the LoRA branch's activations are gone")
+
+	clone, err := baked.Clone()
+	require.NoError(t, err)
+	require.Equal(t, got, logitsOf(t, clone, in), "a clone is the baked model")
+
+	added, err := baked.AttachLoRA(LoRAConfig{Rank: 1, Alpha: 2, Targets: AttentionTargets()}, 9)
+	require.NoError(t, err)
+	require.Equal(t, added, baked.TrainableCount())
+	require.Equal(t, got, logitsOf(t, baked, in), "a new LoRA starts exactly at the baked model")
+
+	require.ErrorContains(t, base.BakeLoRA(), "no LoRA")
+	off := tuned()
+	off.SetLoRAEnabled(false)
+	require.ErrorContains(t, off.BakeLoRA(), "switched off")
+	_, has = off.LoRA()
+	require.True(t, has, "a refused bake leaves the model as it was")
+}

@@ -352,3 +352,29 @@ func TestSaveRefusesMethods(t *testing.T) {
 	err = ExportSafetensors(&bytes.Buffer{}, m, tk)
 	require.ErrorContains(t, err, "1 fine-tuning tensors")
 }
+
+// TestSavesBakedLoRA: a LoRA model baked in (core.Model.BakeLoRA) saves as a plain checkpoint
+// (format 1 refuses a model with LoRA's tensors still attached) and loads back bit for bit.
+func TestSavesBakedLoRA(t *testing.T) {
+	m, tk := tinyModel(t)
+	_, err := m.AttachLoRA(core.LoRAConfig{Rank: 2, Alpha: 4, Targets: core.AttentionTargets()}, 1)
+	require.NoError(t, err)
+	for _, p := range m.MethodParams() { // B starts at zero: give it an update to fold in
+		vals := make([]float32, p.Size())
+		for i := range vals {
+			vals[i] = 0.1 * float32(i%5+1)
+		}
+		m.Dev.Upload(p.W, vals)
+	}
+	q := m.Param("blocks.0.attn.q_proj.weight")
+	before := download(t, m, q.W)
+	require.ErrorContains(t, Save(&bytes.Buffer{}, m, tk, nil), "fine-tuning tensors")
+	require.NoError(t, m.BakeLoRA())
+	require.NotEqual(t, before, download(t, m, q.W), "the update is folded into the weight")
+	var buf bytes.Buffer
+	require.NoError(t, Save(&buf, m, tk, nil))
+	c, err := Load(bytes.NewReader(buf.Bytes()), ops.NewCPU())
+	require.NoError(t, err)
+	require.Equal(t, hash(t, m), hash(t, c.Model))
+	require.Empty(t, c.Model.MethodParams())
+}

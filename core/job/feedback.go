@@ -18,7 +18,7 @@ import (
 )
 
 // A kept SFT checkpoint (SaveSFT) records in its meta the SFT spec (runspec.Spec.SFT: the
-// comparison of one full fine-tuning that made it) under MetaSpec, the SFT training's
+// comparison of the one full or LoRA fine-tuning that made it) under MetaSpec, the SFT training's
 // fingerprint under MetaFingerprint, and the pretraining it started from under these.
 const (
 	MetaPretrainFingerprint = "pretune.pretrain_fingerprint" // the base's pretraining fingerprint
@@ -89,8 +89,10 @@ func KeptSFT(spec runspec.Spec, kept []*checkpoint.Checkpoint) *checkpoint.Check
 
 // TrainSFT makes the SFT model of a feedback spec from its pretrained base (a kept base, or a
 // model pretraining just made): the comparison's one method, trained as compare.Run trains it
-// (compare.Train), so its fingerprint is the one a comparison of that method reports. Events
-// are the method's evaluations, named feedback.SFT. The caller frees the model.
+// (compare.Train), so its fingerprint is the one a comparison of that method reports. A LoRA
+// method's model comes back baked (core.Model.BakeLoRA: the update folded into the weights, the
+// adapter gone), a plain model like full fine-tuning's. Events are the method's evaluations,
+// named feedback.SFT. The caller frees the model.
 func TrainSFT(ctx context.Context, spec runspec.Spec, base *core.Model, tk *core.Tokenizer, emit func(Event)) (*core.Model, *compare.Result, error) {
 	if !spec.Feeds() {
 		return nil, nil, fmt.Errorf("job: the link has no feedback stage")
@@ -111,11 +113,25 @@ func trainSFT(ctx context.Context, spec runspec.Spec, base *core.Model, tk *core
 		emit = func(Event) {}
 	}
 	class := base.Dev.Name()
-	return compare.Train(ctx, base, tk, t, c, CompareConfig(spec), spec.Methods[0], func(e compare.Event) {
+	m, res, err := compare.Train(ctx, base, tk, t, c, CompareConfig(spec), spec.Methods[0], func(e compare.Event) {
 		if e.Kind == "eval" {
 			emit(evalEvent(feedback.SFT, class, e.Event))
 		}
 	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, ok := m.LoRA(); ok {
+		// A LoRA method's update is folded into the weights and the adapter dropped, so the SFT
+		// model is a plain one: it saves as a checkpoint, clones (as the feedback stage's
+		// reference and every policy) with its update, and a policy can attach its own LoRA.
+		// res keeps compare.Train's fingerprint: the SFT model is that method's lane.
+		if err := m.BakeLoRA(); err != nil {
+			m.Free()
+			return nil, nil, fmt.Errorf("job: the SFT model's LoRA: %w", err)
+		}
+	}
+	return m, res, nil
 }
 
 // SaveSFT writes a feedback spec's SFT model (TrainSFT's, from base, the kept base checkpoint

@@ -114,7 +114,7 @@ func feedbackResults(c *feedback.Config) map[string]bool {
 }
 
 // validateFeedback checks the feedback stage against the version, the comparison it starts from
-// (one method, full fine-tuning, on a generate task) and the corpus's language (lang).
+// (one method, full or LoRA fine-tuning, on a generate task) and the corpus's language (lang).
 func (s Spec) validateFeedback(lang string) error {
 	if s.Feedback == nil {
 		switch {
@@ -131,8 +131,13 @@ func (s Spec) validateFeedback(lang string) error {
 		return fmt.Errorf("runspec: %w: a feedback stage needs link version %d, not %d", ErrInvalid, VersionFeedback, s.Version)
 	case !s.Compares():
 		return fmt.Errorf("runspec: %w: a feedback stage starts from a comparison's SFT model: the link needs a task, a fine-tuning schedule and one method", ErrInvalid)
-	case len(s.Methods) != 1 || s.Methods[0].Kind != compare.Full:
-		return fmt.Errorf("runspec: %w: a feedback stage starts from one SFT model: the comparison must have exactly one method, %s fine-tuning", ErrInvalid, compare.Full)
+	case len(s.Methods) != 1:
+		return fmt.Errorf("runspec: %w: a feedback stage starts from one SFT model: the comparison must have exactly one method, %s or %s fine-tuning, not %d", ErrInvalid, compare.Full, compare.LoRA, len(s.Methods))
+	case s.Methods[0].Kind != compare.Full && s.Methods[0].Kind != compare.LoRA:
+		// LoRA's update folds into the weights (core.Model.BakeLoRA), so its SFT model is a
+		// plain one; an adapter or a prefix adds layers a plain model has no place for, and a
+		// class head cannot write the answers the feedback stage samples.
+		return fmt.Errorf("runspec: %w: a feedback stage starts from the SFT model of %s or %s fine-tuning, not %s: its layers cannot be folded into the model's weights, so the model the stage clones, saves and tunes would not be the one you fine-tuned", ErrInvalid, compare.Full, compare.LoRA, s.Methods[0].Kind)
 	case fb.Taste == "" && s.Prefs == nil:
 		// Both is fine: the preference file teaches and the taste judges.
 		return fmt.Errorf("runspec: %w: a feedback stage learns from a built-in taste or from your preference file: give one", ErrInvalid)

@@ -96,8 +96,10 @@ func TestFeedbackRefuses(t *testing.T) {
 	}{
 		{"two methods", edit(func(m map[string]any) {
 			m["methods"] = []map[string]any{{"kind": "full"}, {"kind": "lora", "r": 4, "alpha": 8}}
-		}), ErrInvalid, "exactly one method, full"},
-		{"a lora method", edit(func(m map[string]any) { m["methods"] = []map[string]any{{"kind": "lora", "r": 4, "alpha": 8}} }), ErrInvalid, "exactly one method, full"},
+		}), ErrInvalid, "exactly one method, full or lora fine-tuning, not 2"},
+		{"an adapter method", edit(func(m map[string]any) { m["methods"] = []map[string]any{{"kind": "adapter", "size": 4}} }), ErrInvalid, "full or lora fine-tuning, not adapter: its layers cannot be folded"},
+		{"a prefix method", edit(func(m map[string]any) { m["methods"] = []map[string]any{{"kind": "prefix", "len": 2}} }), ErrInvalid, "not prefix"},
+		{"a head method", edit(func(m map[string]any) { m["methods"] = []map[string]any{{"kind": "head"}} }), ErrInvalid, "a class head needs a classify task"},
 		{"no comparison", edit(func(m map[string]any) {
 			delete(m, "task")
 			delete(m, "finetune")
@@ -132,6 +134,37 @@ func TestFeedbackRefuses(t *testing.T) {
 			requireKind(t, err, tc.want, tc.msg)
 		})
 	}
+}
+
+// TestFeedbackFromLoRA: a feedback stage may start from a LoRA method's SFT model (the worker
+// bakes its update into the weights): the link round-trips as version 5 with the method as
+// written, its SFT spec is that one LoRA comparison (a version-2 code), and SameSFT tells the
+// LoRA model from the full one and from a LoRA of another rank, but not from itself renamed.
+func TestFeedbackFromLoRA(t *testing.T) {
+	s := feedbackSpec(t)
+	lora := compare.Method{Kind: compare.LoRA, Rank: 4, Alpha: 8, Targets: []string{"q_proj", "v_proj"}}
+	s.Methods = []compare.Method{lora}
+	code, err := Encode(s)
+	require.NoError(t, err)
+	require.Equal(t, byte('5'), code[0])
+	got, err := Decode(code)
+	require.NoError(t, err)
+	require.Equal(t, s, got)
+	require.Equal(t, []compare.Method{lora}, got.SFT().Methods)
+	sftCode, err := Encode(got.SFT())
+	require.NoError(t, err)
+	require.Equal(t, byte('2'), sftCode[0])
+
+	require.True(t, SameSFT(s, got.SFT()))
+	named := s
+	named.Methods = []compare.Method{lora}
+	named.Methods[0].Name = "my lora"
+	require.True(t, SameSFT(s, named), "a name changes no weight")
+	require.False(t, SameSFT(s, feedbackSpec(t)), "LoRA's SFT model is not full fine-tuning's")
+	other := s
+	other.Methods = []compare.Method{lora}
+	other.Methods[0].Rank = 2
+	require.False(t, SameSFT(s, other), "another rank is another model")
 }
 
 // TestFeedbackFingerprints: a feedback link carries the fingerprints of its results by their

@@ -24,9 +24,10 @@
 // comparison shared before its results came is still written as version 2 or 3.
 //
 // Version 5 adds a feedback stage (Feedback, Prefs: RLHF with core/feedback) after a comparison
-// of exactly one method, full fine-tuning, which makes the SFT model the stage starts from. Its
-// Fingerprints name the feedback results (feedback.SFT, feedback.RewardModel and the feedback
-// methods' labels) instead of the comparison's.
+// of exactly one method, full or LoRA fine-tuning (LoRA's update baked into the weights), which
+// makes the SFT model the stage starts from. Its Fingerprints name the feedback results
+// (feedback.SFT, feedback.RewardModel and the feedback methods' labels) instead of the
+// comparison's.
 //
 // # Versioning rule
 //
@@ -177,7 +178,7 @@ type Spec struct {
 	Fingerprints map[string]string `json:"fingerprints,omitempty"`
 
 	// Version 5: a feedback stage (RLHF) from the SFT model that the comparison's one method,
-	// full fine-tuning, makes. Its preference pairs come from Feedback.Taste (a built-in taste
+	// full or LoRA fine-tuning, makes. Its preference pairs come from Feedback.Taste (a built-in taste
 	// in the corpus's language) or from a learner's file (Prefs), at least one: with both, the
 	// file teaches and the taste judges (gold win rate, the reward model's gold accuracy).
 	Feedback *feedback.Config `json:"feedback,omitempty"`
