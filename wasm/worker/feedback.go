@@ -36,7 +36,7 @@ func (k *held) free() {
 	}
 }
 
-// claim takes the worker's run slot for req, as start does, or answers that it is taken. The
+// claim takes the worker's run slot for req, or answers that it is taken. The
 // returned release gives it back.
 func (h *Handler) claim(req protocol.Request) (context.Context, func(), bool) {
 	h.mu.Lock()
@@ -56,13 +56,18 @@ func (h *Handler) claim(req protocol.Request) (context.Context, func(), bool) {
 }
 
 // betweenSteps is the hook a request that trains runs after every step while it holds the
-// model lock: it lends the model, waits while paused and yields to the event loop (see start).
+// model lock: it lends the model, waits while paused and yields to the event loop.
 func (h *Handler) betweenSteps() func() {
 	lastYield := time.Now()
 	return func() {
+		// The model is free between steps: an inspection or a save waiting for it runs
+		// while this goroutine pauses or yields, and the next step waits for it to end.
 		h.model.Unlock()
 		defer h.model.Lock()
 		h.waitWhilePaused()
+		// Go in the browser has no preemption: sleeping lets the worker's event loop deliver
+		// pause, stop and inspect requests. Every 50 ms of training, not every step, to keep
+		// it cheap.
 		if time.Since(lastYield) > 50*time.Millisecond {
 			time.Sleep(time.Millisecond)
 			lastYield = time.Now()

@@ -2,11 +2,8 @@ package worker
 
 import (
 	"bytes"
-	"context"
 	"errors"
-	"fmt"
 	"strings"
-	"time"
 
 	"pretune/core"
 	"pretune/core/checkpoint"
@@ -24,22 +21,14 @@ func (h *Handler) start(req protocol.Request) {
 		h.fail(req, err)
 		return
 	}
-	h.mu.Lock()
-	if h.cancel != nil {
-		h.mu.Unlock()
-		h.fail(req, fmt.Errorf("a run (request %d) is already in progress in this worker", h.runID))
+	ctx, release, ok := h.claim(req)
+	if !ok {
 		return
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	h.runID, h.cancel, h.paused = req.ID, cancel, false
+	defer release()
+	h.mu.Lock()
 	h.finished, h.noModel, h.compared = nil, false, nil
 	h.mu.Unlock()
-	defer func() {
-		h.mu.Lock()
-		h.cancel = nil
-		h.mu.Unlock()
-		cancel()
-	}()
 
 	dev, ok := h.device(req)
 	if !ok {
@@ -71,7 +60,6 @@ func (h *Handler) start(req protocol.Request) {
 	if prompt == "" {
 		prompt = samplePrompt(spec)
 	}
-	lastYield := time.Now()
 	h.model.Lock()
 	res, err := job.Run(ctx, spec, dev, job.Options{
 		Base:          base,
@@ -84,30 +72,14 @@ func (h *Handler) start(req protocol.Request) {
 			h.mu.Unlock()
 			h.post(sample(req.ID, tr, spec, prompt))
 		},
-		AsSFT:    req.AsSFT,
-		Progress: true, // a feedback method's lane moves at every step
-		OnEvent:  func(e job.Event) { h.postEvent(req.ID, e) },
-		BetweenSteps: func() {
-			// The model is free between steps: an inspection or a save waiting for it runs
-			// while this goroutine pauses or yields, and the next step waits for it to end.
-			h.model.Unlock()
-			defer h.model.Lock()
-			h.waitWhilePaused()
-			// Go in the browser has no preemption: sleeping lets the worker's event loop deliver
-			// pause, stop and inspect requests. Every 50 ms of training, not every step, to keep
-			// it cheap.
-			if time.Since(lastYield) > 50*time.Millisecond {
-				time.Sleep(time.Millisecond)
-				lastYield = time.Now()
-			}
-		},
+		AsSFT:        req.AsSFT,
+		Progress:     true, // a feedback method's lane moves at every step
+		OnEvent:      func(e job.Event) { h.postEvent(req.ID, e) },
+		BetweenSteps: h.betweenSteps(),
 	})
 	h.model.Unlock()
 	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			err = errors.New("stopped")
-		}
-		h.fail(req, err)
+		h.fail(req, stopped(err))
 		return
 	}
 	h.mu.Lock()
