@@ -30,16 +30,9 @@ func (h *Handler) start(req protocol.Request) {
 	h.finished, h.noModel, h.compared = nil, false, nil
 	h.mu.Unlock()
 
-	dev, ok := h.device(req)
+	dev, base, ok := h.deviceAndBase(req)
 	if !ok {
 		return
-	}
-	var base *checkpoint.Checkpoint
-	if len(req.Base) > 0 {
-		if base, err = loadBase(req.Base, dev); err != nil {
-			h.fail(req, err)
-			return
-		}
 	}
 	var resume *job.Resume
 	if len(req.Resume) > 0 {
@@ -113,6 +106,23 @@ func sample(id int, tr *core.Trainer, spec runspec.Spec, prompt string) protocol
 		text += t.Token
 	}
 	return protocol.Message{ID: id, Kind: protocol.Sample, Step: tr.StepsDone(), Text: text, Tokens: toks}
+}
+
+// deviceAndBase opens the request's device (device) and loads onto it the model the request
+// starts from, when it carries one (base is nil when not); ok is false when the request was
+// answered with an error instead.
+func (h *Handler) deviceAndBase(req protocol.Request) (dev ops.Device, base *checkpoint.Checkpoint, ok bool) {
+	if dev, ok = h.device(req); !ok {
+		return nil, nil, false
+	}
+	if len(req.Base) > 0 {
+		var err error
+		if base, err = loadBase(req.Base, dev); err != nil {
+			h.fail(req, err)
+			return nil, nil, false
+		}
+	}
+	return dev, base, true
 }
 
 // loadBase reads a checkpoint in either format (told apart by its first bytes) onto dev.
