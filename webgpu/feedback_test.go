@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -26,7 +27,9 @@ type feedbackRun struct {
 
 // runFeedback runs a tiny feedback stage on dev: a random 1-layer model (the golden runs' way:
 // this pins arithmetic, not learning), feedbacktest's 15 pairs (12 teach the reward model, 3
-// measure it), 4 steps of the reward model and 3 of PPO, DPO and GRPO each on 8 answers a step.
+// measure it), 4 steps of the reward model and 3 of PPO, DPO and GRPO each on 8 answers a step
+// (in the browser, whose CPU device is wasm and whose adapter is software, 2 of each: see
+// TestFeedbackStage).
 func runFeedback(t *testing.T, dev ops.Device) feedbackRun {
 	t.Helper()
 	pairs, err := feedback.ParsePairs("food.tsv", []byte(feedbacktest.Prefs()))
@@ -45,6 +48,9 @@ func runFeedback(t *testing.T, dev ops.Device) feedbackRun {
 
 	cfg := feedback.DefaultConfig("")
 	cfg.Pairs, cfg.RewardSteps, cfg.Steps, cfg.Batch, cfg.EvalEvery, cfg.EvalSamples, cfg.Tokens = 8, 4, 3, 8, 1, 1, 8
+	if runtime.GOOS == "js" {
+		cfg.RewardSteps, cfg.Steps = 2, 2
+	}
 	var run feedbackRun
 	record := func(e feedback.Event, what string, v float64) {
 		run.values = append(run.values, v)
@@ -90,7 +96,10 @@ func runFeedback(t *testing.T, dev ops.Device) feedbackRun {
 // report a difference in numbers it cannot attribute.
 //
 // Determinism: a second run on the GPU repeats the first bit for bit (every value and every
-// fingerprint: losses and final weights).
+// fingerprint: losses and final weights). In the browser (the in-browser suite runs every test
+// of the package) the stage is shorter and not repeated: there the comparison with the CPU
+// device is what is new (Dawn's WebGPU, not lavapipe's Vulkan), the suite checks determinism
+// on its own, and the full stage twice took about 50 s on SwiftShader.
 func TestFeedbackStage(t *testing.T) {
 	d := testDevice(t)
 	cpu := runFeedback(t, ops.NewCPU())
@@ -124,6 +133,9 @@ func TestFeedbackStage(t *testing.T) {
 	t.Logf("%d values at every step and %d results; the largest difference from the CPU device used %.0f%% of its allowance",
 		len(cpu.values), len(cpu.results), 100*worst)
 
+	if runtime.GOOS == "js" {
+		return
+	}
 	again := runFeedback(t, d)
 	for i, v := range gpu.values {
 		require.Equal(t, math.Float64bits(v), math.Float64bits(again.values[i]), "%s repeats exactly", gpu.names[i])
