@@ -225,11 +225,7 @@ func (s *SFT) Save(w io.Writer) error {
 // "result" event named feedback.SFT: the model's parameters and the fingerprint the feedback
 // stage's SFT result will carry, with a note for a learner's file. The caller frees the SFT.
 func OpenSFT(ctx context.Context, spec runspec.Spec, dev ops.Device, o Options) (*SFT, error) {
-	emit := func(e Event) {
-		if o.OnEvent != nil {
-			o.OnEvent(e)
-		}
-	}
+	emit := o.emit
 	if !spec.Feeds() {
 		return nil, fmt.Errorf("job: the link has no feedback stage")
 	}
@@ -379,11 +375,7 @@ func runFeedback(ctx context.Context, spec runspec.Spec, st *feedbackStage, load
 // every step. It returns the reward model, which scores any answer, and every pair's two scores
 // in the file's order. Characters the SFT model never saw and too few pairs are refused first.
 func TrainReward(ctx context.Context, spec runspec.Spec, sft *SFT, o Options) (*feedback.Scorer, []feedback.PairScore, error) {
-	emit := func(e Event) {
-		if o.OnEvent != nil {
-			o.OnEvent(e)
-		}
-	}
+	emit := o.emit
 	switch {
 	case !spec.Feeds():
 		return nil, nil, fmt.Errorf("job: the link has no feedback stage")

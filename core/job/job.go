@@ -137,6 +137,13 @@ type Options struct {
 	Progress bool
 }
 
+// emit hands e to OnEvent, if set.
+func (o Options) emit(e Event) {
+	if o.OnEvent != nil {
+		o.OnEvent(e)
+	}
+}
+
 // Resume is a run's state at an evaluation: the trainer's snapshot and every training loss so
 // far (the fingerprint hashes them all).
 type Resume struct {
@@ -170,11 +177,7 @@ const MixedDevice = "mixed"
 
 // Run trains spec on dev and stops early with ctx's error when ctx is cancelled.
 func Run(ctx context.Context, spec runspec.Spec, dev ops.Device, o Options) (*Result, error) {
-	emit := func(e Event) {
-		if o.OnEvent != nil {
-			o.OnEvent(e)
-		}
-	}
+	emit := o.emit
 	if o.AsSFT && (!spec.Feeds() || o.Base == nil) {
 		return nil, fmt.Errorf("job: a model taken as the SFT model needs a feedback link and the model (a base)")
 	}

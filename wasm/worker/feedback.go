@@ -36,7 +36,7 @@ func (k *held) free() {
 	}
 }
 
-// claim takes the worker's run slot for req, as start does, or answers that it is taken. The
+// claim takes the worker's run slot for req, or answers that it is taken. The
 // returned release gives it back.
 func (h *Handler) claim(req protocol.Request) (context.Context, func(), bool) {
 	h.mu.Lock()
@@ -56,13 +56,18 @@ func (h *Handler) claim(req protocol.Request) (context.Context, func(), bool) {
 }
 
 // betweenSteps is the hook a request that trains runs after every step while it holds the
-// model lock: it lends the model, waits while paused and yields to the event loop (see start).
+// model lock: it lends the model, waits while paused and yields to the event loop.
 func (h *Handler) betweenSteps() func() {
 	lastYield := time.Now()
 	return func() {
+		// The model is free between steps: an inspection or a save waiting for it runs
+		// while this goroutine pauses or yields, and the next step waits for it to end.
 		h.model.Unlock()
 		defer h.model.Lock()
 		h.waitWhilePaused()
+		// Go in the browser has no preemption: sleeping lets the worker's event loop deliver
+		// pause, stop and inspect requests. Every 50 ms of training, not every step, to keep
+		// it cheap.
 		if time.Since(lastYield) > 50*time.Millisecond {
 			time.Sleep(time.Millisecond)
 			lastYield = time.Now()
@@ -112,6 +117,17 @@ func (h *Handler) heldSFT(req protocol.Request) (*job.SFT, error) {
 	return h.fb.sft, nil
 }
 
+// sftAndSpec are what a request on the kept SFT model needs: that model (heldSFT) and the
+// request's feedback link (feedbackSpec).
+func (h *Handler) sftAndSpec(req protocol.Request) (*job.SFT, runspec.Spec, error) {
+	sft, err := h.heldSFT(req)
+	if err != nil {
+		return nil, runspec.Spec{}, err
+	}
+	spec, err := feedbackSpec(req)
+	return sft, spec, err
+}
+
 // openSFT makes or loads the SFT model (job.OpenSFT) and keeps it, replacing (and freeing) the
 // one before and its reward model.
 func (h *Handler) openSFT(req protocol.Request) {
@@ -125,16 +141,9 @@ func (h *Handler) openSFT(req protocol.Request) {
 		return
 	}
 	defer release()
-	dev, ok := h.device(req)
+	dev, base, ok := h.deviceAndBase(req)
 	if !ok {
 		return
-	}
-	var base *checkpoint.Checkpoint
-	if len(req.Base) > 0 {
-		if base, err = loadBase(req.Base, dev); err != nil {
-			h.fail(req, err)
-			return
-		}
 	}
 	h.model.Lock()
 	sft, err := job.OpenSFT(ctx, spec, dev, job.Options{Base: base, AsSFT: req.AsSFT, FallbackToCPU: true,
@@ -168,12 +177,7 @@ func (h *Handler) openSFT(req protocol.Request) {
 
 // samplePairs answers Count offers from the SFT model on the prompts of the code's taste.
 func (h *Handler) samplePairs(req protocol.Request) {
-	sft, err := h.heldSFT(req)
-	if err != nil {
-		h.fail(req, err)
-		return
-	}
-	spec, err := feedbackSpec(req)
+	sft, spec, err := h.sftAndSpec(req)
 	if err != nil {
 		h.fail(req, err)
 		return
@@ -207,12 +211,7 @@ func (h *Handler) samplePairs(req protocol.Request) {
 // score, replacing the one before; it answers the evaluations, progress, the result, then every
 // pair's scores.
 func (h *Handler) trainReward(req protocol.Request) {
-	sft, err := h.heldSFT(req)
-	if err != nil {
-		h.fail(req, err)
-		return
-	}
-	spec, err := feedbackSpec(req)
+	sft, spec, err := h.sftAndSpec(req)
 	if err != nil {
 		h.fail(req, err)
 		return

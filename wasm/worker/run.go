@@ -2,11 +2,8 @@ package worker
 
 import (
 	"bytes"
-	"context"
 	"errors"
-	"fmt"
 	"strings"
-	"time"
 
 	"pretune/core"
 	"pretune/core/checkpoint"
@@ -24,33 +21,18 @@ func (h *Handler) start(req protocol.Request) {
 		h.fail(req, err)
 		return
 	}
-	h.mu.Lock()
-	if h.cancel != nil {
-		h.mu.Unlock()
-		h.fail(req, fmt.Errorf("a run (request %d) is already in progress in this worker", h.runID))
-		return
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	h.runID, h.cancel, h.paused = req.ID, cancel, false
-	h.finished, h.noModel, h.compared = nil, false, nil
-	h.mu.Unlock()
-	defer func() {
-		h.mu.Lock()
-		h.cancel = nil
-		h.mu.Unlock()
-		cancel()
-	}()
-
-	dev, ok := h.device(req)
+	ctx, release, ok := h.claim(req)
 	if !ok {
 		return
 	}
-	var base *checkpoint.Checkpoint
-	if len(req.Base) > 0 {
-		if base, err = loadBase(req.Base, dev); err != nil {
-			h.fail(req, err)
-			return
-		}
+	defer release()
+	h.mu.Lock()
+	h.finished, h.noModel, h.compared = nil, false, nil
+	h.mu.Unlock()
+
+	dev, base, ok := h.deviceAndBase(req)
+	if !ok {
+		return
 	}
 	var resume *job.Resume
 	if len(req.Resume) > 0 {
@@ -71,7 +53,6 @@ func (h *Handler) start(req protocol.Request) {
 	if prompt == "" {
 		prompt = samplePrompt(spec)
 	}
-	lastYield := time.Now()
 	h.model.Lock()
 	res, err := job.Run(ctx, spec, dev, job.Options{
 		Base:          base,
@@ -84,30 +65,14 @@ func (h *Handler) start(req protocol.Request) {
 			h.mu.Unlock()
 			h.post(sample(req.ID, tr, spec, prompt))
 		},
-		AsSFT:    req.AsSFT,
-		Progress: true, // a feedback method's lane moves at every step
-		OnEvent:  func(e job.Event) { h.postEvent(req.ID, e) },
-		BetweenSteps: func() {
-			// The model is free between steps: an inspection or a save waiting for it runs
-			// while this goroutine pauses or yields, and the next step waits for it to end.
-			h.model.Unlock()
-			defer h.model.Lock()
-			h.waitWhilePaused()
-			// Go in the browser has no preemption: sleeping lets the worker's event loop deliver
-			// pause, stop and inspect requests. Every 50 ms of training, not every step, to keep
-			// it cheap.
-			if time.Since(lastYield) > 50*time.Millisecond {
-				time.Sleep(time.Millisecond)
-				lastYield = time.Now()
-			}
-		},
+		AsSFT:        req.AsSFT,
+		Progress:     true, // a feedback method's lane moves at every step
+		OnEvent:      func(e job.Event) { h.postEvent(req.ID, e) },
+		BetweenSteps: h.betweenSteps(),
 	})
 	h.model.Unlock()
 	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			err = errors.New("stopped")
-		}
-		h.fail(req, err)
+		h.fail(req, stopped(err))
 		return
 	}
 	h.mu.Lock()
@@ -141,6 +106,23 @@ func sample(id int, tr *core.Trainer, spec runspec.Spec, prompt string) protocol
 		text += t.Token
 	}
 	return protocol.Message{ID: id, Kind: protocol.Sample, Step: tr.StepsDone(), Text: text, Tokens: toks}
+}
+
+// deviceAndBase opens the request's device (device) and loads onto it the model the request
+// starts from, when it carries one (base is nil when not); ok is false when the request was
+// answered with an error instead.
+func (h *Handler) deviceAndBase(req protocol.Request) (dev ops.Device, base *checkpoint.Checkpoint, ok bool) {
+	if dev, ok = h.device(req); !ok {
+		return nil, nil, false
+	}
+	if len(req.Base) > 0 {
+		var err error
+		if base, err = loadBase(req.Base, dev); err != nil {
+			h.fail(req, err)
+			return nil, nil, false
+		}
+	}
+	return dev, base, true
 }
 
 // loadBase reads a checkpoint in either format (told apart by its first bytes) onto dev.
