@@ -207,6 +207,15 @@ func TestFeedbackView(t *testing.T) {
 		`[...document.querySelectorAll('#fbt-table tbody tr')].slice(1).map(tr => (tr.querySelector('[data-match]') || {dataset: {}}).dataset.match || '')`))
 	cancelFresh()
 
+	// Stop ends every method's worker at once, mid-run.
+	typeInto(t, ctx, "#fbt-sched-steps", "5000")
+	waitFor(t, ctx, `!document.querySelector('#fb-tune-run').disabled`, 5*time.Second)
+	click(t, ctx, "#fb-tune-run")
+	waitFor(t, ctx, `[...document.querySelectorAll('#fbt-lanes li')].filter(li => li.dataset.status === 'running').length === 2`, time.Minute)
+	click(t, ctx, "#fb-tune-stop")
+	waitFor(t, ctx, `[...document.querySelectorAll('#fbt-lanes li')].every(li => li.dataset.status === 'stopped')`, 5*time.Second)
+	require.False(t, eval[bool](t, ctx, `document.querySelector('#fb-tune-run').disabled`), "the methods can run again")
+
 	// Chinese: no English left in the feedback view.
 	choose(t, ctx, "#lang", "zh")
 	waitFor(t, ctx, `document.querySelector('.app').lang === 'zh'`, 10*time.Second)
