@@ -179,8 +179,7 @@ func (f *Feedback) renderClass() app.UI {
 		used = app.P().ID("class-used").Class("hint").Text(l.T("class.used", t.Used))
 	}
 	return app.Section().Class("panel").ID("class-panel").DataSet("code", t.Info.Code).Body(
-		app.H2().Text(l.T("class.title")+" · "),
-		app.Span().ID("class-title").Class("data").Text(t.Info.Name),
+		app.H2().Body(app.Text(l.T("class.title")+" · "), app.Span().ID("class-title").Class("data").Text(t.Info.Name)),
 		app.P().Text(l.T("class.board")),
 		app.P().ID("class-code").Class("data class-code").Style("font-size", "3em").Style("letter-spacing", "0.2em").
 			Style("font-weight", "bold").Text(t.Info.Code),
