@@ -47,6 +47,9 @@ type classQueue struct {
 	Err     *classError
 	Dropped bool
 	Offline bool // the last try failed on the network or a 5xx: the picks wait for it
+	// loading says the kept queue is being read: until it is, nothing is written, so a pick
+	// made meanwhile cannot replace the picks a closed page left.
+	loading bool
 }
 
 // sentOf and waitingOf are the counter's figures for a class.
@@ -214,16 +217,26 @@ func (f *feedbackState) classSend() {
 // classKeepQueue keeps the queue in IndexedDB, replacing what was kept.
 func (f *feedbackState) classKeepQueue() {
 	q := &f.class.queue
+	if q.loading {
+		return
+	}
 	f.class.host.keepClassQueue(savedClassQueue{Items: append([]classQueued(nil), q.Items...), Sent: q.Sent, Batches: q.Batches})
 }
 
 // classQueueLoaded takes what a closed page kept and sends it: reopening the page sends what
 // is queued, whatever class the page opens now.
 func (f *feedbackState) classQueueLoaded(s *savedClassQueue) {
+	wasLoading := f.class.queue.loading
+	f.class.queue.loading = false
 	if s == nil {
+		if wasLoading && len(f.class.queue.Items) > 0 {
+			f.classKeepQueue() // what was made while the read was on its way
+		}
+		f.classSchedule(classSendEvery)
 		return
 	}
 	f.class.queue.merge(*s)
+	f.classKeepQueue()
 	if st := f.class.student; st != nil {
 		// Go on with new offers, not the batches this browser was shown before.
 		f.seed = max(f.seed, f.class.queue.Batches[st.Code]+1)

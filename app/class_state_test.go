@@ -556,6 +556,28 @@ func TestClassReopenSendsTheQueue(t *testing.T) {
 	require.Equal(t, testSeed+2, w.last().Seed, "batch 1 was shown before: batch 2 next")
 	require.Equal(t, kept.Items, z.f.class.queue.Items, "the kept picks wait to be sent")
 	require.Len(t, z.ch.pending(), 1, "one send pending, not one per cause")
+
+	// A pick made while the kept queue is still being read does not overwrite it.
+	ch = newFakeClassHost()
+	ch.ls = x.ch.ls
+	ch.ls[pickCountKey] = "2"
+	v := newClassFixture(ch)
+	v.f.class.queue.loading = true
+	v.f.classJoin(testCode)
+	v.c.gets[0].done(testClassInfo(t, ZH), nil)
+	v.h.fetched[0](readBase(t, "zh-sft"), nil)
+	vw := v.h.worker(t, 0)
+	vw.say(openSFTMessages("cpu:0000000000aa")...)
+	vw.say(protocol.Message{ID: 3, Kind: protocol.Pairs, Offers: offers(10, 0)}, protocol.Message{ID: 3, Kind: protocol.Done})
+	v.f.key("1")
+	require.Empty(t, ch.kept, "nothing written before the read")
+	v.f.classQueueLoaded(&kept)
+	ids := []string{}
+	for _, it := range ch.lastKept(t).Items {
+		ids = append(ids, it.Pick.ID)
+	}
+	sid := kept.Items[0].Student
+	require.Equal(t, []string{sid + "-1", sid + "-2", sid + "-3"}, ids, "the kept picks first, then the new one")
 }
 
 // TestClassUndo: an unsent pick can be taken back (it leaves the queue); a pick sent, or on its

@@ -35,6 +35,7 @@ func (f *feedbackState) classJoin(code string) {
 		return
 	}
 	f.stop()
+	f.classStopPoll()
 	f.link, f.offer = nil, nil
 	f.picks.clear()
 	st := &classStudent{Code: code, ID: f.studentID(), ids: map[int]string{}}

@@ -93,7 +93,7 @@ func (f *feedbackState) classShow(visible bool) {
 	if t == nil {
 		return
 	}
-	if !visible {
+	if !visible || f.classStudentMode() { // a student's page shows no teacher's panel
 		f.classStopPoll()
 		return
 	}

@@ -20,7 +20,10 @@ func (f *Feedback) classMount(ctx app.Context) {
 		return
 	}
 	f.classProbe()
-	loadClassQueue(ctx, func(s *savedClassQueue) { f.classQueueLoaded(s) })
+	if !f.class.queue.loading {
+		f.class.queue.loading = true
+		loadClassQueue(ctx, func(s *savedClassQueue) { f.classQueueLoaded(s) })
+	}
 }
 
 // OnUpdate follows the view being shown or hidden: the teacher's figures are polled only
@@ -37,8 +40,9 @@ func (f *Feedback) after(d time.Duration, fn func()) (stop func()) {
 		return func() {}
 	}
 	var cb app.Func
-	stopped := false
+	fired, stopped := false, false
 	cb = app.FuncOf(func(this app.Value, args []app.Value) any {
+		fired = true
 		cb.Release()
 		go f.ctx.Dispatch(func(app.Context) {
 			if !stopped {
@@ -49,8 +53,11 @@ func (f *Feedback) after(d time.Duration, fn func()) (stop func()) {
 	})
 	id := app.Window().Call("setTimeout", cb, d.Milliseconds())
 	return func() {
-		if !stopped {
-			stopped = true
+		if stopped {
+			return
+		}
+		stopped = true
+		if !fired { // a fired callback released itself
 			app.Window().Call("clearTimeout", id)
 			cb.Release()
 		}
@@ -99,25 +106,32 @@ func (f *Feedback) origin() string {
 	return app.Window().Get("location").Get("origin").String()
 }
 
-// loadClassQueue reads the kept queue, if any, and hands it to done on the UI goroutine.
+// loadClassQueue reads the kept queue and hands it to done on the UI goroutine: nil when
+// nothing (readable) is kept, so the page knows the read is over.
 func loadClassQueue(ctx app.Context, done func(s *savedClassQueue)) {
 	withStore("readonly", func(store app.Value) {
 		req := store.Call("get", classQueueKey)
-		var got app.Func
+		var got, failed app.Func
+		release := func() { got.Release(); failed.Release() }
 		got = app.FuncOf(func(this app.Value, args []app.Value) any {
-			got.Release()
-			v := req.Get("result")
-			if v.Type() != app.TypeString {
-				return nil
+			release()
+			var s *savedClassQueue
+			if v := req.Get("result"); v.Type() == app.TypeString {
+				var q savedClassQueue
+				if json.Unmarshal([]byte(v.String()), &q) == nil {
+					s = &q
+				}
 			}
-			var s savedClassQueue
-			if json.Unmarshal([]byte(v.String()), &s) != nil {
-				return nil
-			}
-			go ctx.Dispatch(func(app.Context) { done(&s) })
+			go ctx.Dispatch(func(app.Context) { done(s) })
+			return nil
+		})
+		failed = app.FuncOf(func(this app.Value, args []app.Value) any {
+			release()
+			go ctx.Dispatch(func(app.Context) { done(nil) })
 			return nil
 		})
 		req.Set("onsuccess", got)
+		req.Set("onerror", failed)
 	})
 }
 
