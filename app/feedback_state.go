@@ -532,8 +532,8 @@ func (f *feedbackState) refill() {
 
 // fillFromTaste has the built-in taste pick tasteFill offers (simulated picks).
 func (f *feedbackState) fillFromTaste() {
-	if !f.sft.Ready() || f.tasteBusy || f.classStudentMode() { // a class wants its students' picks
-
+	// A class wants its students' own picks, not simulated ones.
+	if !f.sft.Ready() || f.tasteBusy || f.classStudentMode() {
 		return
 	}
 	f.askPairs(tasteFill, true, &f.tasteBusy, func(offers []protocol.Offer) {
@@ -657,8 +657,8 @@ func (f *feedbackState) changed() {
 // persist keeps the picks and the start in IndexedDB. A link's own picks are not kept until
 // the learner changes them: they would replace the learner's.
 func (f *feedbackState) persist() {
-	if (f.link != nil && !f.linkEdited) || f.classStudentMode() { // a class's picks go to its queue
-
+	// A class's picks go to its queue (class_queue.go), not over the learner's own.
+	if (f.link != nil && !f.linkEdited) || f.classStudentMode() {
 		return
 	}
 	f.host.keepFeedback(savedFeedback{Picks: f.picks.List, Start: f.choice, Seed: f.seed})
