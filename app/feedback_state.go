@@ -139,6 +139,10 @@ type feedbackState struct {
 	queue     []queued
 	cur       int
 	curHandle func(protocol.Message) bool
+
+	// class is class mode (class_*.go): the teacher's panel, or a student's page whose picks
+	// go to the class's server.
+	class classState
 }
 
 // keptFeedbackSpec is the feedback preset of a language (its kept SFT model, task and taste).
@@ -528,7 +532,8 @@ func (f *feedbackState) refill() {
 
 // fillFromTaste has the built-in taste pick tasteFill offers (simulated picks).
 func (f *feedbackState) fillFromTaste() {
-	if !f.sft.Ready() || f.tasteBusy {
+	// A class wants its students' own picks, not simulated ones.
+	if !f.sft.Ready() || f.tasteBusy || f.classStudentMode() {
 		return
 	}
 	f.askPairs(tasteFill, true, &f.tasteBusy, func(offers []protocol.Offer) {
@@ -548,7 +553,7 @@ func (f *feedbackState) askPairs(count int, decided bool, busy *bool, got func([
 	}
 	*busy, f.offerErr = true, ""
 	f.seed = max(f.seed, 1)
-	seed := f.seed
+	seed := f.classOfferSeed(f.seed)
 	f.seed++
 	s := f.sft
 	f.ask(protocol.Request{Kind: protocol.SamplePairs, Code: code, Count: count, Decided: decided, Seed: seed}, func(m protocol.Message) bool {
@@ -571,9 +576,14 @@ func (f *feedbackState) askPairs(count int, decided bool, busy *bool, got func([
 // key acts on a key the learner pressed while the view shows (1, 2, 0, space, Backspace); it
 // says whether the key was used, so the page keeps it from scrolling or going back.
 func (f *feedbackState) key(k string) bool {
+	if k == "Backspace" && !f.classTakeBack() {
+		return true // used: the page says why a sent pick stays
+	}
+	before := f.picks.nextID
 	if !f.picks.key(k) {
 		return false
 	}
+	f.classPicked(before)
 	f.changed()
 	f.refill()
 	return true
@@ -581,7 +591,9 @@ func (f *feedbackState) key(k string) bool {
 
 // choosePick, skipPick and undoPick are the buttons' picks, as the keys'.
 func (f *feedbackState) choosePick(which int) {
+	before := f.picks.nextID
 	if f.picks.choose(which) {
+		f.classPicked(before)
 		f.changed()
 		f.refill()
 	}
@@ -595,7 +607,7 @@ func (f *feedbackState) skipPick() {
 }
 
 func (f *feedbackState) undoPick() {
-	if f.picks.undoLast() {
+	if f.classTakeBack() && f.picks.undoLast() {
 		f.changed()
 	}
 }
@@ -645,7 +657,8 @@ func (f *feedbackState) changed() {
 // persist keeps the picks and the start in IndexedDB. A link's own picks are not kept until
 // the learner changes them: they would replace the learner's.
 func (f *feedbackState) persist() {
-	if f.link != nil && !f.linkEdited {
+	// A class's picks go to its queue (class_queue.go), not over the learner's own.
+	if (f.link != nil && !f.linkEdited) || f.classStudentMode() {
 		return
 	}
 	f.host.keepFeedback(savedFeedback{Picks: f.picks.List, Start: f.choice, Seed: f.seed})
@@ -654,7 +667,7 @@ func (f *feedbackState) persist() {
 // offerKept offers last time's picks (the view's mount read them), unless a link or picks
 // already fill the view.
 func (f *feedbackState) offerKept(s *savedFeedback) {
-	if s == nil || len(s.Picks) == 0 || f.link != nil || len(f.picks.List) > 0 {
+	if s == nil || len(s.Picks) == 0 || f.link != nil || len(f.picks.List) > 0 || f.classStudentMode() {
 		return
 	}
 	f.offer = s

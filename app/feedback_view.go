@@ -32,6 +32,7 @@ type Feedback struct {
 	keysOn bool // an offer can be judged by key (set when drawn, read by the key listener)
 	// The score box's texts, as typed.
 	scorePrompt, scoreText string
+	className              string // the class's name as the teacher types it
 }
 
 // OnMount starts the methods form, follows the compare view's finished comparison, listens to
@@ -45,6 +46,7 @@ func (f *Feedback) OnMount(ctx app.Context) {
 	ctx.ObserveState(tunedState).Value(&f.tuned)
 	f.listenKeys(ctx)
 	loadFeedback(ctx, func(ctx app.Context, s *savedFeedback) { f.offerKept(s) })
+	f.classMount(ctx)
 }
 
 // OnDismount ends the workers and lets go of the key listener.
@@ -61,6 +63,13 @@ func (f *Feedback) OnDismount() {
 func (f *Feedback) OnNav(ctx app.Context) {
 	f.ctx, f.host = ctx, f
 	frag := ctx.Page().URL().Fragment
+	if code, ok := strings.CutPrefix(frag, "class="); ok { // a student's page
+		if f.class.api == nil {
+			f.classMount(ctx)
+		}
+		f.classJoin(code)
+		return
+	}
 	if !strings.HasPrefix(frag, "r=") || frag == f.linkCode {
 		return
 	}
@@ -167,6 +176,9 @@ func (f *Feedback) Render() app.UI {
 	}
 	_, current := f.picks.Current()
 	f.keysOn = f.sft.Ready() && (current || len(f.picks.undo) > 0)
+	if f.classStudentMode() {
+		return f.renderStudent()
+	}
 	return app.Div().ID("feedback").Body(
 		f.renderLink(),
 		f.renderOffer(),
@@ -174,6 +186,7 @@ func (f *Feedback) Render() app.UI {
 			app.P().Text(l.T("fb.explain")),
 			app.Div().ID("fb-diagram").Body(app.Raw(loopDiagram(l))),
 		),
+		f.renderClass(),
 		f.renderStart(),
 		f.renderPicks(),
 		f.renderReward(),
@@ -419,8 +432,44 @@ func matchNote(l Lang, id, match string) app.UI {
 func (f *Feedback) renderPicks() app.UI {
 	l := f.Lang
 	ready := f.sft.Ready()
-	o, current := f.picks.Current()
+	_, current := f.picks.Current()
 	yours, taste := f.picks.Counts()
+	var imp app.UI
+	switch {
+	case f.importErr != nil:
+		imp = app.P().ID("fb-import-error").Class("error").Role("alert").Text(prefsFileErrText(l, f.importErr))
+	case f.imported > 0:
+		imp = app.P().ID("fb-import-note").Class("hint").Text(l.T("fb.picks.imported", f.imported))
+	}
+	return app.Section().Class("panel").ID("fb-picks").Body(
+		app.H2().Text(l.T("fb.picks.title")),
+		f.renderCurrentOffer(),
+		app.Div().Class("controls").Body(
+			app.Button().ID("fb-skip").Text(l.T("fb.picks.skip")).Disabled(!current).OnClick(func(ctx app.Context, e app.Event) { f.skipPick() }),
+			app.Button().ID("fb-undo").Text(l.T("fb.picks.undo")).Disabled(len(f.picks.undo) == 0).OnClick(func(ctx app.Context, e app.Event) { f.undoPick() }),
+			app.Button().ID("fb-taste").Text(l.T("fb.picks.taste", tasteFill)).Disabled(!ready || f.tasteBusy).
+				OnClick(func(ctx app.Context, e app.Event) { f.fillFromTaste() }),
+		),
+		app.P().ID("fb-counter").Attr("data-picks", len(f.picks.List)).Text(l.T("fb.picks.counter", len(f.picks.List), yours, taste, minPicks, usefulPicks)),
+		app.Div().Class("controls").Body(
+			app.Button().ID("fb-export").Text(l.T("fb.picks.export")).Disabled(len(f.picks.List) == 0).
+				OnClick(func(ctx app.Context, e app.Event) { f.exportPicks() }),
+			fileButton("fb-import", l.T("fb.picks.import"), ".jsonl,.json,.tsv,.txt,text/plain", func(ctx app.Context, e app.Event) {
+				readFile(ctx, ctx.JSSrc(), func(ctx app.Context, name string, data []byte) { f.importPicks(name, data) })
+			}),
+		),
+		app.P().Class("hint").Text(l.T("fb.picks.format")),
+		imp,
+		f.renderPickTable(),
+	)
+}
+
+// renderCurrentOffer is the offer to judge (or why there is none): the feedback view's and a
+// class student's page.
+func (f *Feedback) renderCurrentOffer() app.UI {
+	l := f.Lang
+	ready := f.sft.Ready()
+	o, current := f.picks.Current()
 	var offer app.UI
 	switch {
 	case !ready:
@@ -441,34 +490,7 @@ func (f *Feedback) renderPicks() app.UI {
 	default:
 		offer = app.P().ID("fb-offer-wait").Class("hint").Text(l.T("fb.picks.loading"))
 	}
-	var imp app.UI
-	switch {
-	case f.importErr != nil:
-		imp = app.P().ID("fb-import-error").Class("error").Role("alert").Text(prefsFileErrText(l, f.importErr))
-	case f.imported > 0:
-		imp = app.P().ID("fb-import-note").Class("hint").Text(l.T("fb.picks.imported", f.imported))
-	}
-	return app.Section().Class("panel").ID("fb-picks").Body(
-		app.H2().Text(l.T("fb.picks.title")),
-		offer,
-		app.Div().Class("controls").Body(
-			app.Button().ID("fb-skip").Text(l.T("fb.picks.skip")).Disabled(!current).OnClick(func(ctx app.Context, e app.Event) { f.skipPick() }),
-			app.Button().ID("fb-undo").Text(l.T("fb.picks.undo")).Disabled(len(f.picks.undo) == 0).OnClick(func(ctx app.Context, e app.Event) { f.undoPick() }),
-			app.Button().ID("fb-taste").Text(l.T("fb.picks.taste", tasteFill)).Disabled(!ready || f.tasteBusy).
-				OnClick(func(ctx app.Context, e app.Event) { f.fillFromTaste() }),
-		),
-		app.P().ID("fb-counter").Attr("data-picks", len(f.picks.List)).Text(l.T("fb.picks.counter", len(f.picks.List), yours, taste, minPicks, usefulPicks)),
-		app.Div().Class("controls").Body(
-			app.Button().ID("fb-export").Text(l.T("fb.picks.export")).Disabled(len(f.picks.List) == 0).
-				OnClick(func(ctx app.Context, e app.Event) { f.exportPicks() }),
-			fileButton("fb-import", l.T("fb.picks.import"), ".jsonl,.json,.tsv,.txt,text/plain", func(ctx app.Context, e app.Event) {
-				readFile(ctx, ctx.JSSrc(), func(ctx app.Context, name string, data []byte) { f.importPicks(name, data) })
-			}),
-		),
-		app.P().Class("hint").Text(l.T("fb.picks.format")),
-		imp,
-		f.renderPickTable(),
-	)
+	return offer
 }
 
 // renderPickTable lists every pick with who made it, the reward model's scores once it trained

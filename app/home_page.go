@@ -42,15 +42,20 @@ func (h *Home) OnMount(ctx app.Context) {
 
 // OnNav shows the view a #r= link is for: a feedback stage's opens the feedback view, a
 // fine-tuning comparison's the compare view (which run them); any other stays with the
-// pretraining view (which runs it or says why not).
+// pretraining view (which runs it or says why not). A class's #class= link opens the feedback
+// view too.
 func (h *Home) OnNav(ctx app.Context) {
 	if v := linkView(ctx.Page().URL().Fragment); v != "" {
 		h.view = v
 	}
 }
 
-// linkView is the view for a URL fragment carrying a link ("r=CODE"), or "" for no link.
+// linkView is the view for a URL fragment carrying a link ("r=CODE"), or "" for no link. A
+// class's link ("class=CODE") opens the feedback view as a student's page.
 func linkView(fragment string) string {
+	if strings.HasPrefix(fragment, "class=") {
+		return viewFeedback
+	}
 	code, ok := strings.CutPrefix(fragment, "r=")
 	if !ok {
 		return ""
