@@ -478,3 +478,9 @@ func (s *Store) IntegrityCheck(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Counts is how many classes and picks the database holds.
+func (s *Store) Counts(ctx context.Context) (classes, picks int, err error) {
+	err = s.r.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM classes), (SELECT count(*) FROM picks)`).Scan(&classes, &picks)
+	return classes, picks, err
+}
