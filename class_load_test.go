@@ -90,7 +90,7 @@ func TestClassLoad(t *testing.T) {
 	client.CloseIdleConnections()
 	cs.srv.CloseClientConnections()
 	time.Sleep(50 * time.Millisecond)
-	heapBefore := heapAlloc()
+	heapBefore, goroutinesBefore := heapAlloc(), runtime.NumGoroutine()
 	start := time.Now()
 	var accepted, duplicates, resent, requests atomic.Int64
 	var wg sync.WaitGroup
@@ -155,6 +155,13 @@ func TestClassLoad(t *testing.T) {
 	cs.srv.CloseClientConnections()
 	time.Sleep(50 * time.Millisecond) // the server's connection goroutines see the close and exit
 	heapAfter := heapAlloc()
+	g := runtime.NumGoroutine()
+	for wait := time.Now().Add(2 * time.Second); g > goroutinesBefore+5 && time.Now().Before(wait); g = runtime.NumGoroutine() {
+		time.Sleep(20 * time.Millisecond) // closed connections' goroutines may still be on their way out
+	}
+	if g > goroutinesBefore+5 {
+		t.Fatalf("%d goroutines after the load, %d before: the server leaks them", g, goroutinesBefore)
+	}
 	growth := int64(heapAfter) - int64(heapBefore)
 	t.Logf("%d students x %d picks in %d requests (%d picks re-sent) in %v: %.0f picks/s; heap and stacks %.1f MiB before, %.1f MiB after",
 		classStudents, classPicksEach, requests.Load(), resent.Load(), elapsed.Round(time.Millisecond),

@@ -116,6 +116,15 @@ func FuzzClassPicks(f *testing.F) {
 	cl := testClass(f)
 	good, _ := json.Marshal(PicksRequest{Student: "student-1", Picks: []Pick{{ID: "a1", Prompt: testPrompt(f), Chosen: "it eats grass.", Rejected: "it is big."}}})
 	f.Add(good)
+	// Good requests but for one thing each, so a check that stops refusing it fails here too.
+	for _, bad := range []Pick{
+		{ID: "a1", Prompt: testPrompt(f), Chosen: "it eats\ngrass.", Rejected: "it is big."},
+		{ID: "a1", Prompt: testPrompt(f), Chosen: "it is big.", Rejected: "it is big."},
+		{ID: "a/1", Prompt: testPrompt(f), Chosen: "it eats grass.", Rejected: "it is big."},
+	} {
+		b, _ := json.Marshal(PicksRequest{Student: "student-1", Picks: []Pick{bad}})
+		f.Add(b)
+	}
 	f.Add([]byte(`{"student":"student-1","picks":[{"id":"a","prompt":"p","chosen":"x","rejected":"x"}]}`))
 	f.Add([]byte(`{"student":"../../etc","picks":[]}`))
 	f.Add([]byte(`{"student":"student-1","picks":[{"id":"a\u0000","prompt":"","chosen":"\ud800","rejected":"é"}]}`))
