@@ -31,6 +31,7 @@ func commandLine(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var (
 		addr    = fs.String("addr", "127.0.0.1:8080", "address to serve the playground on")
+		class   = fs.String("class", "", "serve class mode too: students' picks are sent to this server and kept in `dir`/pretune-class.db")
 		presets = fs.Bool("presets", false, "list the built-in presets (pretraining runs, fine-tuning comparisons, then feedback stages): name, a tab, its code")
 		code    = fs.String("run", "", "train the run of a share `code` (or a whole link) on the CPU device")
 		asJSON  = fs.Bool("json", false, "with -run: print one JSON object per line")
@@ -45,7 +46,7 @@ func commandLine(args []string, stdout, stderr io.Writer) int {
 	)
 	so := addServeFlags(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: pretune [-addr host:port] | -presets | -run CODE_OR_URL_OR_PRESET [-json] [-out FILE] [-pretrain] [-task FILE | -prefs FILE] [-no-leash] | -bases DIR")
+		fmt.Fprintln(stderr, "usage: pretune [-addr host:port] [-class DIR] | -presets | -run CODE_OR_URL_OR_PRESET [-json] [-out FILE] [-pretrain] [-task FILE | -prefs FILE] [-no-leash] | -bases DIR")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -73,7 +74,7 @@ func commandLine(args []string, stdout, stderr io.Writer) int {
 	case so.Static != "":
 		err = writeStatic(*so, stderr)
 	default:
-		err = serve(*addr, so.TLSCert, so.TLSKey, stderr)
+		err = serve(*addr, so.TLSCert, so.TLSKey, *class, stderr)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "pretune: %v\n", err)

@@ -5,48 +5,97 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"path"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/maxence-charriere/go-app/v9/pkg/app"
 
+	"pretune/core/classstore"
 	"pretune/core/runspec"
 )
 
 // serve serves the playground on addr, over HTTPS when certFile and keyFile are given: browsers
 // give WebGPU and service workers only to secure contexts, and plain http is one only on
-// localhost, so a class on a network needs TLS.
-func serve(addr, certFile, keyFile string, log io.Writer) error {
+// localhost, so a class on a network needs TLS. With classDir it serves the class API too,
+// keeping the picks in classDir/pretune-class.db. SIGINT or SIGTERM stops it gracefully:
+// requests in flight finish and the database is closed.
+func serve(addr, certFile, keyFile, classDir string, log io.Writer) error {
 	if _, err := os.Stat("web/app.wasm"); err != nil {
 		return errors.New("web/app.wasm is missing: run `make run` (it builds the browser app first)")
 	}
 	if (certFile == "") != (keyFile == "") {
 		return errors.New("-tls-cert and -tls-key go together: give both or neither")
 	}
-	srv := &http.Server{Addr: addr, Handler: newHandler(), ReadHeaderTimeout: 10 * time.Second}
-	if certFile != "" {
-		fmt.Fprintf(log, "serving the playground on https://%s\n", addr)
-		return srv.ListenAndServeTLS(certFile, keyFile)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
 	}
-	fmt.Fprintf(log, "serving the playground on http://%s\n", addr)
-	return srv.ListenAndServe()
+	return runServer(ln, certFile, keyFile, classDir, log)
+}
+
+// runServer serves on ln until it fails or SIGINT/SIGTERM stops it; the class API and its
+// database with classDir.
+func runServer(ln net.Listener, certFile, keyFile, classDir string, log io.Writer) error {
+	var class http.Handler
+	if classDir != "" {
+		store, err := classstore.Open(classDir)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer store.Close()
+		class = newClassAPI(store, classstore.NewChecker("web/base"))
+		fmt.Fprintf(log, "class mode: the classes' picks are kept in %s\n", store.Path())
+	}
+	srv := &http.Server{Handler: newHandler(class), ReadHeaderTimeout: 10 * time.Second}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() {
+		if certFile != "" {
+			fmt.Fprintf(log, "serving the playground on https://%s\n", ln.Addr())
+			errc <- srv.ServeTLS(ln, certFile, keyFile)
+			return
+		}
+		fmt.Fprintf(log, "serving the playground on http://%s\n", ln.Addr())
+		errc <- srv.Serve(ln)
+	}()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	fmt.Fprintln(log, "stopping: finishing the requests in flight")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(sctx) // then the deferred store.Close
 }
 
 // newHandler is the playground's HTTP handler: go-app's pages and service worker, and the files
-// under web/, all gzip-compressed for clients that accept it.
-func newHandler() http.Handler {
-	return &compressor{next: appHandler(""), dir: "web", files: map[string]*gzFile{}}
+// under web/, all gzip-compressed for clients that accept it. A non-nil class (at most one)
+// serves /api/class and everything under it; without one those paths are the playground's,
+// which answers them with its page (so the page's probe finds no class mode).
+func newHandler(class ...http.Handler) http.Handler {
+	var next http.Handler = appHandler("")
+	if len(class) > 0 && class[0] != nil {
+		next = classRouter{api: class[0], app: next}
+	}
+	return &compressor{next: next, dir: "web", files: map[string]*gzFile{}}
 }
 
 // appHandler is go-app's handler; prefix is the sub-path a static site is served under ("" for

@@ -198,7 +198,7 @@ func TestServeTLS(t *testing.T) {
 	addr := l.Addr().String()
 	l.Close()
 	errc := make(chan error, 1)
-	go func() { errc <- serve(addr, certFile, keyFile, io.Discard) }() // runs until the test binary exits
+	go func() { errc <- serve(addr, certFile, keyFile, "", io.Discard) }() // runs until the test binary exits
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}, Timeout: 5 * time.Second}
 	var res *http.Response
 	require.Eventually(t, func() bool {
