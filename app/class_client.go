@@ -3,7 +3,6 @@ package app
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -78,11 +77,13 @@ type classClient interface {
 	allPicks(code, secret string, done func([]byte, error))
 }
 
-// classError is a status the server answered with, its message, and for 429 how long to wait.
+// classError is a status the server answered with, its message, for 429 how long to wait, and
+// for a 400 about one pick of a batch that pick's index (the server's "pick" field).
 type classError struct {
 	Status     int
 	Msg        string // the server's English message (shown as data)
 	RetryAfter time.Duration
+	Pick       *int
 }
 
 func (e *classError) Error() string { return fmt.Sprintf("HTTP %d: %s", e.Status, e.Msg) }
@@ -94,9 +95,10 @@ func classAnswer(status int, retryAfter string, body []byte, into any) error {
 		e := &classError{Status: status, Msg: strings.TrimSpace(string(body))}
 		var msg struct {
 			Error string `json:"error"`
+			Pick  *int   `json:"pick"`
 		}
 		if json.Unmarshal(body, &msg) == nil && msg.Error != "" {
-			e.Msg = msg.Error
+			e.Msg, e.Pick = msg.Error, msg.Pick
 		}
 		if len(e.Msg) > 200 { // an HTML error page says nothing useful in full
 			e.Msg = e.Msg[:200]
@@ -124,15 +126,10 @@ func probeAnswer(status int, body []byte) bool {
 	return classAnswer(status, "", body, &p) == nil && p.ClassMode
 }
 
-// pickIndexRE finds the index of the pick a 400 names ("pick 3: ...", "picks[3]: ...").
-var pickIndexRE = regexp.MustCompile(`(?i)\bpicks?\s*(?:\[\s*|#\s*|index\s+)?(\d+)`)
-
-// refusedPick is the index of the pick a 400's message names, if it names one.
-func refusedPick(msg string) (int, bool) {
-	m := pickIndexRE.FindStringSubmatch(msg)
-	if m == nil {
+// refusedPick is the index of the pick of a batch of n a 400 refused, if it names one.
+func (e *classError) refusedPick(n int) (int, bool) {
+	if e.Status != 400 || e.Pick == nil || *e.Pick < 0 || *e.Pick >= n {
 		return 0, false
 	}
-	i, err := strconv.Atoi(m[1])
-	return i, err == nil
+	return *e.Pick, true
 }

@@ -197,7 +197,7 @@ func (f *feedbackState) classSend() {
 			f.classSchedule(wait)
 		case ce.Status == 400:
 			q.Err, q.Offline = ce, false
-			if i, ok := refusedPick(ce.Msg); ok && i >= 0 && i < len(batch) {
+			if i, ok := ce.refusedPick(len(batch)); ok {
 				q.remove(batch[i].ID)
 				q.Dropped = true
 				f.classForgetLocal(batch[i].ID)

@@ -212,12 +212,15 @@ func TestClassAnswer(t *testing.T) {
 	require.ErrorAs(t, classAnswer(200, "", []byte("<html>"), &info), &ce)
 	require.NoError(t, classAnswer(201, "", []byte(`{"code":"K7M2QX","seed":9007199254740991}`), &info))
 	require.Equal(t, uint64(1<<53-1), info.Seed, "a seed below 2^53 reads exactly")
-	for msg, want := range map[string]int{"pick 3: the prompt is not one of the class's prompts": 3, "picks[12]: chosen == rejected": 12, "Pick #0 is empty": 0} {
-		i, ok := refusedPick(msg)
-		require.True(t, ok, msg)
-		require.Equal(t, want, i, msg)
-	}
-	_, ok := refusedPick("invalid character 'x' looking for beginning of value")
+	// A refused pick: the server names its index in "pick" (the message is for people).
+	require.ErrorAs(t, classAnswer(400, "", []byte(`{"error": "pick 3: the prompt is not one of the class's prompts", "pick": 3}`), nil), &ce)
+	i, ok := ce.refusedPick(5)
+	require.True(t, ok)
+	require.Equal(t, 3, i)
+	_, ok = ce.refusedPick(3)
+	require.False(t, ok, "an index outside the batch names no pick of it")
+	require.ErrorAs(t, classAnswer(400, "", []byte(`{"error": "invalid character 'x' looking for beginning of value"}`), nil), &ce)
+	_, ok = ce.refusedPick(5)
 	require.False(t, ok)
 }
 
@@ -513,7 +516,7 @@ func TestClassDropsARefusedPick(t *testing.T) {
 	x.ch.fire(t)
 	b := x.c.lastSend(t)
 	bad := b.picks[3].ID
-	b.done(classSent{}, &classError{Status: 400, Msg: "pick 3: the prompt is not one of the class's prompts"})
+	b.done(classSent{}, &classError{Status: 400, Msg: "pick 3: the prompt is not one of the class's prompts", Pick: ptrTo(3)})
 	q := &x.f.class.queue
 	require.Equal(t, 4, q.waitingOf(testCode))
 	require.Equal(t, -1, q.index(bad))
@@ -645,7 +648,7 @@ func TestClassRenders(t *testing.T) {
 			st := &classStudent{Code: testCode, ID: "abcdefgh12345678", Info: &classInfo{Name: "7b biology"}, OwnKnown: true, Own: 3, UndoRefused: true, ids: map[int]string{}}
 			fb.class.student = st
 			fb.class.queue = classQueue{savedClassQueue: savedClassQueue{Items: []classQueued{{Class: testCode}}, Sent: map[string]int{testCode: 5}},
-				Err: &classError{Status: 400, Msg: "pick 0: bad"}, Dropped: true, Offline: true}
+				Err: &classError{Status: 400, Msg: "pick 0: bad", Pick: ptrTo(0)}, Dropped: true, Offline: true}
 			page = render(t, fb)
 			require.False(t, strings.Contains(page, "[class."))
 			for _, id := range []string{"class-student", "class-student-name", "class-counter", "class-sent", "class-waiting", "class-own", "class-undo-sent", "class-offline", "class-send-error", "class-error", "fb-skip", "fb-undo"} {
@@ -667,3 +670,5 @@ func hasID(t *testing.T, page, id string, want bool) {
 		t.Errorf("element #%s shown: %v, want %v", id, got, want)
 	}
 }
+
+func ptrTo[T any](v T) *T { return &v }
