@@ -49,13 +49,14 @@ test-golden-v3:
 	GOAMD64=v3 $(GO) test -count=1 -run 'TestGoldenRun|TestGoldenMethods|TestMatMul' ./core/ ./core/ops/
 
 ## bench: matmul GFLOP/s (against gonum) and training-step tokens/s: CPU, WebGPU (Vulkan), wasm under Node, and in
-## Chromium; then the whole feedback stage timed in Chromium (about 5 minutes)
+## Chromium; the class server's latency under load; then the whole feedback stage timed in Chromium (about 5 minutes)
 bench:
 	$(GO) test -run XXX -bench 'MatMul|TrainStep' -benchtime=2s ./core/ ./core/ops/
 	@mkdir -p $(XDG_RUNTIME_DIR)
 	$(GO) test -run XXX -bench 'MatMul|TrainStep' -benchtime=10x ./webgpu/
 	$(MAKE) bench-wasm
 	$(GO) test -count=1 -run TestBrowserBench -v .
+	$(GO) test -run XXX -bench ClassPicks -benchtime 2000x .
 	PRETUNE_BENCH_FEEDBACK=1 $(GO) test -count=1 -run TestBrowserFeedbackBench -v .
 
 bench-wasm:
@@ -67,7 +68,7 @@ device-bench-build:
 
 ## screenshots: rewrite web/screenshots (the README's pictures) from the playground's end-to-end test
 screenshots:
-	$(GO) test -count=1 -run 'TestPlayground$$|TestCompareView$$|TestFeedbackView$$' . -screenshots
+	$(GO) test -count=1 -run 'TestPlayground$$|TestCompareView$$|TestFeedbackView$$|TestClassMode$$' . -screenshots
 
 ## lesson: the default fine-tuning lesson's table, from the kept base web/base/en-base.ckpt (about a minute)
 lesson:
