@@ -37,7 +37,7 @@ vet:
 # is missing; a plain go test skips them saying so (core/testenv).
 test-native:
 	@mkdir -p $(XDG_RUNTIME_DIR)
-	PRETUNE_REQUIRE=browser,vulkan $(GO) test -count=1 ./...
+	PRETUNE_REQUIRE=browser,vulkan $(GO) test -count=1 -timeout 30m ./...
 
 # Slow learning tests skip under -short; the golden runs and every op check still run.
 test-wasm:

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/url"
+	"strings"
 
 	"github.com/maxence-charriere/go-app/v9/pkg/app"
 )
@@ -57,7 +58,7 @@ func fetchText(ctx app.Context, method, path, secret string, body []byte, done f
 		headers["X-Class-Secret"] = secret
 	}
 	opts["headers"] = headers
-	app.Window().Call("fetch", path, opts).Call("then", onResp, onErr)
+	app.Window().Call("fetch", underPrefix(ctx, path), opts).Call("then", onResp, onErr)
 }
 
 // call sends a JSON body (nil: none) and decodes the JSON answer into into.
@@ -135,4 +136,13 @@ func (c classFetch) allPicks(code, secret string, done func([]byte, error)) {
 		}
 		done(data, err)
 	})
+}
+
+// underPrefix puts an absolute path under the sub-path the page is served from (a static site
+// under /pretune/ asks /pretune/api/class, which a static host answers with its 404 page): no
+// request leaves the page's own prefix. go-app resolves only /web/ paths, so the prefix is read
+// from one.
+func underPrefix(ctx app.Context, path string) string {
+	const probe = "/web/"
+	return strings.TrimSuffix(ctx.ResolveStaticResource(probe), probe) + path
 }
