@@ -68,7 +68,7 @@ var en = map[string]string{
 	"details":      "Details",
 
 	"explain.pretrain": "Pretraining teaches a model to guess the next character of a text. The loss is how surprised it is: it falls as the model learns. The held-out loss is measured on text it never trains on, so it shows whether the model learns the language or only memorises.",
-	"try.lr":           "Try this: a learning rate ten times too high",
+	"try.lr":           "Try this: a learning rate %d times too high (%s instead of %s)",
 	"explain.model":    "A bigger model (more layers and channels) can learn more of the text, but each step takes longer. The seed decides the starting weights and the order of the text: change it and the curve changes a little.",
 	"try.bigger":       "Try this: the small model",
 	"try.seed":         "Try this: another seed, then compare the runs on the chart",
@@ -314,7 +314,7 @@ var en = map[string]string{
 	"nav.compare":     "Fine-tune and compare",
 	"try.lora_rank1":  "Try this: LoRA with rank 1, then compare its accuracy and memory",
 	"try.lora_mlp":    "Try this: LoRA on the MLP layers instead of attention",
-	"try.full_lr":     "Try this: full fine-tuning with a learning rate ten times higher, then look at forgetting",
+	"try.full_lr":     "Try this: full fine-tuning with a learning rate %d times higher (%s instead of %s), then look at forgetting",
 	"explain.compare": "Fine-tuning teaches a pretrained model a task with a little more training. The methods differ in what they train: every weight (full), small low-rank updates beside the frozen weights (LoRA), small bottleneck layers (adapter), learned rows in front of each layer's keys and values (prefix), or a new output layer for labels (classification head). Here each method fine-tunes the same base on the same task side by side: compare what it learns (task accuracy), what it forgets of the text it was pretrained on, and what it costs.",
 
 	"cmp.base":                  "Base model",
@@ -693,7 +693,7 @@ var zh = map[string]string{
 	"details":      "详情",
 
 	"explain.pretrain": "预训练让模型学习猜出文本的下一个字符。损失表示它有多“意外”：模型学得越好，损失越低。留出损失在模型从未训练过的文本上测量，能看出它是学会了语言，还是只是背下了原文。",
-	"try.lr":           "试一试：把学习率调高十倍",
+	"try.lr":           "试一试：把学习率调高到 %d 倍（%s，原为 %s）",
 	"explain.model":    "更大的模型（更多的层和通道）能学到更多，但每一步更慢。随机种子决定初始权重和读文本的顺序：换一个种子，曲线会有些不同。",
 	"try.bigger":       "试一试：小型模型",
 	"try.seed":         "试一试：换一个种子，再在图上比较两次运行",
@@ -939,7 +939,7 @@ var zh = map[string]string{
 	"nav.compare":     "微调与比较",
 	"try.lora_rank1":  "试试看：秩为 1 的低秩适配，再比较它的准确率和内存",
 	"try.lora_mlp":    "试试看：把低秩适配放在多层感知机层而不是注意力层",
-	"try.full_lr":     "试试看：全量微调的学习率调高十倍，再看遗忘了多少",
+	"try.full_lr":     "试试看：全量微调的学习率调高到 %d 倍（%s，原为 %s），再看遗忘了多少",
 	"explain.compare": "微调是在预训练模型的基础上再训练一点，让它学会一项任务。各种方法训练的部分不同：训练全部权重（全量微调）、在冻结的权重旁训练小小的低秩更新（低秩适配）、训练小的瓶颈层（适配器）、在每层的键和值前面加上可学习的行（前缀微调），或者为标签换一个新的输出层（分类头）。这里每种方法从同一个基础模型出发，在同一项任务上并排微调：比较它学会了多少（任务准确率）、忘掉了多少预训练时读过的文本，以及要花多少代价。",
 
 	"cmp.base":                  "基础模型",

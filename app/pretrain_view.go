@@ -79,10 +79,7 @@ func (p *Pretrain) Render() app.UI {
 	return app.Div().ID("pretrain").Body(
 		p.renderLink(),
 		p.renderOffer(),
-		app.P().Class("explain").Body(app.Text(l.T("explain.pretrain")+" "), tryThis(l, "try.lr", func() {
-			p.form.Cfg.LR = 0.02
-			p.form.Cfg.Warmup = min(p.form.Default.Warmup, p.form.Cfg.Steps)
-		}, "f-lr")),
+		app.P().Class("explain").Body(app.Text(l.T("explain.pretrain")+" "), tryThisText(tryHighLRText(l, p.form), p.form.tryHighLR, "f-lr")),
 		app.Div().Class("columns").Body(
 			p.renderForm(),
 			p.renderLive(),
