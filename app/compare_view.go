@@ -51,7 +51,7 @@ func (c *Compare) OnNav(ctx app.Context) {
 		c.form = defaultCompareSetup(c.Lang)
 	}
 	frag := ctx.Page().URL().Fragment
-	if !strings.HasPrefix(frag, "r=") || frag == c.linkCode {
+	if !isLinkFragment(frag) || frag == c.linkCode {
 		return
 	}
 	c.openLink(frag)

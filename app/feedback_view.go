@@ -70,7 +70,7 @@ func (f *Feedback) OnNav(ctx app.Context) {
 		f.classJoin(code)
 		return
 	}
-	if !strings.HasPrefix(frag, "r=") || frag == f.linkCode {
+	if !isLinkFragment(frag) || frag == f.linkCode {
 		return
 	}
 	f.openLink(frag)

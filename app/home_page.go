@@ -3,6 +3,7 @@
 package app
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/maxence-charriere/go-app/v9/pkg/app"
@@ -56,7 +57,10 @@ func linkView(fragment string) string {
 	if strings.HasPrefix(fragment, "class=") {
 		return viewFeedback
 	}
-	code, ok := strings.CutPrefix(fragment, "r=")
+	if v, ok := strings.CutPrefix(fragment, "view="); ok && slices.Contains(views, v) { // the built-in runs tab's
+		return v
+	}
+	code, _, ok := linkFragment(fragment)
 	if !ok {
 		return ""
 	}
@@ -68,6 +72,24 @@ func linkView(fragment string) string {
 		return viewCompare
 	}
 	return viewPretrain
+}
+
+// linkFragment reads a URL fragment carrying a link: "r=CODE" opens the run and starts it (a
+// shared link), "o=CODE" only opens it with its setup filled in (the built-in runs tab's Open).
+func linkFragment(fragment string) (code string, run, ok bool) {
+	if code, ok := strings.CutPrefix(fragment, "r="); ok {
+		return code, true, true
+	}
+	if code, ok := strings.CutPrefix(fragment, "o="); ok {
+		return code, false, true
+	}
+	return "", false, false
+}
+
+// isLinkFragment reports whether a fragment carries a link (linkFragment).
+func isLinkFragment(fragment string) bool {
+	_, _, ok := linkFragment(fragment)
+	return ok
 }
 
 // Render draws the page.
