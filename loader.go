@@ -33,9 +33,17 @@ func loaderScript(wasmSize int64) string {
     var saved = localStorage.getItem("pretune.lang") || "";
     zh = saved.indexOf('"zh"') >= 0 || (saved.indexOf('"en"') < 0 && (navigator.language || "").indexOf("zh") === 0);
   } catch (e) {}
-  var words = zh
-    ? { got: "正在下载应用：%d%", get: "正在下载应用……", compile: "下载完成，正在编译应用（需要几秒钟）……" }
-    : { got: "Downloading the app: %d%", get: "Downloading the app…", compile: "Downloaded; compiling the app (a few seconds)…" };
+  // text is what the loader says for go-app's label raw ("{progress}%"), or "" for words
+  // already written; a global, so the browser test can ask it about every case.
+  var text = window.pretuneLoaderText = function (raw, zh) {
+    var words = zh
+      ? { got: "正在下载应用：%d%", get: "正在下载应用……", compile: "下载完成，正在编译和启动应用（需要几秒钟）……" }
+      : { got: "Downloading the app: %d%", get: "Downloading the app…", compile: "Downloaded; compiling and starting the app (a few seconds)…" };
+    var m = /^(-?\d+|NaN|Infinity)%$/.exec(raw.trim());
+    if (!m) return "";
+    var n = parseInt(m[1], 10);
+    return isNaN(n) ? words.get : n >= 100 ? words.compile : words.got.replace("%d", Math.max(0, n));
+  };
   if (size > 0 && window.fetch) {
     var fetch0 = window.fetch;
     window.fetch = function (url) {
@@ -49,22 +57,24 @@ func loaderScript(wasmSize int64) string {
       });
     };
   }
-  // go-app writes "{progress}%" (loaderLabel); anything else is already words.
+  // go-app writes "{progress}%" (loaderLabel); the label is rewritten before it is painted,
+  // from the moment the parser adds it.
   function say(label) {
-    var m = /^(-?\d+|NaN|Infinity)%$/.exec(label.textContent.trim());
-    if (!m) return;
-    var n = parseInt(m[1], 10);
-    var text = isNaN(n) ? words.get : n >= 100 ? words.compile : words.got.replace("%d", Math.max(0, n));
-    label.textContent = text;
+    var t = text(label.textContent, zh);
+    if (t) label.textContent = t;
   }
+  var watched = false;
   function watch() {
     var label = document.getElementById("app-wasm-loader-label");
-    if (!label) return;
+    if (!label || watched) return !!label;
+    watched = true;
     say(label);
     new MutationObserver(function () { say(label); }).observe(label, { childList: true, characterData: true, subtree: true });
+    return true;
   }
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", watch);
-  else watch();
+  var find = new MutationObserver(function () { if (watch()) find.disconnect(); });
+  find.observe(document, { childList: true, subtree: true });
+  document.addEventListener("DOMContentLoaded", function () { watch(); find.disconnect(); });
 })();
 </script>`, "SIZE", fmt.Sprint(wasmSize)), "HEADER", wasmSizeHeader)
 }

@@ -258,6 +258,6 @@ func TestServeWasmSize(t *testing.T) {
 	_, js := get(t, srv.URL+"/app.js", nil)
 	require.Contains(t, string(js), `goappWasmContentLengthHeader = "`+wasmSizeHeader+`"`)
 	_, page := get(t, srv.URL+"/", nil)
-	require.Contains(t, string(page), "compiling the app")
+	require.Contains(t, string(page), "compiling and starting the app")
 	require.Contains(t, loaderScript(1234), "var size = 1234,")
 }
