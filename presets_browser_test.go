@@ -133,8 +133,21 @@ func TestPresetsTab(t *testing.T) {
 	click(t, ctx, "#nav-presets")
 	waitFor(t, ctx, `!!document.querySelector('#preset-en-base .preset-time')`, 10*time.Second)
 	require.Contains(t, text(t, ctx, "#preset-en-base .preset-time"), "on this device", "the measured speed")
+	// The same card's Run again runs again (the URL already holds its link).
+	click(t, ctx, "#preset-en-tiny .preset-run")
+	waitFor(t, ctx, `document.querySelector('#nav-pretrain').getAttribute('aria-pressed') === 'true'`, 10*time.Second)
+	waitFor(t, ctx, `(() => { const s = document.querySelector('#status'); return !!s && s.dataset.status !== 'done'; })()`, 10*time.Second)
+	runToEnd(t, ctx)
+
+	// A feedback stage's card opens the feedback view (its picks come first).
+	click(t, ctx, "#nav-presets")
+	waitFor(t, ctx, `!!document.querySelector('#preset-en-feedback .preset-open')`, 10*time.Second)
+	click(t, ctx, "#preset-en-feedback .preset-open")
+	waitFor(t, ctx, `document.querySelector('#nav-feedback').getAttribute('aria-pressed') === 'true'`, 10*time.Second)
+	click(t, ctx, "#nav-presets")
 
 	// A pasted built-in code says which preset it is.
+	waitFor(t, ctx, `!!document.querySelector('#link')`, 10*time.Second)
 	pr, err := runspec.PresetByName("zh-lesson")
 	require.NoError(t, err)
 	code, err := runspec.Encode(pr.Spec)

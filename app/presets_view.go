@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/maxence-charriere/go-app/v9/pkg/app"
 
@@ -109,7 +110,13 @@ func (p *Presets) renderCard(id string, s runspec.Spec, pr *runspec.Preset) app.
 		open, run = "view="+viewFeedback, "view="+viewFeedback
 	}
 	go_ := func(frag string) func(ctx app.Context, e app.Event) {
-		return func(ctx app.Context, e app.Event) { ctx.NavigateTo(linkURL(ctx.Page().URL(), frag)) }
+		return func(ctx app.Context, e app.Event) {
+			cur, f := ctx.Page().URL(), frag
+			if cur.Fragment == f { // the same card again: the URL must change for the views to hear it
+				f += "~" + strconv.FormatInt(time.Now().UnixMilli(), 36)
+			}
+			ctx.NavigateTo(linkURL(cur, f))
+		}
 	}
 	return app.Article().ID(id).Class("preset-card").DataSet("kind", kind).Body(
 		app.H3().Class("preset-name").Text(name),

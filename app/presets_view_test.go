@@ -17,6 +17,8 @@ func TestLinkFragment(t *testing.T) {
 	require.Equal(t, []any{"1abc", true, true}, []any{code, run, ok})
 	code, run, ok = linkFragment("o=1abc")
 	require.Equal(t, []any{"1abc", false, true}, []any{code, run, ok})
+	code, run, ok = linkFragment("r=1abc~kq3")
+	require.Equal(t, []any{"1abc", true, true}, []any{code, run, ok}, "the tab's ~N to open the same link again")
 	_, _, ok = linkFragment("x=1abc")
 	require.False(t, ok)
 	for _, pr := range allPresets() {
@@ -26,6 +28,7 @@ func TestLinkFragment(t *testing.T) {
 		require.Equal(t, linkView("r="+c), linkView("o="+c), pr.Name)
 	}
 	require.Equal(t, viewFeedback, linkView("view=feedback"))
+	require.Equal(t, viewFeedback, linkView("view=feedback~kq3"))
 	require.Empty(t, linkView("view=nothing"))
 }
 
