@@ -158,4 +158,10 @@ func TestPresetsTab(t *testing.T) {
 	require.Contains(t, text(t, ctx, "#link-builtin"), "Chinese lesson: fine-tuning compared")
 	require.NotContains(t, text(t, ctx, "#link-spec"), "shared before its run ended")
 	require.True(t, eval[bool](t, ctx, `!!document.querySelector('#link-preset .preset-run')`))
+
+	// In Chinese, the cards hold no English.
+	require.True(t, eval[bool](t, ctx, `(() => { const el = document.querySelector('#link'); el.value = ''; el.dispatchEvent(new Event('input', {bubbles: true})); return true; })()`))
+	choose(t, ctx, "#lang", "zh")
+	waitFor(t, ctx, `document.querySelector('#nav-presets').textContent !== 'Built-in runs and links' && !!document.querySelector('#preset-en-tiny .preset-run')`, 10*time.Second)
+	requireNoEnglish(t, ctx, "presets")
 }
