@@ -118,7 +118,7 @@ func TestPresetsTab(t *testing.T) {
 	// Open: the pretraining view with en-small's setup, nothing started.
 	click(t, ctx, "#nav-presets")
 	waitFor(t, ctx, `!!document.querySelector('#preset-en-small .preset-open')`, 10*time.Second)
-	require.Contains(t, text(t, ctx, "#preset-en-small .preset-time"), "typical laptop", "no speed measured yet")
+	require.Contains(t, text(t, ctx, "#preset-en-small .preset-time"), "on a typical 2-core laptop", "no speed measured yet")
 	click(t, ctx, "#preset-en-small .preset-open")
 	waitFor(t, ctx, `document.querySelector('#nav-pretrain').getAttribute('aria-pressed') === 'true'`, 10*time.Second)
 	waitFor(t, ctx, `document.querySelector('#f-steps') && document.querySelector('#f-steps').value === '1000'`, 10*time.Second)

@@ -123,7 +123,7 @@ func (p *Presets) renderCard(id string, s runspec.Spec, pr *runspec.Preset) app.
 		app.If(about != "", app.P().Class("preset-about").Text(about)),
 		app.P().Class("preset-model hint").Text(l.T("presets.card_model",
 			l.T("presets.kind."+kind), l.T("model.shape", c.Layers, c.Dim, c.Heads, c.Context), groupDigits(set.Params()))),
-		app.P().Class("preset-time").Text(estimateText(l, s, p.speed)),
+		app.P().Class("preset-time").Text(estimateText(l, s, p.speed, deviceCores())),
 		app.Div().Class("preset-actions").Body(
 			app.Button().Class("preset-open").Disabled(code == "").Text(l.T("presets.open")).OnClick(go_(open)),
 			app.Button().Class("preset-run primary").Disabled(code == "").Text(l.T("presets.run."+kind)).OnClick(go_(run)),
@@ -182,10 +182,14 @@ func typicalSpeed() float64 {
 	return typicalTokensPS * float64(s.Params())
 }
 
-// estimateSeconds is how long s trains at speed weight-tokens a second: pretraining its steps,
-// a comparison each method's steps from the kept base, a feedback stage the README's measured
-// stage scaled by the speed.
-func estimateSeconds(s runspec.Spec, speed float64) float64 {
+// typicalCores is the README's machine's cores, on which its speeds were measured.
+const typicalCores = 2
+
+// estimateSeconds is how long s trains at speed weight-tokens a second on cores cores:
+// pretraining its steps in one worker; a comparison each method's steps from the kept base, one
+// worker per method sharing the cores; a feedback stage the README's measured stage scaled by
+// the speed.
+func estimateSeconds(s runspec.Spec, speed float64, cores int) float64 {
 	set, _ := setupFromSpec(s)
 	tokens := float64(s.Config.Batch * s.Config.Context)
 	perStep := tokens * float64(set.Params()) / speed
@@ -193,17 +197,30 @@ func estimateSeconds(s runspec.Spec, speed float64) float64 {
 	case viewFeedback:
 		return typicalFeedbackSeconds * typicalSpeed() / speed
 	case viewCompare:
-		return float64(s.FineTune.Steps*len(s.Methods)) * perStep
+		side := max(1, min(len(s.Methods), cores)) // methods trained side by side
+		return float64(s.FineTune.Steps*len(s.Methods)) * perStep / float64(side)
 	}
 	return float64(s.Config.Steps) * perStep
 }
 
-// estimateText says how long s takes here and where the figure comes from.
-func estimateText(l Lang, s runspec.Spec, measured float64) string {
+// estimateText says how long s takes here (measured: this browser's speed, 0 if none; cores:
+// this device's) and where the figure comes from.
+func estimateText(l Lang, s runspec.Spec, measured float64, cores int) string {
 	if measured > 0 {
-		return l.T("presets.time_measured", durationText(l, estimateSeconds(s, measured)))
+		return l.T("presets.time_measured", durationText(l, estimateSeconds(s, measured, cores)))
 	}
-	return l.T("presets.time_typical", durationText(l, estimateSeconds(s, typicalSpeed())), groupDigits(typicalTokensPS))
+	return l.T("presets.time_typical", durationText(l, estimateSeconds(s, typicalSpeed(), typicalCores)), groupDigits(typicalTokensPS))
+}
+
+// deviceCores is navigator.hardwareConcurrency (the README's 2 where the browser does not say).
+func deviceCores() int {
+	if !app.IsClient {
+		return typicalCores
+	}
+	if n := app.Window().Get("navigator").Get("hardwareConcurrency"); n.Type() == app.TypeNumber && n.Int() > 0 {
+		return n.Int()
+	}
+	return typicalCores
 }
 
 // durationText is a time to the nearest 5 seconds under a minute and a half, else to the minute

@@ -67,22 +67,31 @@ func TestPresetEstimates(t *testing.T) {
 	require.NoError(t, err)
 	c := small.Spec.Config
 	typical := typicalSpeed()
-	require.InDelta(t, float64(c.Steps*c.Batch*c.Context)/typicalTokensPS, estimateSeconds(small.Spec, typical), 1e-9)
+	require.InDelta(t, float64(c.Steps*c.Batch*c.Context)/typicalTokensPS, estimateSeconds(small.Spec, typical, 2), 1e-9)
 	for _, pr := range allPresets() {
-		sec := estimateSeconds(pr.Spec, typical)
+		sec := estimateSeconds(pr.Spec, typical, 2)
 		require.Greater(t, sec, 0.0, pr.Name)
-		require.InDelta(t, sec/2, estimateSeconds(pr.Spec, 2*typical), 1e-9, pr.Name)
+		require.InDelta(t, sec/2, estimateSeconds(pr.Spec, 2*typical, 2), 1e-9, pr.Name)
 	}
 	base, err := runspec.PresetByName("en-base")
 	require.NoError(t, err)
-	require.InDelta(t, 34, estimateSeconds(base.Spec, typical)/60, 1, "20,000 steps of the small model: about 34 minutes")
+	require.InDelta(t, 34, estimateSeconds(base.Spec, typical, 2)/60, 1, "20,000 steps of the small model: about 34 minutes")
 	tiny, err := runspec.PresetByName("en-tiny")
 	require.NoError(t, err)
-	require.Less(t, estimateSeconds(tiny.Spec, typical), 5.0, "the tiny model for 60 steps: seconds")
+	require.Less(t, estimateSeconds(tiny.Spec, typical, 2), 5.0, "the tiny model for 60 steps: seconds")
+	// A comparison's methods train side by side: four on 2 cores take half as long as one after
+	// another, on 4 cores a quarter; more cores than methods change nothing.
+	lesson, err := runspec.PresetByName("en-lesson")
+	require.NoError(t, err)
+	one := estimateSeconds(lesson.Spec, typical, 1)
+	require.InDelta(t, one/2, estimateSeconds(lesson.Spec, typical, 2), 1e-9)
+	require.InDelta(t, one/4, estimateSeconds(lesson.Spec, typical, 4), 1e-9)
+	require.InDelta(t, one/4, estimateSeconds(lesson.Spec, typical, 16), 1e-9)
+	require.Equal(t, estimateSeconds(tiny.Spec, typical, 1), estimateSeconds(tiny.Spec, typical, 8), "one pretraining worker")
 	for _, l := range []Lang{EN, ZH} {
-		require.Contains(t, estimateText(l, small.Spec, 0), l.T("presets.minutes", 2))
-		require.Contains(t, estimateText(l, small.Spec, 0), "5,000")
-		require.Equal(t, l.T("presets.time_measured", l.T("presets.seconds", 50)), estimateText(l, small.Spec, 2*typical))
+		require.Contains(t, estimateText(l, small.Spec, 0, 8), l.T("presets.minutes", 2))
+		require.Contains(t, estimateText(l, small.Spec, 0, 8), "5,000")
+		require.Equal(t, l.T("presets.time_measured", l.T("presets.seconds", 50)), estimateText(l, small.Spec, 2*typical, 8))
 	}
 }
 
