@@ -106,7 +106,7 @@ func (p *Presets) renderCard(id string, s runspec.Spec, pr *runspec.Preset) app.
 	set, _ := setupFromSpec(s)
 	kind := presetKind(s)
 	open, run := "o="+code, "r="+code
-	if kind == viewFeedback { // a stage starts with the learner's picks: the view, not a link
+	if kind == viewFeedback && pr != nil { // a built-in stage starts with the learner's picks: the view, not a link
 		open, run = "view="+viewFeedback, "view="+viewFeedback
 	}
 	go_ := func(frag string) func(ctx app.Context, e app.Event) {
@@ -256,12 +256,16 @@ func (p *Presets) renderSpec() app.UI {
 	case exp == "":
 		exp = l.T("link.no_fingerprint")
 	}
-	var builtin app.UI
+	var builtin, changed app.UI
 	if pr != nil {
 		builtin = app.P().ID("link-builtin").Class("notice").Text(l.T("presets.is_builtin", presetName(l, pr.Name)))
 	}
+	if p.linkErr != nil { // readable, but its text or task changed since: the view asks before running
+		changed = app.P().ID("link-read-error").Class("error").Body(app.Text(linkErrText(l, p.linkErr)+" "), app.Span().Class("data").Text(p.linkErr.Error()))
+	}
 	return app.Div().ID("link-card").Body(
 		builtin,
+		changed,
 		p.renderCard("link-preset", *s, pr),
 		app.Dl().ID("link-spec").Body(
 			dlRow(l.T("label.corpus"), corpusLabel(l, s.Corpus.ID, s.Corpus.Name)),
