@@ -91,7 +91,7 @@ func runServer(ln net.Listener, certFile, keyFile, classDir string, log io.Write
 // serves /api/class and everything under it; without one those paths are the playground's,
 // which answers them with its page (so the page's probe finds no class mode).
 func newHandler(class ...http.Handler) http.Handler {
-	var next http.Handler = appHandler("")
+	var next http.Handler = appHandler("", 0) // the compressor sends app.wasm's size
 	if len(class) > 0 && class[0] != nil {
 		next = classRouter{api: class[0], app: next}
 	}
@@ -99,14 +99,18 @@ func newHandler(class ...http.Handler) http.Handler {
 }
 
 // appHandler is go-app's handler; prefix is the sub-path a static site is served under ("" for
-// the root).
-func appHandler(prefix string) *app.Handler {
+// the root), wasmSize app.wasm's size where the host may not send it (a static site; else 0).
+func appHandler(prefix string, wasmSize int64) *app.Handler {
 	h := &app.Handler{
 		Name:        "pretune",
 		Title:       "pretune: pretrain and fine-tune a tiny transformer",
 		Description: "Pretrain a tiny GPT in your browser, then compare ways to fine-tune it.",
 		Icon:        app.Icon{Default: "/web/icon.png", SVG: "/web/icon.svg"},
 		Styles:      []string{"/web/pretune.css"},
+		// The loader's progress: the size of app.wasm before compression, and words (loader.go).
+		WasmContentLengthHeader: wasmSizeHeader,
+		LoadingLabel:            loaderLabel,
+		RawHeaders:              []string{loaderScript(wasmSize)},
 		// The offline app: go-app's service worker caches these besides the page, app.wasm and
 		// its own scripts.
 		CacheableResources: append([]string{
@@ -180,6 +184,10 @@ func (c *compressor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Cache-Control", "no-cache")
 			w.Header().Set("ETag", f.etag)
 			w.Header().Set("Content-Encoding", "gzip")
+			// ServeContent sends no Content-Length with a Content-Encoding: the compressed size
+			// is known, and the loader needs the size before compression (wasmSizeHeader).
+			w.Header().Set("Content-Length", fmt.Sprint(len(f.gz)))
+			w.Header().Set(wasmSizeHeader, fmt.Sprint(f.size))
 			if t := mime.TypeByExtension(path.Ext(rel)); t != "" {
 				w.Header().Set("Content-Type", t)
 			}

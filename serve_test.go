@@ -12,6 +12,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"math/big"
 	"net"
@@ -147,6 +148,9 @@ func TestStaticSite(t *testing.T) {
 	index, err := os.ReadFile(filepath.Join(dir, "index.html"))
 	require.NoError(t, err)
 	require.Contains(t, string(index), `/class/pretune/web/pretune.css`)
+	wasm, err := os.Stat(filepath.Join(dir, "web", "app.wasm"))
+	require.NoError(t, err)
+	require.Contains(t, string(index), fmt.Sprintf("var size = %d,", wasm.Size()), "the loader knows app.wasm's size on a host that gzips it without the header")
 	worker, err := os.ReadFile(filepath.Join(dir, "app-worker.js"))
 	require.NoError(t, err)
 	for _, r := range []string{"/class/pretune/web/trainer.wasm", "/class/pretune/web/worker.js", "/class/pretune/web/wasm_exec.js", "/class/pretune/web/base/en-base.ckpt"} {
@@ -229,4 +233,31 @@ func selfSigned(t *testing.T) (certFile, keyFile string) {
 	require.NoError(t, os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
 	require.NoError(t, os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600))
 	return certFile, keyFile
+}
+
+// TestServeWasmSize: go-app's loader divides the bytes it has read, decompressed, by the size it
+// finds; gzipped app.wasm carries its compressed Content-Length and its size before compression
+// in the header the loader is told to read, so the loader shows 0-100%, never "NaN%".
+func TestServeWasmSize(t *testing.T) {
+	dir := t.TempDir()
+	raw := bytes.Repeat([]byte("wasm, compressible "), 50000)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "app.wasm"), raw, 0o644))
+	registerRoutes()
+	srv := httptest.NewServer(&compressor{next: appHandler("", 0), dir: dir, files: map[string]*gzFile{}})
+	defer srv.Close()
+
+	res, body := get(t, srv.URL+"/web/app.wasm", map[string]string{"Accept-Encoding": "gzip"})
+	require.Equal(t, 200, res.StatusCode)
+	require.Equal(t, "gzip", res.Header.Get("Content-Encoding"))
+	require.Equal(t, fmt.Sprint(len(body)), res.Header.Get("Content-Length"), "the compressed size")
+	require.Less(t, len(body), len(raw))
+	require.Equal(t, fmt.Sprint(len(raw)), res.Header.Get(wasmSizeHeader), "the size the browser counts")
+	require.Equal(t, raw, gunzip(t, body))
+
+	// go-app's loader reads that header, and the page says words, not a bare percentage.
+	_, js := get(t, srv.URL+"/app.js", nil)
+	require.Contains(t, string(js), `goappWasmContentLengthHeader = "`+wasmSizeHeader+`"`)
+	_, page := get(t, srv.URL+"/", nil)
+	require.Contains(t, string(page), "compiling and starting the app")
+	require.Contains(t, loaderScript(1234), "var size = 1234,")
 }

@@ -83,7 +83,7 @@ func writeStatic(o serveOptions, log io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := app.GenerateStaticWebsite(dir, appHandler(prefix)); err != nil {
+	if err := app.GenerateStaticWebsite(dir, appHandler(prefix, builtWasmSize(web))); err != nil {
 		return fmt.Errorf("writing the pages: %v", err)
 	}
 	// Precompressed siblings, at the best level: written once, served many times.

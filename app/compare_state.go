@@ -56,8 +56,9 @@ func (c *compareState) pretrainedChanged() {
 	}
 }
 
-func (c *compareState) openLink(code string) {
-	c.linkCode = code
+func (c *compareState) openLink(frag string) {
+	c.linkCode = frag
+	code, run, _ := linkFragment(frag)
 	spec, err := runspec.Decode(code)
 	if !spec.Compares() || spec.Feeds() { // a pretraining run, or a damaged link: the pretraining view's; a feedback stage: the feedback view's
 		return
@@ -68,7 +69,7 @@ func (c *compareState) openLink(code string) {
 	}
 	c.form = setupFromComparison(spec, c.linkBase(spec))
 	c.errs = nil
-	if err == nil { // a changed sample text or task waits for the learner's choice
+	if err == nil && run { // a changed sample text or task waits for the learner's choice
 		c.start(spec, true)
 	}
 }

@@ -51,7 +51,7 @@ func (c *Compare) OnNav(ctx app.Context) {
 		c.form = defaultCompareSetup(c.Lang)
 	}
 	frag := ctx.Page().URL().Fragment
-	if !strings.HasPrefix(frag, "r=") || frag == c.linkCode {
+	if !isLinkFragment(frag) || frag == c.linkCode {
 		return
 	}
 	c.openLink(frag)
@@ -229,14 +229,12 @@ func (c *Compare) tryLinks() app.UI {
 	if c.running() {
 		return nil
 	}
-	lora, full := f.method(compare.LoRA), f.method(compare.Full)
 	return app.Span().Body(
-		tryThis(l, "try.lora_rank1", func() { lora.On, lora.Rank = true, 1 }, "m-lora-rank"),
+		tryThis(l, "try.lora_rank1", f.tryLoRARank1, "m-lora-rank"),
 		app.Text(" · "),
-		tryThis(l, "try.lora_mlp", func() { lora.On, lora.Targets = true, []string{"fc_in", "fc_out"} }, "m-lora-targets"),
+		tryThis(l, "try.lora_mlp", f.tryLoRAMLP, "m-lora-targets"),
 		app.Text(" · "),
-		// Ten times compare.DefaultLR(compare.Full), written out: the form shows what it holds.
-		tryThis(l, "try.full_lr", func() { full.On, full.LR = true, 0.01 }, "m-full-lr"),
+		tryThisText(tryFullLRText(l), f.tryFullLR, "m-full-lr"),
 	)
 }
 

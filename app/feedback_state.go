@@ -886,8 +886,9 @@ func (f *feedbackState) shareSpec(l Lang) (spec runspec.Spec, ok bool) {
 // openLink opens a #r= link's feedback stage: its picks, its methods, then the SFT model, the
 // reward model and the methods run one after another. A link the command line made (the taste
 // labels its own pairs) is not run here: the page says how to run it.
-func (f *feedbackState) openLink(code string) {
-	f.linkCode = code
+func (f *feedbackState) openLink(frag string) {
+	f.linkCode = frag
+	code, _, _ := linkFragment(frag) // a feedback stage waits for its SFT model either way
 	spec, err := runspec.Decode(code)
 	if !spec.Feeds() {
 		return

@@ -70,7 +70,7 @@ func (f *Feedback) OnNav(ctx app.Context) {
 		f.classJoin(code)
 		return
 	}
-	if !strings.HasPrefix(frag, "r=") || frag == f.linkCode {
+	if !isLinkFragment(frag) || frag == f.linkCode {
 		return
 	}
 	f.openLink(frag)
@@ -237,7 +237,7 @@ func (f *Feedback) renderLink() app.UI {
 	case f.linkCLI:
 		return app.Div().ID("fb-link-cli").Class("notice").Role("status").Body(
 			app.Text(l.T("fb.link.cli")+" "),
-			app.Code().Class("data").Text("go run . -run "+strings.TrimPrefix(f.linkCode, "r=")),
+			app.Code().Class("data").Text("go run . -run "+linkCodeOf(f.linkCode)),
 		)
 	}
 	var names []string

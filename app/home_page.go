@@ -3,6 +3,7 @@
 package app
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/maxence-charriere/go-app/v9/pkg/app"
@@ -53,10 +54,14 @@ func (h *Home) OnNav(ctx app.Context) {
 // linkView is the view for a URL fragment carrying a link ("r=CODE"), or "" for no link. A
 // class's link ("class=CODE") opens the feedback view as a student's page.
 func linkView(fragment string) string {
+	fragment, _, _ = strings.Cut(fragment, "~")
 	if strings.HasPrefix(fragment, "class=") {
 		return viewFeedback
 	}
-	code, ok := strings.CutPrefix(fragment, "r=")
+	if v, ok := strings.CutPrefix(fragment, "view="); ok && slices.Contains(views, v) { // the built-in runs tab's
+		return v
+	}
+	code, _, ok := linkFragment(fragment)
 	if !ok {
 		return ""
 	}
@@ -68,6 +73,34 @@ func linkView(fragment string) string {
 		return viewCompare
 	}
 	return viewPretrain
+}
+
+// linkFragment reads a URL fragment carrying a link: "r=CODE" opens the run and starts it (a
+// shared link), "o=CODE" only opens it with its setup filled in (the built-in runs tab's Open).
+//
+// A "~N" after either (never in a code's alphabet) is ignored: the built-in runs tab adds one to
+// open the link the URL already holds again, since only a changed URL reaches the views.
+func linkFragment(fragment string) (code string, run, ok bool) {
+	fragment, _, _ = strings.Cut(fragment, "~")
+	if code, ok := strings.CutPrefix(fragment, "r="); ok {
+		return code, true, true
+	}
+	if code, ok := strings.CutPrefix(fragment, "o="); ok {
+		return code, false, true
+	}
+	return "", false, false
+}
+
+// linkCodeOf is the code a link fragment carries.
+func linkCodeOf(fragment string) string {
+	code, _, _ := linkFragment(fragment)
+	return code
+}
+
+// isLinkFragment reports whether a fragment carries a link (linkFragment).
+func isLinkFragment(fragment string) bool {
+	_, _, ok := linkFragment(fragment)
+	return ok
 }
 
 // Render draws the page.

@@ -98,6 +98,15 @@ func TestEveryKeyUsedExists(t *testing.T) {
 		used["preset."+p.Name] = true
 		used["preset.about."+p.Name] = true
 	}
+	// The built-in runs tab's names built from presets and views.
+	for _, p := range append(runspec.ComparisonPresets(), runspec.FeedbackPresets()...) {
+		used["presets.name."+p.Name] = true
+		used["presets.about."+p.Name] = true
+	}
+	for _, v := range []string{viewPretrain, viewCompare, viewFeedback} {
+		used["presets.kind."+v] = true
+		used["presets.run."+v] = true
+	}
 	for _, s := range []string{statusStarting, statusRunning, statusPaused, statusDone, statusStopped, statusFailed} {
 		used["status."+s] = true
 	}

@@ -65,8 +65,10 @@ func (p *pretrainState) offerKept(s *savedRun) {
 	}
 }
 
-func (p *pretrainState) openLink(code string) {
-	p.linkCode = code
+// openLink opens a link's run (a linkFragment: "r=CODE" starts it, "o=CODE" only fills the form).
+func (p *pretrainState) openLink(frag string) {
+	p.linkCode = frag
+	code, run, _ := linkFragment(frag)
 	spec, err := runspec.Decode(code)
 	if spec.Compares() { // a fine-tuning comparison: the compare view opens it
 		p.link, p.linkErr = nil, nil
@@ -86,6 +88,10 @@ func (p *pretrainState) openLink(code string) {
 		return
 	}
 	p.form = form
+	if err == nil && !run { // opened only: the form is the run, which Start starts
+		p.link = nil
+		return
+	}
 	if err == nil { // a changed sample text waits for the learner's choice
 		p.start(spec, spec.Device)
 	}

@@ -3,7 +3,6 @@ package app
 import (
 	"bytes"
 	"fmt"
-	"strings"
 
 	"github.com/maxence-charriere/go-app/v9/pkg/app"
 
@@ -33,7 +32,7 @@ func (p *Pretrain) OnMount(ctx app.Context) {
 	if p.form.CorpusID == "" {
 		p.form = defaultSetup()
 	}
-	if app.IsClient && !strings.HasPrefix(ctx.Page().URL().Fragment, "r=") {
+	if app.IsClient && !isLinkFragment(ctx.Page().URL().Fragment) {
 		loadRun(ctx, func(ctx app.Context, s *savedRun) { p.offerKept(s) })
 	}
 }
@@ -48,7 +47,7 @@ func (p *Pretrain) OnNav(ctx app.Context) {
 		p.form = defaultSetup()
 	}
 	frag := ctx.Page().URL().Fragment
-	if !strings.HasPrefix(frag, "r=") || frag == p.linkCode {
+	if !isLinkFragment(frag) || frag == p.linkCode {
 		return
 	}
 	p.openLink(frag)
@@ -60,7 +59,12 @@ func (p *Pretrain) OnNav(ctx app.Context) {
 func (p *Pretrain) startWorker(handle func(protocol.Message)) worker {
 	ctx := p.ctx
 	return newTrainer(ctx.ResolveStaticResource("/web/worker.js"), func(m protocol.Message) {
-		ctx.Dispatch(func(app.Context) { handle(m) })
+		ctx.Dispatch(func(app.Context) {
+			handle(m)
+			if m.Kind == protocol.Result { // the whole run's speed, for the built-in runs tab
+				noteSpeed(p.cur)
+			}
+		})
 	})
 }
 
@@ -79,10 +83,7 @@ func (p *Pretrain) Render() app.UI {
 	return app.Div().ID("pretrain").Body(
 		p.renderLink(),
 		p.renderOffer(),
-		app.P().Class("explain").Body(app.Text(l.T("explain.pretrain")+" "), tryThis(l, "try.lr", func() {
-			p.form.Cfg.LR = 0.02
-			p.form.Cfg.Warmup = min(p.form.Default.Warmup, p.form.Cfg.Steps)
-		}, "f-lr")),
+		app.P().Class("explain").Body(app.Text(l.T("explain.pretrain")+" "), tryThisText(tryHighLRText(l, p.form), p.form.tryHighLR, "f-lr")),
 		app.Div().Class("columns").Body(
 			p.renderForm(),
 			p.renderLive(),

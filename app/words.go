@@ -9,6 +9,7 @@ import (
 	"github.com/maxence-charriere/go-app/v9/pkg/app"
 
 	"pretune/core/checkpoint"
+	"pretune/core/compare"
 	"pretune/core/corpus"
 	"pretune/core/runspec"
 )
@@ -188,10 +189,57 @@ func groupDigits(n int) string {
 	return b.String()
 }
 
+// tryFactor is how many times the default learning rate the "too high" try-this links set; their
+// words print it and the values, so what they say is what they do (TestTryThisWordsAreTrue).
+const tryFactor = 10
+
+// lrText is a learning rate as the form shows it.
+func lrText(v float32) string { return strconv.FormatFloat(float64(v), 'g', 4, 32) }
+
+// tryHighLR is the pretraining view's try-this: tryFactor times the default learning rate.
+func (s *setup) tryHighLR() {
+	s.Cfg.LR = s.Default.LR * tryFactor
+	s.Cfg.Warmup = min(s.Default.Warmup, s.Cfg.Steps)
+}
+
+// tryHighLRText says what tryHighLR sets.
+func tryHighLRText(l Lang, s setup) string {
+	return l.T("try.lr", tryFactor, lrText(s.Default.LR*tryFactor), lrText(s.Default.LR))
+}
+
+// tryFullLR is the compare view's try-this: full fine-tuning at tryFactor times its default
+// learning rate (compare.DefaultLR).
+func (s *compareSetup) tryFullLR() {
+	full := s.method(compare.Full)
+	full.On, full.LR = true, compare.DefaultLR(compare.Full)*tryFactor
+}
+
+// tryFullLRText says what tryFullLR sets.
+func tryFullLRText(l Lang) string {
+	d := compare.DefaultLR(compare.Full)
+	return l.T("try.full_lr", tryFactor, lrText(d*tryFactor), lrText(d))
+}
+
+// tryLoRARank1 and tryLoRAMLP are the compare view's LoRA try-this links.
+func (s *compareSetup) tryLoRARank1() {
+	lora := s.method(compare.LoRA)
+	lora.On, lora.Rank = true, 1
+}
+
+func (s *compareSetup) tryLoRAMLP() {
+	lora := s.method(compare.LoRA)
+	lora.On, lora.Targets = true, []string{"fc_in", "fc_out"}
+}
+
 // tryThis is an explanation's "try this" link: it loads a setting and highlights its control. It
 // is a button, so a view can give it an id of its own.
 func tryThis(l Lang, key string, apply func(), controlID string) app.HTMLButton {
-	return app.Button().Class("try").Text(l.T(key)).OnClick(func(ctx app.Context, e app.Event) {
+	return tryThisText(l.T(key), apply, controlID)
+}
+
+// tryThisText is tryThis with its words already made (numbers filled in).
+func tryThisText(text string, apply func(), controlID string) app.HTMLButton {
+	return app.Button().Class("try").Text(text).OnClick(func(ctx app.Context, e app.Event) {
 		apply()
 		ctx.Defer(func(app.Context) { highlight(controlID) })
 	})
