@@ -126,8 +126,11 @@ const (
 	// Snapshot is a run's state at an evaluation (Step, Data), to resume it from there.
 	Snapshot = "snapshot"
 	Result   = "result" // a run's final figures
-	// Progress is one step of a feedback stage (its reward model or a method: Event with
-	// Event "progress", Step, Steps, TrainLoss), so the page's lanes move at every step.
+	// Progress is one step of a run (Event with Event "progress", Step, Steps, TrainLoss and,
+	// for the pretraining and a comparison's methods, TokensPerS): every step of a feedback
+	// stage (its reward model or a method), so its lanes move at every step; the pretraining's
+	// and a comparison method's first step and then one a second at most, so the page moves
+	// between evaluations without redrawing at every step.
 	Progress = "progress"
 	Pairs    = "pairs"  // sample_pairs's answer: Offers
 	Scores   = "scores" // train_reward's reward model's score of every pair: PairScores
