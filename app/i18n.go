@@ -680,6 +680,16 @@ var en = map[string]string{
 	"class.err.busy":           "too many picks at once; they are sent again shortly.",
 	"class.err.server":         "the server failed; trying again.",
 	"class.err.refused":        "the request was refused.",
+	// classroom polish: ui-progress
+	"dur.s":          "%d s",
+	"dur.m":          "%d min",
+	"dur.ms":         "%d min %d s",
+	"dur.hm":         "%d h %d min",
+	"dur.left":       "about %s left",
+	"live.loading":   "starting: loading the trainer",
+	"live.on_device": "starting on %s: building the model",
+	"live.steps_ps":  "%s steps/s",
+	"chart.trend":    "%s training loss, smoothed (each step)",
 }
 
 // zh is every Simplified Chinese word of the interface, with the same keys as en.
@@ -1305,4 +1315,14 @@ var zh = map[string]string{
 	"class.err.busy":           "一次发送的选择太多；稍后会再发送。",
 	"class.err.server":         "服务器出错了；正在重试。",
 	"class.err.refused":        "请求被拒绝了。",
+	// classroom polish: ui-progress
+	"dur.s":          "%d 秒",
+	"dur.m":          "%d 分钟",
+	"dur.ms":         "%d 分 %d 秒",
+	"dur.hm":         "%d 小时 %d 分",
+	"dur.left":       "大约还剩 %s",
+	"live.loading":   "启动中：正在加载训练器",
+	"live.on_device": "正在 %s 上启动：构建模型",
+	"live.steps_ps":  "每秒 %s 步",
+	"chart.trend":    "%s 训练损失，平滑（每一步）",
 }

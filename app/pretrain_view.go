@@ -391,17 +391,49 @@ func (p *Pretrain) renderStatus() app.UI {
 		errP = app.P().ID("run-error").Class("error").Role("alert").Body(app.Text(l.T("status.failed_because")+" "), app.Span().Class("data").Text(r.Err))
 	}
 	return app.Div().ID("status-box").Body(
-		app.P().ID("status").Attr("data-status", r.Status).Body(
+		app.P().ID("status").Attr("data-status", r.Status).Attr("data-step", r.Step).Body(
 			app.Strong().Text(l.T("run.name", runLabel(l, r.Name))+" · "+l.T("status."+r.Status)),
-			app.Text(" · "+l.T("live.step", r.Step, r.Steps)),
-			app.Text(" · "),
-			app.Span().ID("tokens").Text(l.T("live.tokens", fmtRate(r.TokensPS))),
+			app.Text(" · "+runProgress(l, r)),
+			app.If(r.Step > 0 || !r.Active(), app.Text(" · "), app.Span().ID("tokens").Text(l.T("live.tokens", fmtRate(r.TokensPS)))),
 			app.If(r.Resumed > 0, app.Text(" · "+l.T("resume.resumed", r.Resumed))),
 			app.If(r.Kept > 0, app.Span().ID("kept").Attr("data-step", r.Kept).Text(" · "+l.T("resume.kept", r.Kept))),
 		),
 		app.P().ID("device-line").Body(app.Text(l.T("label.device")+": "), app.Span().ID("device-name").Class("data").Text(dev)),
 		fallback, note, errP,
 	)
+}
+
+// trendLine is a run's smoothed per-step training loss, faint behind its evaluations: it moves
+// every second while the evaluations come every 100 steps.
+func trendLine(l Lang, r *run, color string) chartLine {
+	pts := make([][2]float64, len(r.Trend))
+	for i, pt := range r.Trend {
+		pts[i] = [2]float64{float64(pt.Step), pt.Train}
+	}
+	return chartLine{Label: l.T("chart.trend", runLabel(l, r.Name)), Color: color, Faint: true, Points: pts}
+}
+
+// runProgress is where a run is, from the moment Start is pressed: loading the trainer, then
+// building the model on its device, then its steps with their pace and the time left (once
+// measured here), so that something changes within a second and every second after.
+func runProgress(l Lang, r *run) string {
+	switch {
+	case r.Status == statusStarting && r.Device == "":
+		return l.T("live.loading")
+	case r.Step == 0 && r.Active():
+		return l.T("live.on_device", r.Device)
+	}
+	s := l.T("live.step", r.Step, r.Steps)
+	if !r.Active() {
+		return s
+	}
+	if ps := r.Pace.perSecond(); ps > 0 {
+		s += " · " + l.T("live.steps_ps", fmtRate(ps))
+	}
+	if left, ok := r.Pace.left(r.Steps); ok && r.Status == statusRunning {
+		s += " · " + fmtLeft(l, left)
+	}
+	return s
 }
 
 func (p *Pretrain) chart() string {
@@ -420,6 +452,9 @@ func (p *Pretrain) chart() string {
 		lines = append(lines,
 			chartLine{Label: l.T("chart.train", runLabel(l, r.Name)), Color: color, Points: tr},
 			chartLine{Label: l.T("chart.val", runLabel(l, r.Name)), Color: color, Dashed: true, Points: va})
+		if r == p.cur && len(r.Trend) > 0 {
+			lines = append(lines, trendLine(l, r, color))
+		}
 	}
 	return lossChart("loss-chart", l.T("chart.title"), l.T("chart.x"), l.T("chart.y"), l.T("chart.empty"), lines)
 }
