@@ -504,12 +504,27 @@ func (c *Compare) renderLanes() app.UI {
 		}
 		return app.Li().ID(fmt.Sprintf("cmp-lane-%d", i)).Attr("data-status", ln.Status).Body(
 			app.Strong().Style("color", palette[i%len(palette)]).Text(name),
-			app.Text(" · "+l.T("status."+ln.Status)+" · "+l.T("live.step", ln.Step, ln.Steps)+" "),
+			app.Span().Class("lane-progress").Text(" · "+l.T("status."+ln.Status)+" · "+laneProgress(l, ln)+" "),
 			app.Progress().Max(max(ln.Steps, 1)).Value(ln.Step).Aria("label", l.T("cmp.lane_label", name)),
 			app.Text(" · "+l.T("label.device")+": "), app.Span().Class("data").Text(dev),
 			fallback, errP,
 		)
 	}))
+}
+
+// laneProgress is a method's steps, with its pace and time left while it trains.
+func laneProgress(l Lang, ln *lane) string {
+	s := l.T("live.step", ln.Step, ln.Steps)
+	if ln.Status != statusRunning {
+		return s
+	}
+	if ps := ln.Pace.perSecond(); ps > 0 {
+		s += " · " + l.T("live.steps_ps", fmtRate(ps))
+	}
+	if left, ok := ln.Pace.left(ln.Steps); ok {
+		s += " · " + fmtLeft(l, left)
+	}
+	return s
 }
 
 func (c *Compare) renderExports() app.UI {

@@ -124,3 +124,29 @@ func TestTrendIsDrawnFaint(t *testing.T) {
 	require.Contains(t, svg, "training loss, smoothed")
 	require.Contains(t, svg, `stroke-opacity="0.4"`)
 }
+
+// TestLaneProgress: a comparison lane moves with its method's steps (not another method's),
+// and shows its pace and time left while it trains, in both languages.
+func TestLaneProgress(t *testing.T) {
+	now := time.Unix(1e9, 0)
+	c := newComparison(twoMethods(t))
+	c.clock = func() time.Time { return now }
+	c.Lanes[0].ReqID, c.Lanes[1].ReqID = 1, 1
+	c.fineTuning()
+	ln := c.Lanes[0]
+	label := ln.Method.Label()
+	step := func(method string, s int) protocol.Message {
+		return protocol.Message{ID: 1, Kind: protocol.Progress, Event: &job.Event{Event: "progress", Method: method, Step: s, Steps: 300, TrainLoss: 2}}
+	}
+	c.Apply(0, protocol.Message{ID: 1, Kind: protocol.Device, Device: &protocol.DeviceInfo{Name: "cpu"}})
+	c.Apply(0, step(label, 1))
+	require.Equal(t, 1, ln.Step)
+	require.Equal(t, "step 1 of 300", laneProgress(EN, ln))
+	now = now.Add(2 * time.Second)
+	c.Apply(0, step(label, 21))
+	c.Apply(0, step("someone-else", 250))
+	require.Equal(t, 21, ln.Step)
+	require.Equal(t, statusRunning, ln.Status, "%+v", ln.Pace)
+	require.Equal(t, "step 21 of 300 · 10.0 steps/s · about 30 s left", laneProgress(EN, ln))
+	require.Equal(t, "第 21 步，共 300 步 · 每秒 10.0 步 · 大约还剩 30 秒", laneProgress(ZH, ln))
+}
