@@ -60,10 +60,21 @@ const (
 	// (Stop answers "stopped" and keeps the reward model before it). The worker keeps the reward
 	// model for Score; the same spec's Start trains the very same one.
 	TrainReward = "train_reward"
+	// Calibrate times a few training steps of the pretraining of Code's config on Device (after
+	// one untimed step), so the page can say how long a run would take here before starting
+	// it: Device, a Metric named MetricMsPerStep (Unit "ms"), then Done. Nothing is kept, and
+	// it takes no run slot (the page asks before any run starts).
+	Calibrate = "calibrate"
 	// Score asks the worker's reward model for the score of the answer Text to Prompt: a ScoreOf
 	// message (Value), then Done.
 	Score = "score"
 )
+
+// MetricMsPerStep names calibrate's answer: the milliseconds one training step takes.
+const MetricMsPerStep = "ms_per_step"
+
+// CalibrationSteps is how many steps calibrate times: a few, so asking costs about a second.
+const CalibrationSteps = 3
 
 // MaxOffers bounds one sample_pairs request.
 const MaxOffers = 200
@@ -274,6 +285,10 @@ func ParseRequest(data []byte) (Request, error) {
 	case Inspect:
 		if r.Prompt == "" {
 			return r, fmt.Errorf("protocol: inspect needs a prompt: the text to look at")
+		}
+	case Calibrate:
+		if r.Code == "" {
+			return r, fmt.Errorf("protocol: calibrate needs a code: the config to time")
 		}
 	case OpenSFT, TrainReward:
 		if r.Code == "" {
