@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/maxence-charriere/go-app/v9/pkg/app"
@@ -69,6 +70,30 @@ func (p *Pretrain) setLang(l Lang)                    { setLang(p.ctx, l) }
 func (p *Pretrain) keepRun(s savedRun)                { storeRun(s) }
 func (p *Pretrain) forgetRun()                        { forgetRun() }
 func (p *Pretrain) download(data []byte, name string) { download(data, name) }
+
+// speed reads a measured speed from localStorage (0 when there is none or it is unreadable).
+func (p *Pretrain) speed(key string) float64 {
+	ls := app.Window().Get("localStorage")
+	if !ls.Truthy() {
+		return 0
+	}
+	v := ls.Call("getItem", key)
+	if v.Type() != app.TypeString {
+		return 0
+	}
+	ms, err := strconv.ParseFloat(v.String(), 64)
+	if err != nil {
+		return 0
+	}
+	return ms
+}
+
+// keepSpeed keeps a measured speed in localStorage for the next estimate on this device.
+func (p *Pretrain) keepSpeed(key string, ms float64) {
+	if ls := app.Window().Get("localStorage"); ls.Truthy() {
+		ls.Call("setItem", key, strconv.FormatFloat(ms, 'g', 4, 64))
+	}
+}
 
 // Render draws the page.
 func (p *Pretrain) Render() app.UI {
@@ -351,7 +376,7 @@ func (p *Pretrain) renderLive() app.UI {
 	return app.Section().Class("panel").ID("live").Body(
 		app.H2().Text(l.T("live.title")),
 		app.Div().Class("controls").Body(
-			app.Button().ID("start").Class("primary").Text(l.T("btn.start")).Disabled(running || startErr != nil).
+			app.Button().ID("start").Class("primary").Text(l.T("btn.start")).Disabled(running || startErr != nil || p.measure != nil || p.ask != nil).
 				OnClick(func(ctx app.Context, e app.Event) { p.startForm(p.Lang) }),
 			app.Button().ID("pause").Text(l.T("btn.pause")).Disabled(r == nil || r.Status != statusRunning).
 				OnClick(func(ctx app.Context, e app.Event) { p.control(protocol.Pause) }),
@@ -360,6 +385,7 @@ func (p *Pretrain) renderLive() app.UI {
 			app.Button().ID("stop").Text(l.T("btn.stop")).Disabled(!running).
 				OnClick(func(ctx app.Context, e app.Event) { p.control(protocol.Stop) }),
 		),
+		p.renderLongRun(),
 		p.renderStatus(),
 		app.Div().ID("chart-box").Body(app.Raw(p.chart())),
 		p.renderResult(),
@@ -370,9 +396,31 @@ func (p *Pretrain) renderLive() app.UI {
 	)
 }
 
+// renderLongRun asks before a run estimated at more than two minutes here: the estimate, the
+// cheaper ways, Start anyway and Cancel.
+func (p *Pretrain) renderLongRun() app.UI {
+	q := p.ask
+	if q == nil {
+		return nil
+	}
+	l := p.Lang
+	lines := q.q.lines(l, false)
+	return app.Div().ID("long-run").Class("panel").Role("alertdialog").Aria("labelledby", "long-run-title").Body(
+		app.H3().ID("long-run-title").Text(l.T("long.title")),
+		app.Range(lines).Slice(func(i int) app.UI { return app.P().Text(lines[i]) }),
+		app.Div().Class("controls").Body(
+			app.Button().ID("long-start").Text(l.T("long.start")).OnClick(func(ctx app.Context, e app.Event) { p.startAnyway() }),
+			app.Button().ID("long-cancel").Class("primary").Text(l.T("long.cancel")).OnClick(func(ctx app.Context, e app.Event) { p.cancelLong() }),
+		),
+	)
+}
+
 func (p *Pretrain) renderStatus() app.UI {
 	l := p.Lang
 	r := p.cur
+	if p.measure != nil {
+		return app.P().ID("status").Attr("data-status", "measuring").Text(l.T("long.measuring"))
+	}
 	if r == nil {
 		return app.P().ID("status").Class("hint").Text(l.T("status.idle"))
 	}
