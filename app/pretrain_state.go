@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"errors"
+	"time"
 
 	"pretune/core/checkpoint"
 	"pretune/core/ops"
@@ -51,10 +52,11 @@ type pretrainState struct {
 // measuring is a calibration (protocol.Calibrate) of the run the learner started. Its worker then
 // trains that run, so the run does not wait for a second worker to load.
 type measuring struct {
-	spec runspec.Spec
-	w    worker
-	id   int
-	run  *run // the run this worker trains, once started
+	began time.Time
+	spec  runspec.Spec
+	w     worker
+	id    int
+	run   *run // the run this worker trains, once started
 }
 
 // pendingStart is a long run waiting for the learner's answer.
@@ -154,7 +156,7 @@ func (p *pretrainState) startOrAsk(spec runspec.Spec) {
 			p.fail(err)
 			return
 		}
-		m := &measuring{spec: spec}
+		m := &measuring{spec: spec, began: time.Now()}
 		m.w = p.host.startWorker(func(msg protocol.Message) {
 			if m.run != nil {
 				p.onMessage(m.run, msg)
@@ -271,8 +273,9 @@ func (p *pretrainState) startWith(spec runspec.Spec, device string, from *savedR
 		p.worker.close()
 	}
 	var r *run
+	began := time.Now()
 	if m := p.measure; m != nil { // the calibration's worker, already loaded, trains the run
-		p.measure = nil
+		p.measure, began = nil, m.began
 		p.worker = m.w
 		defer func() { m.run = r }()
 	} else {
@@ -288,6 +291,9 @@ func (p *pretrainState) startWith(spec runspec.Spec, device string, from *savedR
 	}
 	id := p.worker.send(req)
 	r = newRun(name, spec, id)
+	if from == nil {
+		r.Began = began
+	}
 	r.FromBase = req.Base != nil
 	if from != nil {
 		r.Points, r.Samples, r.Step = from.Points, from.Samples, from.Step

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/maxence-charriere/go-app/v9/pkg/app"
 
@@ -25,6 +27,7 @@ type Pretrain struct {
 
 	ctx app.Context
 	pretrainState
+	loading atomic.Bool // isLoading, as of the last Render
 }
 
 // OnMount remembers the context for the workers' messages and looks for an unfinished run
@@ -37,6 +40,37 @@ func (p *Pretrain) OnMount(ctx app.Context) {
 	if app.IsClient && !strings.HasPrefix(ctx.Page().URL().Fragment, "r=") {
 		loadRun(ctx, func(ctx app.Context, s *savedRun) { p.offerKept(s) })
 	}
+	if app.IsClient {
+		ctx.Async(func() { p.tick(ctx) })
+	}
+}
+
+// tick redraws the page every second while a run loads (or the device is measured), so the
+// seconds since Start count up until the first step arrives: nothing looks frozen. Once steps
+// arrive they move the page themselves, and nothing is redrawn for the clock.
+func (p *Pretrain) tick(ctx app.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if p.loading.Load() {
+				ctx.Dispatch(func(app.Context) {})
+			}
+		}
+	}
+}
+
+// isLoading says whether the page waits for a run's first step (Render keeps it in loading
+// for tick, which reads it from its own goroutine).
+func (p *Pretrain) isLoading() bool {
+	if p.measure != nil {
+		return true
+	}
+	r := p.cur
+	return r != nil && r.Active() && r.Step == 0 && !r.Began.IsZero()
 }
 
 // OnDismount ends the workers: nothing trains for a page that is gone.
@@ -97,6 +131,7 @@ func (p *Pretrain) keepSpeed(key string, ms float64) {
 
 // Render draws the page.
 func (p *Pretrain) Render() app.UI {
+	p.loading.Store(p.isLoading())
 	l := p.Lang
 	if p.form.CorpusID == "" {
 		p.form = defaultSetup()
@@ -419,7 +454,7 @@ func (p *Pretrain) renderStatus() app.UI {
 	l := p.Lang
 	r := p.cur
 	if p.measure != nil {
-		return app.P().ID("status").Attr("data-status", "measuring").Text(l.T("long.measuring"))
+		return app.P().ID("status").Attr("data-status", "measuring").Text(l.T("long.measuring") + " · " + l.T("dur.s_exact", int(time.Since(p.measure.began).Seconds())))
 	}
 	if r == nil {
 		return app.P().ID("status").Class("hint").Text(l.T("status.idle"))
@@ -465,11 +500,15 @@ func trendLine(l Lang, r *run, color string) chartLine {
 // building the model on its device, then its steps with their pace and the time left (once
 // measured here), so that something changes within a second and every second after.
 func runProgress(l Lang, r *run) string {
+	var since string // the seconds since Start while nothing else moves
+	if !r.Began.IsZero() {
+		since = " · " + l.T("dur.s_exact", int(r.now().Sub(r.Began).Seconds()))
+	}
 	switch {
 	case r.Status == statusStarting && r.Device == "":
-		return l.T("live.loading")
+		return l.T("live.loading") + since
 	case r.Step == 0 && r.Active():
-		return l.T("live.on_device", r.Device)
+		return l.T("live.on_device", r.Device) + since
 	}
 	s := l.T("live.step", r.Step, r.Steps)
 	if !r.Active() {

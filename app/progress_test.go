@@ -19,15 +19,20 @@ func progressMsg(id, step, steps int, loss float64) protocol.Message {
 // status says "loading the trainer" at once, then the device, then the steps with the pace
 // measured from the steps' arrival and the time left; the smoothed curve follows the losses.
 func TestRunProgress(t *testing.T) {
-	var now time.Time
+	now := time.Unix(1e9, 0)
 	r := newRun("otter", runspec.Presets()[0].Spec, 3)
 	r.clock = func() time.Time { return now }
 	r.Steps = 1000
 	require.Equal(t, "starting: loading the trainer", runProgress(EN, r))
 	require.Equal(t, "启动中：正在加载训练器", runProgress(ZH, r))
 
+	r.Began = now // the page counts the seconds until the first step
+	now = now.Add(1500 * time.Millisecond)
+	require.Equal(t, "starting: loading the trainer · 1 s", runProgress(EN, r))
+	require.Equal(t, "启动中：正在加载训练器 · 1 秒", runProgress(ZH, r))
 	r.Apply(protocol.Message{ID: 3, Kind: protocol.Device, Device: &protocol.DeviceInfo{Name: "cpu"}})
-	require.Equal(t, "starting on cpu: building the model", runProgress(EN, r))
+	now = now.Add(time.Second)
+	require.Equal(t, "starting on cpu: building the model · 2 s", runProgress(EN, r))
 
 	now = now.Add(3 * time.Second) // the first step: the page moves, with no pace yet
 	r.Apply(progressMsg(3, 1, 1000, 4.0))

@@ -67,6 +67,9 @@ type run struct {
 	Trend []point
 	// Pace is how fast the run goes here, measured from when its steps arrive.
 	Pace stepPace
+	// Began is when Start was pressed (zero in tests): while the trainer loads the page counts
+	// the seconds, so something moves every second before the first step.
+	Began time.Time
 	// clock is the time Apply reads (time.Now when nil); tests set a fake one.
 	clock func() time.Time
 }
