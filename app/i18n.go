@@ -699,6 +699,7 @@ var en = map[string]string{
 	"long.start":        "Start anyway",
 	"long.cancel":       "Cancel",
 	"long.measuring":    "measuring this device's speed before starting…",
+	"dur.s_exact":       "%d s",
 }
 
 // zh is every Simplified Chinese word of the interface, with the same keys as en.
@@ -1343,4 +1344,5 @@ var zh = map[string]string{
 	"long.start":        "仍然开始",
 	"long.cancel":       "取消",
 	"long.measuring":    "开始之前正在测量这台设备的速度…",
+	"dur.s_exact":       "%d 秒",
 }
