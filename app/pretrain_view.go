@@ -45,11 +45,13 @@ func (p *Pretrain) OnMount(ctx app.Context) {
 	}
 }
 
-// tick redraws the page every second while a run loads (or the device is measured), so the
+// tick redraws the page while a run loads (or the device is measured), so the
 // seconds since Start count up until the first step arrives: nothing looks frozen. Once steps
 // arrive they move the page themselves, and nothing is redrawn for the clock.
 func (p *Pretrain) tick(ctx app.Context) {
-	t := time.NewTicker(time.Second)
+	// Four times a second, so each second's count shows within a quarter second of when it
+	// is due (the ticker does not start with the run).
+	t := time.NewTicker(250 * time.Millisecond)
 	defer t.Stop()
 	for {
 		select {
