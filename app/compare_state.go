@@ -32,6 +32,8 @@ type compareState struct {
 	linkErr  error
 	linkCode string
 	share    shareLink
+	// ask is the question before a comparison estimated at more than askAbove here.
+	ask *pendingStart
 }
 
 // compareHost is what the compare state asks of the page around it. Compare implements it with
@@ -46,6 +48,10 @@ type compareHost interface {
 	// dispatch runs fn on the UI goroutine for this view (from another view's callback).
 	dispatch(fn func())
 	setLang(l Lang)
+	// speed is the milliseconds a step of speedKey's model took here (0: never measured);
+	// cores is how many of the methods' workers this device runs at once.
+	speed(key string) float64
+	cores() int
 }
 
 // pretrainedChanged follows the pretraining view's run: a form set to "the model just
@@ -89,8 +95,27 @@ func (c *compareState) runForm(l Lang) {
 		return
 	}
 	c.link, c.linkErr = nil, nil
+	c.ask = nil
+	// A comparison whose time here is known asks first above two minutes. (Its speed is known
+	// once a pretraining of the same model ran or was measured in this browser; else it starts.)
+	ms := c.host.speed(speedKey(spec, spec.Device))
+	if q := decideStart(spec, ms, c.form.Base != baseLink, keptBaseFor(spec), c.host.cores()); q != nil {
+		c.ask = &pendingStart{spec: spec, q: q}
+		return
+	}
 	c.start(spec, false)
 }
+
+// startAnyway runs the long comparison the page asked about.
+func (c *compareState) startAnyway() {
+	if q := c.ask; q != nil {
+		c.ask = nil
+		c.start(q.spec, false)
+	}
+}
+
+// cancelLong drops the long comparison the page asked about: nothing starts.
+func (c *compareState) cancelLong() { c.ask = nil }
 
 // pickBase chooses the base name when it can be had now.
 func (c *compareState) pickBase(name string) {

@@ -89,6 +89,25 @@ func (c *Compare) dispatch(fn func()) { c.ctx.Dispatch(func(app.Context) { fn() 
 
 func (c *Compare) setLang(l Lang) { setLang(c.ctx, l) }
 
+func (c *Compare) speed(key string) float64 { return storedSpeed(key) }
+
+// renderLongRun asks before a comparison estimated at more than two minutes here.
+func (c *Compare) renderLongRun() app.UI {
+	if c.ask == nil {
+		return nil
+	}
+	return longRunDialog(c.Lang, "cmp-long", c.ask.q.lines(c.Lang, true), c.startAnyway, c.cancelLong)
+}
+
+// cores is the browser's count of logical cores (navigator.hardwareConcurrency; 1 when it
+// does not say): how many methods' workers train side by side.
+func (c *Compare) cores() int {
+	if n := app.Window().Get("navigator").Get("hardwareConcurrency"); n.Type() == app.TypeNumber {
+		return max(n.Int(), 1)
+	}
+	return 1
+}
+
 // Render draws the view.
 func (c *Compare) Render() app.UI {
 	l := c.Lang
@@ -413,11 +432,12 @@ func (c *Compare) renderLive() app.UI {
 	return app.Section().Class("panel").ID("cmp-live").Body(
 		app.H2().Text(l.T("cmp.live_title")),
 		app.Div().Class("controls").Body(
-			app.Button().ID("cmp-run").Class("primary").Text(l.T("cmp.run")).Disabled(running || formErr != nil).
+			app.Button().ID("cmp-run").Class("primary").Text(l.T("cmp.run")).Disabled(running || formErr != nil || c.ask != nil).
 				OnClick(func(ctx app.Context, e app.Event) { c.runForm(c.Lang) }),
 			app.Button().ID("cmp-stop").Text(l.T("btn.stop")).Disabled(!running).
 				OnClick(func(ctx app.Context, e app.Event) { c.stop() }),
 		),
+		c.renderLongRun(),
 		c.renderStatus(),
 		c.renderLanes(),
 		app.Div().ID("cmp-chart-box").Body(app.Raw(c.chartSVG())),

@@ -32,26 +32,32 @@ func pretrainTime(spec runspec.Spec, msPerStep float64) time.Duration {
 	return time.Duration(ms * float64(time.Millisecond))
 }
 
-// fineTuneSteps is every method's fine-tuning steps of a comparison, summed: the methods'
-// workers share this device, so their times add up.
+// fineTuneSteps is one method's fine-tuning steps in a comparison.
 func fineTuneSteps(spec runspec.Spec) int {
-	steps := compare.DefaultSteps
 	if spec.FineTune != nil && spec.FineTune.Steps > 0 {
-		steps = spec.FineTune.Steps
+		return spec.FineTune.Steps
 	}
-	return steps * len(spec.Methods)
+	return compare.DefaultSteps
+}
+
+// rounds is how many methods' fine-tunings run one after another: each method trains in a
+// worker of its own, and parallel of them (this device's cores) run at once.
+func rounds(spec runspec.Spec, parallel int) int {
+	p := max(parallel, 1)
+	return (len(spec.Methods) + p - 1) / p
 }
 
 // estimateRun is how long spec takes on this device at msPerStep (one pretraining step of its
 // config, measured here): the pretraining unless a base stands in for it (fromBase), and a
-// comparison's fine-tuning (a fine-tuning step counted as a pretraining step: the same model).
-func estimateRun(spec runspec.Spec, msPerStep float64, fromBase bool) time.Duration {
+// comparison's fine-tuning (a fine-tuning step counted as a pretraining step: the same model),
+// its methods parallel at a time.
+func estimateRun(spec runspec.Spec, msPerStep float64, fromBase bool, parallel int) time.Duration {
 	var d time.Duration
 	if !fromBase {
 		d = pretrainTime(spec, msPerStep)
 	}
 	if spec.Compares() {
-		d += time.Duration(float64(fineTuneSteps(spec)) * msPerStep * float64(time.Millisecond))
+		d += time.Duration(float64(fineTuneSteps(spec)*rounds(spec, parallel)) * msPerStep * float64(time.Millisecond))
 	}
 	return d
 }
@@ -75,12 +81,12 @@ type longRun struct {
 // decideStart says whether spec may start at once on this device (nil) or the page asks first
 // (it would take longer than askAbove at msPerStep). keptBase is the kept base of the run's
 // language ("en-base"), offered instead of pretraining; fromBase says the run already starts
-// from one. An unknown speed (msPerStep <= 0) starts at once: the page measures first.
-func decideStart(spec runspec.Spec, msPerStep float64, fromBase bool, keptBase string) *longRun {
+// from one; parallel is how many of a comparison's methods train at once. An unknown speed (msPerStep <= 0) starts at once: the page measures first.
+func decideStart(spec runspec.Spec, msPerStep float64, fromBase bool, keptBase string, parallel int) *longRun {
 	if msPerStep <= 0 {
 		return nil
 	}
-	est := estimateRun(spec, msPerStep, fromBase)
+	est := estimateRun(spec, msPerStep, fromBase, parallel)
 	if est <= askAbove {
 		return nil
 	}
@@ -99,7 +105,7 @@ func decideStart(spec runspec.Spec, msPerStep float64, fromBase bool, keptBase s
 				ft.Steps = n
 			}
 			short.FineTune = &ft
-			if n >= fineTuneSteps(spec)/max(len(spec.Methods), 1) {
+			if n >= fineTuneSteps(spec) {
 				break
 			}
 		} else {
@@ -108,7 +114,7 @@ func decideStart(spec runspec.Spec, msPerStep float64, fromBase bool, keptBase s
 				break
 			}
 		}
-		d := estimateRun(short, msPerStep, fromBase)
+		d := estimateRun(short, msPerStep, fromBase, parallel)
 		if d > askAbove {
 			break
 		}

@@ -25,9 +25,9 @@ func TestDecideStart(t *testing.T) {
 	// the speed at which the small preset takes exactly two minutes here
 	edge := float64(askAbove/time.Millisecond) / (float64(small.Config.Steps) + evals*perEval)
 
-	require.Nil(t, decideStart(small, 0, false, "en-base"), "an unknown speed asks nothing (the page measures first)")
-	require.Nil(t, decideStart(small, edge*0.95, false, "en-base"), "just under two minutes starts")
-	q := decideStart(small, edge*1.05, false, "en-base")
+	require.Nil(t, decideStart(small, 0, false, "en-base", 1), "an unknown speed asks nothing (the page measures first)")
+	require.Nil(t, decideStart(small, edge*0.95, false, "en-base", 1), "just under two minutes starts")
+	q := decideStart(small, edge*1.05, false, "en-base", 1)
 	require.NotNil(t, q, "just over two minutes asks")
 	require.InDelta(t, 126, q.Estimate.Seconds(), 0.5)
 	require.Equal(t, "en-base", q.Base)
@@ -35,7 +35,7 @@ func TestDecideStart(t *testing.T) {
 	require.LessOrEqual(t, q.StepsTime, askAbove)
 
 	long := preset(t, "en-base") // 20,000 steps: about 48 minutes at 140 ms a step
-	q = decideStart(long, 140, false, "en-base")
+	q = decideStart(long, 140, false, "en-base", 1)
 	require.NotNil(t, q)
 	require.InDelta(t, 47.5, q.Estimate.Minutes(), 1)
 	require.Equal(t, 800, q.Steps)
@@ -52,7 +52,7 @@ func TestDecideStart(t *testing.T) {
 }
 
 // TestDecideComparison: a comparison from a kept base counts only its methods' fine-tuning
-// (the workers share the device, so they add up) and offers fewer fine-tuning steps; one that
+// (its methods' workers side by side as far as this device's cores go) and offers fewer fine-tuning steps; one that
 // pretrains first counts that too and offers the kept base.
 func TestDecideComparison(t *testing.T) {
 	spec := preset(t, "en-base")
@@ -62,17 +62,18 @@ func TestDecideComparison(t *testing.T) {
 	n := len(spec.Methods)
 
 	fine := time.Duration(float64(300*n) * 50 * float64(time.Millisecond))
-	require.Equal(t, fine, estimateRun(spec, 50, true))
-	require.Nil(t, decideStart(spec, 50, true, "en-base"), "%v of fine-tuning starts at once", fine)
+	require.Equal(t, fine, estimateRun(spec, 50, true, 1), "one core: the methods one after another")
+	require.Equal(t, fine/time.Duration(n), estimateRun(spec, 50, true, 8), "eight cores: side by side")
+	require.Nil(t, decideStart(spec, 50, true, "en-base", 1), "%v of fine-tuning starts at once", fine)
 
-	q := decideStart(spec, 400, true, "en-base")
+	q := decideStart(spec, 400, true, "en-base", 1)
 	require.NotNil(t, q)
 	require.Empty(t, q.Base, "it starts from a base already")
 	require.True(t, q.FineTuneSteps)
 	require.Equal(t, 100, q.Steps)
 	require.Contains(t, q.lines(EN, true)[1], "fewer fine-tuning steps: 100 per method")
 
-	q = decideStart(spec, 50, false, "en-base")
+	q = decideStart(spec, 50, false, "en-base", 1)
 	require.NotNil(t, q, "pretraining 20,000 steps first")
 	require.Greater(t, q.Estimate, fine+16*time.Minute)
 	require.Equal(t, "Cheaper: start from the kept base en-base instead of pretraining here.", q.lines(EN, true)[1])
@@ -139,4 +140,34 @@ func TestStartAsksBeforeALongRun(t *testing.T) {
 	p.startAnyway()
 	require.Len(t, h.workers, 1)
 	require.Equal(t, protocol.Start, h.workers[0].last().Kind)
+}
+
+// TestCompareAsksBeforeALongRun: the run button of a comparison whose time here is known asks
+// first above two minutes: Cancel fetches and starts nothing, Start anyway runs it.
+func TestCompareAsksBeforeALongRun(t *testing.T) {
+	f, _ := baseForm(t)
+	spec, err := f.Spec(EN)
+	require.NoError(t, err)
+	h := &fakeHost{speeds: map[string]float64{speedKey(spec, spec.Device): 5000}}
+	c := &compareState{host: h, form: f}
+	c.runForm(EN)
+	require.NotNil(t, c.ask, "%d methods of %d steps at 5 s, one after another", len(spec.Methods), fineTuneSteps(spec))
+	require.Equal(t, "About 3 min 20 s here (5,000 ms a step, measured on this device).", c.ask.q.lines(EN, true)[0])
+	require.Nil(t, c.cmp)
+	c.cancelLong()
+	require.Nil(t, c.ask)
+	require.Empty(t, h.fetches, "Cancel fetches nothing")
+	require.Nil(t, c.cmp)
+
+	c.runForm(EN)
+	c.startAnyway()
+	require.Nil(t, c.ask)
+	require.Equal(t, []string{"en-base"}, h.fetches, "Start anyway runs it")
+	require.True(t, c.running())
+
+	h2 := &fakeHost{speeds: map[string]float64{speedKey(spec, spec.Device): 10}}
+	c = &compareState{host: h2, form: f}
+	c.runForm(EN)
+	require.Nil(t, c.ask, "a short comparison starts at once")
+	require.Equal(t, []string{"en-base"}, h2.fetches)
 }

@@ -173,7 +173,7 @@ func (p *pretrainState) startOrAsk(spec runspec.Spec) {
 
 // decide starts spec, or asks first when it takes longer than askAbove at ms a step.
 func (p *pretrainState) decide(spec runspec.Spec, ms float64) {
-	if q := decideStart(spec, ms, p.base != nil, keptBaseFor(spec)); q != nil {
+	if q := decideStart(spec, ms, p.base != nil, keptBaseFor(spec), 1); q != nil {
 		p.ask = &pendingStart{spec: spec, q: q}
 		return
 	}

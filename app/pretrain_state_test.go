@@ -61,6 +61,9 @@ func (h *fakeHost) speed(key string) float64 {
 	return 1
 }
 
+// cores is one: a comparison's methods one after another.
+func (h *fakeHost) cores() int { return 1 }
+
 func (h *fakeHost) keepSpeed(key string, ms float64) {
 	if h.speeds == nil {
 		h.speeds = map[string]float64{}

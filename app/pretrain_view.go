@@ -107,8 +107,12 @@ func (p *Pretrain) keepRun(s savedRun)                { storeRun(s) }
 func (p *Pretrain) forgetRun()                        { forgetRun() }
 func (p *Pretrain) download(data []byte, name string) { download(data, name) }
 
-// speed reads a measured speed from localStorage (0 when there is none or it is unreadable).
-func (p *Pretrain) speed(key string) float64 {
+func (p *Pretrain) speed(key string) float64         { return storedSpeed(key) }
+func (p *Pretrain) keepSpeed(key string, ms float64) { keepStoredSpeed(key, ms) }
+
+// storedSpeed reads a measured speed from localStorage (0 when there is none or it is
+// unreadable).
+func storedSpeed(key string) float64 {
 	ls := app.Window().Get("localStorage")
 	if !ls.Truthy() {
 		return 0
@@ -124,8 +128,8 @@ func (p *Pretrain) speed(key string) float64 {
 	return ms
 }
 
-// keepSpeed keeps a measured speed in localStorage for the next estimate on this device.
-func (p *Pretrain) keepSpeed(key string, ms float64) {
+// keepStoredSpeed keeps a measured speed in localStorage for the next estimate on this device.
+func keepStoredSpeed(key string, ms float64) {
 	if ls := app.Window().Get("localStorage"); ls.Truthy() {
 		ls.Call("setItem", key, strconv.FormatFloat(ms, 'g', 4, 64))
 	}
@@ -436,18 +440,21 @@ func (p *Pretrain) renderLive() app.UI {
 // renderLongRun asks before a run estimated at more than two minutes here: the estimate, the
 // cheaper ways, Start anyway and Cancel.
 func (p *Pretrain) renderLongRun() app.UI {
-	q := p.ask
-	if q == nil {
+	if p.ask == nil {
 		return nil
 	}
-	l := p.Lang
-	lines := q.q.lines(l, false)
-	return app.Div().ID("long-run").Class("panel").Role("alertdialog").Aria("labelledby", "long-run-title").Body(
-		app.H3().ID("long-run-title").Text(l.T("long.title")),
+	return longRunDialog(p.Lang, "long", p.ask.q.lines(p.Lang, false), p.startAnyway, p.cancelLong)
+}
+
+// longRunDialog is the question before a long run (ids prefixed with id): its lines, Start
+// anyway and Cancel, Cancel first in focus order's weight (the primary button).
+func longRunDialog(l Lang, id string, lines []string, start, cancel func()) app.UI {
+	return app.Div().ID(id+"-run").Class("panel").Role("alertdialog").Aria("labelledby", id+"-run-title").Body(
+		app.H3().ID(id+"-run-title").Text(l.T("long.title")),
 		app.Range(lines).Slice(func(i int) app.UI { return app.P().Text(lines[i]) }),
 		app.Div().Class("controls").Body(
-			app.Button().ID("long-start").Text(l.T("long.start")).OnClick(func(ctx app.Context, e app.Event) { p.startAnyway() }),
-			app.Button().ID("long-cancel").Class("primary").Text(l.T("long.cancel")).OnClick(func(ctx app.Context, e app.Event) { p.cancelLong() }),
+			app.Button().ID(id+"-start").Text(l.T("long.start")).OnClick(func(ctx app.Context, e app.Event) { start() }),
+			app.Button().ID(id+"-cancel").Class("primary").Text(l.T("long.cancel")).OnClick(func(ctx app.Context, e app.Event) { cancel() }),
 		),
 	)
 }
