@@ -89,10 +89,14 @@ func (c *Compare) dispatch(fn func()) { c.ctx.Dispatch(func(app.Context) { fn() 
 
 func (c *Compare) setLang(l Lang) { setLang(c.ctx, l) }
 
-func (c *Compare) speed(key string) float64 { return storedSpeed(key) }
+func (c *Compare) speed(key string) float64         { return storedSpeed(key) }
+func (c *Compare) keepSpeed(key string, ms float64) { keepStoredSpeed(key, ms) }
 
 // renderLongRun asks before a comparison estimated at more than two minutes here.
 func (c *Compare) renderLongRun() app.UI {
+	if c.measure != nil {
+		return app.P().ID("cmp-measuring").Text(c.Lang.T("long.measuring"))
+	}
 	if c.ask == nil {
 		return nil
 	}
@@ -432,7 +436,7 @@ func (c *Compare) renderLive() app.UI {
 	return app.Section().Class("panel").ID("cmp-live").Body(
 		app.H2().Text(l.T("cmp.live_title")),
 		app.Div().Class("controls").Body(
-			app.Button().ID("cmp-run").Class("primary").Text(l.T("cmp.run")).Disabled(running || formErr != nil || c.ask != nil).
+			app.Button().ID("cmp-run").Class("primary").Text(l.T("cmp.run")).Disabled(running || formErr != nil || c.ask != nil || c.measure != nil).
 				OnClick(func(ctx app.Context, e app.Event) { c.runForm(c.Lang) }),
 			app.Button().ID("cmp-stop").Text(l.T("btn.stop")).Disabled(!running).
 				OnClick(func(ctx app.Context, e app.Event) { c.stop() }),

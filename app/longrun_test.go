@@ -171,3 +171,31 @@ func TestCompareAsksBeforeALongRun(t *testing.T) {
 	require.Nil(t, c.ask, "a short comparison starts at once")
 	require.Equal(t, []string{"en-base"}, h2.fetches)
 }
+
+// TestCompareMeasuresFirst: a comparison whose model never ran here is measured first (a
+// calibrate request in a worker that then closes), and the measured speed decides.
+func TestCompareMeasuresFirst(t *testing.T) {
+	f, _ := baseForm(t)
+	spec, err := f.Spec(EN)
+	require.NoError(t, err)
+	key := speedKey(spec, spec.Device)
+	h := &fakeHost{speeds: map[string]float64{key: 0}}
+	c := &compareState{host: h, form: f}
+	c.runForm(EN)
+	require.Len(t, h.workers, 1)
+	w := h.workers[0]
+	require.Equal(t, protocol.Calibrate, w.last().Kind)
+	require.Empty(t, h.fetches, "nothing starts while measuring")
+	w.say(protocol.Message{ID: 1, Kind: protocol.Metric, Name: protocol.MetricMsPerStep, Value: 5000})
+	require.True(t, w.closed)
+	require.Equal(t, 5000.0, h.speeds[key])
+	require.NotNil(t, c.ask)
+	c.cancelLong()
+	require.Empty(t, h.fetches)
+
+	h.speeds[key] = 0
+	c.runForm(EN)
+	h.workers[1].say(protocol.Message{ID: 1, Kind: protocol.Metric, Name: protocol.MetricMsPerStep, Value: 5})
+	require.Nil(t, c.ask)
+	require.Equal(t, []string{"en-base"}, h.fetches, "fast enough: it runs")
+}
