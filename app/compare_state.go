@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"time"
 
 	"pretune/core/compare"
 	"pretune/core/job"
@@ -32,6 +33,10 @@ type compareState struct {
 	linkErr  error
 	linkCode string
 	share    shareLink
+	// ask is the question before a comparison estimated at more than askAbove here; measure
+	// the calibration before it when this model's speed here is not known yet.
+	ask     *pendingStart
+	measure *measuring
 }
 
 // compareHost is what the compare state asks of the page around it. Compare implements it with
@@ -46,6 +51,11 @@ type compareHost interface {
 	// dispatch runs fn on the UI goroutine for this view (from another view's callback).
 	dispatch(fn func())
 	setLang(l Lang)
+	// speed is the milliseconds a step of speedKey's model took here (0: never measured);
+	// cores is how many of the methods' workers this device runs at once.
+	speed(key string) float64
+	keepSpeed(key string, ms float64)
+	cores() int
 }
 
 // pretrainedChanged follows the pretraining view's run: a form set to "the model just
@@ -90,7 +100,73 @@ func (c *compareState) runForm(l Lang) {
 		return
 	}
 	c.link, c.linkErr = nil, nil
+	if c.measure != nil {
+		return
+	}
+	c.ask = nil
+	// A comparison asks first when it would take more than two minutes here: at the speed
+	// kept for its model in this browser, else at the one a calibration measures now.
+	if ms := c.host.speed(speedKey(spec, spec.Device)); ms > 0 {
+		c.decide(spec, ms)
+		return
+	}
+	code, err := runspec.Encode(spec.Pretraining())
+	if err != nil {
+		c.start(spec, false)
+		return
+	}
+	m := &measuring{spec: spec, began: time.Now()}
+	m.w = c.host.startWorker(func(msg protocol.Message) { c.onCalibration(m, msg) })
+	m.id = m.w.send(protocol.Request{Kind: protocol.Calibrate, Code: code, Device: spec.Device})
+	c.measure = m
+}
+
+// decide runs spec, or asks first when it takes longer than askAbove at ms a step.
+func (c *compareState) decide(spec runspec.Spec, ms float64) {
+	if q := decideStart(spec, ms, c.form.Base != baseLink, keptBaseFor(spec), c.host.cores()); q != nil {
+		c.ask = &pendingStart{spec: spec, q: q}
+		return
+	}
 	c.start(spec, false)
+}
+
+// onCalibration takes the calibration's answer (its worker then closes: each method trains in
+// a worker of its own); one that fails runs the comparison, which says why in its own words.
+func (c *compareState) onCalibration(m *measuring, msg protocol.Message) {
+	if c.measure != m || (msg.ID != m.id && msg.ID != 0) {
+		return
+	}
+	switch msg.Kind {
+	case protocol.Metric:
+		if msg.Name != protocol.MetricMsPerStep || msg.Value <= 0 {
+			return
+		}
+		c.measure = nil
+		m.w.close()
+		c.host.keepSpeed(speedKey(m.spec, m.spec.Device), msg.Value)
+		c.decide(m.spec, msg.Value)
+	case protocol.Error:
+		c.measure = nil
+		m.w.close()
+		c.start(m.spec, false)
+	}
+}
+
+// startAnyway runs the long comparison the page asked about.
+func (c *compareState) startAnyway() {
+	if q := c.ask; q != nil {
+		c.ask = nil
+		c.start(q.spec, false)
+	}
+}
+
+// cancelLong drops the long comparison the page asked about: nothing starts.
+func (c *compareState) cancelLong() {
+	c.ask = nil
+	if m := c.measure; m != nil {
+		c.measure = nil
+		m.w.close()
+	}
 }
 
 // pickBase chooses the base name when it can be had now.

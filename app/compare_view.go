@@ -89,6 +89,29 @@ func (c *Compare) dispatch(fn func()) { c.ctx.Dispatch(func(app.Context) { fn() 
 
 func (c *Compare) setLang(l Lang) { setLang(c.ctx, l) }
 
+func (c *Compare) speed(key string) float64         { return storedSpeed(key) }
+func (c *Compare) keepSpeed(key string, ms float64) { keepStoredSpeed(key, ms) }
+
+// renderLongRun asks before a comparison estimated at more than two minutes here.
+func (c *Compare) renderLongRun() app.UI {
+	if c.measure != nil {
+		return app.P().ID("cmp-measuring").Text(c.Lang.T("long.measuring"))
+	}
+	if c.ask == nil {
+		return nil
+	}
+	return longRunDialog(c.Lang, "cmp-long", c.ask.q.lines(c.Lang, true), c.startAnyway, c.cancelLong)
+}
+
+// cores is the browser's count of logical cores (navigator.hardwareConcurrency; 1 when it
+// does not say): how many methods' workers train side by side.
+func (c *Compare) cores() int {
+	if n := app.Window().Get("navigator").Get("hardwareConcurrency"); n.Type() == app.TypeNumber {
+		return max(n.Int(), 1)
+	}
+	return 1
+}
+
 // Render draws the view.
 func (c *Compare) Render() app.UI {
 	l := c.Lang
@@ -411,11 +434,12 @@ func (c *Compare) renderLive() app.UI {
 	return app.Section().Class("panel").ID("cmp-live").Body(
 		app.H2().Text(l.T("cmp.live_title")),
 		app.Div().Class("controls").Body(
-			app.Button().ID("cmp-run").Class("primary").Text(l.T("cmp.run")).Disabled(running || formErr != nil).
+			app.Button().ID("cmp-run").Class("primary").Text(l.T("cmp.run")).Disabled(running || formErr != nil || c.ask != nil || c.measure != nil).
 				OnClick(func(ctx app.Context, e app.Event) { c.runForm(c.Lang) }),
 			app.Button().ID("cmp-stop").Text(l.T("btn.stop")).Disabled(!running).
 				OnClick(func(ctx app.Context, e app.Event) { c.stop() }),
 		),
+		c.renderLongRun(),
 		c.renderStatus(),
 		c.renderLanes(),
 		app.Div().ID("cmp-chart-box").Body(app.Raw(c.chartSVG())),
@@ -502,12 +526,27 @@ func (c *Compare) renderLanes() app.UI {
 		}
 		return app.Li().ID(fmt.Sprintf("cmp-lane-%d", i)).Attr("data-status", ln.Status).Body(
 			app.Strong().Style("color", palette[i%len(palette)]).Text(name),
-			app.Text(" · "+l.T("status."+ln.Status)+" · "+l.T("live.step", ln.Step, ln.Steps)+" "),
+			app.Span().Class("lane-progress").Text(" · "+l.T("status."+ln.Status)+" · "+laneProgress(l, ln)+" "),
 			app.Progress().Max(max(ln.Steps, 1)).Value(ln.Step).Aria("label", l.T("cmp.lane_label", name)),
 			app.Text(" · "+l.T("label.device")+": "), app.Span().Class("data").Text(dev),
 			fallback, errP,
 		)
 	}))
+}
+
+// laneProgress is a method's steps, with its pace and time left while it trains.
+func laneProgress(l Lang, ln *lane) string {
+	s := l.T("live.step", ln.Step, ln.Steps)
+	if ln.Status != statusRunning {
+		return s
+	}
+	if ps := ln.Pace.perSecond(); ps > 0 {
+		s += " · " + l.T("live.steps_ps", fmtRate(ps))
+	}
+	if left, ok := ln.Pace.left(ln.Steps); ok {
+		s += " · " + fmtLeft(l, left)
+	}
+	return s
 }
 
 func (c *Compare) renderExports() app.UI {

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"strconv"
+	"time"
 
 	"pretune/core/compare"
 	"pretune/core/job"
@@ -51,6 +52,16 @@ type comparison struct {
 	BaseData []byte
 	// Loaded is an adapter file the learner loaded onto the base, one more answers column.
 	Loaded *loadedAdapter
+	// clock is the time the lanes' pace is measured with (time.Now when nil); tests fake it.
+	clock func() time.Time
+}
+
+// now is the comparison's clock's time.
+func (c *comparison) now() time.Time {
+	if c.clock != nil {
+		return c.clock()
+	}
+	return time.Now()
 }
 
 // lane is one method's worker.
@@ -60,6 +71,8 @@ type lane struct {
 	Step   int
 	Steps  int
 	Points []point // evaluations: training and held-out task loss
+	// Pace is how fast the method trains here, from when its steps arrive (one a second).
+	Pace   stepPace
 	Result *job.Event
 	// LoRA is what the LoRA view shows of a LoRA method: its heatmap and its answers.
 	LoRA loraView
@@ -186,6 +199,14 @@ func (c *comparison) Apply(i int, m protocol.Message) {
 			e := m.Event
 			l.Points = append(keepUpTo(l.Points, e.Step-1), point{Step: e.Step, Train: e.TrainLoss, Val: e.ValLoss})
 			l.Step, l.Steps = e.Step, e.Steps
+			l.Pace.observe(e.Step, c.now())
+		}
+	case protocol.Progress:
+		// The method's first step at once, then one a second: the lane moves between its
+		// evaluations and measures its pace.
+		if e := m.Event; e != nil && e.Method == l.Method.Label() {
+			l.Step, l.Steps = e.Step, e.Steps
+			l.Pace.observe(e.Step, c.now())
 		}
 	case protocol.Result:
 		if m.Event == nil {

@@ -22,13 +22,13 @@ type Presets struct {
 	link    string
 	spec    *runspec.Spec
 	linkErr error
-	speed   float64 // weight-tokens a second measured in this browser (speedKey), 0 if none
+	speed   float64 // weight-tokens a second measured in this browser (throughputKey), 0 if none
 }
 
 // OnMount reads the speed a previous run measured in this browser.
 func (p *Presets) OnMount(ctx app.Context) {
 	if ls := app.Window().Get("localStorage"); ls.Truthy() {
-		if v := ls.Call("getItem", speedKey); v.Type() == app.TypeString {
+		if v := ls.Call("getItem", throughputKey); v.Type() == app.TypeString {
 			p.speed, _ = strconv.ParseFloat(v.String(), 64)
 		}
 	}
@@ -159,10 +159,11 @@ func presetKind(s runspec.Spec) string {
 	return viewPretrain
 }
 
-// speedKey is the localStorage key of this browser's measured training speed: tokens a second
-// times the model's weights, which stays about the same across model sizes on one device (a
-// step's work grows with both), so one run's speed estimates every preset.
-const speedKey = "pretune.speed"
+// throughputKey is the localStorage key of this browser's measured training throughput: tokens a
+// second times the model's weights, which stays about the same across model sizes on one device
+// (a step's work grows with both), so one run's speed estimates every preset's card. The start
+// dialogs keep exact milliseconds per step per model shape instead (speedKey, longrun.go).
+const throughputKey = "pretune.throughput"
 
 // typicalTokensPS is the README's measured speed of the small model (the en-small preset's) on the CPU device in
 // Chromium (5,000 tokens/s on a 2-core laptop-class machine), for a browser that measured none.
@@ -277,7 +278,7 @@ func (p *Presets) renderSpec() app.UI {
 	)
 }
 
-// noteSpeed keeps a run's measured speed in this browser (speedKey) for the built-in runs tab's
+// noteSpeed keeps a run's measured speed in this browser (throughputKey) for the built-in runs tab's
 // estimates, once the run is far enough along for its tokens a second to mean something.
 func noteSpeed(r *run) {
 	if r == nil || r.TokensPS <= 0 || r.Step < 20 {
@@ -288,6 +289,6 @@ func noteSpeed(r *run) {
 		return
 	}
 	if ls := app.Window().Get("localStorage"); ls.Truthy() {
-		ls.Call("setItem", speedKey, strconv.FormatFloat(r.TokensPS*float64(set.Params()), 'g', 6, 64))
+		ls.Call("setItem", throughputKey, strconv.FormatFloat(r.TokensPS*float64(set.Params()), 'g', 6, 64))
 	}
 }

@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"errors"
+	"time"
 
 	"pretune/core/checkpoint"
 	"pretune/core/ops"
@@ -41,6 +42,27 @@ type pretrainState struct {
 	// (see session.go); published is what was last told to it.
 	baseSaves map[int]func(data []byte, err error)
 	published string
+
+	// measure is a calibration in flight before a run whose speed here is not known yet; ask is
+	// the question before a run estimated at more than askAbove (longrun.go).
+	measure *measuring
+	ask     *pendingStart
+}
+
+// measuring is a calibration (protocol.Calibrate) of the run the learner started. Its worker then
+// trains that run, so the run does not wait for a second worker to load.
+type measuring struct {
+	began time.Time
+	spec  runspec.Spec
+	w     worker
+	id    int
+	run   *run // the run this worker trains, once started
+}
+
+// pendingStart is a long run waiting for the learner's answer.
+type pendingStart struct {
+	spec runspec.Spec
+	q    *longRun
 }
 
 // pretrainHost is what the pretraining state asks of the page around it. Pretrain implements
@@ -55,6 +77,10 @@ type pretrainHost interface {
 	keepRun(s savedRun) // the unfinished run to offer on reopening, replacing the last
 	forgetRun()
 	download(data []byte, name string)
+	// speed is the milliseconds a step took here for speedKey's key (0: never measured), kept
+	// by keepSpeed in localStorage.
+	speed(key string) float64
+	keepSpeed(key string, ms float64)
 }
 
 // offerKept offers the run a closed tab left unfinished, unless something runs or a link
@@ -111,7 +137,91 @@ func (p *pretrainState) startForm(l Lang) {
 		return
 	}
 	p.link, p.linkErr, p.cpuCheck = nil, nil, nil
+	p.startOrAsk(spec)
+}
+
+// keptBaseFor is the kept base of spec's language: the cheaper way to a fine-tuning lesson.
+func keptBaseFor(spec runspec.Spec) string {
+	if spec.Lang == string(ZH) {
+		return "zh-base"
+	}
+	return "en-base"
+}
+
+// startOrAsk starts spec at once when its estimate here is under askAbove, asks first when it
+// is over, and measures this device first when it never ran this model shape.
+func (p *pretrainState) startOrAsk(spec runspec.Spec) {
+	if p.measure != nil || (p.cur != nil && p.cur.Active()) {
+		return
+	}
+	p.ask = nil
+	ms := p.host.speed(speedKey(spec, spec.Device))
+	if ms <= 0 {
+		code, err := runspec.Encode(spec)
+		if err != nil {
+			p.fail(err)
+			return
+		}
+		m := &measuring{spec: spec, began: time.Now()}
+		m.w = p.host.startWorker(func(msg protocol.Message) {
+			if m.run != nil {
+				p.onMessage(m.run, msg)
+				return
+			}
+			p.onCalibration(m, msg)
+		})
+		m.id = m.w.send(protocol.Request{Kind: protocol.Calibrate, Code: code, Device: spec.Device})
+		p.measure = m
+		return
+	}
+	p.decide(spec, ms)
+}
+
+// decide starts spec, or asks first when it takes longer than askAbove at ms a step.
+func (p *pretrainState) decide(spec runspec.Spec, ms float64) {
+	if q := decideStart(spec, ms, p.base != nil, keptBaseFor(spec), 1); q != nil {
+		p.ask = &pendingStart{spec: spec, q: q}
+		return
+	}
 	p.start(spec, spec.Device)
+}
+
+// onCalibration takes the calibration's answer: the speed is kept for next time, then the run
+// starts or the page asks. A calibration that fails starts the run (it fails the same way,
+// with its own words).
+func (p *pretrainState) onCalibration(m *measuring, msg protocol.Message) {
+	if p.measure != m || (msg.ID != m.id && msg.ID != 0) {
+		return
+	}
+	switch msg.Kind {
+	case protocol.Metric:
+		if msg.Name == protocol.MetricMsPerStep && msg.Value > 0 {
+			p.host.keepSpeed(speedKey(m.spec, m.spec.Device), msg.Value)
+			p.decide(m.spec, msg.Value)
+			if p.ask != nil { // the worker waits for the learner's answer
+				return
+			}
+		}
+	case protocol.Error:
+		p.start(m.spec, m.spec.Device)
+	}
+}
+
+// startAnyway starts the long run the page asked about.
+func (p *pretrainState) startAnyway() {
+	if q := p.ask; q != nil {
+		p.ask = nil
+		p.start(q.spec, q.spec.Device)
+	}
+}
+
+// cancelLong drops the long run the page asked about: nothing starts, its worker closes.
+func (p *pretrainState) cancelLong() {
+	p.ask = nil
+	if m := p.measure; m != nil {
+		p.measure = nil
+		m.w.close()
+	}
 }
 
 // reproduceOnCPU runs r again on the CPU device, which computes the same bits everywhere: r was
@@ -169,7 +279,14 @@ func (p *pretrainState) startWith(spec runspec.Spec, device string, from *savedR
 		p.worker.close()
 	}
 	var r *run
-	p.worker = p.host.startWorker(func(m protocol.Message) { p.onMessage(r, m) })
+	began := time.Now()
+	if m := p.measure; m != nil { // the calibration's worker, already loaded, trains the run
+		p.measure, began = nil, m.began
+		p.worker = m.w
+		defer func() { m.run = r }()
+	} else {
+		p.worker = p.host.startWorker(func(m protocol.Message) { p.onMessage(r, m) })
+	}
 	// A run from a loaded model cannot be resumed from its snapshots (the spec does not carry
 	// the model), so only fresh runs keep them.
 	req := protocol.Request{Kind: protocol.Start, Code: code, Device: device, Base: p.base, Snapshots: p.base == nil, Prompt: p.form.Prompt}
@@ -180,6 +297,9 @@ func (p *pretrainState) startWith(spec runspec.Spec, device string, from *savedR
 	}
 	id := p.worker.send(req)
 	r = newRun(name, spec, id)
+	if from == nil {
+		r.Began = began
+	}
 	r.FromBase = req.Base != nil
 	if from != nil {
 		r.Points, r.Samples, r.Step = from.Points, from.Samples, from.Step
@@ -290,6 +410,11 @@ func (p *pretrainState) onMessage(r *run, m protocol.Message) {
 		}
 	}
 	r.Apply(m)
+	if ps := r.Pace.perSecond(); ps > 0 && r == p.cur && !r.FromBase && (m.Kind == protocol.Eval || m.Kind == protocol.Result) {
+		// This device's measured pace for this model, evaluations included: the next run's
+		// estimate needs no calibration.
+		p.host.keepSpeed(speedKey(r.Spec, r.Spec.Device), 1000/ps)
+	}
 	if r == p.cur && !r.Active() && r.Kept > 0 {
 		p.host.forgetRun() // finished, stopped or failed: nothing to resume
 		r.Kept = 0

@@ -48,6 +48,27 @@ type fakeHost struct {
 	fetches   []string
 	fetched   []func(data []byte, err error)
 	langs     []Lang
+	// speeds are the measured speeds the page keeps (localStorage); a key not in it reads 1 ms
+	// a step, so that a test's run starts at once unless it sets 0 (never measured) or a
+	// slow speed.
+	speeds map[string]float64
+}
+
+func (h *fakeHost) speed(key string) float64 {
+	if ms, ok := h.speeds[key]; ok {
+		return ms
+	}
+	return 1
+}
+
+// cores is one: a comparison's methods one after another.
+func (h *fakeHost) cores() int { return 1 }
+
+func (h *fakeHost) keepSpeed(key string, ms float64) {
+	if h.speeds == nil {
+		h.speeds = map[string]float64{}
+	}
+	h.speeds[key] = ms
 }
 
 func (h *fakeHost) startWorker(handle func(protocol.Message)) worker {

@@ -3,6 +3,9 @@ package app
 import (
 	"bytes"
 	"fmt"
+	"strconv"
+	"sync/atomic"
+	"time"
 
 	"github.com/maxence-charriere/go-app/v9/pkg/app"
 
@@ -23,6 +26,7 @@ type Pretrain struct {
 
 	ctx app.Context
 	pretrainState
+	loading atomic.Bool // isLoading, as of the last Render
 }
 
 // OnMount remembers the context for the workers' messages and looks for an unfinished run
@@ -35,6 +39,39 @@ func (p *Pretrain) OnMount(ctx app.Context) {
 	if app.IsClient && !isLinkFragment(ctx.Page().URL().Fragment) {
 		loadRun(ctx, func(ctx app.Context, s *savedRun) { p.offerKept(s) })
 	}
+	if app.IsClient {
+		ctx.Async(func() { p.tick(ctx) })
+	}
+}
+
+// tick redraws the page while a run loads (or the device is measured), so the
+// seconds since Start count up until the first step arrives: nothing looks frozen. Once steps
+// arrive they move the page themselves, and nothing is redrawn for the clock.
+func (p *Pretrain) tick(ctx app.Context) {
+	// Four times a second, so each second's count shows within a quarter second of when it
+	// is due (the ticker does not start with the run).
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if p.loading.Load() {
+				ctx.Dispatch(func(app.Context) {})
+			}
+		}
+	}
+}
+
+// isLoading says whether the page waits for a run's first step (Render keeps it in loading
+// for tick, which reads it from its own goroutine).
+func (p *Pretrain) isLoading() bool {
+	if p.measure != nil {
+		return true
+	}
+	r := p.cur
+	return r != nil && r.Active() && r.Step == 0 && !r.Began.IsZero()
 }
 
 // OnDismount ends the workers: nothing trains for a page that is gone.
@@ -74,8 +111,37 @@ func (p *Pretrain) keepRun(s savedRun)                { storeRun(s) }
 func (p *Pretrain) forgetRun()                        { forgetRun() }
 func (p *Pretrain) download(data []byte, name string) { download(data, name) }
 
+func (p *Pretrain) speed(key string) float64         { return storedSpeed(key) }
+func (p *Pretrain) keepSpeed(key string, ms float64) { keepStoredSpeed(key, ms) }
+
+// storedSpeed reads a measured speed from localStorage (0 when there is none or it is
+// unreadable).
+func storedSpeed(key string) float64 {
+	ls := app.Window().Get("localStorage")
+	if !ls.Truthy() {
+		return 0
+	}
+	v := ls.Call("getItem", key)
+	if v.Type() != app.TypeString {
+		return 0
+	}
+	ms, err := strconv.ParseFloat(v.String(), 64)
+	if err != nil {
+		return 0
+	}
+	return ms
+}
+
+// keepStoredSpeed keeps a measured speed in localStorage for the next estimate on this device.
+func keepStoredSpeed(key string, ms float64) {
+	if ls := app.Window().Get("localStorage"); ls.Truthy() {
+		ls.Call("setItem", key, strconv.FormatFloat(ms, 'g', 4, 64))
+	}
+}
+
 // Render draws the page.
 func (p *Pretrain) Render() app.UI {
+	p.loading.Store(p.isLoading())
 	l := p.Lang
 	if p.form.CorpusID == "" {
 		p.form = defaultSetup()
@@ -352,7 +418,7 @@ func (p *Pretrain) renderLive() app.UI {
 	return app.Section().Class("panel").ID("live").Body(
 		app.H2().Text(l.T("live.title")),
 		app.Div().Class("controls").Body(
-			app.Button().ID("start").Class("primary").Text(l.T("btn.start")).Disabled(running || startErr != nil).
+			app.Button().ID("start").Class("primary").Text(l.T("btn.start")).Disabled(running || startErr != nil || p.measure != nil || p.ask != nil).
 				OnClick(func(ctx app.Context, e app.Event) { p.startForm(p.Lang) }),
 			app.Button().ID("pause").Text(l.T("btn.pause")).Disabled(r == nil || r.Status != statusRunning).
 				OnClick(func(ctx app.Context, e app.Event) { p.control(protocol.Pause) }),
@@ -361,6 +427,7 @@ func (p *Pretrain) renderLive() app.UI {
 			app.Button().ID("stop").Text(l.T("btn.stop")).Disabled(!running).
 				OnClick(func(ctx app.Context, e app.Event) { p.control(protocol.Stop) }),
 		),
+		p.renderLongRun(),
 		p.renderStatus(),
 		app.Div().ID("chart-box").Body(app.Raw(p.chart())),
 		p.renderResult(),
@@ -371,9 +438,34 @@ func (p *Pretrain) renderLive() app.UI {
 	)
 }
 
+// renderLongRun asks before a run estimated at more than two minutes here: the estimate, the
+// cheaper ways, Start anyway and Cancel.
+func (p *Pretrain) renderLongRun() app.UI {
+	if p.ask == nil {
+		return nil
+	}
+	return longRunDialog(p.Lang, "long", p.ask.q.lines(p.Lang, false), p.startAnyway, p.cancelLong)
+}
+
+// longRunDialog is the question before a long run (ids prefixed with id): its lines, Start
+// anyway and Cancel, Cancel first in focus order's weight (the primary button).
+func longRunDialog(l Lang, id string, lines []string, start, cancel func()) app.UI {
+	return app.Div().ID(id+"-run").Class("panel").Role("alertdialog").Aria("labelledby", id+"-run-title").Body(
+		app.H3().ID(id+"-run-title").Text(l.T("long.title")),
+		app.Range(lines).Slice(func(i int) app.UI { return app.P().Text(lines[i]) }),
+		app.Div().Class("controls").Body(
+			app.Button().ID(id+"-start").Text(l.T("long.start")).OnClick(func(ctx app.Context, e app.Event) { start() }),
+			app.Button().ID(id+"-cancel").Class("primary").Text(l.T("long.cancel")).OnClick(func(ctx app.Context, e app.Event) { cancel() }),
+		),
+	)
+}
+
 func (p *Pretrain) renderStatus() app.UI {
 	l := p.Lang
 	r := p.cur
+	if p.measure != nil {
+		return app.P().ID("status").Attr("data-status", "measuring").Text(l.T("long.measuring") + " · " + l.T("dur.s_exact", int(time.Since(p.measure.began).Seconds())))
+	}
 	if r == nil {
 		return app.P().ID("status").Class("hint").Text(l.T("status.idle"))
 	}
@@ -392,17 +484,53 @@ func (p *Pretrain) renderStatus() app.UI {
 		errP = app.P().ID("run-error").Class("error").Role("alert").Body(app.Text(l.T("status.failed_because")+" "), app.Span().Class("data").Text(r.Err))
 	}
 	return app.Div().ID("status-box").Body(
-		app.P().ID("status").Attr("data-status", r.Status).Body(
+		app.P().ID("status").Attr("data-status", r.Status).Attr("data-step", r.Step).Body(
 			app.Strong().Text(l.T("run.name", runLabel(l, r.Name))+" · "+l.T("status."+r.Status)),
-			app.Text(" · "+l.T("live.step", r.Step, r.Steps)),
-			app.Text(" · "),
-			app.Span().ID("tokens").Text(l.T("live.tokens", fmtRate(r.TokensPS))),
+			app.Text(" · "+runProgress(l, r)),
+			app.If(r.Step > 0 || !r.Active(), app.Text(" · "), app.Span().ID("tokens").Text(l.T("live.tokens", fmtRate(r.TokensPS)))),
 			app.If(r.Resumed > 0, app.Text(" · "+l.T("resume.resumed", r.Resumed))),
 			app.If(r.Kept > 0, app.Span().ID("kept").Attr("data-step", r.Kept).Text(" · "+l.T("resume.kept", r.Kept))),
 		),
 		app.P().ID("device-line").Body(app.Text(l.T("label.device")+": "), app.Span().ID("device-name").Class("data").Text(dev)),
 		fallback, note, errP,
 	)
+}
+
+// trendLine is a run's smoothed per-step training loss, faint behind its evaluations: it moves
+// every second while the evaluations come every 100 steps.
+func trendLine(l Lang, r *run, color string) chartLine {
+	pts := make([][2]float64, len(r.Trend))
+	for i, pt := range r.Trend {
+		pts[i] = [2]float64{float64(pt.Step), pt.Train}
+	}
+	return chartLine{Label: l.T("chart.trend", runLabel(l, r.Name)), Color: color, Faint: true, Points: pts}
+}
+
+// runProgress is where a run is, from the moment Start is pressed: loading the trainer, then
+// building the model on its device, then its steps with their pace and the time left (once
+// measured here), so that something changes within a second and every second after.
+func runProgress(l Lang, r *run) string {
+	var since string // the seconds since Start while nothing else moves
+	if !r.Began.IsZero() {
+		since = " · " + l.T("dur.s_exact", int(r.now().Sub(r.Began).Seconds()))
+	}
+	switch {
+	case r.Status == statusStarting && r.Device == "":
+		return l.T("live.loading") + since
+	case r.Step == 0 && r.Active():
+		return l.T("live.on_device", r.Device) + since
+	}
+	s := l.T("live.step", r.Step, r.Steps)
+	if !r.Active() {
+		return s
+	}
+	if ps := r.Pace.perSecond(); ps > 0 {
+		s += " · " + l.T("live.steps_ps", fmtRate(ps))
+	}
+	if left, ok := r.Pace.left(r.Steps); ok && r.Status == statusRunning {
+		s += " · " + fmtLeft(l, left)
+	}
+	return s
 }
 
 func (p *Pretrain) chart() string {
@@ -421,6 +549,9 @@ func (p *Pretrain) chart() string {
 		lines = append(lines,
 			chartLine{Label: l.T("chart.train", runLabel(l, r.Name)), Color: color, Points: tr},
 			chartLine{Label: l.T("chart.val", runLabel(l, r.Name)), Color: color, Dashed: true, Points: va})
+		if r == p.cur && len(r.Trend) > 0 {
+			lines = append(lines, trendLine(l, r, color))
+		}
 	}
 	return lossChart("loss-chart", l.T("chart.title"), l.T("chart.x"), l.T("chart.y"), l.T("chart.empty"), lines)
 }

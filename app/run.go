@@ -2,6 +2,7 @@ package app
 
 import (
 	"math"
+	"time"
 
 	"pretune/core"
 	"pretune/core/job"
@@ -61,6 +62,24 @@ type run struct {
 	// CompareTo is the run this one reproduces on the CPU (a link made on another device
 	// class): the page shows the largest loss difference between the two.
 	CompareTo *run
+	// Trend is the smoothed training loss of the steps the worker reports between evaluations
+	// (about one a second: smooth), drawn lighter than the evaluations' curves.
+	Trend []point
+	// Pace is how fast the run goes here, measured from when its steps arrive.
+	Pace stepPace
+	// Began is when Start was pressed (zero in tests): while the trainer loads the page counts
+	// the seconds, so something moves every second before the first step.
+	Began time.Time
+	// clock is the time Apply reads (time.Now when nil); tests set a fake one.
+	clock func() time.Time
+}
+
+// now is the run's clock's time.
+func (r *run) now() time.Time {
+	if r.clock != nil {
+		return r.clock()
+	}
+	return time.Now()
 }
 
 func newRun(name string, spec runspec.Spec, reqID int) *run {
@@ -89,10 +108,28 @@ func (r *run) Apply(m protocol.Message) {
 		if e.Event == "device" { // the device failed mid-run and the run went on elsewhere
 			r.Device, r.Note = e.Device, e.Note
 			r.Points = keepUpTo(r.Points, e.Step)
+			r.Trend = keepUpTo(r.Trend, e.Step)
 			return
 		}
 		r.Points = append(keepUpTo(r.Points, e.Step-1), point{Step: e.Step, Train: e.TrainLoss, Val: e.ValLoss})
 		r.Step, r.Steps, r.TokensPS = e.Step, e.Steps, e.TokensPerS
+		r.Pace.observe(e.Step, r.now())
+	case protocol.Progress:
+		// A step between evaluations (the first at once, then about one a second): the page
+		// moves, measures its pace and extends the smoothed training-loss curve.
+		if m.Event == nil || m.Event.Method != job.MethodPretrain {
+			return
+		}
+		e := *m.Event
+		if r.Status == statusStarting {
+			r.Status = statusRunning
+		}
+		r.Trend = smooth(keepUpTo(r.Trend, e.Step-1), e.Step, e.TrainLoss)
+		r.Step, r.Steps = e.Step, e.Steps
+		if e.TokensPerS > 0 {
+			r.TokensPS = e.TokensPerS
+		}
+		r.Pace.observe(e.Step, r.now())
 	case protocol.Sample:
 		r.Samples = append(r.Samples, sample{Step: m.Step, Text: m.Text, Tokens: m.Tokens, Filled: m.Filled})
 	case protocol.Result:

@@ -68,13 +68,13 @@ func KeptBase(spec runspec.Spec, bases []*checkpoint.Checkpoint) *checkpoint.Che
 
 // compareFromBase runs a comparison's fine-tuning from a loaded base instead of pretraining one.
 // It first reports the base as the pretraining's result (pretrainFromBase).
-func compareFromBase(ctx context.Context, spec runspec.Spec, base *checkpoint.Checkpoint, c *corpus.Corpus, emit func(Event)) (*Result, error) {
+func compareFromBase(ctx context.Context, spec runspec.Spec, base *checkpoint.Checkpoint, c *corpus.Corpus, emit func(Event), paced *pace) (*Result, error) {
 	if base.Model == nil || base.Tok == nil {
 		return nil, fmt.Errorf("job: the base checkpoint has no model")
 	}
 	pre := pretrainFromBase(spec, base)
 	emit(pre)
-	results, err := runCompare(ctx, spec, base.Model, base.Tok, c, emit)
+	results, err := runCompare(ctx, spec, base.Model, base.Tok, c, emit, paced)
 	if err != nil {
 		return nil, err
 	}

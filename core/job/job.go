@@ -12,6 +12,7 @@ import (
 	"encoding/gob"
 	"fmt"
 	"slices"
+	"time"
 
 	"pretune/core"
 	"pretune/core/checkpoint"
@@ -135,6 +136,13 @@ type Options struct {
 	// Progress also reports every step of a feedback stage (the reward model's and each
 	// method's) as a "progress" event, so that a page's lanes move at every step.
 	Progress bool
+	// ProgressEvery, when positive, also reports the pretraining's and a comparison's methods'
+	// steps as "progress" events (step, steps, the step's training loss, the speed so far): each
+	// trainer's first step, then at most one per ProgressEvery, so a page shows something move
+	// every second without redrawing at every step.
+	ProgressEvery time.Duration
+	// Clock is the time ProgressEvery is measured with (time.Now when nil); tests pass a fake.
+	Clock func() time.Time
 }
 
 // emit hands e to OnEvent, if set.
@@ -203,7 +211,7 @@ func Run(ctx context.Context, spec runspec.Spec, dev ops.Device, o Options) (*Re
 		}
 	}
 	if spec.Compares() && o.Base != nil {
-		return compareFromBase(ctx, spec, o.Base, c, emit)
+		return compareFromBase(ctx, spec, o.Base, c, emit, newPace(o))
 	}
 	res, err := pretrain(ctx, spec, dev, c, o, emit)
 	if err != nil {
@@ -219,7 +227,7 @@ func Run(ctx context.Context, spec runspec.Spec, dev ops.Device, o Options) (*Re
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("run stopped before fine-tuning: %w", err)
 		}
-		if res.Compare, err = runCompare(ctx, spec, res.Trainer.Model, res.Trainer.Tok, c, emit); err != nil {
+		if res.Compare, err = runCompare(ctx, spec, res.Trainer.Model, res.Trainer.Tok, c, emit, newPace(o)); err != nil {
 			return nil, err
 		}
 	}
@@ -246,6 +254,7 @@ func pretrain(ctx context.Context, spec runspec.Spec, dev ops.Device, c *corpus.
 		losses   []float64
 		snapshot *core.Snapshot
 		class    = dev.Name()
+		paced    = newPace(o)
 	)
 	if o.Resume != nil {
 		switch {
@@ -273,6 +282,10 @@ func pretrain(ctx context.Context, spec runspec.Spec, dev ops.Device, c *corpus.
 			switch e.Kind {
 			case "progress":
 				losses = append(losses, e.TrainLoss)
+				if paced.due(false) {
+					emit(Event{Event: "progress", Method: MethodPretrain, Step: e.Step, Steps: e.Steps,
+						TrainLoss: e.TrainLoss, TokensPerS: e.TokensPerS, Device: class})
+				}
 			case "eval":
 				takeSnapshot()
 				ev := evalEvent(MethodPretrain, class, e)
@@ -377,7 +390,8 @@ func CompareConfig(spec runspec.Spec) compare.Config {
 // runCompare fine-tunes the pretrained base with each of the spec's methods and reports every
 // method's evaluations and results, and the base's result, as events; a result the link carries
 // a fingerprint for says whether it matches.
-func runCompare(ctx context.Context, spec runspec.Spec, base *core.Model, tk *core.Tokenizer, c *corpus.Corpus, emit func(Event)) ([]compare.Result, error) {
+// With paced, each method's steps are reported as "progress" events at its pace.
+func runCompare(ctx context.Context, spec runspec.Spec, base *core.Model, tk *core.Tokenizer, c *corpus.Corpus, emit func(Event), paced *pace) ([]compare.Result, error) {
 	t, err := taskFor(spec, tk)
 	if err != nil {
 		return nil, err
@@ -385,6 +399,11 @@ func runCompare(ctx context.Context, spec runspec.Spec, base *core.Model, tk *co
 	class := base.Dev.Name()
 	return compare.Run(ctx, base, tk, t, c, CompareConfig(spec), func(e compare.Event) {
 		switch e.Kind {
+		case "progress":
+			if paced.due(e.Step == 1) {
+				emit(Event{Event: "progress", Method: e.Method, Step: e.Step, Steps: e.Steps,
+					TrainLoss: e.TrainLoss, TokensPerS: e.TokensPerS, Device: class})
+			}
 		case "eval":
 			emit(evalEvent(e.Method, class, e.Event))
 		case "result":

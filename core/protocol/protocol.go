@@ -60,10 +60,21 @@ const (
 	// (Stop answers "stopped" and keeps the reward model before it). The worker keeps the reward
 	// model for Score; the same spec's Start trains the very same one.
 	TrainReward = "train_reward"
+	// Calibrate times a few training steps of the pretraining of Code's config on Device (after
+	// one untimed step), so the page can say how long a run would take here before starting
+	// it: Device, a Metric named MetricMsPerStep (Unit "ms"), then Done. Nothing is kept, and
+	// it takes no run slot (the page asks before any run starts).
+	Calibrate = "calibrate"
 	// Score asks the worker's reward model for the score of the answer Text to Prompt: a ScoreOf
 	// message (Value), then Done.
 	Score = "score"
 )
+
+// MetricMsPerStep names calibrate's answer: the milliseconds one training step takes.
+const MetricMsPerStep = "ms_per_step"
+
+// CalibrationSteps is how many steps calibrate times: a few, so asking costs about a second.
+const CalibrationSteps = 3
 
 // MaxOffers bounds one sample_pairs request.
 const MaxOffers = 200
@@ -126,8 +137,11 @@ const (
 	// Snapshot is a run's state at an evaluation (Step, Data), to resume it from there.
 	Snapshot = "snapshot"
 	Result   = "result" // a run's final figures
-	// Progress is one step of a feedback stage (its reward model or a method: Event with
-	// Event "progress", Step, Steps, TrainLoss), so the page's lanes move at every step.
+	// Progress is one step of a run (Event with Event "progress", Step, Steps, TrainLoss and,
+	// for the pretraining and a comparison's methods, TokensPerS): every step of a feedback
+	// stage (its reward model or a method), so its lanes move at every step; the pretraining's
+	// and a comparison method's first step and then one a second at most, so the page moves
+	// between evaluations without redrawing at every step.
 	Progress = "progress"
 	Pairs    = "pairs"  // sample_pairs's answer: Offers
 	Scores   = "scores" // train_reward's reward model's score of every pair: PairScores
@@ -271,6 +285,10 @@ func ParseRequest(data []byte) (Request, error) {
 	case Inspect:
 		if r.Prompt == "" {
 			return r, fmt.Errorf("protocol: inspect needs a prompt: the text to look at")
+		}
+	case Calibrate:
+		if r.Code == "" {
+			return r, fmt.Errorf("protocol: calibrate needs a code: the config to time")
 		}
 	case OpenSFT, TrainReward:
 		if r.Code == "" {

@@ -24,6 +24,8 @@ func TestParseRequest(t *testing.T) {
 		{"start resuming", `{"id":1,"kind":"start","code":"1a","resume":"AAE=","snapshots":true}`, "", Request{ID: 1, Kind: Start, Code: "1a", Resume: []byte{0, 1}, Snapshots: true}},
 		{"start with a base and a resume", `{"id":1,"kind":"start","code":"1a","resume":"AAE=","base":"AAE="}`, "not both", Request{}},
 		{"start without code", `{"id":1,"kind":"start"}`, "start needs a code", Request{}},
+		{"calibrate", `{"id":4,"kind":"calibrate","code":"1a","device":"cpu"}`, "", Request{ID: 4, Kind: Calibrate, Code: "1a", Device: "cpu"}},
+		{"calibrate without code", `{"id":4,"kind":"calibrate"}`, "calibrate needs a code", Request{}},
 		{"start from a file as the SFT model", `{"id":1,"kind":"start","code":"5a","base":"AAE=","as_sft":true}`, "", Request{ID: 1, Kind: Start, Code: "5a", Base: []byte{0, 1}, AsSFT: true}},
 		{"start as_sft without a base", `{"id":1,"kind":"start","code":"5a","as_sft":true}`, "there is no base", Request{}},
 		{"save default format", `{"id":2,"kind":"save"}`, "", Request{ID: 2, Kind: Save}},

@@ -87,6 +87,8 @@ func (h *Handler) Handle(data []byte) {
 		h.conformance(req)
 	case protocol.Bench:
 		h.bench(req)
+	case protocol.Calibrate:
+		h.calibrate(req)
 	case protocol.Save:
 		h.save(req)
 	case protocol.Inspect:

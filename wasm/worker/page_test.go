@@ -185,3 +185,14 @@ func tinyComparison(t *testing.T) string {
 	require.NoError(t, err)
 	return code
 }
+
+// without is ms less the messages of kind.
+func without(ms []protocol.Message, kind string) []protocol.Message {
+	var out []protocol.Message
+	for _, m := range ms {
+		if m.Kind != kind {
+			out = append(out, m)
+		}
+	}
+	return out
+}

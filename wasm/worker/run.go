@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"strings"
+	"time"
 
 	"pretune/core"
 	"pretune/core/checkpoint"
@@ -65,10 +66,13 @@ func (h *Handler) start(req protocol.Request) {
 			h.mu.Unlock()
 			h.post(sample(req.ID, tr, spec, prompt))
 		},
-		AsSFT:        req.AsSFT,
-		Progress:     true, // a feedback method's lane moves at every step
-		OnEvent:      func(e job.Event) { h.postEvent(req.ID, e) },
-		BetweenSteps: h.betweenSteps(),
+		AsSFT:    req.AsSFT,
+		Progress: true, // a feedback method's lane moves at every step
+		// The pretraining and a comparison's methods report a step each second (and their
+		// first at once): evaluations alone leave the page still for 10-20 s on a CPU.
+		ProgressEvery: time.Second,
+		OnEvent:       func(e job.Event) { h.postEvent(req.ID, e) },
+		BetweenSteps:  h.betweenSteps(),
 	})
 	h.model.Unlock()
 	if err != nil {
