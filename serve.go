@@ -107,6 +107,7 @@ func appHandler(prefix string) *app.Handler {
 		Description: "Pretrain a tiny GPT in your browser, then compare ways to fine-tune it.",
 		Icon:        app.Icon{Default: "/web/icon.png", SVG: "/web/icon.svg"},
 		Styles:      []string{"/web/pretune.css"},
+		Scripts:     []string{"/web/chart-text.js"}, // chart labels at least 12 px at any width
 		// The offline app: go-app's service worker caches these besides the page, app.wasm and
 		// its own scripts.
 		CacheableResources: append([]string{

@@ -167,8 +167,10 @@ func (c *Compare) renderForm() app.UI {
 	running := c.running()
 	def := defaultCompareSetup(l)
 	sched := runspec.ScheduleFor(f.Steps)
-	return app.Section().Class("panel").ID("cmp-setup").Body(
-		app.H2().Text(l.T("setup.title")),
+	// The setup folds away once a comparison starts, so its results, chart and share button sit
+	// at the top of the page; the learner opens it again to change something.
+	return app.Details().Class("panel setup").ID("cmp-setup").Open(c.cmp == nil).Body(
+		app.Summary().Body(app.H2().Text(l.T("setup.title"))),
 		app.FieldSet().Body(
 			app.Legend().Text(l.T("cmp.base")),
 			app.Label().For("cmp-base").Text(l.T("cmp.base_pick")),
@@ -420,12 +422,14 @@ func (c *Compare) renderLive() app.UI {
 		),
 		c.renderStatus(),
 		c.renderLanes(),
-		app.Div().ID("cmp-chart-box").Body(app.Raw(c.chartSVG())),
-		c.renderExports(),
+		// The results first, with the share button and the exports under them: what a class reads
+		// out and sends on, before the chart and the answers.
 		c.renderTable(),
+		c.renderShare(),
+		c.renderExports(),
+		app.Div().ID("cmp-chart-box").Body(app.Raw(c.chartSVG())),
 		c.renderAnswers(),
 		c.renderLoRA(),
-		c.renderShare(),
 	)
 }
 

@@ -152,7 +152,7 @@ var en = map[string]string{
 	"params.unknown": "Parameters: choose a usable text first",
 
 	"device.pick":       "Run on",
-	"device.auto":       "the best device here (WebGPU on a real GPU, else the CPU)",
+	"device.auto":       "best here: WebGPU on a real GPU, else CPU",
 	"device.cpu":        "the CPU (reproduces exactly everywhere)",
 	"device.webgpu":     "WebGPU, even on a software adapter",
 	"device.waiting":    "starting…",
@@ -391,8 +391,8 @@ var en = map[string]string{
 
 	"base.pretrained":        "the model just pretrained",
 	"base.pretrained_named":  "the model just pretrained (run %s)",
-	"base.en-base":           "built-in English base (small model, 20000 steps)",
-	"base.zh-base":           "built-in Chinese base (small model, 1000 steps)",
+	"base.en-base":           "built-in English base (small, 20000 steps)",
+	"base.zh-base":           "built-in Chinese base (small, 1000 steps)",
 	"base.link":              "the link's base (pretrained here first)",
 	"base.hint.none":         "To fine-tune your own model, pretrain one in the Pretrain view: when its run finishes, it can be chosen here.",
 	"base.hint.running":      "The pretraining is still running: its model can be chosen here when it finishes.",
@@ -777,7 +777,7 @@ var zh = map[string]string{
 	"params.unknown": "参数个数：请先选择可用的文本",
 
 	"device.pick":       "运行于",
-	"device.auto":       "这里最好的设备（有真实显卡时用网页图形处理，否则用处理器）",
+	"device.auto":       "最佳设备：有真实显卡用网页图形处理，否则处理器",
 	"device.cpu":        "处理器（在任何地方都能精确复现）",
 	"device.webgpu":     "网页图形处理，即使是软件适配器",
 	"device.waiting":    "启动中……",
