@@ -220,7 +220,7 @@ var en = map[string]string{
 	"prompt.label":  "The samples start with",
 	"prompt.auto":   "the start of the held-out text",
 
-	"samples.shading":    "Each character the model wrote is shaded by the probability it gave that character:",
+	"samples.shading":    "Each character the model wrote is underlined in a colour for the probability it gave that character:",
 	"samples.unlikely":   "unlikely",
 	"samples.likely":     "likely",
 	"samples.token_prob": "the model gave this character %s",
@@ -862,7 +862,7 @@ var zh = map[string]string{
 	"prompt.label":  "样本的开头",
 	"prompt.auto":   "留出文本的开头",
 
-	"samples.shading":    "模型写出的每个字符按它给这个字符的概率着色：",
+	"samples.shading":    "模型写出的每个字符下方有一条线，线的颜色表示它给这个字符的概率：",
 	"samples.unlikely":   "不太可能",
 	"samples.likely":     "很可能",
 	"samples.token_prob": "模型给这个字符的概率是 %s",
