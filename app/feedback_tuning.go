@@ -417,12 +417,12 @@ func (t *tuning) render(l Lang) app.UI {
 	return app.Div().ID("fbt-run").Body(
 		t.renderLanes(l),
 		t.renderRewardModel(l),
+		t.renderTable(l), // the results first: what a class reads out, then how they came about
+		t.renderExports(l),
 		app.Div().ID("fbt-charts").Class("charts").Body(
 			app.Div().ID("fbt-reward-chart-box").Body(app.Raw(t.rewardChart(l))),
 			app.Div().ID("fbt-kl-chart-box").Body(app.Raw(t.klChart(l))),
 		),
-		t.renderExports(l),
-		t.renderTable(l),
 		t.renderAnswers(l),
 		t.renderOverTime(l),
 	)
