@@ -40,9 +40,9 @@ func (l chartLine) strokeWidth() string {
 // chart geometry in SVG user units; the SVG scales to its box (viewBox), so it reads on a
 // laptop and on a projector alike.
 const (
-	chartW, chartH             = 720, 360
-	padL, padR, padT, padB     = 64, 16, 16, 72
-	plotW, plotH               = chartW - padL - padR, chartH - padT - padB
+	chartW, chartH         = 720, 360
+	padL, padR, padT, padB = 64, 16, 16, 76
+	plotW, plotH           = chartW - padL - padR, chartH - padT - padB
 	// The legend: two labels a row, rows far enough apart for the text web/chart-text.js
 	// enlarges on a narrow screen (up to about twice its units, to stay 12 px on screen).
 	legendRowH, legendColWidth, legendCols = 26, 330, 2
