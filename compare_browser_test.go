@@ -120,9 +120,8 @@ func TestCompareView(t *testing.T) {
 	require.Equal(t, []string{"base", "full", "lora"}, []string{rows[0].method, rows[1].method, rows[2].method})
 	for _, r := range rows {
 		require.Equal(t, "done", r.status, r.method)
-		acc, err := strconv.ParseFloat(r.cells[0], 64)
-		require.NoError(t, err, "%s accuracy %q", r.method, r.cells[0])
-		require.True(t, acc >= 0 && acc <= 1)
+		acc := percent(t, r.cells[0])
+		require.True(t, acc >= 0 && acc <= 100)
 		_, err = strconv.ParseFloat(r.cells[1], 64)
 		require.NoError(t, err, "%s forgetting %q", r.method, r.cells[1])
 	}
@@ -149,10 +148,12 @@ func TestCompareView(t *testing.T) {
 	recs, err := csv.NewReader(strings.NewReader(string(downloaded(t, downloads, "comparison.csv")))).ReadAll()
 	require.NoError(t, err)
 	require.Len(t, recs, 4)
-	require.Equal(t, "Method", recs[0][0])
+	require.True(t, strings.HasPrefix(recs[0][0], "Method: "), "headings with their explanations: %q", recs[0][0])
 	require.Equal(t, []string{"base (not fine-tuned)", "full fine-tuning", "LoRA"}, []string{recs[1][0], recs[2][0], recs[3][0]})
 	for i, r := range rows {
-		require.Equal(t, r.cells[0], recs[i+1][1], "the CSV's accuracy is the table's")
+		csvAcc, err := strconv.ParseFloat(recs[i+1][1], 64)
+		require.NoError(t, err)
+		require.InDelta(t, percent(t, r.cells[0]), csvAcc, 0.5, "the CSV's accuracy (one decimal) is the table's (a whole percentage)")
 		require.Equal(t, r.fingerprint, recs[i+1][7])
 	}
 	require.Equal(t, strconv.Itoa(full), recs[2][3])
@@ -416,4 +417,13 @@ func runComparison(t *testing.T, ctx context.Context) {
 	if eval[bool](t, ctx, `!!document.querySelector('#cmp-long-start')`) {
 		click(t, ctx, "#cmp-long-start")
 	}
+}
+
+// percent reads a table's percentage ("82%").
+func percent(t *testing.T, s string) float64 {
+	t.Helper()
+	v, err := strconv.ParseFloat(strings.TrimSuffix(s, "%"), 64)
+	require.NoError(t, err, "a percentage: %q", s)
+	require.True(t, strings.HasSuffix(s, "%"), "a percentage: %q", s)
+	return v
 }

@@ -111,6 +111,7 @@ func appHandler(prefix string, wasmSize int64) *app.Handler {
 		WasmContentLengthHeader: wasmSizeHeader,
 		LoadingLabel:            loaderLabel,
 		RawHeaders:              []string{loaderScript(wasmSize)},
+		Scripts:                 []string{"/web/chart-text.js"}, // chart labels at least 12 px at any width
 		// The offline app: go-app's service worker caches these besides the page, app.wasm and
 		// its own scripts.
 		CacheableResources: append([]string{

@@ -107,6 +107,11 @@ func highlight(id string) {
 	if !el.Truthy() {
 		return
 	}
+	// A setup folded away (the compare and feedback views fold theirs once a run starts) opens
+	// first: a control inside a closed <details> can take no focus and shows nothing.
+	if box := el.Call("closest", "details"); box.Truthy() {
+		box.Set("open", true)
+	}
 	el.Get("classList").Call("add", "flash")
 	el.Call("focus")
 	el.Call("scrollIntoView", map[string]any{"block": "center", "behavior": "smooth"})

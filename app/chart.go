@@ -40,10 +40,12 @@ func (l chartLine) strokeWidth() string {
 // chart geometry in SVG user units; the SVG scales to its box (viewBox), so it reads on a
 // laptop and on a projector alike.
 const (
-	chartW, chartH             = 720, 360
-	padL, padR, padT, padB     = 64, 16, 16, 72
-	plotW, plotH               = chartW - padL - padR, chartH - padT - padB
-	legendRowH, legendColWidth = 18, 240
+	chartW, chartH         = 720, 360
+	padL, padR, padT, padB = 64, 16, 16, 76
+	plotW, plotH           = chartW - padL - padR, chartH - padT - padB
+	// The legend: two labels a row, rows far enough apart for the text web/chart-text.js
+	// enlarges on a narrow screen (up to about twice its units, to stay 12 px on screen).
+	legendRowH, legendColWidth, legendCols = 26, 330, 2
 )
 
 // palette gives each run its colour; held-out and training curves of one run share it.
@@ -53,9 +55,9 @@ var palette = []string{"#2f6fde", "#d1495b", "#2a9d8f", "#e9a03b", "#7b4fbf", "#
 // and a legend. The title, axis labels and an empty-chart note come in the page's language.
 func lossChart(id, title, xLabel, yLabel, empty string, lines []chartLine) string {
 	var b strings.Builder
-	// The legend takes three lines a row under the plot; chartH has room for one row, and the
-	// picture grows for more (runs overlaid, or a comparison's methods).
-	rows := max(1, (len(lines)+2)/3)
+	// The legend takes legendCols lines a row under the plot; chartH has room for one row, and
+	// the picture grows for more (runs overlaid, or a comparison's methods).
+	rows := max(1, (len(lines)+legendCols-1)/legendCols)
 	height := max(chartH, padT+plotH+50+rows*legendRowH)
 	fmt.Fprintf(&b, `<svg id="%s" class="chart" viewBox="0 0 %d %d" role="img" aria-label="%s" xmlns="http://www.w3.org/2000/svg">`,
 		id, chartW, height, html.EscapeString(title))
@@ -118,9 +120,9 @@ func lossChart(id, title, xLabel, yLabel, empty string, lines []chartLine) strin
 			fmt.Fprintf(&b, `<circle cx="%s" r="3" fill="%s"/>`, strings.Replace(pts[0], ",", `" cy="`, 1), l.Color)
 		}
 	}
-	// Legend under the plot, three columns.
+	// Legend under the plot, legendCols columns.
 	for i, l := range lines {
-		x, y := padL+(i%3)*legendColWidth, padT+plotH+50+(i/3)*legendRowH
+		x, y := padL+(i%legendCols)*legendColWidth, padT+plotH+50+(i/legendCols)*legendRowH
 		fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%d" y2="%d" stroke="%s" stroke-width="%s"%s/>`, x, x+24, y, y, l.Color, l.strokeWidth(), l.strokeStyle())
 		fmt.Fprintf(&b, `<text class="legend" x="%d" y="%d" dominant-baseline="middle" font-size="12" fill="#1d2330">%s</text>`,
 			x+30, y, html.EscapeString(l.Label))

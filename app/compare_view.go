@@ -190,8 +190,10 @@ func (c *Compare) renderForm() app.UI {
 	running := c.running()
 	def := defaultCompareSetup(l)
 	sched := runspec.ScheduleFor(f.Steps)
-	return app.Section().Class("panel").ID("cmp-setup").Body(
-		app.H2().Text(l.T("setup.title")),
+	// The setup folds away once a comparison starts, so its results, chart and share button sit
+	// at the top of the page; the learner opens it again to change something.
+	return app.Details().Class("panel setup").ID("cmp-setup").Open(c.cmp == nil).Body(
+		app.Summary().Body(app.H2().Text(l.T("setup.title"))),
 		app.FieldSet().Body(
 			app.Legend().Text(l.T("cmp.base")),
 			app.Label().For("cmp-base").Text(l.T("cmp.base_pick")),
@@ -442,12 +444,14 @@ func (c *Compare) renderLive() app.UI {
 		c.renderLongRun(),
 		c.renderStatus(),
 		c.renderLanes(),
-		app.Div().ID("cmp-chart-box").Body(app.Raw(c.chartSVG())),
-		c.renderExports(),
+		// The results first, with the share button and the exports under them: what a class reads
+		// out and sends on, before the chart and the answers.
 		c.renderTable(),
+		c.renderShare(),
+		c.renderExports(),
+		app.Div().ID("cmp-chart-box").Body(app.Raw(c.chartSVG())),
 		c.renderAnswers(),
 		c.renderLoRA(),
-		c.renderShare(),
 	)
 }
 
@@ -577,14 +581,14 @@ func (c *Compare) renderTable() app.UI {
 		app.H3().Text(l.T("cmp.results")),
 		app.Div().Class("table-scroll").Body(app.Table().ID("cmp-table").Body(
 			app.THead().Body(app.Tr().Body(
-				app.Th().Scope("col").Text(l.T("table.method")),
-				app.Th().Scope("col").Text(l.T("table.accuracy")),
-				app.Th().Scope("col").Text(l.T("table.forgetting")),
-				app.Th().Scope("col").Text(l.T("table.trainable")),
-				app.Th().Scope("col").Text(l.T("table.share")),
-				app.Th().Scope("col").Text(l.T("table.optimizer")),
-				app.Th().Scope("col").Attr("aria-describedby", "cmp-ms-note").Text(l.T("table.ms")+" *"),
-				app.Th().Scope("col").Text(l.T("label.fingerprint")),
+				colHead(l, "table.method", ""),
+				colHead(l, "table.accuracy", ""),
+				colHead(l, "table.forgetting", ""),
+				colHead(l, "table.trainable", ""),
+				colHead(l, "table.share", ""),
+				colHead(l, "table.optimizer", ""),
+				colHead(l, "table.ms", " *").Attr("aria-describedby", "cmp-ms-note"),
+				colHead(l, "label.fingerprint", ""),
 			)),
 			app.TBody().Body(app.Range(rows).Slice(func(i int) app.UI {
 				r := rows[i]
@@ -599,7 +603,7 @@ func (c *Compare) renderTable() app.UI {
 						app.Text(methodName(l, r.Name)),
 						app.If(r.Status != statusDone, app.Span().Class("hint").Text(" ("+l.T("status."+r.Status)+")")),
 					),
-					cell("accuracy", fmtAccuracy(r.Accuracy)),
+					cell("accuracy", fmtPct(r.Accuracy)),
 					cell("forgetting", fmtForgetting(r.Forgetting)),
 					cell("trainable", fmtParams(r.Trainable)),
 					cell("share", fmtSharePct(r.Share)),
@@ -611,6 +615,12 @@ func (c *Compare) renderTable() app.UI {
 		)),
 		app.P().ID("cmp-ms-note").Class("hint").Text("* "+l.T("cmp.ms_note")),
 	)
+}
+
+// colHead is a results column's heading: its name with the unit (and a note's mark), its
+// one-line explanation shown on hover.
+func colHead(l Lang, key, mark string) app.HTMLTh {
+	return app.Th().Scope("col").Title(l.T("about." + key)).Text(l.T(key) + mark)
 }
 
 // rowMatch says how a result's fingerprint compares with the one the link carried for it, or

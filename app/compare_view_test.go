@@ -42,7 +42,8 @@ func TestCompareRendersAComparison(t *testing.T) {
 			require.NotContains(t, page, "[", "a missing text shows as [key]")
 			rows := tableRows(page)
 			require.Equal(t, [][2]string{{"base", statusDone}, {"full", statusDone}, {"lora", statusDone}}, rows)
-			require.Contains(t, page, `<td class="num data accuracy">0.500</td>`)
+			require.Contains(t, page, `<td class="num data accuracy">50%</td>`, "accuracy as a percentage")
+			requireHeadingsExplained(t, page, "cmp-table", 8)
 			require.Contains(t, page, `<td class="num data optimizer">234.5 KiB</td>`)
 			require.Contains(t, page, `<td class="num data share">3.41%</td>`)
 			require.Contains(t, page, html.EscapeString(l.T("cmp.ms_note")))
@@ -210,4 +211,20 @@ func TestCompareShowsEachVerdict(t *testing.T) {
 	page = render(t, &Compare{Lang: ZH, compareState: compareState{form: setupFromComparison(spec, baseLink), cmp: cmp, link: &spec}})
 	require.Contains(t, page, `id="cmp-link"`)
 	require.NotContains(t, page, `id="cmp-link-each"`)
+}
+
+// requireHeadingsExplained checks that each of a results table's n column headings carries its
+// one-line explanation as a title (shown on hover).
+func requireHeadingsExplained(t *testing.T, page, table string, n int) {
+	t.Helper()
+	start := strings.Index(page, `<table id="`+table+`"`)
+	require.GreaterOrEqual(t, start, 0, table)
+	head := page[start : start+strings.Index(page[start:], "</thead>")]
+	ths := regexp.MustCompile(`<th [^>]*>`).FindAllString(head, -1)
+	require.Len(t, ths, n, table)
+	for _, th := range ths {
+		title := regexp.MustCompile(`title="([^"]*)"`).FindStringSubmatch(th)
+		require.NotNil(t, title, "%s: a heading without an explanation: %s", table, th)
+		require.Greater(t, len(title[1]), 20, th)
+	}
 }

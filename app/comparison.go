@@ -320,12 +320,38 @@ func methodName(l Lang, name string) string {
 	return name
 }
 
-// The table's numbers as the page and the CSV write them.
-func fmtAccuracy(v *float64) string {
+// The table's numbers as the page and the CSV write them. A share from 0 to 1 (accuracy, a win
+// rate) is a whole percentage in the page (fmtPct: 82%, read aloud as it stands) and a percentage
+// with one decimal in the CSV (81.6), blank for none.
+func fmtCSVPct(v *float64) string {
 	if v == nil {
 		return ""
 	}
-	return strconv.FormatFloat(*v, 'f', 3, 64)
+	return strconv.FormatFloat(100**v, 'f', 1, 64)
+}
+
+// csvHead is a results column's CSV heading: its name with the unit, then its one-line
+// explanation (the words the page shows on hover), so the file says what each number means.
+func csvHead(l Lang, key string) string {
+	sep := ": "
+	if l == ZH {
+		sep = "：" // Chinese punctuation is full width
+	}
+	return l.T(key) + sep + l.T("about."+key)
+}
+
+// columnKeys are the results tables' headings, each with its explanation under "about."+key.
+var columnKeys = []string{"table.method", "table.accuracy", "table.forgetting", "table.trainable", "table.share",
+	"table.optimizer", "table.optimizer_bytes", "table.ms", "label.fingerprint", "table.status",
+	"fbt.col.reward", "fbt.col.win.taste", "fbt.col.win.reward_model", "fbt.col.kl"}
+
+// csvHeads is csvHead of each key.
+func csvHeads(l Lang, keys ...string) []string {
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = csvHead(l, k)
+	}
+	return out
 }
 
 func fmtForgetting(v *float64) string {
@@ -369,20 +395,20 @@ func fmtBytes(v *int) string {
 	return fmt.Sprintf("%.1f MiB", float64(*v)/(1<<20))
 }
 
-// CSV is the results table as CSV, headers in the page's language: numbers in plain form
-// (accuracy from 0 to 1, forgetting in nats per token, the share in percent, optimizer memory in
+// CSV is the results table as CSV, headers in the page's language with their explanations:
+// numbers in plain form (accuracy in percent, forgetting in nats per token, the share in percent, optimizer memory in
 // bytes), blank where a row has none yet; a method that failed says why in its last column.
 func (c *comparison) CSV(l Lang) []byte {
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
-	w.Write([]string{l.T("table.method"), l.T("table.accuracy"), l.T("table.forgetting"), l.T("table.trainable"),
-		l.T("table.share"), l.T("table.optimizer_bytes"), l.T("table.ms"), l.T("label.fingerprint"), l.T("table.status")})
+	w.Write(csvHeads(l, "table.method", "table.accuracy", "table.forgetting", "table.trainable",
+		"table.share", "table.optimizer_bytes", "table.ms", "label.fingerprint", "table.status"))
 	for _, r := range c.Rows() {
 		status := l.T("status." + r.Status)
 		if r.Err != "" {
 			status += ": " + r.Err
 		}
-		w.Write([]string{methodName(l, r.Name), fmtAccuracy(r.Accuracy), fmtForgetting(r.Forgetting), fmtInt(r.Trainable),
+		w.Write([]string{methodName(l, r.Name), fmtCSVPct(r.Accuracy), fmtForgetting(r.Forgetting), fmtInt(r.Trainable),
 			fmtShare(r.Share), fmtInt(r.OptBytes), fmtMs(r.MsPerStep), r.Fingerprint, status})
 	}
 	w.Flush()

@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"encoding/csv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -95,18 +96,27 @@ func TestComparisonFromMessages(t *testing.T) {
 	require.Equal(t, 1024, *rows[2].Trainable)
 	require.Equal(t, 7.25, *rows[2].MsPerStep)
 
-	// The CSV: a header and one line a row, plain numbers.
+	// The CSV: a header and one line a row, plain numbers (accuracy in percent). Each heading
+	// names its unit and says what the column means, in the words the page shows on hover.
 	recs, err := csv.NewReader(bytes.NewReader(c.CSV(EN))).ReadAll()
 	require.NoError(t, err)
 	require.Len(t, recs, 4)
-	require.Equal(t, []string{"Method", "Task accuracy", "Forgetting (nats/token)", "Trainable parameters", "Share of the model (%)",
-		"Optimizer memory (bytes)", "ms/step", "Fingerprint", "State"}, recs[0])
-	require.Equal(t, []string{"base (not fine-tuned)", "0.000", "0.0000", "", "", "", "", "", "finished"}, recs[1])
-	require.Equal(t, []string{"full fine-tuning", "1.000", "0.2500", "30016", "100.00", "240128", "12.5", "cpu:full0000000", "finished"}, recs[2])
-	require.Equal(t, []string{"LoRA", "0.500", "0.0000", "1024", "3.41", "8192", "7.2", "cpu:lora0000000", "finished"}, recs[3])
+	var names []string
+	for _, h := range recs[0] {
+		name, about, ok := strings.Cut(h, ": ")
+		require.True(t, ok, "heading %q has no explanation", h)
+		require.NotEmpty(t, about, h)
+		names = append(names, name)
+	}
+	require.Equal(t, []string{"Method", "Task accuracy (%)", "Forgetting (nats/token)", "Trainable parameters", "Share of the model (%)",
+		"Optimizer memory (bytes)", "ms/step", "Fingerprint", "State"}, names)
+	require.Equal(t, "Forgetting (nats/token): how much worse the model predicts its pretraining text after fine-tuning", recs[0][2])
+	require.Equal(t, []string{"base (not fine-tuned)", "0.0", "0.0000", "", "", "", "", "", "finished"}, recs[1])
+	require.Equal(t, []string{"full fine-tuning", "100.0", "0.2500", "30016", "100.00", "240128", "12.5", "cpu:full0000000", "finished"}, recs[2])
+	require.Equal(t, []string{"LoRA", "50.0", "0.0000", "1024", "3.41", "8192", "7.2", "cpu:lora0000000", "finished"}, recs[3])
 	zhRecs, err := csv.NewReader(bytes.NewReader(c.CSV(ZH))).ReadAll()
 	require.NoError(t, err)
-	require.Equal(t, "方法", zhRecs[0][0])
+	require.Equal(t, "方法："+ZH.T("about.table.method"), zhRecs[0][0])
 	require.Equal(t, "低秩适配", zhRecs[3][0])
 
 	// The chart: each method's held-out curve and its fainter training one.

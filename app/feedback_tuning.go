@@ -304,22 +304,22 @@ func fmtFloat(v *float64, digits int) string {
 }
 
 // CSV is the results table as CSV, headers in the page's language: numbers in plain form
-// (reward in the reward model's units, win rate and accuracy from 0 to 1, KL and forgetting in
+// with their explanations (reward in the reward model's units, win rate and accuracy in percent, KL and forgetting in
 // nats per token, optimizer memory in bytes), blank where a row has none yet; a method that
 // failed says why in its last column.
 func (t *tuning) CSV(l Lang) []byte {
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
-	w.Write([]string{l.T("table.method"), l.T("fbt.col.reward"), l.T("fbt.col.win." + t.winJudge()), l.T("fbt.col.kl"),
-		l.T("table.accuracy"), l.T("table.forgetting"), l.T("table.trainable"), l.T("table.optimizer_bytes"), l.T("table.ms"),
-		l.T("label.fingerprint"), l.T("table.status")})
+	w.Write(csvHeads(l, "table.method", "fbt.col.reward", "fbt.col.win."+t.winJudge(), "fbt.col.kl",
+		"table.accuracy", "table.forgetting", "table.trainable", "table.optimizer_bytes", "table.ms",
+		"label.fingerprint", "table.status"))
 	for _, r := range t.Rows() {
 		status := l.T("status." + r.Status)
 		if r.Err != "" {
 			status += ": " + r.Err
 		}
-		w.Write([]string{tuningName(l, r.Name), fmtFloat(r.Reward, 3), fmtFloat(r.GoldWinRate, 3), fmtFloat(r.KL, 4),
-			fmtAccuracy(r.Accuracy), fmtForgetting(r.Forgetting), fmtInt(r.Trainable), fmtInt(r.OptBytes), fmtMs(r.MsPerStep),
+		w.Write([]string{tuningName(l, r.Name), fmtFloat(r.Reward, 3), fmtCSVPct(r.GoldWinRate), fmtFloat(r.KL, 4),
+			fmtCSVPct(r.Accuracy), fmtForgetting(r.Forgetting), fmtInt(r.Trainable), fmtInt(r.OptBytes), fmtMs(r.MsPerStep),
 			r.Fingerprint, status})
 	}
 	w.Flush()
@@ -417,12 +417,12 @@ func (t *tuning) render(l Lang) app.UI {
 	return app.Div().ID("fbt-run").Body(
 		t.renderLanes(l),
 		t.renderRewardModel(l),
+		t.renderTable(l), // the results first: what a class reads out, then how they came about
+		t.renderExports(l),
 		app.Div().ID("fbt-charts").Class("charts").Body(
 			app.Div().ID("fbt-reward-chart-box").Body(app.Raw(t.rewardChart(l))),
 			app.Div().ID("fbt-kl-chart-box").Body(app.Raw(t.klChart(l))),
 		),
-		t.renderExports(l),
-		t.renderTable(l),
 		t.renderAnswers(l),
 		t.renderOverTime(l),
 	)
@@ -472,13 +472,13 @@ func (t *tuning) renderRewardModel(l Lang) app.UI {
 	}
 	var gold app.UI
 	if e.RMGoldAccuracy != nil {
-		gold = app.Span().Body(app.Text(" · "+l.T("fbt.rm_gold")+" "), app.Span().Class("data").Text(fmtAccuracy(e.RMGoldAccuracy)))
+		gold = app.Span().Body(app.Text(" · "+l.T("fbt.rm_gold")+" "), app.Span().Class("data").Text(fmtPct(e.RMGoldAccuracy)))
 	}
 	r := tuningRow{Name: feedback.RewardModel, Fingerprint: e.Fingerprint, Expected: t.Spec.Fingerprints[feedback.RewardModel]}
 	r.Match = fingerprint.Verdict(r.Expected, r.Fingerprint)
 	return app.P().ID("fbt-rm").Body(
 		app.Strong().Text(l.T("fbt.rm")),
-		app.Text(" · "+l.T("fbt.rm_accuracy")+" "), app.Span().Class("data").Text(fmtAccuracy(e.RMAccuracy)),
+		app.Text(" · "+l.T("fbt.rm_accuracy")+" "), app.Span().Class("data").Text(fmtPct(e.RMAccuracy)),
 		gold,
 		app.Text(" · "+l.T("label.fingerprint")+" "), app.Code().ID("fbt-rm-fingerprint").Class("data").Text(e.Fingerprint),
 		tuningMatch(l, r),
@@ -508,16 +508,16 @@ func (t *tuning) renderTable(l Lang) app.UI {
 		app.H3().Text(l.T("fbt.results")),
 		app.Div().Class("table-scroll").Body(app.Table().ID("fbt-table").Body(
 			app.THead().Body(app.Tr().Body(
-				app.Th().Scope("col").Text(l.T("table.method")),
-				app.Th().Scope("col").Text(l.T("fbt.col.reward")),
-				app.Th().Scope("col").Attr("aria-describedby", "fbt-judge-note").Text(l.T("fbt.col.win."+judge)+" *"),
-				app.Th().Scope("col").Text(l.T("fbt.col.kl")),
-				app.Th().Scope("col").Text(l.T("table.accuracy")),
-				app.Th().Scope("col").Text(l.T("table.forgetting")),
-				app.Th().Scope("col").Text(l.T("table.trainable")),
-				app.Th().Scope("col").Text(l.T("table.optimizer")),
-				app.Th().Scope("col").Attr("aria-describedby", "fbt-ms-note").Text(l.T("table.ms")+" †"),
-				app.Th().Scope("col").Text(l.T("label.fingerprint")),
+				colHead(l, "table.method", ""),
+				colHead(l, "fbt.col.reward", ""),
+				colHead(l, "fbt.col.win."+judge, " *").Attr("aria-describedby", "fbt-judge-note"),
+				colHead(l, "fbt.col.kl", ""),
+				colHead(l, "table.accuracy", ""),
+				colHead(l, "table.forgetting", ""),
+				colHead(l, "table.trainable", ""),
+				colHead(l, "table.optimizer", ""),
+				colHead(l, "table.ms", " †").Attr("aria-describedby", "fbt-ms-note"),
+				colHead(l, "label.fingerprint", ""),
 			)),
 			app.TBody().Body(app.Range(rows).Slice(func(i int) app.UI {
 				r := rows[i]
@@ -533,9 +533,9 @@ func (t *tuning) renderTable(l Lang) app.UI {
 						app.If(r.Status != statusDone, app.Span().Class("hint").Text(" ("+l.T("status."+r.Status)+")")),
 					),
 					cell("reward", fmtFloat(r.Reward, 3)),
-					cell("win", fmtFloat(r.GoldWinRate, 3)),
+					cell("win", fmtPct(r.GoldWinRate)),
 					cell("kl", fmtFloat(r.KL, 4)),
-					cell("accuracy", fmtAccuracy(r.Accuracy)),
+					cell("accuracy", fmtPct(r.Accuracy)),
 					cell("forgetting", fmtForgetting(r.Forgetting)),
 					cell("trainable", fmtParams(r.Trainable)),
 					cell("optimizer", fmtBytes(r.OptBytes)),

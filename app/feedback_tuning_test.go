@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"html"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/maxence-charriere/go-app/v9/pkg/app"
@@ -186,15 +187,22 @@ func TestTuningMessages(t *testing.T) {
 
 	recs, err := csv.NewReader(bytes.NewReader(tu.CSV(EN))).ReadAll()
 	require.NoError(t, err)
-	require.Equal(t, []string{"Method", "Reward", "Gold win rate", "KL to the reference (nats/token)", "Task accuracy",
-		"Forgetting (nats/token)", "Trainable parameters", "Optimizer memory (bytes)", "ms/step", "Fingerprint", "State"}, recs[0])
-	require.Equal(t, []string{"SFT model", "-0.500", "0.500", "0.0000", "0.800", "0.0000", "", "", "", "cpu:5f7000000000", "finished"}, recs[1])
-	require.Equal(t, []string{"PPO", "1.500", "0.750", "0.2500", "0.750", "0.0100", "30016", "240128", "20.5", "cpu:990000000000", "finished"}, recs[2])
+	// Headings with their units and explanations; win rate and accuracy in percent.
+	var names []string
+	for _, h := range recs[0] {
+		name, about, ok := strings.Cut(h, ": ")
+		require.True(t, ok && about != "", "heading %q has no explanation", h)
+		names = append(names, name)
+	}
+	require.Equal(t, []string{"Method", "Reward (score)", "Gold win rate (%)", "KL to the reference (nats/token)", "Task accuracy (%)",
+		"Forgetting (nats/token)", "Trainable parameters", "Optimizer memory (bytes)", "ms/step", "Fingerprint", "State"}, names)
+	require.Equal(t, []string{"SFT model", "-0.500", "50.0", "0.0000", "80.0", "0.0000", "", "", "", "cpu:5f7000000000", "finished"}, recs[1])
+	require.Equal(t, []string{"PPO", "1.500", "75.0", "0.2500", "75.0", "0.0100", "30016", "240128", "20.5", "cpu:990000000000", "finished"}, recs[2])
 	require.Equal(t, "DPO", recs[3][0])
 	require.Len(t, recs, 4)
 	zh, err := csv.NewReader(bytes.NewReader(tu.CSV(ZH))).ReadAll()
 	require.NoError(t, err)
-	require.Equal(t, ZH.T("fbt.col.reward"), zh[0][1], "headers in the page's language")
+	require.Equal(t, ZH.T("fbt.col.reward")+"："+ZH.T("about.fbt.col.reward"), zh[0][1], "headers in the page's language")
 }
 
 // TestTuningFailuresAndStop: an error or a done without a result fails a lane and closes its
@@ -261,7 +269,9 @@ func TestTuningRenders(t *testing.T) {
 			require.NotContains(t, page, `id="fbt-try-noleash"`, "no try-this while the methods run")
 			require.True(t, hasTag(page, "input", `id="fbt-m-ppo-kl_coef"`, `value="0.2"`, " disabled"))
 			require.Equal(t, [][2]string{{feedback.SFT, statusDone}, {feedback.PPO, statusDone}, {feedback.DPO, statusStarting}}, tableRows(page))
-			require.Contains(t, page, `<td class="num data win">0.750</td>`)
+			require.Contains(t, page, `<td class="num data win">75%</td>`, "the win rate as a percentage")
+			require.Contains(t, page, `<td class="num data accuracy">80%</td>`, "accuracy as a percentage")
+			requireHeadingsExplained(t, page, "fbt-table", 10)
 			require.Contains(t, page, `data-match="matches"`, "the SFT model's fingerprint matches the link's")
 			require.Contains(t, page, `data-match="differs"`, "PPO's does not")
 			require.Contains(t, page, `data-judge="taste"`)

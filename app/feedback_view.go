@@ -654,7 +654,12 @@ func (f *Feedback) renderTuning() app.UI {
 	return app.Section().Class("panel").ID("fb-tune").Body(
 		app.H2().Text(l.T("fb.tune.title")),
 		app.If(!ready, app.P().ID("fb-tune-wait").Class("hint").Text(l.T("fb.tune.needs_rm"))),
-		f.setup.render(l, running || !ready || (f.link != nil && f.choice.Kind == startLink && !f.linkEdited)),
+		// The methods' settings fold away once tuning starts, so the results come right under
+		// the buttons; the learner opens them again to change something.
+		app.Details().ID("fbt-setup").Class("setup").Open(f.tuning == nil).Body(
+			app.Summary().Text(l.T("setup.title")),
+			f.setup.render(l, running || !ready || (f.link != nil && f.choice.Kind == startLink && !f.linkEdited)),
+		),
 		app.Div().Class("controls").Body(
 			app.Button().ID("fb-tune-run").Class("primary").Text(l.T("fb.tune.run")).Disabled(!ready || running || f.busy()).
 				OnClick(func(ctx app.Context, e app.Event) { f.runMethods() }),

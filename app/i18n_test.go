@@ -171,6 +171,10 @@ func TestEveryKeyUsedExists(t *testing.T) {
 	for _, k := range tuningKeys() {
 		used[k] = true
 	}
+	// The results columns' explanations.
+	for _, k := range columnKeys {
+		used[k], used["about."+k] = true, true
+	}
 	for k := range used {
 		require.Contains(t, en, k, "English has no %q", k)
 		require.Contains(t, zh, k, "Chinese has no %q", k)

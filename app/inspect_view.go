@@ -223,12 +223,13 @@ func probRGB(p float32) (r, g, b int) {
 	return lerp(255, 11), lerp(255, 58), lerp(255, 143)
 }
 
-// inkOn is the text colour that reads on probColour(p).
-func inkOn(p float32) string {
-	if math.Sqrt(float64(p)) > 0.55 {
-		return "#ffffff"
-	}
-	return "#1d2330"
+// underlineColour is a written token's underline in the samples: pale grey for a token the model
+// found unlikely, dark blue for one it was sure of (probColour's end). An underline rather than a
+// background, so shaded text never looks like selected text.
+func underlineColour(p float32) string {
+	t := math.Sqrt(math.Min(1, math.Max(0, float64(p))))
+	lerp := func(from, to float64) int { return int(math.Round(from + (to-from)*t)) }
+	return fmt.Sprintf("#%02x%02x%02x", lerp(214, 11), lerp(218, 58), lerp(227, 143))
 }
 
 // Next-token bars geometry (SVG user units).
@@ -358,7 +359,7 @@ func colourScale(b *strings.Builder, id string, x, y, w, h int, colour func(t fl
 }
 
 // renderSampleText is one sample: its prompt as written, then each token the model wrote,
-// shaded by the probability the model gave it, with the percentage as its title.
+// underlined in a colour for the probability the model gave it, with the percentage as its title.
 func renderSampleText(l Lang, s sample) app.UI {
 	var written strings.Builder
 	for _, t := range s.Tokens {
@@ -372,7 +373,7 @@ func renderSampleText(l Lang, s sample) app.UI {
 		app.Span().Class("prompt").Text(prompt),
 		app.Range(s.Tokens).Slice(func(i int) app.UI {
 			t := s.Tokens[i]
-			return app.Span().Class("tok").Style("background-color", probColour(t.Prob)).Style("color", inkOn(t.Prob)).
+			return app.Span().Class("tok").Style("border-bottom-color", underlineColour(t.Prob)).
 				Title(l.T("samples.token_prob", pct(t.Prob))).Text(t.Token)
 		}),
 	)
@@ -382,8 +383,8 @@ func renderSampleText(l Lang, s sample) app.UI {
 func sampleScale(l Lang) app.UI {
 	return app.P().ID("sample-scale").Class("hint").Body(
 		app.Text(l.T("samples.shading")+" "),
-		app.Span().Class("swatch").Style("background-color", probColour(0.02)).Style("color", inkOn(0.02)).Text(l.T("samples.unlikely")),
+		app.Span().Class("swatch").Style("border-bottom-color", underlineColour(0.02)).Text(l.T("samples.unlikely")),
 		app.Text(" → "),
-		app.Span().Class("swatch").Style("background-color", probColour(0.95)).Style("color", inkOn(0.95)).Text(l.T("samples.likely")),
+		app.Span().Class("swatch").Style("border-bottom-color", underlineColour(0.95)).Text(l.T("samples.likely")),
 	)
 }
