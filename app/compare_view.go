@@ -592,12 +592,7 @@ func (c *Compare) renderTable() app.UI {
 			)),
 			app.TBody().Body(app.Range(rows).Slice(func(i int) app.UI {
 				r := rows[i]
-				cell := func(class, v string) app.UI {
-					if r.Status != statusDone || v == "" { // not measured yet, or nothing to measure (the base trains nothing)
-						v = "–"
-					}
-					return app.Td().Class("num data " + class).Text(v) // data: numbers and units, in no language
-				}
+				cell := func(class, v string) app.UI { return resultCell(r.Status, class, v) }
 				return app.Tr().DataSet("method", r.Name).DataSet("status", r.Status).Body(
 					app.Th().Scope("row").Body(
 						app.Text(methodName(l, r.Name)),
@@ -728,4 +723,14 @@ func (c *Compare) renderShare() app.UI {
 		app.Span().Class("hint").Text(" "+l.T("cmp.share_hint")),
 		c.share.render(l, "cmp-"),
 	)
+}
+
+// resultCell is one figure of a results table (the comparison's, the feedback stage's): "–"
+// until the row's model finished, or where it has nothing to measure (the base, the SFT model
+// trains nothing); its text is data, numbers and units in no language.
+func resultCell(status, class, v string) app.UI {
+	if status != statusDone || v == "" {
+		v = "–"
+	}
+	return app.Td().Class("num data " + class).Text(v)
 }

@@ -68,19 +68,8 @@ func (r *rewardModel) apply(m protocol.Message) bool {
 		}
 	case protocol.Scores:
 		r.Scores = m.PairScores
-	case protocol.Done:
-		if r.Result != nil {
-			r.Status = statusDone
-		} else {
-			r.Status, r.Err = statusFailed, "the trainer finished without a result"
-		}
-		return true
-	case protocol.Error:
-		if m.Error == "stopped" {
-			r.Status = statusStopped
-		} else {
-			r.Status, r.Err = statusFailed, m.Error
-		}
+	case protocol.Done, protocol.Error:
+		r.Status, r.Err = ended(m, r.Result != nil)
 		return true
 	}
 	return false

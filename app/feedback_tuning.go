@@ -521,12 +521,7 @@ func (t *tuning) renderTable(l Lang) app.UI {
 			)),
 			app.TBody().Body(app.Range(rows).Slice(func(i int) app.UI {
 				r := rows[i]
-				cell := func(class, v string) app.UI {
-					if r.Status != statusDone || v == "" { // not measured yet, or nothing to measure
-						v = "–"
-					}
-					return app.Td().Class("num data " + class).Text(v) // data: numbers and units, in no language
-				}
+				cell := func(class, v string) app.UI { return resultCell(r.Status, class, v) }
 				return app.Tr().DataSet("method", r.Name).DataSet("status", r.Status).Body(
 					app.Th().Scope("row").Body(
 						app.Text(tuningName(l, r.Name)),

@@ -218,18 +218,23 @@ func (w *workerLane) follow(m protocol.Message, hasResult func() bool) bool {
 			w.Device, w.Fallback = m.Device.Name, m.Device.Fallback
 		}
 		w.Status = statusRunning
-	case protocol.Done:
-		if hasResult() {
-			w.Status = statusDone
-		} else {
-			w.Status, w.Err = statusFailed, "the trainer finished without a result"
-		}
-	case protocol.Error:
-		if m.Error == "stopped" {
-			w.Status = statusStopped
-		} else {
-			w.Status, w.Err = statusFailed, m.Error
-		}
+	case protocol.Done, protocol.Error:
+		w.Status, w.Err = ended(m, hasResult())
 	}
 	return true
+}
+
+// ended is the state a worker's request ends in, and why it failed: done finishes it when its
+// result came (else it failed without one), "stopped" is the learner's stop, any other error a
+// failure.
+func ended(m protocol.Message, hasResult bool) (status, err string) {
+	switch {
+	case m.Kind == protocol.Done && hasResult:
+		return statusDone, ""
+	case m.Kind == protocol.Done:
+		return statusFailed, "the trainer finished without a result"
+	case m.Error == "stopped":
+		return statusStopped, ""
+	}
+	return statusFailed, m.Error
 }
