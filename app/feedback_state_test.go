@@ -353,6 +353,9 @@ func TestFeedbackTrainsTheRewardModel(t *testing.T) {
 	)
 	require.Equal(t, []point{{50, 0.6, 0.65}, {100, 0.4, 0.5}}, f.reward.Points)
 	require.Contains(t, f.reward.chart(EN), `data-line="1"`, "both curves drawn")
+	w.say(protocol.Message{ID: id, Kind: protocol.Progress, Event: &job.Event{Event: "progress", Method: feedback.RewardModel, Step: 101, Steps: 150, TrainLoss: 0.39}})
+	require.Equal(t, 101, f.reward.Step, "the progress bar moves at every step, between evaluations")
+	require.Len(t, f.reward.Points, 2, "a step's progress draws no evaluation")
 	w.say(
 		protocol.Message{ID: id, Kind: protocol.Result, Event: &job.Event{Event: "result", Method: feedback.RewardModel, RMAccuracy: &acc, Fingerprint: "cpu:0000000000bb"}},
 		protocol.Message{ID: id, Kind: protocol.Scores, PairScores: scores},
