@@ -6,7 +6,7 @@ ADDR      ?= 127.0.0.1:8080
 FUZZTIME  ?= 60s
 export XDG_RUNTIME_DIR ?= /tmp/pretune-xdg
 
-.PHONY: base screenshots lesson feedback-lesson device-bench-build run build test test-native test-wasm test-golden-v3 vet bench bench-wasm fuzz clean
+.PHONY: npm-deps base screenshots lesson feedback-lesson device-bench-build run build test test-native test-wasm test-golden-v3 vet bench bench-wasm fuzz clean
 
 ## run: build the browser app and serve it at http://$(ADDR)
 run: build
@@ -26,7 +26,13 @@ static:
 	$(GO) run . -static $(STATIC_DIR) -prefix $(PREFIX)
 
 ## test: vet, every test natively, the core again as wasm under Node, the golden run with GOAMD64=v3
-test: vet test-native test-wasm test-golden-v3
+test: vet npm-deps test-native test-wasm test-golden-v3
+
+## npm-deps: the test- and bench-only JavaScript pinned in .npm/package-lock.json (axe-core for the
+## accessibility checks, TensorFlow.js's wasm backend as the browser benchmark's peer); never shipped
+npm-deps: .npm/node_modules/.package-lock.json
+.npm/node_modules/.package-lock.json: .npm/package-lock.json .npm/package.json
+	cd .npm && npm ci --no-audit --no-fund
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1)
