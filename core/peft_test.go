@@ -1,0 +1,118 @@
+package core
+
+import (
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"pretune/core/ops"
+)
+
+// DoRA, IA3, BitFit and LayerNorm tuning: where each starts, what each trains.
+
+func TestDoRAStartsAtBaseMergesAndSwitches(t *testing.T) {
+	m, _ := tinyModel(t, 0)
+	in := fixedInput(m)
+	base := logitsOf(t, m, in)
+	C, L := m.Cfg.Dim, m.Cfg.Layers
+	added, err := m.AttachLoRA(LoRAConfig{Rank: 2, Alpha: 4, UseDoRA: true, Targets: []string{"q_proj", "v_proj", "fc_in", "fc_out"}}, 1)
+	require.NoError(t, err)
+	// A and B as LoRA's, plus one magnitude per output row.
+	lora := 2 * (2*C + 2*C) // q, v: A 2×C, B C×2
+	lora += 2*C + 4*C*2     // fc_in: A 2×C, B 4C×2
+	lora += 2*4*C + C*2     // fc_out: A 2×4C, B C×2
+	require.Equal(t, L*(lora+C+C+4*C+C), added)
+	require.Equal(t, added, m.TrainableCount())
+	require.Equal(t, base, logitsOf(t, m, in), "with B = 0 and m = ||W|| the outputs must equal the base's bit for bit")
+
+	for _, p := range m.MethodParams() {
+		w := ops.Floats(p.W)
+		for i := range w {
+			w[i] += float32(math.Sin(float64(i+1))) * 0.3
+		}
+	}
+	tuned := logitsOf(t, m, in)
+	require.NotEqual(t, base, tuned)
+	updates, err := m.LoRAUpdates()
+	require.NoError(t, err)
+	require.Len(t, updates, 4*L)
+
+	m.MergeLoRA()
+	merged := logitsOf(t, m, in)
+	for i := range tuned {
+		require.InDelta(t, tuned[i], merged[i], 1e-4+1e-4*math.Abs(float64(tuned[i])), "logit %d", i)
+	}
+	// The update is what merging added to the weight.
+	w := ops.Floats(m.Param("blocks.1.mlp.fc_in.weight").W)
+	bk := m.blocks[1].lora[loraFcIn].backup
+	u := updates[4*1+2]
+	require.Equal(t, "fc_in", u.Target)
+	for i, d := range u.Delta {
+		require.InDelta(t, w[i]-ops.Floats(bk)[i], d, 1e-6, "delta %d", i)
+	}
+	m.UnmergeLoRA()
+	require.Equal(t, tuned, logitsOf(t, m, in), "unmerging restores the unmerged model exactly")
+	m.SetLoRAEnabled(false)
+	require.Equal(t, base, logitsOf(t, m, in), "off is the base exactly")
+	m.SetLoRAEnabled(true)
+	require.Equal(t, tuned, logitsOf(t, m, in))
+
+	_, err = tinyModelWith(t).AttachLoRA(LoRAConfig{Rank: 1, Alpha: 1, UseDoRA: true, Dropout: 0.1, Targets: []string{"q_proj"}}, 1)
+	require.ErrorContains(t, err, "dora")
+}
+
+func tinyModelWith(t *testing.T) *Model {
+	m, _ := tinyModel(t, 0)
+	return m
+}
+
+func TestIA3StartsAtBase(t *testing.T) {
+	m, _ := tinyModel(t, 0)
+	in := fixedInput(m)
+	base := logitsOf(t, m, in)
+	C, L := m.Cfg.Dim, m.Cfg.Layers
+	added, err := m.AttachIA3(DefaultIA3())
+	require.NoError(t, err)
+	require.Equal(t, L*(C+C+4*C), added, "a vector for keys and values (C each) and the MLP's hidden units (4C)")
+	require.Equal(t, added, m.TrainableCount())
+	require.Equal(t, []int{C, 1}, m.Param("blocks.0.attn.k_proj.ia3_l").Shape)
+	require.Equal(t, []int{1, 4 * C}, m.Param("blocks.0.mlp.fc_out.ia3_l").Shape, "a feedforward vector scales the input")
+	require.Equal(t, base, logitsOf(t, m, in), "with vectors of ones the outputs must equal the base's bit for bit")
+	for name, want := range map[string]string{"blocks.1.attn.v_proj.ia3_l": "value", "blocks.0.mlp.fc_out.ia3_l": "hidden", "blocks.1.attn.k_proj.ia3_l": "key"} {
+		v := ops.Floats(m.Param(name).W)
+		v[1] = 1.5
+		require.NotEqual(t, base, logitsOf(t, m, in), "a %s scale changes nothing", want)
+		v[1] = 1
+	}
+	_, err = m.AttachIA3(DefaultIA3())
+	require.Error(t, err)
+	for name, c := range map[string]IA3Config{
+		"none":            {},
+		"unknown":         {Targets: []string{"c_attn"}},
+		"twice":           {Targets: []string{"k_proj", "k_proj"}},
+		"ff not a target": {Targets: []string{"k_proj"}, Feedforward: []string{"fc_out"}},
+		"ff listed twice": {Targets: []string{"fc_out"}, Feedforward: []string{"fc_out", "fc_out"}},
+	} {
+		require.Error(t, c.Validate(), name)
+	}
+}
+
+func TestBitFitAndLNTuningTrainOnlyTheirTensors(t *testing.T) {
+	m, _ := tinyModel(t, 0)
+	C, L := m.Cfg.Dim, m.Cfg.Layers
+	n := m.AttachBitFit()
+	// q, k, v, o (C each), fc_in (4C), fc_out (C), ln1 and ln2 (C each) per block, and ln_f's.
+	require.Equal(t, L*(4*C+4*C+C+2*C)+C, n)
+	require.Equal(t, n, m.TrainableCount())
+	require.Empty(t, m.MethodParams(), "BitFit adds no tensors")
+	require.False(t, m.Param("blocks.0.attn.q_proj.bias").Frozen)
+	require.True(t, m.Param("blocks.0.ln1.weight").Frozen)
+
+	n = m.AttachLNTuning()
+	require.Equal(t, 2*C*(2*L+1), n)
+	require.Equal(t, n, m.TrainableCount())
+	require.True(t, m.Param("blocks.0.attn.q_proj.bias").Frozen)
+	require.False(t, m.Param("ln_f.weight").Frozen)
+	require.False(t, m.Param("blocks.1.ln2.bias").Frozen)
+}
