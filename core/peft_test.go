@@ -1,6 +1,7 @@
 package core
 
 import (
+	"bytes"
 	"math"
 	"testing"
 
@@ -115,4 +116,87 @@ func TestBitFitAndLNTuningTrainOnlyTheirTensors(t *testing.T) {
 	require.True(t, m.Param("blocks.0.attn.q_proj.bias").Frozen)
 	require.False(t, m.Param("ln_f.weight").Frozen)
 	require.False(t, m.Param("blocks.1.ln2.bias").Frozen)
+}
+
+// TestDoRAAndIA3FilesLoadBack: a DoRA or IA3 adapter saved in PEFT's naming loads onto a fresh
+// copy of the base with the same outputs, bit for bit; a file of one kind is refused by the
+// other's importer, and a damaged one is refused without touching the model.
+func TestDoRAAndIA3FilesLoadBack(t *testing.T) {
+	tweak := func(m *Model) {
+		for _, p := range m.MethodParams() {
+			w := ops.Floats(p.W)
+			for i := range w {
+				w[i] += float32(i%5)*0.1 - 0.2
+			}
+		}
+	}
+	dora, _ := tinyModel(t, 0)
+	doraCfg := LoRAConfig{Rank: 2, Alpha: 4, UseDoRA: true, Targets: []string{"q_proj", "fc_out"}}
+	_, err := dora.AttachLoRA(doraCfg, 1)
+	require.NoError(t, err)
+	tweak(dora)
+	var doraFile bytes.Buffer
+	require.NoError(t, dora.ExportLoRA(&doraFile))
+	require.Contains(t, doraFile.String(), `"base_model.model.blocks.1.mlp.fc_out.lora_magnitude_vector":{"dtype":"F32","shape":[8]`)
+	require.Contains(t, doraFile.String(), `\"use_dora\":true`)
+
+	ia3, _ := tinyModel(t, 0)
+	_, err = ia3.AttachIA3(DefaultIA3())
+	require.NoError(t, err)
+	tweak(ia3)
+	var ia3File bytes.Buffer
+	require.NoError(t, ia3.ExportIA3(&ia3File))
+	require.Contains(t, ia3File.String(), `"base_model.model.blocks.0.mlp.fc_out.ia3_l":{"dtype":"F32","shape":[1,32]`)
+	require.Contains(t, ia3File.String(), `"base_model.model.blocks.1.attn.v_proj.ia3_l":{"dtype":"F32","shape":[8,1]`)
+	require.Contains(t, ia3File.String(), `"peft_type":"IA3"`)
+
+	in := fixedInput(dora)
+	fresh, _ := tinyModel(t, 0)
+	base := logitsOf(t, fresh, in)
+	require.NoError(t, fresh.ImportLoRA(bytes.NewReader(doraFile.Bytes())))
+	got, ok := fresh.LoRA()
+	require.True(t, ok)
+	require.Equal(t, doraCfg, got)
+	require.Equal(t, logitsOf(t, dora, in), logitsOf(t, fresh, in))
+	require.NotEqual(t, base, logitsOf(t, fresh, in))
+
+	fresh, _ = tinyModel(t, 0)
+	require.NoError(t, fresh.ImportIA3(bytes.NewReader(ia3File.Bytes())))
+	gotIA3, ok := fresh.IA3()
+	require.True(t, ok)
+	require.Equal(t, DefaultIA3(), gotIA3)
+	require.Equal(t, logitsOf(t, ia3, in), logitsOf(t, fresh, in))
+	require.NotEqual(t, base, logitsOf(t, fresh, in))
+
+	for _, tc := range []struct {
+		name   string
+		load   func(*Model, []byte) error
+		file   []byte
+		want   error
+		attach func(*Model) bool
+	}{
+		{"ia3 file as lora", func(m *Model, b []byte) error { return m.ImportLoRA(bytes.NewReader(b)) }, ia3File.Bytes(), ErrLoRANotAdapter, nil},
+		{"lora file as ia3", func(m *Model, b []byte) error { return m.ImportIA3(bytes.NewReader(b)) }, doraFile.Bytes(), ErrLoRANotAdapter, nil},
+		{"dora without a magnitude", func(m *Model, b []byte) error { return m.ImportLoRA(bytes.NewReader(b)) },
+			bytes.Replace(doraFile.Bytes(), []byte("blocks.0.attn.q_proj.lora_magnitude_vector"), []byte("blocks.0.attn.q_proj.lora_magnitude_vectoX"), 1), ErrLoRAMismatch, nil},
+		{"dora file read as plain lora", func(m *Model, b []byte) error { return m.ImportLoRA(bytes.NewReader(b)) },
+			bytes.Replace(doraFile.Bytes(), []byte(`,\"use_dora\":true`), []byte(`,\"use_dorX\":true`), 1), ErrLoRAMismatch, nil},
+		{"ia3 vector cut short", func(m *Model, b []byte) error { return m.ImportIA3(bytes.NewReader(b)) }, ia3File.Bytes()[:ia3File.Len()-4], ErrLoRADamaged, nil},
+		{"ia3 with another target", func(m *Model, b []byte) error { return m.ImportIA3(bytes.NewReader(b)) },
+			bytes.Replace(ia3File.Bytes(), []byte("blocks.0.attn.k_proj.ia3_l"), []byte("blocks.0.attn.q_proj.ia3_l"), 1), ErrLoRAMismatch, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, _ := tinyModel(t, 0)
+			before, err := f.Weights()
+			require.NoError(t, err)
+			err = tc.load(f, tc.file)
+			require.ErrorIs(t, err, tc.want)
+			after, err := f.Weights()
+			require.NoError(t, err)
+			require.Equal(t, before, after, "a refused file leaves the model as it was")
+			_, hasLoRA := f.LoRA()
+			_, hasIA3 := f.IA3()
+			require.False(t, hasLoRA || hasIA3, "a refused file attaches nothing")
+		})
+	}
 }
