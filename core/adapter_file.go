@@ -1,6 +1,7 @@
 package core
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -86,4 +87,18 @@ func adapterValues(entries map[string]safetensors.Entry, body []byte, want map[s
 		}
 	}
 	return values, nil
+}
+
+// ImportAdapter reads an adapter file of any kind the model writes, by its peft_type: IA3
+// (ExportIA3) or else LoRA, DoRA included (ExportLoRA). It returns the file's peft_type, "IA3"
+// or "LORA", and the importer's error, if any.
+func (m *Model) ImportAdapter(data []byte) (peftType string, err error) {
+	meta, _, _, err := readAdapter(bytes.NewReader(data), "adapter file")
+	if err != nil {
+		return "", err
+	}
+	if meta["peft_type"] == "IA3" {
+		return "IA3", m.ImportIA3(bytes.NewReader(data))
+	}
+	return "LORA", m.ImportLoRA(bytes.NewReader(data))
 }
