@@ -200,3 +200,38 @@ func TestDoRAAndIA3FilesLoadBack(t *testing.T) {
 		})
 	}
 }
+
+// TestDecodeMatchesForwardWithDoRAAndIA3: both live inside the linear layers, so the cached
+// decoder runs them (canDecode), and its logits at every appended position equal the full
+// forward pass's (a DoRA or IA3 scratch buffer sized for the batch, or a skipped scale, would not).
+func TestDecodeMatchesForwardWithDoRAAndIA3(t *testing.T) {
+	for name, attach := range map[string]func(m *Model) error{
+		"dora": func(m *Model) error {
+			_, err := m.AttachLoRA(LoRAConfig{Rank: 2, Alpha: 4, UseDoRA: true, Targets: LoRATargets[:]}, 7)
+			return err
+		},
+		"ia3": func(m *Model) error { _, err := m.AttachIA3(DefaultIA3()); return err },
+	} {
+		t.Run(name, func(t *testing.T) {
+			m, _ := decodeModel(t)
+			probe := []int32{4, 9, 5, 12}
+			base := fullLogits(t, m, probe)
+			require.NoError(t, attach(m))
+			perturb(m.MethodParams(), 0.3)
+			require.NotEqual(t, base, fullLogits(t, m, probe))
+			require.True(t, m.canDecode())
+			dc := m.newDecoder()
+			defer dc.free()
+			seq := []int32{4, 9}
+			got, err := dc.prefill(seq)
+			require.NoError(t, err)
+			for len(seq) < m.Cfg.Context {
+				require.LessOrEqual(t, maxRelDiff(got, fullLogits(t, m, seq)), 1e-5, "position %d", len(seq)-1)
+				next := int32(numSpecial + len(seq)%(m.Cfg.Vocab-numSpecial))
+				seq = append(seq, next)
+				got, err = dc.step(next)
+				require.NoError(t, err)
+			}
+		})
+	}
+}
