@@ -52,7 +52,7 @@ func TestPEFTMethodsInTheBrowser(t *testing.T) {
 		click(t, ctx, "#m-"+kind) // the lesson's four off, the new four on
 	}
 	waitFor(t, ctx, `['dora','ia3','bitfit','ln_tuning'].every(k => document.querySelector('#m-'+k).checked) && !document.querySelector('#m-full').checked`, 5*time.Second)
-	typeInto(t, ctx, "#cmp-steps", "10")
+	typeInto(t, ctx, "#cmp-steps", "4") // short: the methods run, the numbers are not judged
 	runComparison(t, ctx)
 	waitFor(t, ctx, `document.querySelectorAll('#cmp-lanes li').length === 4`, 30*time.Second)
 	waitFor(t, ctx, `['done','failed','stopped'].includes(document.querySelector('#cmp-status').dataset.phase)`, 4*time.Minute)
