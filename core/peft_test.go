@@ -2,6 +2,7 @@ package core
 
 import (
 	"bytes"
+	"errors"
 	"math"
 	"testing"
 
@@ -234,4 +235,64 @@ func TestDecodeMatchesForwardWithDoRAAndIA3(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzImportAdapter: any bytes given to ImportAdapter (the compare view's and the worker's load
+// path, DoRA and IA3 files included) are either refused with exactly one kind of refusal,
+// leaving the model as it was, or loaded into a model that exports a file loading back to the
+// same weights.
+func FuzzImportAdapter(f *testing.F) {
+	dora, _ := tinyModel(f, 0)
+	_, err := dora.AttachLoRA(LoRAConfig{Rank: 1, Alpha: 2, UseDoRA: true, Targets: []string{"v_proj"}}, 1)
+	require.NoError(f, err)
+	var doraFile bytes.Buffer
+	require.NoError(f, dora.ExportLoRA(&doraFile))
+	ia3, _ := tinyModel(f, 0)
+	_, err = ia3.AttachIA3(IA3Config{Targets: []string{"v_proj", "fc_out"}, Feedforward: []string{"fc_out"}})
+	require.NoError(f, err)
+	var ia3File bytes.Buffer
+	require.NoError(f, ia3.ExportIA3(&ia3File))
+	for _, file := range [][]byte{doraFile.Bytes(), ia3File.Bytes()} {
+		f.Add(file)
+		f.Add(file[:len(file)-3])
+		f.Add(bytes.Replace(file, []byte(`[1,32]`), []byte(`[32,1]`), 1))
+	}
+	f.Add(safetensorsOf(`{"__metadata__":{"peft_type":"IA3","ia3_config":"{\"target_modules\":[\"k_proj\"],\"feedforward_modules\":[]}"}}`, 0))
+	f.Add(safetensorsOf(`{"__metadata__":{"peft_type":"IA3","ia3_config":"{\"target_modules\":[]}"}}`, 0))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fresh, _ := tinyModel(t, 0)
+		before, err := fresh.Weights()
+		require.NoError(t, err)
+		kind, err := fresh.ImportAdapter(data)
+		if err != nil {
+			kinds := 0
+			for _, k := range []error{ErrLoRADamaged, ErrLoRANotAdapter, ErrLoRAMismatch} {
+				if errors.Is(err, k) {
+					kinds++
+				}
+			}
+			require.Equal(t, 1, kinds, "%v", err)
+			after, werr := fresh.Weights()
+			require.NoError(t, werr)
+			require.Equal(t, before, after)
+			_, hasLoRA := fresh.LoRA()
+			_, hasIA3 := fresh.IA3()
+			require.False(t, hasLoRA || hasIA3, "a refused file attaches nothing")
+			return
+		}
+		var out bytes.Buffer
+		if kind == "IA3" {
+			require.NoError(t, fresh.ExportIA3(&out))
+		} else {
+			require.NoError(t, fresh.ExportLoRA(&out))
+		}
+		again, _ := tinyModel(t, 0)
+		_, err = again.ImportAdapter(out.Bytes())
+		require.NoError(t, err)
+		w1, err := fresh.Weights()
+		require.NoError(t, err)
+		w2, err := again.Weights()
+		require.NoError(t, err)
+		require.Equal(t, w1, w2)
+	})
 }
