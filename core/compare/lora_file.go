@@ -45,10 +45,10 @@ func AdapterOf(results []Result, method string) ([]byte, error) {
 // PEFT's IA3 naming.
 func HasAdapterFile(kind string) bool { return kind == LoRA || kind == DoRA || kind == IA3 }
 
-// LoadAdapter puts a LoRA adapter file (core.Model.ExportLoRA's, or PEFT's with the same names)
-// on a clone of base and reports what a LoRA method's result shows: the answers to cfg's fixed
-// prompts with the adapter on, off and merged, the learned updates ΔW = s·B·A, and the trainable
-// parameters. It trains nothing and measures no accuracy. A generate task only: the file holds
+// LoadAdapter puts an adapter file (core.Model.ExportLoRA's or ExportIA3's, or PEFT's with the
+// same names) on a clone of base and reports what the method's result shows: the answers to
+// cfg's fixed prompts, and for LoRA and DoRA with the adapter off and merged too and the learned
+// updates ΔW, and the trainable parameters. Its Kind is the file's: LoRA, DoRA or IA3. It trains nothing and measures no accuracy. A generate task only: the file holds
 // LoRA's matrices, not the class head a classify task's answers need. The base is unchanged;
 // a refused file's error wraps core.ErrLoRADamaged, ErrLoRANotAdapter or ErrLoRAMismatch.
 func LoadAdapter(base *core.Model, tk *core.Tokenizer, t *task.Task, cfg Config, adapter []byte) (*Result, error) {
