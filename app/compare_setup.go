@@ -242,10 +242,10 @@ var methodFields = []methodField{
 	{Key: "lr", Kinds: compare.Kinds, Min: 1e-6, Max: 1,
 		Get: func(m methodSetup) float64 { return float64(m.Filled().LR) },
 		Set: func(m *methodSetup, v float64) { m.LR = float32(v) }},
-	{Key: "rank", Kinds: []string{compare.LoRA}, Min: 1, Max: core.MaxDim, Int: true,
+	{Key: "rank", Kinds: []string{compare.LoRA, compare.DoRA}, Min: 1, Max: core.MaxDim, Int: true,
 		Get: func(m methodSetup) float64 { return float64(m.Rank) },
 		Set: func(m *methodSetup, v float64) { m.Rank = int(v) }},
-	{Key: "alpha", Kinds: []string{compare.LoRA}, Min: 1e-3, Max: 1024,
+	{Key: "alpha", Kinds: []string{compare.LoRA, compare.DoRA}, Min: 1e-3, Max: 1024,
 		Get: func(m methodSetup) float64 { return float64(m.Filled().Alpha) },
 		Set: func(m *methodSetup, v float64) { m.Alpha = float32(v) }},
 	{Key: "size", Kinds: []string{compare.Adapter}, Min: 1, Max: 4 * core.MaxDim, Int: true,
@@ -392,7 +392,7 @@ func (s compareSetup) Spec(lang Lang) (runspec.Spec, error) {
 	spec.FineTune = &ft
 	for _, m := range s.Methods {
 		if m.On && (m.Kind != compare.Head || t.Kind == task.KindClassify) { // a head fits labels only
-			if m.Kind == compare.LoRA && len(m.targets()) == 0 { // a link would read "none" as the default four
+			if (m.Kind == compare.LoRA || m.Kind == compare.DoRA) && len(m.targets()) == 0 { // a link would read "none" as the default four
 				return runspec.Spec{}, errNoTargets
 			}
 			spec.Methods = append(spec.Methods, m.Link())

@@ -332,7 +332,7 @@ func (c *Compare) renderMethod(m *methodSetup, running bool) app.UI {
 		settings = append(settings, c.renderNumber(id+"-"+fd.Key, l.T("mfield."+fd.Key), fd.Get(*m), fd.Default(*m), disabled,
 			func(text string) error { return m.SetField(fd.Key, text) }, func() { m.Reset(fd.Key) }))
 	}
-	if m.Kind == compare.LoRA {
+	if m.Kind == compare.LoRA || m.Kind == compare.DoRA {
 		settings = append(settings, c.renderTargets(m, disabled))
 	}
 	if m.Kind == compare.Head {
@@ -367,11 +367,12 @@ func (c *Compare) renderMethod(m *methodSetup, running bool) app.UI {
 func (c *Compare) renderTargets(m *methodSetup, disabled bool) app.UI {
 	l := c.Lang
 	chosen := m.targets()
-	return app.FieldSet().ID("m-lora-targets").Class("targets").Body(
+	id := "m-" + m.Kind // m-lora-targets, m-dora-targets
+	return app.FieldSet().ID(id+"-targets").Class("targets").Body(
 		app.Legend().Text(l.T("mfield.targets")),
 		app.Range(core.LoRATargets[:]).Slice(func(i int) app.UI {
 			name := core.LoRATargets[i]
-			id := "m-lora-target-" + name
+			id := id + "-target-" + name
 			return app.Span().Class("target").Body(
 				app.Input().Type("checkbox").ID(id).Checked(slices.Contains(chosen, name)).Disabled(disabled).
 					OnChange(func(ctx app.Context, e app.Event) { m.SetTarget(name, ctx.JSSrc().Get("checked").Bool()) }),
@@ -380,7 +381,7 @@ func (c *Compare) renderTargets(m *methodSetup, disabled bool) app.UI {
 		}),
 		app.Div().Body(
 			app.Span().Class("default").Text(l.T("field.default", l.T("mfield.targets_default"))),
-			resetButton(l, "m-lora-targets", l.T("mfield.targets"), disabled || m.IsDefault("targets"), func() { m.Reset("targets") }),
+			resetButton(l, id+"-targets", l.T("mfield.targets"), disabled || m.IsDefault("targets"), func() { m.Reset("targets") }),
 		),
 	)
 }

@@ -117,10 +117,10 @@ func (a *loadedAdapter) Apply(m protocol.Message) {
 	}
 }
 
-// wantsAdapter says whether the lane is a LoRA method that finished and whose adapter file has
-// not been asked for yet.
+// wantsAdapter says whether the lane is a method with an adapter file (LoRA, DoRA, IA3) that
+// finished and whose file has not been asked for yet.
 func (l *lane) wantsAdapter() bool {
-	return l.Status == statusDone && l.Method.Kind == compare.LoRA && l.AdapterReq == 0
+	return l.Status == statusDone && compare.HasAdapterFile(l.Method.Kind) && l.AdapterReq == 0
 }
 
 // awaitsAdapter says whether the lane's adapter file was asked for and has not come yet.

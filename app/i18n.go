@@ -740,6 +740,17 @@ var en = map[string]string{
 	"about.fbt.col.win.taste":        "how often the built-in taste that made the picks prefers this model's answer to the SFT model's",
 	"about.fbt.col.win.reward_model": "how often the reward model scores this model's answer above the SFT model's",
 	"about.fbt.col.kl":               "how far the model's predictions moved from the SFT model it started from",
+
+	// #17 part a: DoRA, IA3, BitFit and LayerNorm tuning (method kinds and the LoRA view's IA3 panel).
+	"method.dora":            "DoRA",
+	"method.ia3":             "IA3",
+	"method.bitfit":          "BitFit",
+	"method.ln_tuning":       "LayerNorm tuning",
+	"method.about.dora":      "Like LoRA, but each output's weights are split into a direction, which the low-rank update turns, and a length, which it learns on its own: often closer to full fine-tuning at the same rank.",
+	"method.about.ia3":       "Freezes the model and learns one number for every key, value and hidden unit of the MLP that scales it: the fewest new parameters of any method here, for when memory is tightest.",
+	"method.about.bitfit":    "Trains only the biases the model already has and freezes every other weight: no new parameters at all, a very cheap baseline to beat.",
+	"method.about.ln_tuning": "Trains only the gains and biases of the layer normalisations: no new parameters and very few trained, to see how far rescaling the existing features goes.",
+	"ia3.panel_about":        "IA3 has no low-rank update to draw: its vectors rescale each layer's keys, values and the MLP's hidden units.",
 }
 
 // zh is every Simplified Chinese word of the interface, with the same keys as en.
@@ -1423,4 +1434,15 @@ var zh = map[string]string{
 	"about.fbt.col.win.taste":        "内置口味认为这个模型的回答比监督微调模型的更好的比例",
 	"about.fbt.col.win.reward_model": "奖励模型给这个模型的回答打分高于监督微调模型的比例",
 	"about.fbt.col.kl":               "模型的预测离它出发时的监督微调模型有多远",
+
+	// #17 part a: DoRA, IA3, BitFit and LayerNorm tuning (method kinds and the LoRA view's IA3 panel).
+	"method.dora":            "权重分解低秩适配",
+	"method.ia3":             "激活缩放",
+	"method.bitfit":          "只调偏置",
+	"method.ln_tuning":       "只调层归一化",
+	"method.about.dora":      "与低秩适配类似，但把每个输出的权重分成方向和长度：低秩更新转动方向，长度单独学习；同样的秩下常常更接近全量微调。",
+	"method.about.ia3":       "冻结模型，为每个键、值和多层感知机的每个隐藏单元学一个缩放它的数：新增参数是这里所有方法中最少的，适合内存最紧的时候。",
+	"method.about.bitfit":    "只训练模型已有的偏置，冻结其他所有权重：完全不增加参数，是一个很便宜、值得一比的基准。",
+	"method.about.ln_tuning": "只训练层归一化的增益和偏置：不增加参数，训练的数也很少，看看只靠重新缩放已有的特征能走多远。",
+	"ia3.panel_about":        "激活缩放没有低秩更新可画：它的向量缩放每层的键、值和多层感知机的隐藏单元。",
 }

@@ -102,12 +102,13 @@ type loraPanel struct {
 	Lane   *lane // the method's lane, whose adapter file can be saved; nil for a loaded one
 }
 
-// LoRAPanels are the LoRA models with updates to show: each LoRA method that finished, in the
-// spec's order, then a loaded adapter.
+// LoRAPanels are the adapters to show: each LoRA or DoRA method that finished, with updates,
+// and each IA3 method, with none (its panel offers its file), in the spec's order, then a
+// loaded adapter.
 func (c *comparison) LoRAPanels() []loraPanel {
 	var out []loraPanel
 	for i, l := range c.Lanes {
-		if l.Result != nil && len(l.Result.LoRAUpdates) > 0 {
+		if l.Result != nil && (len(l.Result.LoRAUpdates) > 0 || l.Method.Kind == compare.IA3) {
 			out = append(out, loraPanel{Key: strconv.Itoa(i), Name: l.Method.Label(), View: &l.LoRA, Result: l.Result, Lane: l})
 		}
 	}
@@ -290,9 +291,6 @@ func (c *Compare) renderLoRAPanel(p loraPanel) app.UI {
 	l := c.Lang
 	v := p.View
 	u, layers, targets, ok := v.pick(p.Result.LoRAUpdates)
-	if !ok {
-		return nil
-	}
 	id := "lora-" + p.Key
 	var sw, save app.UI
 	if hasSwitch(p.Result) {
@@ -322,6 +320,13 @@ func (c *Compare) renderLoRAPanel(p loraPanel) app.UI {
 				OnClick(func(ctx app.Context, e app.Event) { download(ln.Adapter, p.Name+"-adapter.safetensors") }),
 			app.Span().ID(id+"-save-about").Class("hint").Text(l.T("lora.save_about")),
 			why,
+		)
+	}
+	if !ok { // IA3: nothing to draw, its file to save
+		return app.Div().ID(id).Class("lora-panel").DataSet("method", p.Name).Body(
+			app.H4().Body(loraPanelName(l, p)),
+			app.P().ID(id+"-about").Class("hint").Text(l.T("ia3.panel_about")),
+			save,
 		)
 	}
 	var blocks app.UI

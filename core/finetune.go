@@ -35,6 +35,9 @@ func (m *Model) newMethodActs(a *acts) {
 			if m.loraCfg.Dropout > 0 {
 				la.xd, la.dxd = f(N*lo.in), f(N*lo.in)
 			}
+			if lo.M != nil {
+				la.dora = m.newDoRAActs(lo, N)
+			}
 			a.lora[lo] = la
 		}
 		for _, ad := range bl.adapters {
@@ -53,6 +56,7 @@ func (m *Model) newMethodActs(a *acts) {
 	if m.value != nil {
 		a.value = &valueActs{values: f(N), dvalues: f(N)}
 	}
+	m.newIA3Acts(a)
 }
 
 // FineTuneOptions are the fine-tuning switches that are not optimiser settings.

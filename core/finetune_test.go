@@ -55,6 +55,14 @@ func TestFineTuneMethodsLearn(t *testing.T) {
 		// still lower the loss clearly.
 		{"adapter", 3e-2, func(m *Model) error { _, err := m.AttachAdapters(AdapterConfig{Size: 8}, 1); return err }, 0, 0.9},
 		{"prefix", 3e-2, func(m *Model) error { _, err := m.AttachPrefix(PrefixConfig{Len: 4}, nil, 1); return err }, 0, 0.97},
+		// DoRA, IA3, BitFit and LayerNorm tuning: each must lower the loss clearly too.
+		{"dora", 3e-2, func(m *Model) error {
+			_, err := m.AttachLoRA(LoRAConfig{Rank: 4, Alpha: 8, UseDoRA: true, Targets: LoRATargets[:]}, 1)
+			return err
+		}, 0, 0.9},
+		{"ia3", 1e-1, func(m *Model) error { _, err := m.AttachIA3(DefaultIA3()); return err }, 0, 0.95},
+		{"bitfit", 3e-2, func(m *Model) error { m.AttachBitFit(); return nil }, 0, 0.9},
+		{"ln_tuning", 3e-2, func(m *Model) error { m.AttachLNTuning(); return nil }, 0, 0.85},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -41,6 +41,7 @@ type acts struct {
 	prefix  []*prefixActs // per layer; nil entries without prefix tuning
 	head    *headActs
 	value   *valueActs
+	ia3     map[*ia3Layer]*ia3Acts
 }
 
 func (m *Model) newActs(B, T int) *acts {
@@ -114,6 +115,9 @@ func (a *acts) bufs() []ops.Buf {
 	}
 	if a.value != nil {
 		out = append(out, a.value.values, a.value.dvalues)
+	}
+	for _, ac := range a.ia3 {
+		out = append(out, ac.pre, ac.dpre)
 	}
 	return out
 }

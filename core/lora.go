@@ -36,6 +36,10 @@ type LoRAConfig struct {
 	RSLoRA  bool     `json:"use_rslora"`     // rank-stabilised scaling α/√r (Kalajdzievski 2023)
 	Dropout float32  `json:"lora_dropout"`   // dropout on the LoRA branch's input while training
 	Targets []string `json:"target_modules"` // names from LoRATargets
+	// UseDoRA makes it DoRA (Liu et al. 2024, PEFT's use_dora): the update goes to the direction
+	// of each output row and a learned magnitude per row scales it (dora.go). omitempty: plain
+	// LoRA's config (its adapter files, its links) reads exactly as before.
+	UseDoRA bool `json:"use_dora,omitempty"`
 }
 
 // AttentionTargets are the four attention projections, the targets LoRA adapts unless told
@@ -62,6 +66,8 @@ func (c LoRAConfig) Validate(C int) error {
 		return fmt.Errorf("lora: alpha %g is outside (0, 1024]", c.Alpha)
 	case !(c.Dropout >= 0 && c.Dropout < 0.9):
 		return fmt.Errorf("lora: dropout %g is outside [0, 0.9)", c.Dropout)
+	case c.UseDoRA && c.Dropout > 0:
+		return fmt.Errorf("dora: lora_dropout %g: DoRA here takes no dropout (its norm is of the whole weight)", c.Dropout)
 	case len(c.Targets) == 0:
 		return fmt.Errorf("lora: no target layers (choose from %s)", strings.Join(LoRATargets[:], ", "))
 	}
@@ -90,6 +96,7 @@ func loraIndex(name string) int {
 // loraLayer is one adapted linear layer.
 type loraLayer struct {
 	A, B    *Param // A [r, in], B [out, r]
+	M       *Param // DoRA's magnitude [out] (lora_magnitude_vector), nil for plain LoRA
 	w       *Param // the adapted base weight [out, in]
 	in, out int
 	layer   int
@@ -100,13 +107,20 @@ type loraLayer struct {
 
 // loraActs are one adapted layer's saved activations and scratch for one batch shape.
 type loraActs struct {
-	xd  ops.Buf // the input after LoRA dropout (N×in); nil without dropout
-	u   ops.Buf // s·xd·Aᵀ (N×r)
-	du  ops.Buf // scratch: s·dy·B (N×r)
-	dxd ops.Buf // scratch: du·A before dropout's backward (N×in); nil without dropout
+	xd   ops.Buf // the input after LoRA dropout (N×in); nil without dropout
+	u    ops.Buf // s·xd·Aᵀ (N×r)
+	du   ops.Buf // scratch: s·dy·B (N×r)
+	dxd  ops.Buf // scratch: du·A before dropout's backward (N×in); nil without dropout
+	dora *doraActs
 }
 
-func (la *loraActs) bufs() []ops.Buf { return []ops.Buf{la.xd, la.u, la.du, la.dxd} }
+func (la *loraActs) bufs() []ops.Buf {
+	out := []ops.Buf{la.xd, la.u, la.du, la.dxd}
+	if la.dora != nil {
+		out = append(out, la.dora.bufs()...)
+	}
+	return out
+}
 
 // siteLoRA is the dropout site of a LoRA branch: far above the model's own sites.
 func siteLoRA(layer, target int) uint32 { return uint32(1<<16 + numLoRATargets*layer + target) }
@@ -147,6 +161,11 @@ func (m *Model) AttachLoRA(c LoRAConfig, seed uint64) (int, error) {
 			m.Dev.Upload(lo.A.W, host)
 			bl.lora[t] = lo
 			added += lo.A.Size() + lo.B.Size()
+			if c.UseDoRA {
+				lo.M = m.addParam(pre+"lora_magnitude_vector", false, out)
+				m.initMagnitude(lo)
+				added += lo.M.Size()
+			}
 		}
 	}
 	m.allocActs()
@@ -205,6 +224,15 @@ func (m *Model) MergeLoRA() {
 				lo.backup = m.Dev.Alloc(lo.w.Size())
 			}
 			m.Dev.Copy(lo.backup, lo.w.W)
+			if lo.M != nil { // DoRA: the weight becomes g ⊙ (W + s·B·A), row by row
+				merged, err := m.doraMerged(lo)
+				if err != nil {
+					continue // a failed device: the layer stays unmerged, its branch runs
+				}
+				m.Dev.Upload(lo.w.W, merged)
+				lo.merged = true
+				continue
+			}
 			sb := m.Dev.Alloc(lo.B.Size())
 			m.Dev.Copy(sb, lo.B.W)
 			m.Dev.Scale(sb, lo.B.Size(), s)
@@ -244,6 +272,14 @@ func (m *Model) loraActive(lo *loraLayer) bool { return lo != nil && !m.loraOff 
 
 // proj is a linear layer with its LoRA branch, if any: y = x·Wᵀ + b + s·(drop(x)·Aᵀ)·Bᵀ.
 func (m *Model) proj(a *acts, y, x ops.Buf, w, b *Param, lo *loraLayer, N, in, out int, pass Pass) {
+	if m.loraActive(lo) && lo.M != nil {
+		m.doraForward(a, y, x, w, b, lo, N, in, out)
+		return
+	}
+	if ia := m.ia3[w]; ia != nil {
+		m.ia3Forward(a, ia, y, x, w, b, N, in, out)
+		return
+	}
 	m.linear(y, x, w, b, N, in, out)
 	if !m.loraActive(lo) {
 		return
@@ -263,6 +299,14 @@ func (m *Model) proj(a *acts, y, x ops.Buf, w, b *Param, lo *loraLayer, N, in, o
 // dA += (s·dy·B)ᵀ·drop(x) and dx += drop'(s·dy·B·A). With accumulate false dx is overwritten
 // by the base layer's part first, then the branch adds.
 func (m *Model) projBackward(a *acts, dx, dy, x ops.Buf, w, b *Param, lo *loraLayer, N, in, out int, accumulate bool, pass Pass) {
+	if m.loraActive(lo) && lo.M != nil {
+		m.doraBackward(a, dx, dy, x, w, b, lo, N, in, out, accumulate)
+		return
+	}
+	if ia := m.ia3[w]; ia != nil {
+		m.ia3Backward(a, ia, dx, dy, x, w, b, N, in, out, accumulate)
+		return
+	}
 	m.linearBackward(dx, dy, x, w, b, N, in, out, accumulate)
 	if !m.loraActive(lo) {
 		return
@@ -308,6 +352,14 @@ func (m *Model) LoRAUpdates() ([]LoRAUpdate, error) {
 	for _, bl := range m.blocks {
 		for _, lo := range bl.lora {
 			if lo == nil {
+				continue
+			}
+			if lo.M != nil { // DoRA: ΔW = g ⊙ (W + s·B·A) - W, what merging changes
+				delta, err := m.doraDelta(lo)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, LoRAUpdate{Layer: lo.layer, Target: LoRATargets[lo.target], Rows: lo.out, Cols: lo.in, Delta: delta})
 				continue
 			}
 			sb := m.Dev.Alloc(lo.B.Size())
@@ -358,6 +410,9 @@ func (m *Model) BakeLoRA() error {
 				continue
 			}
 			drop[lo.A], drop[lo.B] = true, true
+			if lo.M != nil {
+				drop[lo.M] = true
+			}
 			if lo.backup != nil {
 				m.Dev.Free(lo.backup)
 			}

@@ -1,12 +1,10 @@
 package core
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"sort"
 	"strings"
 
@@ -51,7 +49,11 @@ func (m *Model) ExportLoRA(w io.Writer) error {
 	for _, bl := range m.blocks {
 		for _, lo := range bl.lora {
 			if lo != nil {
-				for _, p := range []*Param{lo.A, lo.B} {
+				ps := []*Param{lo.A, lo.B}
+				if lo.M != nil {
+					ps = append(ps, lo.M) // DoRA: PEFT's lora_magnitude_vector beside A and B
+				}
+				for _, p := range ps {
 					names = append(names, loraPrefix+p.Name)
 					params[loraPrefix+p.Name] = p
 				}
@@ -80,22 +82,10 @@ func (m *Model) ExportLoRA(w io.Writer) error {
 // config. Every tensor must be present, with the right shape and finite values; on any error the
 // model's weights are unchanged.
 func (m *Model) ImportLoRA(r io.Reader) error {
-	data, err := io.ReadAll(io.LimitReader(r, 1<<30))
+	meta, entries, body, err := readAdapter(r, "lora file")
 	if err != nil {
 		return err
 	}
-	if len(data) < 8 {
-		return fmt.Errorf("lora file: %w: %d bytes is too short for a safetensors header", ErrLoRADamaged, len(data))
-	}
-	hlen := binary.LittleEndian.Uint64(data[:8])
-	if hlen > maxLoRAHeader || hlen > uint64(len(data)-8) {
-		return fmt.Errorf("lora file: %w: header length %d does not fit the file of %d bytes", ErrLoRADamaged, hlen, len(data))
-	}
-	meta, entries, err := safetensors.DecodeHeader(data[8 : 8+hlen])
-	if err != nil {
-		return fmt.Errorf("lora file: %w: header: %v", ErrLoRADamaged, err)
-	}
-	body := data[8+hlen:]
 	if meta["lora_config"] == "" {
 		return fmt.Errorf("lora file: %w: the metadata has no lora_config", ErrLoRANotAdapter)
 	}
@@ -129,51 +119,14 @@ func (m *Model) ImportLoRA(r io.Reader) error {
 			pre := fmt.Sprintf("%sblocks.%d.%s.", loraPrefix, l, loraModule[t])
 			want[pre+"lora_A.weight"] = []int{cfg.Rank, in}
 			want[pre+"lora_B.weight"] = []int{out, cfg.Rank}
-		}
-	}
-	values := map[string][]float32{}
-	// In name order, so a file with several faults always names the same one first.
-	names := make([]string, 0, len(want))
-	for name := range want {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		shape := want[name]
-		e, ok := entries[name]
-		if !ok {
-			return fmt.Errorf("lora file: %w: tensor %s is missing", ErrLoRAMismatch, name)
-		}
-		if e.Dtype != "F32" {
-			return fmt.Errorf("lora file: %w: tensor %s is %s, not F32", ErrLoRAMismatch, name, e.Dtype)
-		}
-		if fmt.Sprint(e.Shape) != fmt.Sprint(shape) {
-			return fmt.Errorf("lora file: %w: tensor %s has shape %v, want %v", ErrLoRAMismatch, name, e.Shape, shape)
-		}
-		n := int64(shape[0] * shape[1])
-		off := e.DataOffsets
-		// Start within the data first: a start near the int64 limit would wrap start+4n
-		// around to a small end that passes the other checks.
-		if len(off) != 2 || off[0] < 0 || off[0] > int64(len(body)) || off[1] != off[0]+4*n || off[1] > int64(len(body)) {
-			return fmt.Errorf("lora file: %w: tensor %s has data offsets %v outside the %d bytes of data", ErrLoRADamaged, name, off, len(body))
-		}
-		v := safetensors.Floats(body[off[0]:off[1]], int(n))
-		for i := range v {
-			if math.IsNaN(float64(v[i])) || math.IsInf(float64(v[i]), 0) {
-				return fmt.Errorf("lora file: %w: tensor %s has a non-finite value at %d", ErrLoRADamaged, name, i)
+			if cfg.UseDoRA {
+				want[pre+"lora_magnitude_vector"] = []int{out}
 			}
 		}
-		values[name] = v
 	}
-	extra := make([]string, 0, len(entries))
-	for name := range entries {
-		extra = append(extra, name)
-	}
-	sort.Strings(extra)
-	for _, name := range extra {
-		if _, ok := want[name]; !ok {
-			return fmt.Errorf("lora file: %w: unexpected tensor %s (not in its lora_config)", ErrLoRAMismatch, name)
-		}
+	values, err := adapterValues(entries, body, want, "lora file", "lora_config")
+	if err != nil {
+		return err
 	}
 	if !m.hasLoRA() {
 		if _, err := m.AttachLoRA(cfg, 0); err != nil {
@@ -190,7 +143,7 @@ func (m *Model) ImportLoRA(r io.Reader) error {
 }
 
 func sameLoRA(a, b LoRAConfig) bool {
-	return a.Rank == b.Rank && a.Alpha == b.Alpha && a.RSLoRA == b.RSLoRA && a.Dropout == b.Dropout &&
+	return a.Rank == b.Rank && a.Alpha == b.Alpha && a.RSLoRA == b.RSLoRA && a.Dropout == b.Dropout && a.UseDoRA == b.UseDoRA &&
 		strings.Join(sortedCopy(a.Targets), ",") == strings.Join(sortedCopy(b.Targets), ",")
 }
 

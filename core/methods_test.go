@@ -57,6 +57,24 @@ func methodCases() []methodCase {
 			require.NoError(t, err)
 		}},
 		{name: "masked-lm", mask: ops.Bidirectional, attach: func(t *testing.T, m *Model) {}},
+		// DoRA, IA3, BitFit and LayerNorm tuning (dora.go, ia3.go, bitfit.go).
+		{name: "dora-all-targets-rslora", attach: lora(LoRAConfig{Rank: 2, Alpha: 3, RSLoRA: true, UseDoRA: true, Targets: LoRATargets[:]}), train: true},
+		{name: "dora-under-class-head", class: true, attach: func(t *testing.T, m *Model) {
+			_, err := m.AttachLoRA(LoRAConfig{Rank: 2, Alpha: 2, UseDoRA: true, Targets: []string{"q_proj", "fc_in"}}, 5)
+			require.NoError(t, err)
+			_, err = m.AttachClassHead(2, false, 5)
+			require.NoError(t, err)
+		}},
+		{name: "ia3-peft-default", attach: func(t *testing.T, m *Model) {
+			_, err := m.AttachIA3(DefaultIA3())
+			require.NoError(t, err)
+		}, train: true},
+		{name: "ia3-every-target-two-feedforward", attach: func(t *testing.T, m *Model) {
+			_, err := m.AttachIA3(IA3Config{Targets: LoRATargets[:], Feedforward: []string{"o_proj", "fc_in"}})
+			require.NoError(t, err)
+		}},
+		{name: "bitfit", attach: func(t *testing.T, m *Model) { m.AttachBitFit() }, train: true},
+		{name: "ln-tuning", attach: func(t *testing.T, m *Model) { m.AttachLNTuning() }},
 	}
 }
 

@@ -72,6 +72,10 @@ type Model struct {
 	head      *classHead // a classification head replacing the LM head, or nil
 	value     *valueHead // PPO's value head beside the LM head, or nil (policy.go)
 
+	// IA3 (ia3.go): its vectors by the weight of the layer they rescale (nil without), and config.
+	ia3    map[*Param]*ia3Layer
+	ia3Cfg IA3Config
+
 	train, single *acts // activations for a training batch, and for one sequence (sampling)
 }
 

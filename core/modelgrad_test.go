@@ -54,6 +54,11 @@ func randomizeForGradients(m *Model, seed uint64) {
 		if k >= m.nBase {
 			std = 0.1
 		}
+		// DoRA's magnitudes and IA3's vectors are scales, near 1 like the gains: near 0 they
+		// would starve their layers of signal.
+		if strings.HasSuffix(p.Name, ".lora_magnitude_vector") || strings.HasSuffix(p.Name, ".ia3_l") {
+			gain, std = true, 0.3
+		}
 		w := ops.Floats(p.W)
 		for i := range w {
 			w[i] = float32(r.NormFloat64() * std)

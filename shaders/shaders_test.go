@@ -17,7 +17,8 @@ var wantKernels = []string{
 	"attn_softmax_backward", "copy", "cross_entropy", "cross_entropy_backward", "dropout",
 	"dropout_backward", "embed", "embed_backward", "gelu", "gelu_backward", "layernorm",
 	"layernorm_backward", "layernorm_backward_params", "matmul", "matmul_naive", "matmul_thin",
-	"merge_heads", "scale", "split_heads", "sum_squares", "zero",
+	"merge_heads", "scale", "scale_cols", "scale_cols_backward", "split_heads", "sum_squares",
+	"weight_norm", "weight_norm_backward", "zero",
 }
 
 func TestNames(t *testing.T) {

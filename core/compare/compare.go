@@ -173,8 +173,13 @@ func prepare(base *core.Model, t *task.Task, cfg Config, meth Method, valTokens 
 	var attachErr error
 	switch meth.Kind {
 	case Full:
-	case LoRA:
+	case LoRA, DoRA:
 		_, attachErr = m.AttachLoRA(meth.LoRAConfig(), cfg.Seed)
+	case IA3:
+		_, attachErr = m.AttachIA3(core.DefaultIA3())
+	case BitFit, LNTuning:
+		// They choose which base tensors train: after the class head below, which would
+		// freeze the body again.
 	case Adapter:
 		_, attachErr = m.AttachAdapters(core.AdapterConfig{Size: meth.Size}, cfg.Seed)
 	case Prefix:
@@ -198,6 +203,12 @@ func prepare(base *core.Model, t *task.Task, cfg Config, meth Method, valTokens 
 	if attachErr != nil {
 		m.Free()
 		return nil, attachErr
+	}
+	switch meth.Kind {
+	case BitFit:
+		m.AttachBitFit()
+	case LNTuning:
+		m.AttachLNTuning()
 	}
 	return m, nil
 }
@@ -310,6 +321,13 @@ func trainMethod(ctx context.Context, base *core.Model, tk *core.Tokenizer, t *t
 		if err := loraExtras(r, ft, t, cfg); err != nil {
 			return nil, nil, err
 		}
+	}
+	if _, ok := m.IA3(); ok {
+		var buf bytes.Buffer
+		if err := m.ExportIA3(&buf); err != nil {
+			return nil, nil, err
+		}
+		r.AdapterFile = buf.Bytes()
 	}
 	return m, r, nil
 }

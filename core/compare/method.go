@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"unicode/utf8"
 
 	"pretune/core"
@@ -23,8 +24,19 @@ const (
 	Base    = "base"    // the result name of the untouched base model
 )
 
+// The parameter-efficient methods of issue #17 (part a): DoRA, IA3, BitFit, LayerNorm tuning.
+const (
+	DoRA     = "dora"      // LoRA on each output row's direction plus a learned magnitude per row (PEFT's use_dora)
+	IA3      = "ia3"       // learned vectors rescaling keys, values and the MLP's hidden units (PEFT's IA3)
+	BitFit   = "bitfit"    // only the base's biases train: no new parameters
+	LNTuning = "ln_tuning" // only the base's LayerNorm gains and biases train (PEFT's LN_TUNING)
+)
+
 // Kinds are the method kinds, in the order the page offers them.
-var Kinds = []string{Full, LoRA, Adapter, Prefix, Head}
+var Kinds = []string{Full, LoRA, Adapter, Prefix, Head, DoRA, IA3, BitFit, LNTuning}
+
+// lowRank says whether a kind takes LoRA's settings (rank, α, targets).
+func lowRank(kind string) bool { return kind == LoRA || kind == DoRA }
 
 // Method is one fine-tuning method with its few settings, as a share link carries it (its JSON
 // is the link's: field names and order must not change) and as Run runs it. The settings a kind
@@ -56,7 +68,7 @@ func (m Method) Label() string {
 func Defaults(kind string) Method {
 	m := Method{Kind: kind}
 	switch kind {
-	case LoRA:
+	case LoRA, DoRA:
 		m.Rank = 4
 	case Adapter:
 		m.Size = 16
@@ -83,6 +95,17 @@ func DefaultLR(kind string) float32 {
 		return 1e-1
 	case Head:
 		return 3e-3
+	case DoRA:
+		return 1e-2 // LoRA's: the same low-rank update, its magnitudes start at the base's norms
+	case IA3:
+		// The vectors start at 1 and scale whole activations: a step of 3e-2 moves a scale by
+		// a few percent, enough to learn within a few hundred steps (IA3's paper uses 3e-3
+		// on models a thousand times larger, for many more steps).
+		return 3e-2
+	case BitFit, LNTuning:
+		// Biases and gains are few and start where pretraining left them; LoRA's step moves
+		// them as much as the task needs without the blow-ups of larger ones.
+		return 1e-2
 	}
 	return 1e-3
 }
@@ -94,7 +117,7 @@ func (m Method) Filled() Method {
 	if m.LR == 0 {
 		m.LR = DefaultLR(m.Kind)
 	}
-	if m.Kind == LoRA {
+	if lowRank(m.Kind) {
 		if m.Alpha == 0 {
 			m.Alpha = 2 * float32(m.Rank)
 		}
@@ -113,7 +136,7 @@ func (m Method) Canonical() Method {
 	if f.LR == DefaultLR(m.Kind) {
 		m.LR = 0
 	}
-	if m.Kind == LoRA {
+	if lowRank(m.Kind) {
 		m.Alpha = f.Alpha
 		if slices.Equal(f.Targets, core.AttentionTargets()) {
 			m.Targets = nil
@@ -123,10 +146,10 @@ func (m Method) Canonical() Method {
 	return m
 }
 
-// LoRAConfig is a lora method's core config, its defaults filled.
+// LoRAConfig is a lora (or dora) method's core config, its defaults filled.
 func (m Method) LoRAConfig() core.LoRAConfig {
 	f := m.Filled()
-	return core.LoRAConfig{Rank: f.Rank, Alpha: f.Alpha, Targets: f.Targets}
+	return core.LoRAConfig{Rank: f.Rank, Alpha: f.Alpha, Targets: f.Targets, UseDoRA: m.Kind == DoRA}
 }
 
 // DefaultMethods are the default lesson's methods for a task kind.
@@ -166,7 +189,7 @@ func (m Method) Validate(C int, taskKind string) error {
 		return nil
 	}
 	var errs []error
-	if m.Kind != LoRA {
+	if !lowRank(m.Kind) {
 		errs = append(errs, unused(m.Rank == 0 && m.Alpha == 0 && len(m.Targets) == 0, "rank, alpha or targets"))
 	}
 	if m.Kind != Adapter {
@@ -182,8 +205,8 @@ func (m Method) Validate(C int, taskKind string) error {
 		return err
 	}
 	switch m.Kind {
-	case Full:
-	case LoRA:
+	case Full, IA3, BitFit, LNTuning:
+	case LoRA, DoRA:
 		if !(m.Alpha >= 0 && m.Alpha <= 1e4) {
 			return fmt.Errorf("alpha %g is outside 0..10000", m.Alpha)
 		}
@@ -201,7 +224,7 @@ func (m Method) Validate(C int, taskKind string) error {
 			return fmt.Errorf("a class head needs a classify task")
 		}
 	default:
-		return fmt.Errorf("kind %q is not one of %s, %s, %s, %s, %s", m.Kind, Full, LoRA, Adapter, Prefix, Head)
+		return fmt.Errorf("kind %q is not one of %s", m.Kind, strings.Join(Kinds, ", "))
 	}
 	return nil
 }

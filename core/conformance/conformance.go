@@ -29,6 +29,7 @@ type Reporter func(name string, err error)
 func Run(d ops.Device, report Reporter) {
 	for _, check := range []func(ops.Device, Reporter){
 		MatMul, AddBias, Embed, LayerNorm, GELU, Heads, AttnSoftmax, Dropout, CrossEntropy, Elementwise, AdamW,
+		ScaleCols, WeightNorm, // DoRA and IA3 (peft_checks.go)
 	} {
 		check(d, report)
 	}

@@ -23,7 +23,8 @@ func runSuite(d ops.Device) []result {
 
 // groups are the name prefixes of the exported op groups.
 var groups = []string{"matmul/", "addbias/", "embed/", "layernorm/", "gelu/", "heads/", "attnsoftmax/",
-	"dropout/", "crossentropy/", "elementwise/", "adamw/"}
+	"dropout/", "crossentropy/", "elementwise/", "adamw/",
+	"scalecols/", "weightnorm/"} // DoRA and IA3
 
 // TestCPUPassesItsOwnSuite: the reference device conforms, every group reports, and names are
 // unique (a duplicate would hide a case).

@@ -36,7 +36,7 @@ func Run(dev ops.Device) (losses []float64, weightsHash string, err error) {
 }
 
 // Methods are the fine-tuning methods' golden runs, by name, in a fixed order.
-var Methods = []string{"sft-full", "lora", "adapter", "prefix", "class-head", "masked-lm"}
+var Methods = []string{"sft-full", "lora", "adapter", "prefix", "class-head", "masked-lm", "dora", "ia3", "bitfit", "ln-tuning"}
 
 // methodSteps is each method run's length: warm-up, the cosine and several passes over the tiny
 // tasks, and all six runs together take about two seconds under wasm.
@@ -102,6 +102,14 @@ func RunMethod(dev ops.Device, name string) (losses []float64, weightsHash strin
 		_, err = m.AttachAdapters(core.AdapterConfig{Size: 4}, 5)
 	case "prefix":
 		_, err = m.AttachPrefix(core.PrefixConfig{Len: 3}, nil, 5)
+	case "dora":
+		_, err = m.AttachLoRA(core.LoRAConfig{Rank: 2, Alpha: 4, UseDoRA: true, Targets: core.LoRATargets[:]}, 5)
+	case "ia3":
+		_, err = m.AttachIA3(core.DefaultIA3())
+	case "bitfit":
+		m.AttachBitFit()
+	case "ln-tuning":
+		m.AttachLNTuning()
 	case "class-head":
 		// The body trains too, with bidirectional attention and mean pooling.
 		m.Mask = ops.Bidirectional

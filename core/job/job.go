@@ -435,7 +435,7 @@ func taskFor(spec runspec.Spec, tk *core.Tokenizer) (*task.Task, error) {
 	return t, nil
 }
 
-// LoadAdapter puts a LoRA adapter file on a comparison's base (compare.LoadAdapter) and reports
+// LoadAdapter puts an adapter file (LoRA, DoRA or IA3) on a comparison's base (compare.LoadAdapter) and reports
 // it as a "result" event named compare.Loaded: its answers to the comparison's fixed prompts
 // (on, off and merged), its updates and trainable parameters. Nothing trains, so it has no
 // accuracy, forgetting, speed or fingerprint.

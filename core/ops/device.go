@@ -167,6 +167,16 @@ type Device interface {
 	SumSquares(out Buf, slot int, x Buf, n int)
 	// AdamW updates n parameters p in place from gradients g and moments m, v.
 	AdamW(p, g, m, v Buf, n int, a AdamWArgs)
+
+	// ScaleCols: out[r,c] = x[r,c]·s[c] for a rows×cols x (IA3's rescaling, DoRA's magnitude).
+	ScaleCols(out, x, s Buf, rows, cols int)
+	// ScaleColsBackward: dx[r,c] += dy[r,c]·s[c] and ds[c] += Σ_r dy[r,c]·x[r,c], r increasing.
+	ScaleColsBackward(dx, ds, dy, x, s Buf, rows, cols int)
+	// WeightNorm: norm[r] = sqrt(Σ_c w[r,c]²) and g[r] = m[r]/norm[r] (exactly 1 when
+	// m[r] == norm[r]) for a rows×cols w: DoRA's per-output-row scale.
+	WeightNorm(norm, g, w, m Buf, rows, cols int)
+	// WeightNormBackward: dm[r] += dg[r]/norm[r] and dw[r,c] += -(dg[r]·m[r]/norm[r]³)·w[r,c].
+	WeightNormBackward(dw, dm, dg, w, m, norm Buf, rows, cols int)
 }
 
 // Limiter is implemented by devices that bound the size of one buffer (GPUs do). NewTrainer

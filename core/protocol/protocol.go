@@ -24,7 +24,7 @@ const (
 	// Inspect asks what the model of the run in progress (or of the last run) does with Prompt:
 	// its InspectTop most likely next tokens and its attention maps. It answers Inspection.
 	Inspect = "inspect"
-	// LoadAdapter puts the LoRA adapter file Adapter on the comparison base Base (a checkpoint
+	// LoadAdapter puts the adapter file Adapter (LoRA, DoRA or IA3) on the comparison base Base (a checkpoint
 	// in either format) and answers the fixed prompts of the comparison Code carries (its task
 	// and schedule): a Result whose event is named compare.Loaded, with the answers on, off and
 	// merged and the updates ΔW, then Done. Nothing trains. A file that cannot be used answers
@@ -90,10 +90,10 @@ const (
 	// its spec and fingerprint and no optimizer state, so a comparison started from it knows
 	// (job.IsBaseOf) which pretraining its base is. Only a run that finished can be saved so.
 	FormatBase = "base"
-	// FormatAdapter is a LoRA method's adapter alone (core.Model.ExportLoRA: PEFT-style
-	// safetensors), after a comparison in this worker finished: the method named Method, or the
-	// only LoRA method when Method is empty. A method that is not LoRA, or a save before the
-	// comparison's result, answers an error.
+	// FormatAdapter is a LoRA, DoRA or IA3 method's adapter alone (core.Model.ExportLoRA or
+	// ExportIA3: PEFT-style safetensors), after a comparison in this worker finished: the method
+	// named Method, or the only such method when Method is empty (compare.AdapterOf). Another
+	// method, or a save before the comparison's result, answers an error.
 	FormatAdapter = "adapter"
 	// FormatSFT is the SFT model an OpenSFT made or loaded, weights and tokenizer (job.SaveSFT
 	// when it is a feedback spec's SFT model, which records the spec), for the method workers'

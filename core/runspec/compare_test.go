@@ -168,7 +168,7 @@ func TestCompareRefuses(t *testing.T) {
 		{"steps 0", ft("steps", 0), ErrInvalid, "fine-tuning steps 0 is outside"},
 		{"warm-up over steps", ft("warmup", 501), ErrInvalid, "warm-up 501 is outside 0..500"},
 		{"eval_every 0", ft("eval_every", 0), ErrInvalid, "eval_every 0 is outside"},
-		{"unknown kind", method(0, "kind", "ia3"), ErrInvalid, `kind "ia3" is not one of`},
+		{"unknown kind", method(0, "kind", "magic"), ErrInvalid, `kind "magic" is not one of`},
 		{"lora rank too big", method(1, "r", 65), ErrInvalid, "rank 65 is outside 1..64"},
 		{"lora rank 0", method(1, "r", 0), ErrInvalid, "rank 0 is outside"},
 		{"lora bad target", method(1, "targets", []string{"wte"}), ErrInvalid, "wte"},
