@@ -74,8 +74,8 @@ func (c *compareState) openLink(frag string) {
 		return
 	}
 	c.link, c.linkErr = &spec, err
-	if spec.Lang != "" {
-		c.host.setLang(Lang(spec.Lang))
+	if lang := linkLang(frag, spec.Lang); lang != "" { // a teacher's lang= first
+		c.host.setLang(lang)
 	}
 	c.form = setupFromComparison(spec, c.linkBase(spec))
 	c.errs = nil
