@@ -42,7 +42,7 @@ func TestTeacherLink(t *testing.T) {
 	srv := httptest.NewServer(newHandler())
 	t.Cleanup(srv.Close)
 	origin := srv.URL
-	ctx := newBrowser(t, 3*time.Minute)
+	ctx := newBrowser(t, 5*time.Minute)
 	var reqs requestLog
 	reqs.listen(t, ctx)
 	openApp(t, ctx, origin+"/")
@@ -64,6 +64,11 @@ func TestTeacherLink(t *testing.T) {
 	want := origin + "/#views=pretrain,compare,presets&hide=lr,cmp.methods&fix=steps:20,device:cpu"
 	waitFor(t, ctx, fmt.Sprintf(`document.querySelector('#t-link').value === %q`, want), 5*time.Second)
 	screenshot(t, ctx, "teacher.png")
+	choose(t, ctx, "#lang", "zh")
+	waitFor(t, ctx, `document.querySelector('.app').lang === 'zh'`, 10*time.Second)
+	requireNoEnglish(t, ctx, "teacher")
+	choose(t, ctx, "#lang", "en")
+	waitFor(t, ctx, `document.querySelector('.app').lang === 'en'`, 10*time.Second)
 
 	// A student opens it.
 	do(t, ctx, chromedp.Navigate("about:blank"), chromedp.Navigate(want))
@@ -92,7 +97,7 @@ func TestTeacherLink(t *testing.T) {
 	spec.Device, spec.Fingerprint = runspec.DeviceCPU, fp
 	link, err := runspec.URL(origin+"/", spec)
 	require.NoError(t, err)
-	link += "&views=pretrain&hide=lr,seed"
+	link += "&views=pretrain&hide=lr,seed&colour=red"
 	_, err = url.Parse(link)
 	require.NoError(t, err)
 	do(t, ctx, chromedp.Navigate("about:blank"), chromedp.Navigate(link))
@@ -101,6 +106,7 @@ func TestTeacherLink(t *testing.T) {
 	require.Equal(t, "matches", eval[string](t, ctx, `document.querySelector('#match').dataset.match`))
 	require.Equal(t, []string{"nav-pretrain"}, eval[[]string](t, ctx, `[...document.querySelectorAll('header nav button')].map(b => b.id)`))
 	require.False(t, eval[bool](t, ctx, `!!document.querySelector('#f-lr') || !!document.querySelector('#f-seed')`))
+	require.Contains(t, text(t, ctx, "#lesson-ignored"), "colour=red", "an option the page does not know is ignored and said")
 
 	// Projector mode at 1024x768: larger chart text, no setup panel.
 	do(t, ctx, chromedp.EmulateViewport(1024, 768))
