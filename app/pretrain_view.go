@@ -250,7 +250,7 @@ func (p *Pretrain) renderForm() app.UI {
 				})
 			}),
 		)),
-		p.lessonPicker("corpus", l.T("corpus.pick"), func(v string) string { return corpusLabel(l, v, "") }, app.FieldSet().Body(
+		p.lessonPicker("corpus", l.T("label.corpus"), l.T("corpus.pick"), func(v string) string { return corpusLabel(l, v, "") }, app.FieldSet().Body(
 			app.Legend().Text(l.T("label.corpus")),
 			app.Label().For("corpus").Text(l.T("corpus.pick")),
 			app.Select().ID("corpus").Disabled(running).OnChange(func(ctx app.Context, e app.Event) {
@@ -269,7 +269,7 @@ func (p *Pretrain) renderForm() app.UI {
 		)),
 		app.FieldSet().Body(
 			app.Legend().Text(l.T("label.model")),
-			p.lessonPicker("size", l.T("size.pick"), func(v string) string { return l.T("size." + v) }, app.Div().Body(
+			p.lessonPicker("size", "", l.T("size.pick"), func(v string) string { return l.T("size." + v) }, app.Div().Body(
 				app.Label().For("size").Text(l.T("size.pick")),
 				app.Select().ID("size").Disabled(running).OnChange(func(ctx app.Context, e app.Event) {
 					if err := f.SetSize(ctx.JSSrc().Get("value").String()); err == nil {
@@ -308,7 +308,7 @@ func (p *Pretrain) renderForm() app.UI {
 			app.P().ID("params").Class("params").Text(paramText),
 			p.renderCheck(),
 		),
-		p.lessonPicker("device", l.T("device.pick"), func(v string) string { return deviceChoiceLabel(l, v) }, app.FieldSet().Body(
+		p.lessonPicker("device", l.T("label.device"), l.T("device.pick"), func(v string) string { return deviceChoiceLabel(l, v) }, app.FieldSet().Body(
 			app.Legend().Text(l.T("label.device")),
 			app.Label().For("device").Text(l.T("device.pick")),
 			app.Select().ID("device").Disabled(running).OnChange(func(ctx app.Context, e app.Event) {
@@ -333,15 +333,20 @@ func (p *Pretrain) renderForm() app.UI {
 }
 
 // lessonPicker is a control as the lesson has it (ui), nothing when the lesson hides control
-// id, or its fixed value read-only (label, then name(value)) when the lesson fixes it.
-func (p *Pretrain) lessonPicker(id, label string, name func(string) string, ui app.UI) app.UI {
+// id, or its fixed value read-only (label, then name(value)) when the lesson fixes it, in a
+// fieldset with the legend ui had ("" for none).
+func (p *Pretrain) lessonPicker(id, legend, label string, name func(string) string, ui app.UI) app.UI {
 	if p.Lesson.hides(id) {
 		return nil
 	}
-	if v, ok := p.Lesson.fixed(id); ok {
-		return fixedRow(p.Lang, id, label, name(v))
+	v, ok := p.Lesson.fixed(id)
+	switch {
+	case !ok:
+		return ui
+	case legend != "":
+		return app.FieldSet().Body(app.Legend().Text(legend), fixedRow(p.Lang, id, label, name(v)))
 	}
-	return ui
+	return fixedRow(p.Lang, id, label, name(v))
 }
 
 // fixedRow shows a value a teacher's link fixed: its label, the value in an <output> with the
