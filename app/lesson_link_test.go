@@ -82,8 +82,8 @@ func TestFragmentRoundTrip(t *testing.T) {
 			require.Equal(t, s, got.String())
 		})
 	}
-	require.Equal(t, "r=1abc&views=pretrain,compare&hide=steps,lr&fix=lr:0.01&lang=zh&projector=1",
-		parseFragment("r=1abc&projector=1&lang=zh&fix=lr:0.01&hide=lr,steps&views=compare,pretrain").String(), "one lesson, one link: options in a fixed order, ids in the app's")
+	require.Equal(t, "r=1abc&views=pretrain,compare&hide=steps,lr&fix=batch:4,lr:0.01&lang=zh&projector=1",
+		parseFragment("r=1abc&projector=1&lang=zh&fix=lr:0.01,batch:4&hide=lr,steps&views=compare,pretrain").String(), "one lesson, one link: options in a fixed order, ids in the app's")
 }
 
 // TestFragmentBadInput: what a fragment cannot use is ignored and listed, what it can use
