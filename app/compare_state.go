@@ -19,6 +19,7 @@ type compareState struct {
 	host compareHost
 
 	form       compareSetup
+	fixed      []fixedValue    // a teacher's link's fixed values: every comparison the form runs has them
 	errs       fieldErrs       // a field's element id -> why its value was refused
 	pretrained pretrainedModel // the pretraining view's run (session.go)
 
@@ -95,6 +96,7 @@ func (c *compareState) runForm(l Lang) {
 	if c.form.Base == basePretrained && c.pretrained.Ready { // the latest finished pretraining
 		c.form.SetBase(basePretrained, c.pretrained.Spec)
 	}
+	fixCompare(&c.form, c.fixed)
 	spec, err := c.form.Spec(l)
 	if err != nil {
 		return

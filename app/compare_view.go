@@ -26,7 +26,8 @@ type Compare struct {
 	app.Compo
 	Lang Lang
 	// Lesson is the teacher's link's options: the controls it hides ("cmp.base", "cmp.task",
-	// "cmp.methods", "cmp.steps", "cmp.seed") are not drawn, and their defaults run.
+	// "cmp.methods", "cmp.steps", "cmp.seed") are not drawn, and their defaults run; the steps
+	// and seed it fixes show read-only.
 	Lesson Lesson
 
 	ctx app.Context
@@ -121,6 +122,8 @@ func (c *Compare) Render() app.UI {
 	if c.form.Base == "" {
 		c.form = defaultCompareSetup(l)
 	}
+	c.fixed = c.Lesson.Fix
+	fixCompare(&c.form, c.fixed)
 	return app.Div().ID("compare").Body(
 		c.renderLink(),
 		app.P().Class("explain").Body(
@@ -239,14 +242,26 @@ func (c *Compare) renderForm() app.UI {
 		)),
 		app.FieldSet().Body(
 			app.Legend().Text(l.T("cmp.schedule")),
-			app.If(!c.Lesson.hides("cmp.steps"), c.renderNumber("cmp-steps", l.T("field.steps"), float64(f.Steps), compare.DefaultSteps, running,
+			c.lessonNumber("cmp.steps", "cmp-steps", l.T("field.steps"), float64(f.Steps), c.renderNumber("cmp-steps", l.T("field.steps"), float64(f.Steps), compare.DefaultSteps, running,
 				func(text string) error { return f.SetSteps(text) }, func() { f.Steps = compare.DefaultSteps })),
-			app.If(!c.Lesson.hides("cmp.seed"), c.renderNumber("cmp-seed", l.T("field.seed"), float64(f.Seed), float64(f.Pre.Config.Seed), running,
+			c.lessonNumber("cmp.seed", "cmp-seed", l.T("field.seed"), float64(f.Seed), c.renderNumber("cmp-seed", l.T("field.seed"), float64(f.Seed), float64(f.Pre.Config.Seed), running,
 				func(text string) error { return f.SetSeed(text) }, func() { f.Seed = f.Pre.Config.Seed })),
 			app.P().ID("cmp-schedule").Class("hint").Text(l.T("cmp.schedule_hint", sched.Warmup, sched.EvalEvery)),
 		),
 		c.renderCheck(),
 	)
+}
+
+// lessonNumber is a number as the lesson has it: ui, nothing when the lesson hides control id,
+// or value read-only (in an <output> with the input's element id) when it fixes it.
+func (c *Compare) lessonNumber(id, elemID, label string, value float64, ui app.UI) app.UI {
+	if c.Lesson.hides(id) {
+		return nil
+	}
+	if _, ok := c.Lesson.fixed(id); ok {
+		return fixedRow(c.Lang, elemID, label, fmtNum(value))
+	}
+	return ui
 }
 
 // tryLinks are the explanation's "try this" links: each loads a setting worth comparing and

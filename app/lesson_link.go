@@ -73,8 +73,8 @@ var lessonControls = func() []lessonControl {
 		lessonControl{ID: "cmp.base", View: viewCompare},
 		lessonControl{ID: "cmp.task", View: viewCompare},
 		lessonControl{ID: "cmp.methods", View: viewCompare},
-		lessonControl{ID: "cmp.steps", View: viewCompare},
-		lessonControl{ID: "cmp.seed", View: viewCompare},
+		lessonControl{ID: "cmp.steps", View: viewCompare, check: func(v string) bool { var s compareSetup; return s.SetSteps(v) == nil }},
+		lessonControl{ID: "cmp.seed", View: viewCompare, check: func(v string) bool { var s compareSetup; return s.SetSeed(v) == nil }},
 	)
 }()
 
@@ -333,12 +333,28 @@ func fixSetup(s *setup, fix []fixedValue) {
 	}
 }
 
-// fixSpec is spec with the lesson's pretraining values fixed, for the run a teacher's link
-// embeds: the link's run and the form the learners see then agree. changed says the run is no
-// longer the one spec was (its fingerprint no longer applies).
+// fixCompare sets the compare form's fixed values ("cmp.steps", "cmp.seed").
+func fixCompare(s *compareSetup, fix []fixedValue) {
+	for _, f := range fix {
+		switch f.ID {
+		case "cmp.steps":
+			_ = s.SetSteps(f.Value)
+		case "cmp.seed":
+			_ = s.SetSeed(f.Value)
+		}
+	}
+}
+
+// fixSpec is spec with the lesson's values fixed, for the run a teacher's link embeds: the
+// link's run and the form the learners see then agree. A plain run takes the pretraining
+// form's values, a comparison the compare form's steps and seed (a feedback stage none).
+// changed says the run is no longer the one spec was (its fingerprints no longer apply).
 func fixSpec(spec runspec.Spec, fix []fixedValue) (out runspec.Spec, changed bool) {
-	if len(fix) == 0 || spec.Compares() {
+	switch {
+	case len(fix) == 0 || spec.Feeds():
 		return spec, false
+	case spec.Compares():
+		return fixComparison(spec, fix)
 	}
 	s, err := setupFromSpec(spec)
 	if err != nil {
@@ -355,6 +371,28 @@ func fixSpec(spec runspec.Spec, fix []fixedValue) (out runspec.Spec, changed boo
 	}
 	fixed.Fingerprint = ""
 	return fixed, true
+}
+
+// fixComparison is fixSpec for a comparison: its fine-tuning steps (with their schedule, as the
+// form makes it) and seed.
+func fixComparison(spec runspec.Spec, fix []fixedValue) (runspec.Spec, bool) {
+	var s compareSetup
+	s.Steps, s.Seed = spec.FineTune.Steps, spec.FineTuneSeed()
+	fixCompare(&s, fix)
+	if s.Steps == spec.FineTune.Steps && s.Seed == spec.FineTuneSeed() {
+		return spec, false
+	}
+	ft := *spec.FineTune
+	if s.Steps != spec.FineTune.Steps {
+		ft = runspec.ScheduleFor(s.Steps)
+	}
+	ft.Seed = s.Seed
+	if s.Seed == spec.Config.Seed { // the pretraining's seed needs no seed of its own (compareSetup.Spec)
+		ft.Seed = 0
+	}
+	// The methods' fingerprints go; the pretraining's (Fingerprint) still holds.
+	spec.FineTune, spec.Fingerprints = &ft, nil
+	return spec, true
 }
 
 // specKey is a spec's code (two specs with one code are one run).

@@ -241,3 +241,31 @@ func TestTeacherFormLink(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "cpu:00000000000a", got.Fingerprint, "an unchanged run keeps its fingerprint: the link reproduces it")
 }
+
+// TestFixComparison: a comparison's fixed fine-tuning steps and seed reach the form, every
+// comparison the run button starts, and the comparison a teacher's link embeds (whose methods'
+// fingerprints then go, the pretraining's staying).
+func TestFixComparison(t *testing.T) {
+	f, _ := baseForm(t)
+	fix := []fixedValue{{"cmp.steps", "7"}, {"cmp.seed", "5"}}
+	c := &compareState{host: &fakeHost{}, form: f, fixed: fix}
+	c.form.Steps, c.form.Seed = 30, 9 // typed before the lesson, or by a "try this"
+	c.runForm(EN)
+	require.NotNil(t, c.cmp)
+	require.Equal(t, 7, c.cmp.Spec.FineTune.Steps)
+	require.Equal(t, uint64(5), c.cmp.Spec.FineTuneSeed())
+
+	spec, err := f.Spec(EN)
+	require.NoError(t, err)
+	spec.Fingerprint, spec.Fingerprints = "cpu:00000000000a", map[string]string{"base": "cpu:00000000000b"}
+	same, changed := fixSpec(spec, []fixedValue{{"cmp.steps", fmtNum(float64(spec.FineTune.Steps))}, {"steps", "3"}})
+	require.False(t, changed, "a plain run's steps do not touch a comparison")
+	require.Equal(t, spec, same)
+	other, changed := fixSpec(spec, fix)
+	require.True(t, changed)
+	require.Equal(t, runspec.ScheduleFor(7).Warmup, other.FineTune.Warmup)
+	require.Equal(t, uint64(5), other.FineTuneSeed())
+	require.Nil(t, other.Fingerprints)
+	require.Equal(t, spec.Fingerprint, other.Fingerprint)
+	require.Equal(t, 20, spec.FineTune.Steps, "the spec given is left as it was")
+}
