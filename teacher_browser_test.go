@@ -61,7 +61,10 @@ func TestTeacherLink(t *testing.T) {
 	choose(t, ctx, "#t-ctl-device", "fix")
 	waitFor(t, ctx, `!!document.querySelector('#t-val-device')`, 5*time.Second)
 	choose(t, ctx, "#t-val-device", runspec.DeviceCPU)
-	want := origin + "/#views=pretrain,compare,presets&hide=lr,cmp.methods&fix=steps:20,device:cpu"
+	choose(t, ctx, `[id="t-ctl-cmp.steps"]`, "fix")
+	waitFor(t, ctx, `!!document.querySelector('[id="t-val-cmp.steps"]')`, 5*time.Second)
+	typeInto(t, ctx, `[id="t-val-cmp.steps"]`, "7")
+	want := origin + "/#views=pretrain,compare,presets&hide=lr,cmp.methods&fix=steps:20,device:cpu,cmp.steps:7"
 	waitFor(t, ctx, fmt.Sprintf(`document.querySelector('#t-link').value === %q`, want), 5*time.Second)
 	screenshot(t, ctx, "teacher.png")
 	choose(t, ctx, "#lang", "zh")
@@ -81,6 +84,8 @@ func TestTeacherLink(t *testing.T) {
 	require.Equal(t, "OUTPUT", eval[string](t, ctx, `document.querySelector('#f-steps').tagName`), "a fixed value is read-only")
 	require.Equal(t, "20", text(t, ctx, "#f-steps"))
 	require.Equal(t, "OUTPUT", eval[string](t, ctx, `document.querySelector('#device').tagName`))
+	require.Equal(t, "OUTPUT", eval[string](t, ctx, `document.querySelector('#cmp-steps').tagName`), "the compare view's fixed steps")
+	require.Equal(t, "7", text(t, ctx, "#cmp-steps"))
 	screenshot(t, ctx, "teacher-link.png")
 	click(t, ctx, "#preset-en-tiny") // a preset's own steps give way to the fixed ones
 	require.Equal(t, "20", text(t, ctx, "#f-steps"))
