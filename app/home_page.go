@@ -168,12 +168,12 @@ func (h *Home) Render() app.UI {
 			app.Button().ID("projector").Class("tab projector-switch").Aria("pressed", h.projector).Title(l.T("projector.about")).
 				Text(l.T("projector.switch")).OnClick(func(ctx app.Context, e app.Event) { h.projector = !h.projector }),
 		),
-		// Always drawn (hidden when empty): an element appearing before the views' would
-		// make go-app mount them again, ending their runs.
-		app.P().ID("lesson-ignored").Class("notice hint").Hidden(len(h.ignored) == 0).Body(
-			app.Text(l.T("lesson.ignored")+" "), app.Code().Class("data").Text(strings.Join(h.ignored, " · ")),
-		),
 		app.Main().Class("page").Body(
+			// Always drawn (hidden when empty): an element appearing before the views' would
+			// make go-app mount them again, ending their runs.
+			app.P().ID("lesson-ignored").Class("notice hint").Hidden(len(h.ignored) == 0).Body(
+				app.Text(l.T("lesson.ignored")+" "), app.Code().Class("data").Text(strings.Join(h.ignored, " · ")),
+			),
 			app.Div().Hidden(view != viewPretrain).Body(&Pretrain{Lang: l, Lesson: h.lesson}),
 			app.Div().Hidden(view != viewCompare).Body(&Compare{Lang: l, Lesson: h.lesson}),
 			app.Div().Hidden(view != viewFeedback).Body(&Feedback{Lang: l, Active: view == viewFeedback}),
