@@ -114,7 +114,7 @@ func (t *Teacher) Render() app.UI {
 				app.THead().Body(app.Tr().Body(
 					app.Th().Text(l.T("teacher.control")), app.Th().Text(l.T("teacher.students")), app.Th().Text(l.T("teacher.value")),
 				)),
-				app.TBody().Body(app.Range(lessonControls).Slice(func(i int) app.UI { return t.renderControl(lessonControls[i]) })),
+				app.TBody().Body(t.controlRows()...),
 			)),
 		),
 		app.FieldSet().ID("t-more").Body(
@@ -167,6 +167,18 @@ func runAvailable(r string, runs teacherRunsNow) bool {
 		return runs.Compare != nil
 	}
 	return true
+}
+
+// controlRows are the controls' rows, each view's under a row with the view's name.
+func (t *Teacher) controlRows() []app.UI {
+	var rows []app.UI
+	for i, c := range lessonControls {
+		if i == 0 || lessonControls[i-1].View != c.View {
+			rows = append(rows, app.Tr().Class("group").Body(app.Th().ColSpan(3).Scope("colgroup").Text(t.Lang.T("nav."+c.View))))
+		}
+		rows = append(rows, t.renderControl(c))
+	}
+	return rows
 }
 
 // renderControl is one control's row: its name, shown/hidden/fixed, and the fixed value.
