@@ -42,8 +42,8 @@ const (
 	lessonStepsState = "lesson.steps"
 )
 
-// lessonControl is a control a teacher may hide or fix: its stable id (the link's name for it)
-// and, when it can be fixed, how a value is checked.
+// lessonControl is a control a teacher may hide or fix: its stable id (the link's name for it),
+// the view it is on (the panel groups them so) and, when it can be fixed, how a value is checked.
 type lessonControl struct {
 	ID    string
 	View  string

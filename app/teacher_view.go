@@ -89,14 +89,13 @@ func (t *Teacher) Render() app.UI {
 			app.Label().For(id).Class("inline").Text(label),
 		)
 	}
-	choices := views
 	return app.Section().ID("teacher").Class("panel").Body(
 		app.H2().Text(l.T("teacher.title")),
 		app.P().Class("explain").Text(l.T("teacher.explain")),
 		app.FieldSet().ID("t-views").Body(
 			app.Legend().Text(l.T("teacher.views")),
-			app.Range(choices).Slice(func(i int) app.UI {
-				v := choices[i]
+			app.Range(views).Slice(func(i int) app.UI {
+				v := views[i]
 				return check("t-view-"+v, slices.Contains(f.Views, v), l.T("nav."+v), func(on bool) { f.Views = tick(f.Views, views, v, on) })
 			}),
 		),
