@@ -19,6 +19,7 @@ type compareState struct {
 	host compareHost
 
 	form       compareSetup
+	fixed      []fixedValue    // a teacher's link's fixed values: every comparison the form runs has them
 	errs       fieldErrs       // a field's element id -> why its value was refused
 	pretrained pretrainedModel // the pretraining view's run (session.go)
 
@@ -74,8 +75,8 @@ func (c *compareState) openLink(frag string) {
 		return
 	}
 	c.link, c.linkErr = &spec, err
-	if spec.Lang != "" {
-		c.host.setLang(Lang(spec.Lang))
+	if lang := linkLang(frag, spec.Lang); lang != "" { // a teacher's lang= first
+		c.host.setLang(lang)
 	}
 	c.form = setupFromComparison(spec, c.linkBase(spec))
 	c.errs = nil
@@ -95,6 +96,7 @@ func (c *compareState) runForm(l Lang) {
 	if c.form.Base == basePretrained && c.pretrained.Ready { // the latest finished pretraining
 		c.form.SetBase(basePretrained, c.pretrained.Spec)
 	}
+	fixCompare(&c.form, c.fixed)
 	spec, err := c.form.Spec(l)
 	if err != nil {
 		return

@@ -25,6 +25,10 @@ import (
 type Compare struct {
 	app.Compo
 	Lang Lang
+	// Lesson is the teacher's link's options: the controls it hides ("cmp.base", "cmp.task",
+	// "cmp.methods", "cmp.steps", "cmp.seed") are not drawn, and their defaults run; the steps
+	// and seed it fixes show read-only.
+	Lesson Lesson
 
 	ctx app.Context
 	compareState
@@ -118,6 +122,8 @@ func (c *Compare) Render() app.UI {
 	if c.form.Base == "" {
 		c.form = defaultCompareSetup(l)
 	}
+	c.fixed = c.Lesson.Fix
+	fixCompare(&c.form, c.fixed)
 	return app.Div().ID("compare").Body(
 		c.renderLink(),
 		app.P().Class("explain").Body(
@@ -194,7 +200,7 @@ func (c *Compare) renderForm() app.UI {
 	// at the top of the page; the learner opens it again to change something.
 	return app.Details().Class("panel setup").ID("cmp-setup").Open(c.cmp == nil).Body(
 		app.Summary().Body(app.H2().Text(l.T("setup.title"))),
-		app.FieldSet().Body(
+		app.If(!c.Lesson.hides("cmp.base"), app.FieldSet().Body(
 			app.Legend().Text(l.T("cmp.base")),
 			app.Label().For("cmp-base").Text(l.T("cmp.base_pick")),
 			app.Select().ID("cmp-base").Disabled(running).OnChange(func(ctx app.Context, e app.Event) {
@@ -212,8 +218,8 @@ func (c *Compare) renderForm() app.UI {
 			}),
 			app.If(!c.pretrained.Ready, app.P().ID("cmp-pretrained-hint").Class("hint").Text(c.pretrainedHint())),
 			app.P().ID("cmp-base-info").Class("hint").Text(c.baseInfo()),
-		),
-		app.FieldSet().Body(
+		)),
+		app.If(!c.Lesson.hides("cmp.task"), app.FieldSet().Body(
 			app.Legend().Text(l.T("cmp.task")),
 			app.Label().For("cmp-task").Text(l.T("cmp.task_pick")),
 			app.Select().ID("cmp-task").Disabled(running).OnChange(func(ctx app.Context, e app.Event) {
@@ -229,21 +235,33 @@ func (c *Compare) renderForm() app.UI {
 			app.If(f.Task == runspec.UserTask, c.renderUserTask(running)),
 			app.P().Class("hint").Text(l.T("task.kind."+f.TaskKind())),
 			c.renderSFT(),
-		),
-		app.FieldSet().ID("cmp-methods").Body(
+		)),
+		app.If(!c.Lesson.hides("cmp.methods"), app.FieldSet().ID("cmp-methods").Body(
 			app.Legend().Text(l.T("cmp.methods")),
 			app.Range(f.Methods).Slice(func(i int) app.UI { return c.renderMethod(&f.Methods[i], running) }),
-		),
+		)),
 		app.FieldSet().Body(
 			app.Legend().Text(l.T("cmp.schedule")),
-			c.renderNumber("cmp-steps", l.T("field.steps"), float64(f.Steps), compare.DefaultSteps, running,
-				func(text string) error { return f.SetSteps(text) }, func() { f.Steps = compare.DefaultSteps }),
-			c.renderNumber("cmp-seed", l.T("field.seed"), float64(f.Seed), float64(f.Pre.Config.Seed), running,
-				func(text string) error { return f.SetSeed(text) }, func() { f.Seed = f.Pre.Config.Seed }),
+			c.lessonNumber("cmp.steps", "cmp-steps", l.T("field.steps"), float64(f.Steps), c.renderNumber("cmp-steps", l.T("field.steps"), float64(f.Steps), compare.DefaultSteps, running,
+				func(text string) error { return f.SetSteps(text) }, func() { f.Steps = compare.DefaultSteps })),
+			c.lessonNumber("cmp.seed", "cmp-seed", l.T("field.seed"), float64(f.Seed), c.renderNumber("cmp-seed", l.T("field.seed"), float64(f.Seed), float64(f.Pre.Config.Seed), running,
+				func(text string) error { return f.SetSeed(text) }, func() { f.Seed = f.Pre.Config.Seed })),
 			app.P().ID("cmp-schedule").Class("hint").Text(l.T("cmp.schedule_hint", sched.Warmup, sched.EvalEvery)),
 		),
 		c.renderCheck(),
 	)
+}
+
+// lessonNumber is a number as the lesson has it: ui, nothing when the lesson hides control id,
+// or value read-only (in an <output> with the input's element id) when it fixes it.
+func (c *Compare) lessonNumber(id, elemID, label string, value float64, ui app.UI) app.UI {
+	if c.Lesson.hides(id) {
+		return nil
+	}
+	if _, ok := c.Lesson.fixed(id); ok {
+		return fixedRow(c.Lang, elemID, label, fmtNum(value))
+	}
+	return ui
 }
 
 // tryLinks are the explanation's "try this" links: each loads a setting worth comparing and
@@ -251,7 +269,7 @@ func (c *Compare) renderForm() app.UI {
 func (c *Compare) tryLinks() app.UI {
 	l := c.Lang
 	f := &c.form
-	if c.running() {
+	if c.running() || c.Lesson.hides("cmp.methods") { // they change the methods' settings
 		return nil
 	}
 	return app.Span().Body(

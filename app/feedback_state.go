@@ -896,8 +896,8 @@ func (f *feedbackState) openLink(frag string) {
 	f.stop()
 	f.link, f.linkErr, f.linkCLI, f.linkEdited = &spec, err, false, false
 	f.offer, f.choice = nil, startChoice{Kind: startLink}
-	if spec.Lang != "" {
-		f.host.setLang(Lang(spec.Lang))
+	if lang := linkLang(frag, spec.Lang); lang != "" { // a teacher's lang= first
+		f.host.setLang(lang)
 	}
 	if err != nil {
 		return

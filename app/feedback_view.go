@@ -63,11 +63,11 @@ func (f *Feedback) OnDismount() {
 func (f *Feedback) OnNav(ctx app.Context) {
 	f.ctx, f.host = ctx, f
 	frag := ctx.Page().URL().Fragment
-	if code, ok := strings.CutPrefix(frag, "class="); ok { // a student's page
+	if fr := parseFragment(frag); fr.Base == "class" { // a student's page (a teacher's options after the code)
 		if f.class.api == nil {
 			f.classMount(ctx)
 		}
-		f.classJoin(code)
+		f.classJoin(fr.Value)
 		return
 	}
 	if !isLinkFragment(frag) || frag == f.linkCode {

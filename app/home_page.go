@@ -19,6 +19,12 @@ type Home struct {
 	app.Compo
 	lang Lang
 	view string
+	// lesson is the teacher's link's options (lesson_link.go): it stays while the page lives,
+	// until a fragment with options of its own replaces it. ignored lists the options it could
+	// not use; projector is projector mode (also the header's switch).
+	lesson    Lesson
+	ignored   []string
+	projector bool
 }
 
 // The views.
@@ -28,9 +34,10 @@ const (
 	viewFeedback = "feedback"
 	viewBench    = "bench"
 	viewPresets  = "presets"
+	viewTeacher  = "teacher" // the teacher's panel: a link for the class (teacher_view.go)
 )
 
-var views = []string{viewPretrain, viewCompare, viewFeedback, viewBench, viewPresets}
+var views = []string{viewPretrain, viewCompare, viewFeedback, viewBench, viewPresets, viewTeacher}
 
 // OnMount reads the remembered language, and follows it as other components change it.
 func (h *Home) OnMount(ctx app.Context) {
@@ -45,21 +52,38 @@ func (h *Home) OnMount(ctx app.Context) {
 // fine-tuning comparison's the compare view (which run them); any other stays with the
 // pretraining view (which runs it or says why not). A class's #class= link opens the feedback
 // view too.
+//
+// A teacher's link's options (lesson_link.go) set the lesson: the views the nav offers, the
+// path's steps (state lessonStepsState), the language and projector mode.
 func (h *Home) OnNav(ctx app.Context) {
-	if v := linkView(ctx.Page().URL().Fragment); v != "" {
+	frag := ctx.Page().URL().Fragment
+	if f := parseFragment(frag); f.HasLesson {
+		h.lesson, h.ignored = f.Lesson, f.Ignored
+		ctx.SetState(lessonStepsState, h.lesson.Steps)
+		if h.lesson.Lang != "" {
+			setLang(ctx, h.lesson.Lang)
+		}
+		if h.lesson.Projector {
+			h.projector = true
+		}
+	}
+	if v := linkView(frag); v != "" {
 		h.view = v
+	}
+	if nav := h.lesson.navViews(views, linkView(frag)); !slices.Contains(nav, h.view) && len(nav) > 0 {
+		h.view = nav[0]
 	}
 }
 
 // linkView is the view for a URL fragment carrying a link ("r=CODE"), or "" for no link. A
 // class's link ("class=CODE") opens the feedback view as a student's page.
 func linkView(fragment string) string {
-	fragment, _, _ = strings.Cut(fragment, "~")
-	if strings.HasPrefix(fragment, "class=") {
+	f := parseFragment(fragment)
+	if f.Base == "class" {
 		return viewFeedback
 	}
-	if v, ok := strings.CutPrefix(fragment, "view="); ok && slices.Contains(views, v) { // the built-in runs tab's
-		return v
+	if f.Base == "view" && slices.Contains(views, f.Value) { // the built-in runs tab's
+		return f.Value
 	}
 	code, _, ok := linkFragment(fragment)
 	if !ok {
@@ -79,14 +103,15 @@ func linkView(fragment string) string {
 // shared link), "o=CODE" only opens it with its setup filled in (the built-in runs tab's Open).
 //
 // A "~N" after either (never in a code's alphabet) is ignored: the built-in runs tab adds one to
-// open the link the URL already holds again, since only a changed URL reaches the views.
+// open the link the URL already holds again, since only a changed URL reaches the views. So are
+// a teacher's options after the code ("&hide=lr", parseFragment).
 func linkFragment(fragment string) (code string, run, ok bool) {
-	fragment, _, _ = strings.Cut(fragment, "~")
-	if code, ok := strings.CutPrefix(fragment, "r="); ok {
-		return code, true, true
-	}
-	if code, ok := strings.CutPrefix(fragment, "o="); ok {
-		return code, false, true
+	f := parseFragment(fragment)
+	switch f.Base {
+	case "r":
+		return f.Value, true, true
+	case "o":
+		return f.Value, false, true
 	}
 	return "", false, false
 }
@@ -113,16 +138,21 @@ func (h *Home) Render() app.UI {
 	if view == "" {
 		view = viewPretrain
 	}
+	nav := h.lesson.navViews(views, view)
+	class := "app"
+	if h.projector { // large text and charts, no setup panels (pretune.css, "projector")
+		class += " projector"
+	}
 	// data-live marks the page the wasm drew (the server prerenders the same markup).
-	return app.Div().Class("app").Lang(string(l)).DataSet("live", app.IsClient).Body(
+	return app.Div().Class(class).Lang(string(l)).DataSet("live", app.IsClient).Body(
 		app.Header().Class("top").Body(
 			app.Div().Class("brand").Body(
 				app.Img().Src("/web/icon.svg").Alt("").Width(32).Height(32),
 				app.Span().Class("name").Text("pretune"),
 				app.Span().Class("tagline").Text(l.T("app.tagline")),
 			),
-			app.Nav().Aria("label", l.T("nav.label")).Body(app.Range(views).Slice(func(i int) app.UI {
-				v := views[i]
+			app.Nav().Aria("label", l.T("nav.label")).Body(app.Range(nav).Slice(func(i int) app.UI {
+				v := nav[i]
 				return app.Button().ID("nav-"+v).Class("tab").Aria("pressed", v == view).Text(l.T("nav." + v)).
 					OnClick(func(ctx app.Context, e app.Event) { h.view = v })
 			})),
@@ -135,13 +165,21 @@ func (h *Home) Render() app.UI {
 					app.Option().Value(string(ZH)).Selected(l == ZH).Text("简体中文"),
 				),
 			),
+			app.Button().ID("projector").Class("tab projector-switch").Aria("pressed", h.projector).Title(l.T("projector.about")).
+				Text(l.T("projector.switch")).OnClick(func(ctx app.Context, e app.Event) { h.projector = !h.projector }),
 		),
 		app.Main().Class("page").Body(
-			app.Div().Hidden(view != viewPretrain).Body(&Pretrain{Lang: l}),
-			app.Div().Hidden(view != viewCompare).Body(&Compare{Lang: l}),
+			// Always drawn (hidden when empty): an element appearing before the views' would
+			// make go-app mount them again, ending their runs.
+			app.P().ID("lesson-ignored").Class("notice hint").Hidden(len(h.ignored) == 0).Body(
+				app.Text(l.T("lesson.ignored")+" "), app.Code().Class("data").Text(strings.Join(h.ignored, " · ")),
+			),
+			app.Div().Hidden(view != viewPretrain).Body(&Pretrain{Lang: l, Lesson: h.lesson}),
+			app.Div().Hidden(view != viewCompare).Body(&Compare{Lang: l, Lesson: h.lesson}),
 			app.Div().Hidden(view != viewFeedback).Body(&Feedback{Lang: l, Active: view == viewFeedback}),
 			app.If(view == viewBench, &Bench{Lang: l}),
 			app.If(view == viewPresets, &Presets{Lang: l}),
+			app.Div().Hidden(view != viewTeacher).Body(&Teacher{Lang: l}), // keeps the ticks while hidden
 		),
 	)
 }

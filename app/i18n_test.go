@@ -175,6 +175,19 @@ func TestEveryKeyUsedExists(t *testing.T) {
 	for _, k := range columnKeys {
 		used[k], used["about."+k] = true, true
 	}
+	// The teacher panel's names built from ids (teacher_view.go).
+	for _, c := range lessonControls {
+		used[controlKey(c.ID)] = true
+	}
+	for _, s := range lessonStepIDs {
+		used["lesson.step."+s] = true
+	}
+	for _, r := range teacherRuns {
+		used["teacher.run."+r] = true
+	}
+	for _, m := range []string{"show", modeHide, modeFix} {
+		used["teacher.mode."+m] = true
+	}
 	for k := range used {
 		require.Contains(t, en, k, "English has no %q", k)
 		require.Contains(t, zh, k, "Chinese has no %q", k)

@@ -111,8 +111,11 @@ func (p *Presets) renderCard(id string, s runspec.Spec, pr *runspec.Preset) app.
 	}
 	go_ := func(frag string) func(ctx app.Context, e app.Event) {
 		return func(ctx app.Context, e app.Event) {
-			cur, f := ctx.Page().URL(), frag
-			if cur.Fragment == f { // the same card again: the URL must change for the views to hear it
+			// A teacher's link's lesson stays in the URL; the same card again gets a ~N, since
+			// the URL must change for the views to hear it.
+			cur := ctx.Page().URL()
+			f := keepOptions(cur.Fragment, frag)
+			if cur.Fragment == f {
 				f += "~" + strconv.FormatInt(time.Now().UnixMilli(), 36)
 			}
 			ctx.NavigateTo(linkURL(cur, f))

@@ -18,6 +18,7 @@ type pretrainState struct {
 	host pretrainHost
 
 	form   setup
+	fixed  []fixedValue      // a teacher's link's fixed values: every run the form starts has them
 	errs   map[string]string // field key -> the refused value's message key
 	runs   []*run
 	cur    *run
@@ -105,8 +106,8 @@ func (p *pretrainState) openLink(frag string) {
 		return
 	}
 	p.link = &spec
-	if spec.Lang != "" {
-		p.host.setLang(Lang(spec.Lang))
+	if lang := linkLang(frag, spec.Lang); lang != "" { // a teacher's lang= first
+		p.host.setLang(lang)
 	}
 	form, ferr := setupFromSpec(spec)
 	if ferr != nil {
@@ -131,6 +132,7 @@ func (p *pretrainState) runAnyway() {
 
 // startForm starts the run the form describes (the start button).
 func (p *pretrainState) startForm(l Lang) {
+	fixSetup(&p.form, p.fixed)
 	spec, err := p.form.Spec(l)
 	if err != nil {
 		p.fail(err)

@@ -23,6 +23,9 @@ import (
 type Pretrain struct {
 	app.Compo
 	Lang Lang
+	// Lesson is the teacher's link's options: its hidden controls are not drawn, its fixed
+	// values are set and shown read-only (lesson_link.go).
+	Lesson Lesson
 
 	ctx app.Context
 	pretrainState
@@ -146,10 +149,13 @@ func (p *Pretrain) Render() app.UI {
 	if p.form.CorpusID == "" {
 		p.form = defaultSetup()
 	}
+	p.fixed = p.Lesson.Fix
+	fixSetup(&p.form, p.fixed)
 	return app.Div().ID("pretrain").Body(
 		p.renderLink(),
 		p.renderOffer(),
-		app.P().Class("explain").Body(app.Text(l.T("explain.pretrain")+" "), tryThisText(tryHighLRText(l, p.form), p.form.tryHighLR, "f-lr")),
+		app.P().Class("explain").Body(app.Text(l.T("explain.pretrain")+" "),
+			app.If(!p.Lesson.locked("lr"), tryThisText(tryHighLRText(l, p.form), p.form.tryHighLR, "f-lr"))),
 		app.Div().Class("columns").Body(
 			p.renderForm(),
 			p.renderLive(),
@@ -230,7 +236,7 @@ func (p *Pretrain) renderForm() app.UI {
 	}
 	return app.Section().Class("panel").ID("setup").Body(
 		app.H2().Text(l.T("setup.title")),
-		app.Div().Class("presets").Body(
+		app.If(!p.Lesson.hides("presets"), app.Div().Class("presets").Body(
 			app.Span().Text(l.T("setup.presets")),
 			app.Range(runspec.Presets()).Slice(func(i int) app.UI {
 				pr := runspec.Presets()[i]
@@ -243,8 +249,8 @@ func (p *Pretrain) renderForm() app.UI {
 					}
 				})
 			}),
-		),
-		app.FieldSet().Body(
+		)),
+		p.lessonPicker("corpus", l.T("label.corpus"), l.T("corpus.pick"), func(v string) string { return corpusLabel(l, v, "") }, app.FieldSet().Body(
 			app.Legend().Text(l.T("label.corpus")),
 			app.Label().For("corpus").Text(l.T("corpus.pick")),
 			app.Select().ID("corpus").Disabled(running).OnChange(func(ctx app.Context, e app.Event) {
@@ -260,39 +266,41 @@ func (p *Pretrain) renderForm() app.UI {
 				f.CorpusID = f.DefaultCorpus
 			}),
 			textBox,
-		),
+		)),
 		app.FieldSet().Body(
 			app.Legend().Text(l.T("label.model")),
-			app.Label().For("size").Text(l.T("size.pick")),
-			app.Select().ID("size").Disabled(running).OnChange(func(ctx app.Context, e app.Event) {
-				if err := f.SetSize(ctx.JSSrc().Get("value").String()); err == nil {
+			p.lessonPicker("size", "", l.T("size.pick"), func(v string) string { return l.T("size." + v) }, app.Div().Body(
+				app.Label().For("size").Text(l.T("size.pick")),
+				app.Select().ID("size").Disabled(running).OnChange(func(ctx app.Context, e app.Event) {
+					if err := f.SetSize(ctx.JSSrc().Get("value").String()); err == nil {
+						p.errs = nil
+					}
+				}).Body(
+					app.If(f.Size == "", app.Option().Value("").Selected(true).Text(l.T("size.custom"))),
+					app.Range(core.SizePresets()).Slice(func(i int) app.UI {
+						sp := core.SizePresets()[i]
+						return app.Option().Value(sp.Name).Selected(f.Size == sp.Name).Text(l.T("size." + sp.Name))
+					}),
+				),
+				app.If(f.DefaultSize != "", pickerDefault(l, "size", l.T("size."+f.DefaultSize), running || f.Size == f.DefaultSize, func() {
+					f.Cfg, f.Size = f.Default, f.DefaultSize
 					p.errs = nil
-				}
-			}).Body(
-				app.If(f.Size == "", app.Option().Value("").Selected(true).Text(l.T("size.custom"))),
-				app.Range(core.SizePresets()).Slice(func(i int) app.UI {
-					sp := core.SizePresets()[i]
-					return app.Option().Value(sp.Name).Selected(f.Size == sp.Name).Text(l.T("size." + sp.Name))
-				}),
-			),
-			app.If(f.DefaultSize != "", pickerDefault(l, "size", l.T("size."+f.DefaultSize), running || f.Size == f.DefaultSize, func() {
-				f.Cfg, f.Size = f.Default, f.DefaultSize
-				p.errs = nil
-			})),
-			p.renderObjective(running),
+				})),
+			)),
+			app.If(!p.Lesson.hides("objective"), p.renderObjective(running)),
 			app.P().Class("explain").Body(
 				app.Text(l.T("explain.model")+" "),
-				tryThis(l, "try.bigger", func() {
+				app.If(!p.Lesson.locked("size"), tryThis(l, "try.bigger", func() {
 					if !running {
 						f.SetSize("small")
 					}
-				}, "size"),
-				app.Text(" · "),
-				tryThis(l, "try.seed", func() {
+				}, "size")),
+				app.If(!p.Lesson.locked("size") && !p.Lesson.locked("seed"), app.Text(" · ")),
+				app.If(!p.Lesson.locked("seed"), tryThis(l, "try.seed", func() {
 					if !running {
 						f.Cfg.Seed++
 					}
-				}, "f-seed"),
+				}, "f-seed")),
 			),
 			app.Div().Class("fields").Body(app.Range(fields).Slice(func(i int) app.UI {
 				return p.renderField(fields[i], running)
@@ -300,7 +308,7 @@ func (p *Pretrain) renderForm() app.UI {
 			app.P().ID("params").Class("params").Text(paramText),
 			p.renderCheck(),
 		),
-		app.FieldSet().Body(
+		p.lessonPicker("device", l.T("label.device"), l.T("device.pick"), func(v string) string { return deviceChoiceLabel(l, v) }, app.FieldSet().Body(
 			app.Legend().Text(l.T("label.device")),
 			app.Label().For("device").Text(l.T("device.pick")),
 			app.Select().ID("device").Disabled(running).OnChange(func(ctx app.Context, e app.Event) {
@@ -312,15 +320,42 @@ func (p *Pretrain) renderForm() app.UI {
 			pickerDefault(l, "device", deviceChoiceLabel(l, runspec.DeviceAuto), running || f.Device == runspec.DeviceAuto, func() {
 				f.Device = runspec.DeviceAuto
 			}),
-		),
-		app.FieldSet().Body(
+		)),
+		app.If(!p.Lesson.hides("prompt"), app.FieldSet().Body(
 			app.Legend().Text(l.T("samples.title")),
 			app.Label().For("prompt").Text(l.T("prompt.label")),
 			app.Input().Type("text").ID("prompt").Value(f.Prompt).Placeholder(l.T("prompt.auto")).Disabled(running).
 				OnChange(func(ctx app.Context, e app.Event) { f.Prompt = ctx.JSSrc().Get("value").String() }),
 			pickerDefault(l, "prompt", l.T("prompt.auto"), running || f.Prompt == "", func() { f.Prompt = "" }),
-		),
-		p.renderModelFile(),
+		)),
+		app.If(!p.Lesson.hides("model-file"), p.renderModelFile()),
+	)
+}
+
+// lessonPicker is a control as the lesson has it (ui), nothing when the lesson hides control
+// id, or its fixed value read-only (label, then name(value)) when the lesson fixes it, in a
+// fieldset with the legend ui had ("" for none).
+func (p *Pretrain) lessonPicker(id, legend, label string, name func(string) string, ui app.UI) app.UI {
+	if p.Lesson.hides(id) {
+		return nil
+	}
+	v, ok := p.Lesson.fixed(id)
+	switch {
+	case !ok:
+		return ui
+	case legend != "":
+		return app.FieldSet().Body(app.Legend().Text(legend), fixedRow(p.Lang, id, label, name(v)))
+	}
+	return fixedRow(p.Lang, id, label, name(v))
+}
+
+// fixedRow shows a value a teacher's link fixed: its label, the value in an <output> with the
+// control's own id (so "try this" and the tests find it), and who set it.
+func fixedRow(l Lang, id, label, value string) app.UI {
+	return app.Div().Class("field fixed").Body(
+		app.Label().For(id).Text(label),
+		app.Output().ID(id).Class("data").Text(value),
+		app.Span().Class("default").Text(l.T("lesson.fixed")),
 	)
 }
 
@@ -330,6 +365,12 @@ func (p *Pretrain) renderField(fd field, disabled bool) app.UI {
 	l := p.Lang
 	f := &p.form
 	id := "f-" + fd.Key
+	if p.Lesson.hides(fd.Key) {
+		return nil
+	}
+	if _, ok := p.Lesson.fixed(fd.Key); ok {
+		return fixedRow(l, id, l.T("field."+fd.Key), fmtNum(fd.Get(f.Cfg)))
+	}
 	def := fd.Get(f.Default)
 	var errText app.UI
 	if k, ok := p.errs[fd.Key]; ok {
