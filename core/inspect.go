@@ -62,6 +62,9 @@ func (m *Model) Inspect(tk *Tokenizer, prompt string, k int) (*Inspection, error
 			return nil, err
 		}
 	}
+	if m.prompt != nil {
+		return nil, fmt.Errorf("inspect: a prompt-tuned model's attention maps are not drawn (its rows include the soft tokens)")
+	}
 	ids := tk.Encode(prompt)
 	if len(ids) == 0 {
 		return nil, fmt.Errorf("inspect: the prompt is empty: type at least one character")

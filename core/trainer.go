@@ -182,7 +182,7 @@ func (m *Model) TrainStep(opt *Optimizer, b *Batch, pass Pass, lr float32) (floa
 // MeanLoss is the model's mean next-token loss (nats per token) over batches×B windows spread
 // evenly across tokens, without dropout. It reuses b's buffers.
 func (m *Model) MeanLoss(tokens []int32, b *Batch, batches int) (float64, error) {
-	B, T := m.Cfg.Batch, seqLen(tokens, m.Cfg.Context)
+	B, T := m.Cfg.Batch, seqLen(tokens, m.TokenContext())
 	if T < 1 {
 		return 0, fmt.Errorf("model: %d tokens are too few to evaluate", len(tokens))
 	}
