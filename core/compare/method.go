@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"unicode/utf8"
 
 	"pretune/core"
@@ -23,8 +24,19 @@ const (
 	Base    = "base"    // the result name of the untouched base model
 )
 
+// More parameter-efficient kinds (#17, peft-b).
+const (
+	LoRAPlus = "loraplus" // LoRA whose B learns Ratio× faster than its A
+	PiSSA    = "pissa"    // LoRA started from W's top singular directions, the residual frozen
+	Prompt   = "prompt"   // Len trainable soft tokens before the input embeddings, base frozen
+)
+
+// loraLike says whether a kind is LoRA with another twist: it takes LoRA's rank, α and
+// targets, and its α and targets default as LoRA's do.
+func loraLike(kind string) bool { return kind == LoRA || kind == LoRAPlus || kind == PiSSA }
+
 // Kinds are the method kinds, in the order the page offers them.
-var Kinds = []string{Full, LoRA, Adapter, Prefix, Head}
+var Kinds = []string{Full, LoRA, Adapter, Prefix, Head, LoRAPlus, PiSSA, Prompt}
 
 // Method is one fine-tuning method with its few settings, as a share link carries it (its JSON
 // is the link's: field names and order must not change) and as Run runs it. The settings a kind
@@ -38,8 +50,10 @@ type Method struct {
 	// Targets are lora's adapted projections (core.LoRATargets); empty means the attention four.
 	Targets   []string `json:"targets,omitempty"`
 	Size      int      `json:"size,omitempty"`       // adapter: the bottleneck width
-	Len       int      `json:"len,omitempty"`        // prefix: rows per layer
+	Len       int      `json:"len,omitempty"`        // prefix: rows per layer; prompt: soft tokens
 	TrainBody bool     `json:"train_body,omitempty"` // head: train the body too
+	// Ratio is LoRA+'s learning rate of B over A's (0 means DefaultLoRAPlusRatio).
+	Ratio float32 `json:"ratio,omitempty"`
 }
 
 // Label is the method's name in results.
@@ -62,6 +76,13 @@ func Defaults(kind string) Method {
 		m.Size = 16
 	case Prefix:
 		m.Len = 16
+	case LoRAPlus, PiSSA:
+		m.Rank = 4
+	case Prompt:
+		m.Len = 8
+	}
+	if m.Kind == LoRAPlus {
+		m.Ratio = core.DefaultLoRAPlusRatio
 	}
 	return m
 }
@@ -83,6 +104,17 @@ func DefaultLR(kind string) float32 {
 		return 1e-1
 	case Head:
 		return 3e-3
+	case LoRAPlus:
+		// A's rate; B's is Ratio× this. A fifth of LoRA's keeps B's step (8e-2 at the
+		// default 16) from throwing the update about, and still trains faster than LoRA.
+		return 2e-3
+	case PiSSA:
+		// PiSSA's A and B hold the weight's main directions at full size, so a step moves the
+		// model as full fine-tuning's does in those directions: full fine-tuning's rate.
+		return 1e-3
+	case Prompt:
+		// Soft tokens are input vectors, like prefix rows activations of order 1.
+		return 1e-1
 	}
 	return 1e-3
 }
@@ -94,13 +126,19 @@ func (m Method) Filled() Method {
 	if m.LR == 0 {
 		m.LR = DefaultLR(m.Kind)
 	}
-	if m.Kind == LoRA {
+	if loraLike(m.Kind) {
 		if m.Alpha == 0 {
 			m.Alpha = 2 * float32(m.Rank)
+			if m.Kind == PiSSA {
+				m.Alpha = float32(m.Rank) // the PiSSA authors' α = r: s = 1, A and B as √S
+			}
 		}
 		if len(m.Targets) == 0 {
 			m.Targets = core.AttentionTargets()
 		}
+	}
+	if m.Kind == LoRAPlus && m.Ratio == 0 {
+		m.Ratio = core.DefaultLoRAPlusRatio
 	}
 	m.Targets = slices.Clone(m.Targets)
 	return m
@@ -113,11 +151,14 @@ func (m Method) Canonical() Method {
 	if f.LR == DefaultLR(m.Kind) {
 		m.LR = 0
 	}
-	if m.Kind == LoRA {
+	if loraLike(m.Kind) {
 		m.Alpha = f.Alpha
 		if slices.Equal(f.Targets, core.AttentionTargets()) {
 			m.Targets = nil
 		}
+	}
+	if m.Kind == LoRAPlus {
+		m.Ratio = f.Ratio // always said, as α is
 	}
 	m.Targets = slices.Clone(m.Targets)
 	return m
@@ -166,14 +207,17 @@ func (m Method) Validate(C int, taskKind string) error {
 		return nil
 	}
 	var errs []error
-	if m.Kind != LoRA {
+	if !loraLike(m.Kind) {
 		errs = append(errs, unused(m.Rank == 0 && m.Alpha == 0 && len(m.Targets) == 0, "rank, alpha or targets"))
 	}
 	if m.Kind != Adapter {
 		errs = append(errs, unused(m.Size == 0, "size"))
 	}
-	if m.Kind != Prefix {
+	if m.Kind != Prefix && m.Kind != Prompt {
 		errs = append(errs, unused(m.Len == 0, "len"))
+	}
+	if m.Kind != LoRAPlus {
+		errs = append(errs, unused(m.Ratio == 0, "ratio"))
 	}
 	if m.Kind != Head {
 		errs = append(errs, unused(!m.TrainBody, "train_body"))
@@ -183,7 +227,10 @@ func (m Method) Validate(C int, taskKind string) error {
 	}
 	switch m.Kind {
 	case Full:
-	case LoRA:
+	case LoRA, LoRAPlus, PiSSA:
+		if m.Kind == LoRAPlus && !(m.Ratio >= 0 && m.Ratio <= core.MaxLoRAPlusRatio) { // 0: the default
+			return fmt.Errorf("ratio %g is outside 0..%d", m.Ratio, core.MaxLoRAPlusRatio)
+		}
 		if !(m.Alpha >= 0 && m.Alpha <= 1e4) {
 			return fmt.Errorf("alpha %g is outside 0..10000", m.Alpha)
 		}
@@ -200,8 +247,12 @@ func (m Method) Validate(C int, taskKind string) error {
 		if taskKind != task.KindClassify {
 			return fmt.Errorf("a class head needs a classify task")
 		}
+	case Prompt:
+		if m.Len < 1 || m.Len > core.MaxPromptLen {
+			return fmt.Errorf("prompt len %d is outside 1..%d", m.Len, core.MaxPromptLen)
+		}
 	default:
-		return fmt.Errorf("kind %q is not one of %s, %s, %s, %s, %s", m.Kind, Full, LoRA, Adapter, Prefix, Head)
+		return fmt.Errorf("kind %q is not one of %s", m.Kind, strings.Join(Kinds, ", "))
 	}
 	return nil
 }
