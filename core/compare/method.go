@@ -31,9 +31,9 @@ const (
 	Prompt   = "prompt"   // Len trainable soft tokens before the input embeddings, base frozen
 )
 
-// loraLike says whether a kind is LoRA with another twist: it takes LoRA's rank, α and
-// targets, and its α and targets default as LoRA's do.
-func loraLike(kind string) bool { return kind == LoRA || kind == LoRAPlus || kind == PiSSA }
+// LoRALike says whether a kind is LoRA or LoRA with a twist: it takes LoRA's rank, α and
+// targets (the page shows LoRA's settings for it), and its α and targets default as LoRA's do.
+func LoRALike(kind string) bool { return kind == LoRA || kind == LoRAPlus || kind == PiSSA }
 
 // Kinds are the method kinds, in the order the page offers them.
 var Kinds = []string{Full, LoRA, Adapter, Prefix, Head, LoRAPlus, PiSSA, Prompt}
@@ -126,7 +126,7 @@ func (m Method) Filled() Method {
 	if m.LR == 0 {
 		m.LR = DefaultLR(m.Kind)
 	}
-	if loraLike(m.Kind) {
+	if LoRALike(m.Kind) {
 		if m.Alpha == 0 {
 			m.Alpha = 2 * float32(m.Rank)
 			if m.Kind == PiSSA {
@@ -151,7 +151,7 @@ func (m Method) Canonical() Method {
 	if f.LR == DefaultLR(m.Kind) {
 		m.LR = 0
 	}
-	if loraLike(m.Kind) {
+	if LoRALike(m.Kind) {
 		m.Alpha = f.Alpha
 		if slices.Equal(f.Targets, core.AttentionTargets()) {
 			m.Targets = nil
@@ -207,7 +207,7 @@ func (m Method) Validate(C int, taskKind string) error {
 		return nil
 	}
 	var errs []error
-	if !loraLike(m.Kind) {
+	if !LoRALike(m.Kind) {
 		errs = append(errs, unused(m.Rank == 0 && m.Alpha == 0 && len(m.Targets) == 0, "rank, alpha or targets"))
 	}
 	if m.Kind != Adapter {
