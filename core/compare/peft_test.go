@@ -98,6 +98,13 @@ func TestRunNewMethods(t *testing.T) {
 	require.Empty(t, pissa.LoRAUpdates)
 	require.Empty(t, pissa.AdapterFile)
 	require.InDelta(t, lora.ValCurve[0].Loss, pissa.ValCurve[0].Loss, 1e-4, "PiSSA starts at the base, as LoRA does")
+	// Prompt tuning reads 8 tokens fewer per window: its "before" is the base on windows of
+	// that length, not the base's own full-context loss.
+	short, err := pretrainLossWithin(base, tk.Encode(c.Val), base.Cfg.Context-8)
+	require.NoError(t, err)
+	require.NotEqual(t, res[0].PretrainLoss, short)
+	require.Equal(t, short, prompt.PretrainLoss-prompt.Forgetting)
+	require.Equal(t, res[0].PretrainLoss, lora.PretrainLoss-lora.Forgetting)
 
 	again, err := Run(context.Background(), base, tk, tsk, c, cfg, nil)
 	require.NoError(t, err)
