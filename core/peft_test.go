@@ -386,6 +386,9 @@ func TestPromptRefusals(t *testing.T) {
 // small model within a short run (the learning test of the other methods is
 // TestFineTuneMethodsLearn), and the soft tokens answer through GreedyBatch.
 func TestNewMethodsLearn(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains three small models")
+	}
 	tt := lookupTask()
 	tk := tokenizerFor(t, tt)
 	cfg := LoRAConfig{Rank: 4, Alpha: 8, Targets: LoRATargets[:]}
