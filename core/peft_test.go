@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"io"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -239,6 +240,7 @@ func TestPiSSAInit(t *testing.T) {
 	h2, err := twin.WeightsHash()
 	require.NoError(t, err)
 	require.Equal(t, h1, h2)
+	require.ErrorContains(t, m.ExportLoRA(io.Discard), "residual", "a PiSSA adapter does not go on the base")
 
 	drop := cfg
 	drop.Dropout = 0.1
