@@ -105,15 +105,17 @@ func DefaultLR(kind string) float32 {
 	case Head:
 		return 3e-3
 	case LoRAPlus:
-		// A's rate; B's is Ratio× this. A fifth of LoRA's keeps B's step (8e-2 at the
-		// default 16) from throwing the update about, and still trains faster than LoRA.
-		return 2e-3
+		// A's rate; B's is Ratio× this. Half LoRA's puts B's (8e-2 at the default ratio 16)
+		// where the en-base lesson learns best: measured over 500 steps, A at 2e-3 reached
+		// 0.55 accuracy, 5e-3 0.68, and 1e-2 (B at 0.16) diverged to 0.
+		return 5e-3
 	case PiSSA:
-		// PiSSA's A and B hold the weight's main directions at full size, so a step moves the
-		// model as full fine-tuning's does in those directions: full fine-tuning's rate.
-		return 1e-3
+		// LoRA's rate: on the en-base lesson 1e-2 reached 0.58 accuracy and the lowest held-out
+		// loss of the LoRA family, 3e-3 0.47, 1e-3 0.32.
+		return 1e-2
 	case Prompt:
-		// Soft tokens are input vectors, like prefix rows activations of order 1.
+		// Soft tokens are input vectors, like prefix rows activations of order 1: prefix
+		// tuning's rate (0.3 and 1 did no better on the en-base lesson).
 		return 1e-1
 	}
 	return 1e-3

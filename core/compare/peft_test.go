@@ -21,10 +21,10 @@ func TestNewKindsFilledAndCanonical(t *testing.T) {
 		name              string
 		m, filled, linked Method
 	}{
-		{"loraplus", Defaults(LoRAPlus), Method{Kind: LoRAPlus, LR: 2e-3, Rank: 4, Alpha: 8, Targets: attention, Ratio: 16}, Method{Kind: LoRAPlus, Rank: 4, Alpha: 8, Ratio: 16}},
-		{"loraplus, ratio unsaid", Method{Kind: LoRAPlus, Rank: 2}, Method{Kind: LoRAPlus, LR: 2e-3, Rank: 2, Alpha: 4, Targets: attention, Ratio: 16}, Method{Kind: LoRAPlus, Rank: 2, Alpha: 4, Ratio: 16}},
-		{"loraplus, chosen", Method{Kind: LoRAPlus, Rank: 2, Alpha: 1, Ratio: 4, Targets: []string{"fc_in"}}, Method{Kind: LoRAPlus, LR: 2e-3, Rank: 2, Alpha: 1, Targets: []string{"fc_in"}, Ratio: 4}, Method{Kind: LoRAPlus, Rank: 2, Alpha: 1, Ratio: 4, Targets: []string{"fc_in"}}},
-		{"pissa", Defaults(PiSSA), Method{Kind: PiSSA, LR: 1e-3, Rank: 4, Alpha: 4, Targets: attention}, Method{Kind: PiSSA, Rank: 4, Alpha: 4}},
+		{"loraplus", Defaults(LoRAPlus), Method{Kind: LoRAPlus, LR: 5e-3, Rank: 4, Alpha: 8, Targets: attention, Ratio: 16}, Method{Kind: LoRAPlus, Rank: 4, Alpha: 8, Ratio: 16}},
+		{"loraplus, ratio unsaid", Method{Kind: LoRAPlus, Rank: 2}, Method{Kind: LoRAPlus, LR: 5e-3, Rank: 2, Alpha: 4, Targets: attention, Ratio: 16}, Method{Kind: LoRAPlus, Rank: 2, Alpha: 4, Ratio: 16}},
+		{"loraplus, chosen", Method{Kind: LoRAPlus, Rank: 2, Alpha: 1, Ratio: 4, Targets: []string{"fc_in"}}, Method{Kind: LoRAPlus, LR: 5e-3, Rank: 2, Alpha: 1, Targets: []string{"fc_in"}, Ratio: 4}, Method{Kind: LoRAPlus, Rank: 2, Alpha: 1, Ratio: 4, Targets: []string{"fc_in"}}},
+		{"pissa", Defaults(PiSSA), Method{Kind: PiSSA, LR: 1e-2, Rank: 4, Alpha: 4, Targets: attention}, Method{Kind: PiSSA, Rank: 4, Alpha: 4}},
 		{"prompt", Defaults(Prompt), Method{Kind: Prompt, LR: 1e-1, Len: 8}, Method{Kind: Prompt, Len: 8}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
