@@ -375,13 +375,18 @@ func TestPromptRefusals(t *testing.T) {
 	_, err = withPrefix.AttachPrompt(PromptConfig{Len: 2}, nil, 1)
 	require.ErrorContains(t, err, "prefix")
 
-	tt := lookupTask() // its longest pair is 16 tokens: "<Q> owl\n<A> hoot\n"
+	tt := lookupTask() // its longest pair, "<Q> owl\n<A> hoot\n", is 16 input tokens
 	tk := tokenizerFor(t, tt)
 	long := smallModel(t, tk, 10, 1e-2)
 	_, err = long.AttachPrompt(PromptConfig{Len: 12}, nil, 1)
 	require.NoError(t, err)
 	_, err = NewFineTuner(long, tk, tt, FineTuneOptions{})
-	require.ErrorContains(t, err, "do not fit the context of 24: use at most")
+	require.ErrorContains(t, err, "do not fit the context of 24: use at most 8 soft tokens")
+	full, _ := tinyModel(t, 0) // a context of 6: the pairs alone overflow it
+	_, err = full.AttachPrompt(PromptConfig{Len: 1}, nil, 1)
+	require.NoError(t, err)
+	_, err = NewFineTuner(full, tk, tt, FineTuneOptions{})
+	require.ErrorContains(t, err, "fills the context of 6 by itself")
 }
 
 // TestNewMethodsLearn: LoRA+, PiSSA and prompt tuning each lower the held-out task loss of a

@@ -228,6 +228,9 @@ func (m *Model) promptEmbedBackward(a *acts, demb ops.Buf, B, T int) {
 // refused with what would fit.
 func (m *Model) promptFits(n int) error {
 	if P := m.PromptLen(); P > 0 && P+n > m.Cfg.Context {
+		if n >= m.Cfg.Context {
+			return fmt.Errorf("prompt: the task's longest example of %d tokens fills the context of %d by itself: no soft token fits before it", n, m.Cfg.Context)
+		}
 		return fmt.Errorf("prompt: %d soft tokens and the task's longest example of %d tokens do not fit the context of %d: use at most %d soft tokens", P, n, m.Cfg.Context, max(0, m.Cfg.Context-n))
 	}
 	return nil
