@@ -347,6 +347,14 @@ func TestPromptIsTextInFront(t *testing.T) {
 	want, err := base.GreedyBatch(tk, []string{xText + "ab", xText + "c"}, 2, "")
 	require.NoError(t, err)
 	require.Equal(t, want, gen)
+
+	// Text longer than the 4 tokens left after the soft tokens is scored and probed in
+	// windows of 4, as generation sees it, not of the whole context.
+	probs, err := m.TokenProbs(tk, "abcdefgh")
+	require.NoError(t, err)
+	require.Len(t, probs, 7)
+	_, err = FillBlankAccuracy(m, tk, "abcdefghij abcdefghij", 1, 0.3)
+	require.NoError(t, err)
 }
 
 // TestPromptRefusals: soft tokens that leave no room, a second prompt, a prefix beside it, a
