@@ -53,6 +53,9 @@ test-wasm:
 # available to the compiler: the CPU device must not use them.
 test-golden-v3:
 	GOAMD64=v3 $(GO) test -count=1 -run 'TestGoldenRun|TestGoldenMethods|TestMatMul' ./core/ ./core/ops/
+	# PiSSA's SVD (#17): its bits pinned where the compiler may fuse multiply-adds (the PiSSA golden
+	# run alone rounds small differences away into float32).
+	GOAMD64=v3 $(GO) test -count=1 -run 'TestSVDBitsAreFixed' ./core/
 
 ## bench: matmul GFLOP/s (against gonum) and training-step tokens/s: CPU, WebGPU (Vulkan), wasm under Node, and in
 ## Chromium; the class server's latency under load; then the whole feedback stage timed in Chromium (about 5 minutes)

@@ -242,16 +242,24 @@ var methodFields = []methodField{
 	{Key: "lr", Kinds: compare.Kinds, Min: 1e-6, Max: 1,
 		Get: func(m methodSetup) float64 { return float64(m.Filled().LR) },
 		Set: func(m *methodSetup, v float64) { m.LR = float32(v) }},
-	{Key: "rank", Kinds: []string{compare.LoRA, compare.DoRA}, Min: 1, Max: core.MaxDim, Int: true,
+	{Key: "rank", Kinds: []string{compare.LoRA, compare.DoRA, compare.LoRAPlus, compare.PiSSA}, Min: 1, Max: core.MaxDim, Int: true,
 		Get: func(m methodSetup) float64 { return float64(m.Rank) },
 		Set: func(m *methodSetup, v float64) { m.Rank = int(v) }},
-	{Key: "alpha", Kinds: []string{compare.LoRA, compare.DoRA}, Min: 1e-3, Max: 1024,
+	{Key: "alpha", Kinds: []string{compare.LoRA, compare.DoRA, compare.LoRAPlus, compare.PiSSA}, Min: 1e-3, Max: 1024,
 		Get: func(m methodSetup) float64 { return float64(m.Filled().Alpha) },
 		Set: func(m *methodSetup, v float64) { m.Alpha = float32(v) }},
 	{Key: "size", Kinds: []string{compare.Adapter}, Min: 1, Max: 4 * core.MaxDim, Int: true,
 		Get: func(m methodSetup) float64 { return float64(m.Size) },
 		Set: func(m *methodSetup, v float64) { m.Size = int(v) }},
 	{Key: "len", Kinds: []string{compare.Prefix}, Min: 1, Max: compare.MaxPrefixLen, Int: true,
+		Get: func(m methodSetup) float64 { return float64(m.Len) },
+		Set: func(m *methodSetup, v float64) { m.Len = int(v) }},
+	// #17 (peft-b): LoRA+'s ratio and prompt tuning's soft tokens (Len, labelled as what it
+	// counts here).
+	{Key: "ratio", Kinds: []string{compare.LoRAPlus}, Min: 1, Max: core.MaxLoRAPlusRatio,
+		Get: func(m methodSetup) float64 { return float64(m.Filled().Ratio) },
+		Set: func(m *methodSetup, v float64) { m.Ratio = float32(v) }},
+	{Key: "soft_tokens", Kinds: []string{compare.Prompt}, Min: 1, Max: core.MaxPromptLen, Int: true,
 		Get: func(m methodSetup) float64 { return float64(m.Len) },
 		Set: func(m *methodSetup, v float64) { m.Len = int(v) }},
 }
@@ -305,8 +313,10 @@ func (m *methodSetup) Reset(key string) {
 		m.Targets = d.Targets
 	case "size":
 		m.Size = d.Size
-	case "len":
+	case "len", "soft_tokens":
 		m.Len = d.Len
+	case "ratio":
+		m.Ratio = d.Ratio
 	case "train_body":
 		m.TrainBody = d.TrainBody
 	}
@@ -392,7 +402,7 @@ func (s compareSetup) Spec(lang Lang) (runspec.Spec, error) {
 	spec.FineTune = &ft
 	for _, m := range s.Methods {
 		if m.On && (m.Kind != compare.Head || t.Kind == task.KindClassify) { // a head fits labels only
-			if (m.Kind == compare.LoRA || m.Kind == compare.DoRA) && len(m.targets()) == 0 { // a link would read "none" as the default four
+			if compare.LoRALike(m.Kind) && len(m.targets()) == 0 { // a link would read "none" as the default four
 				return runspec.Spec{}, errNoTargets
 			}
 			spec.Methods = append(spec.Methods, m.Link())

@@ -350,7 +350,7 @@ func (c *Compare) renderMethod(m *methodSetup, running bool) app.UI {
 		settings = append(settings, c.renderNumber(id+"-"+fd.Key, l.T("mfield."+fd.Key), fd.Get(*m), fd.Default(*m), disabled,
 			func(text string) error { return m.SetField(fd.Key, text) }, func() { m.Reset(fd.Key) }))
 	}
-	if m.Kind == compare.LoRA || m.Kind == compare.DoRA {
+	if compare.LoRALike(m.Kind) {
 		settings = append(settings, c.renderTargets(m, disabled))
 	}
 	if m.Kind == compare.Head {
@@ -381,16 +381,17 @@ func (c *Compare) renderMethod(m *methodSetup, running bool) app.UI {
 	)
 }
 
-// renderTargets is LoRA's choice of layers: a box for each, with the default set's reset.
+// renderTargets is LoRA's choice of layers (or a LoRA-like kind's: LoRA+, PiSSA): a box for
+// each, with the default set's reset.
 func (c *Compare) renderTargets(m *methodSetup, disabled bool) app.UI {
 	l := c.Lang
 	chosen := m.targets()
-	id := "m-" + m.Kind // m-lora-targets, m-dora-targets
-	return app.FieldSet().ID(id+"-targets").Class("targets").Body(
+	pre := "m-" + m.Kind // m-lora-targets, m-lora-target-q_proj, ...: LoRA's ids as they were
+	return app.FieldSet().ID(pre+"-targets").Class("targets").Body(
 		app.Legend().Text(l.T("mfield.targets")),
 		app.Range(core.LoRATargets[:]).Slice(func(i int) app.UI {
 			name := core.LoRATargets[i]
-			id := id + "-target-" + name
+			id := pre + "-target-" + name
 			return app.Span().Class("target").Body(
 				app.Input().Type("checkbox").ID(id).Checked(slices.Contains(chosen, name)).Disabled(disabled).
 					OnChange(func(ctx app.Context, e app.Event) { m.SetTarget(name, ctx.JSSrc().Get("checked").Bool()) }),
@@ -399,7 +400,7 @@ func (c *Compare) renderTargets(m *methodSetup, disabled bool) app.UI {
 		}),
 		app.Div().Body(
 			app.Span().Class("default").Text(l.T("field.default", l.T("mfield.targets_default"))),
-			resetButton(l, id+"-targets", l.T("mfield.targets"), disabled || m.IsDefault("targets"), func() { m.Reset("targets") }),
+			resetButton(l, pre+"-targets", l.T("mfield.targets"), disabled || m.IsDefault("targets"), func() { m.Reset("targets") }),
 		),
 	)
 }

@@ -477,6 +477,16 @@ var en = map[string]string{
 	"mfield.targets_default": "the four attention projections",
 	"mfield.train_body":      "Train the body too",
 
+	// More PEFT methods (#17, peft-b): LoRA+, PiSSA and prompt tuning in the method picker.
+	"method.loraplus":       "LoRA+",
+	"method.pissa":          "PiSSA",
+	"method.prompt":         "prompt tuning",
+	"method.about.loraplus": "Freezes the model and trains LoRA's two thin matrices A and B, but B with a learning rate several times A's (the ratio, 16 by default), which often learns faster than plain LoRA at the same cost.",
+	"method.about.pissa":    "Trains LoRA's matrices started from each weight's strongest directions (its largest singular values and vectors) instead of from zero, with the rest of the weight frozen, so training first changes what matters most and often gets there faster than LoRA.",
+	"method.about.prompt":   "Freezes the model and trains only a few soft tokens, vectors read in front of every text that pass through every layer like real words (prefix tuning instead trains rows of every layer's keys and values), so it trains the fewest numbers of all: choose it when a task may cost almost nothing to store.",
+	"mfield.ratio":          "B's learning rate ÷ A's",
+	"mfield.soft_tokens":    "Soft tokens",
+
 	"table.method":          "Method",
 	"table.accuracy":        "Task accuracy (%)",
 	"table.forgetting":      "Forgetting (nats/token)",
@@ -1222,6 +1232,16 @@ var zh = map[string]string{
 	"mfield.targets":         "要适配的层",
 	"mfield.targets_default": "注意力的四个投影",
 	"mfield.train_body":      "也训练模型主体",
+
+	// 更多参数高效的方法（#17，peft-b）：方法列表里的低秩适配+、主成分低秩适配和提示微调。
+	"method.loraplus":       "低秩适配+",
+	"method.pissa":          "主成分低秩适配",
+	"method.prompt":         "提示微调",
+	"method.about.loraplus": "冻结模型，像低秩适配一样训练两个细长矩阵 A 和 B，但 B 的学习率是 A 的好几倍（这个倍数默认是 16），常常能以同样的代价学得更快。",
+	"method.about.pissa":    "从每个权重最主要的方向（最大的奇异值和奇异向量）出发训练低秩适配的两个矩阵，而不是从零开始，权重的其余部分冻结；训练先改最要紧的部分，常常比低秩适配更快学会。",
+	"method.about.prompt":   "冻结模型，只训练放在每段文本前面的几个软提示向量，它们像真的字一样经过每一层（前缀微调则直接训练每一层的键和值的行），所以要训练的数最少：适合每个任务几乎不能占什么存储的时候。",
+	"mfield.ratio":          "B 的学习率 ÷ A 的学习率",
+	"mfield.soft_tokens":    "软提示向量个数",
 
 	"table.method":          "方法",
 	"table.accuracy":        "任务准确率（%）",

@@ -79,6 +79,9 @@ func (o *Optimizer) Update(ps []*Param, lr float32) error {
 			continue
 		}
 		a := args
+		if p.LRScale != 0 { // 0: the learning rate untouched, bit for bit
+			a.LR = float32(lr * p.LRScale)
+		}
 		if p.Decay {
 			a.WeightDecay = o.cfg.WeightDecay
 		}

@@ -61,6 +61,9 @@ func (m *Model) attachHead(labels int, bias, trainBody bool, seed uint64) (int, 
 	if m.value != nil {
 		return 0, fmt.Errorf("class head: the model has a value head, which reads the LM head's body")
 	}
+	if trainBody && m.prompt != nil {
+		return 0, fmt.Errorf("class head: prompt tuning keeps the body frozen; it cannot train with the head")
+	}
 	if trainBody {
 		for _, p := range m.BaseParams() {
 			p.Frozen = false

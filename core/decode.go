@@ -41,7 +41,7 @@ type decoder struct {
 // model: a causal LM without adapters or a prefix (LoRA and a value head are fine; a value
 // head does not touch the logits).
 func (m *Model) canDecode() bool {
-	if m.Mask != ops.Causal || m.head != nil || m.prefixLen > 0 {
+	if m.Mask != ops.Causal || m.head != nil || m.prefixLen > 0 || m.prompt != nil {
 		return false
 	}
 	for _, bl := range m.blocks {

@@ -50,6 +50,9 @@ func (m *Model) newMethodActs(a *acts) {
 			a.prefix[l] = m.newPrefixActs(B, T)
 		}
 	}
+	if m.prompt != nil {
+		a.prompt = m.newPromptActs(B, T)
+	}
 	if m.head != nil {
 		a.head = m.newHeadActs(B, T)
 	}
@@ -114,6 +117,9 @@ func NewFineTuner(m *Model, tk *Tokenizer, t *task.Task, o FineTuneOptions) (*Fi
 			return nil, fmt.Errorf("fine-tune: task %s needs training and held-out pairs", t.ID)
 		}
 		f.train, f.val = newSFTSet(tk, t.TrainPairs, o.PromptLoss), newSFTSet(tk, t.ValPairs, false)
+		if err := m.promptFits(max(f.train.maxLen, f.val.maxLen) - 1); err != nil { // inputs: all but the last token
+			return nil, err
+		}
 		if o.ReplayRows > 0 {
 			f.replay, f.replayRows = tk.Encode(o.ReplayText), o.ReplayRows
 			if o.ReplayRows >= m.Cfg.Batch || len(f.replay) < m.Cfg.Context+2 {
@@ -131,7 +137,14 @@ func NewFineTuner(m *Model, tk *Tokenizer, t *task.Task, o FineTuneOptions) (*Fi
 		if len(t.TrainExamples) == 0 || len(t.ValExamples) == 0 {
 			return nil, fmt.Errorf("fine-tune: task %s needs training and held-out examples", t.ID)
 		}
-		f.ctrain, f.cval = newClassSet(tk, t.TrainExamples, m.Cfg.Context), newClassSet(tk, t.ValExamples, m.Cfg.Context)
+		longest := 0
+		for _, e := range append(append([]task.Example(nil), t.TrainExamples...), t.ValExamples...) {
+			longest = max(longest, len(tk.Encode(e.Text)))
+		}
+		if err := m.promptFits(longest); err != nil {
+			return nil, err
+		}
+		f.ctrain, f.cval = newClassSet(tk, t.TrainExamples, m.TokenContext()), newClassSet(tk, t.ValExamples, m.TokenContext())
 	default:
 		return nil, fmt.Errorf("fine-tune: unknown task kind %q", t.Kind)
 	}
@@ -233,7 +246,7 @@ func (f *FineTuner) Step() (float64, error) {
 		for i := range offsets {
 			offsets[i] = f.replayRNG.Intn(len(f.replay) - m.Cfg.Context - 1)
 		}
-		f.train.fill(m.Dev, f.batch, idx, m.Cfg.Context, f.replay, offsets)
+		f.train.fill(m.Dev, f.batch, idx, m.TokenContext(), f.replay, offsets)
 		loss, err = m.TrainStep(f.Opt, f.batch, pass, lr)
 	} else {
 		loss, err = f.classStep(idx, pass, lr)
@@ -284,7 +297,7 @@ func (f *FineTuner) Evaluate() (float64, error) {
 	if f.val != nil {
 		for s := 0; s < len(f.val.tokens); s += B {
 			idx := seq(s, min(s+B, len(f.val.tokens)))
-			f.val.fill(m.Dev, f.batch, idx, m.Cfg.Context, nil, nil)
+			f.val.fill(m.Dev, f.batch, idx, m.TokenContext(), nil, nil)
 			m.forward(m.train, f.batch, Pass{})
 			l, w, err := m.loss(m.train, f.batch)
 			if err != nil {
@@ -356,7 +369,7 @@ func (f *FineTuner) Predict(ex []task.Example) ([]int, error) {
 	if m.head == nil {
 		return nil, fmt.Errorf("fine-tune: the model has no class head")
 	}
-	set := newClassSet(f.Tok, ex, m.Cfg.Context)
+	set := newClassSet(f.Tok, ex, m.TokenContext())
 	var out []int
 	for s := 0; s < len(set.tokens); s += m.Cfg.Batch {
 		idx := seq(s, min(s+m.Cfg.Batch, len(set.tokens)))

@@ -39,6 +39,7 @@ type acts struct {
 	lora    map[*loraLayer]*loraActs
 	adapter map[*adapter]*adapterActs
 	prefix  []*prefixActs // per layer; nil entries without prefix tuning
+	prompt  *promptActs   // nil without prompt tuning
 	head    *headActs
 	value   *valueActs
 	ia3     map[*ia3Layer]*ia3Acts
@@ -109,6 +110,9 @@ func (a *acts) bufs() []ops.Buf {
 		if pa != nil {
 			out = append(out, pa.bufs()...)
 		}
+	}
+	if a.prompt != nil {
+		out = append(out, a.prompt.bufs()...)
 	}
 	if a.head != nil {
 		out = append(out, a.head.bufs()...)
@@ -204,8 +208,12 @@ func (m *Model) forward(a *acts, b *Batch, pass Pass) {
 func (m *Model) forwardBody(a *acts, b *Batch, pass Pass) {
 	cfg, d := m.Cfg, m.Dev
 	B, T, C, H, D := b.B, b.T, cfg.Dim, cfg.Heads, cfg.HeadDim()
+	if m.prompt != nil {
+		T = m.promptEmbed(a, b) // the blocks read P soft tokens, then the batch's T tokens
+	} else {
+		d.Embed(a.emb, b.Inputs, m.wte.W, m.wpe.W, B, T, C)
+	}
 	N := B * T
-	d.Embed(a.emb, b.Inputs, m.wte.W, m.wpe.W, B, T, C)
 	m.dropout(a.layers[0].x, a.emb, N*C, pass, siteEmbed())
 	scale := 1 / sqrt32(float32(D))
 	for l, bl := range m.blocks {
@@ -224,6 +232,10 @@ func (m *Model) forwardBody(a *acts, b *Batch, pass Pass) {
 			d.MatMul(la.yh, la.p, vh, ops.MatMulArgs{M: T, N: D, K: Tk, Batch: B * H, StrideA: T * Tk, StrideB: Tk * D, StrideC: T * D})
 			d.MergeHeads(la.y, la.yh, B, T, H, D)
 		})
+	}
+	if m.prompt != nil {
+		m.promptFinalNorm(a, B, b.T) // a.lnf holds the real positions' rows only, as without
+		return
 	}
 	d.LayerNorm(a.lnf, a.lnfM, a.lnfR, a.xL, m.lnfW.W, m.lnfB.W, N, C)
 }
@@ -302,11 +314,15 @@ func (m *Model) backward(a *acts, b *Batch, pass Pass, weight float64) {
 func (m *Model) backwardBody(a *acts, b *Batch, pass Pass) {
 	cfg, d := m.Cfg, m.Dev
 	B, T, C, H, D := b.B, b.T, cfg.Dim, cfg.Heads, cfg.HeadDim()
+	if m.prompt != nil {
+		m.promptFinalNormBackward(a, B, T)
+		T += m.prompt.P // the blocks ran on the soft tokens too
+	} else {
+		d.Zero(a.dres)
+		m.layerNormBackward(a.dres, a.dln, a.xL, m.lnfW, m.lnfB, a.lnfM, a.lnfR, B*T, C)
+	}
 	N := B * T
 	scale := 1 / sqrt32(float32(D))
-
-	d.Zero(a.dres)
-	m.layerNormBackward(a.dres, a.dln, a.xL, m.lnfW, m.lnfB, a.lnfM, a.lnfR, N, C)
 
 	for l := len(m.blocks) - 1; l >= 0; l-- {
 		bl, la := m.blocks[l], &a.layers[l]
@@ -349,7 +365,9 @@ func (m *Model) backwardBody(a *acts, b *Batch, pass Pass) {
 		m.layerNormBackward(a.dres, a.dln, la.x, bl.ln1W, bl.ln1B, la.ln1Mean, la.ln1R, N, C)
 	}
 	demb := m.dropoutBackward(a, a.dres, a.layers[0].x == a.emb, N*C, pass, siteEmbed())
-	if !m.wte.Frozen || !m.wpe.Frozen {
+	if m.prompt != nil {
+		m.promptEmbedBackward(a, demb, B, b.T)
+	} else if !m.wte.Frozen || !m.wpe.Frozen {
 		// EmbedBackward writes both tables; a frozen table's gradient is simply never used.
 		d.EmbedBackward(m.wte.DW, m.wpe.DW, demb, b.Inputs, B, T, C)
 	}

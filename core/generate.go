@@ -51,8 +51,8 @@ func (m *Model) GenerateTokens(tk *Tokenizer, prompt string, o SampleOptions) ([
 	probs := make([]float32, V)
 	for n := 0; n < o.Tokens; n++ {
 		ctx := ids
-		if len(ctx) > m.Cfg.Context {
-			ctx = ctx[len(ctx)-m.Cfg.Context:]
+		if len(ctx) > m.TokenContext() {
+			ctx = ctx[len(ctx)-m.TokenContext():]
 		}
 		T := len(ctx)
 		b.Set(m.Dev, 1, T, ctx, make([]int32, T), nil)
@@ -196,7 +196,7 @@ func (m *Model) continueBatch(tk *Tokenizer, prompts [][]int32, maxTokens int, s
 		return nil, err
 	}
 	out := make([][]int32, len(prompts))
-	Bmax, V, ctx := m.Cfg.Batch, m.Cfg.Vocab, m.Cfg.Context
+	Bmax, V, ctx := m.Cfg.Batch, m.Cfg.Vocab, m.TokenContext()
 	b := NewBatch(m.Dev, Bmax, ctx)
 	defer b.Free(m.Dev)
 	logits := make([]float32, m.train.logits.Len())

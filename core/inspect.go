@@ -62,6 +62,9 @@ func (m *Model) Inspect(tk *Tokenizer, prompt string, k int) (*Inspection, error
 			return nil, err
 		}
 	}
+	if m.prompt != nil {
+		return nil, fmt.Errorf("inspect: a prompt-tuned model's attention maps are not drawn (its rows include the soft tokens)")
+	}
 	ids := tk.Encode(prompt)
 	if len(ids) == 0 {
 		return nil, fmt.Errorf("inspect: the prompt is empty: type at least one character")
@@ -160,7 +163,7 @@ func (m *Model) TokenProbs(tk *Tokenizer, text string) ([]TokenProb, error) {
 	if n < 2 {
 		return nil, fmt.Errorf("inspect: a text needs at least two characters to score (the first has nothing before it); got %d", n)
 	}
-	ctx, V := m.Cfg.Context, m.Cfg.Vocab
+	ctx, V := m.TokenContext(), m.Cfg.Vocab // the context less prompt tuning's soft tokens
 	T := min(n, ctx)
 	// Each window is T tokens from start; its positions from from on predict the tokens after
 	// them. The first window predicts tokens 1..T (T only when the text goes on past the

@@ -393,7 +393,7 @@ func (m *Model) BakeLoRA() error {
 		return fmt.Errorf("lora: the model has no LoRA to bake in")
 	case m.loraOff:
 		return fmt.Errorf("lora: the update is switched off: switch it on before baking it in")
-	case m.head != nil || m.value != nil || m.prefixLen > 0:
+	case m.head != nil || m.value != nil || m.prefixLen > 0 || m.prompt != nil:
 		return fmt.Errorf("lora: only a model with LoRA alone can be baked (it has a head or a prefix)")
 	}
 	for _, bl := range m.blocks {

@@ -44,6 +44,11 @@ func (m *Model) ExportLoRA(w io.Writer) error {
 	if !m.hasLoRA() {
 		return fmt.Errorf("lora: the model has no LoRA to export")
 	}
+	if m.PiSSA() {
+		// A and B belong on the residual weights (pissa.go): on the base, which is what a
+		// LoRA file is loaded onto, they would add the principal part a second time.
+		return fmt.Errorf("lora: a PiSSA adapter belongs on its residual weights, not on the base, so it is not saved as a LoRA file")
+	}
 	var names []string
 	params := map[string]*Param{}
 	for _, bl := range m.blocks {

@@ -15,6 +15,7 @@ type methodCase struct {
 	class  bool // the loss is the class head's
 	mask   ops.MaskMode
 	train  bool // a training pass (dropout on)
+	T      int  // tokens per sequence; 0 means 5 (prompt tuning needs room for its soft tokens)
 }
 
 func methodCases() []methodCase {
@@ -75,6 +76,34 @@ func methodCases() []methodCase {
 		}},
 		{name: "bitfit", attach: func(t *testing.T, m *Model) { m.AttachBitFit() }, train: true},
 		{name: "ln-tuning", attach: func(t *testing.T, m *Model) { m.AttachLNTuning() }},
+		// #17's methods. LoRA+ changes only the optimizer (its own test) and PiSSA only the
+		// initial values (randomized here like every case's), so their backward is LoRA's;
+		// prompt tuning adds a backward of its own: the soft tokens' gather and the final
+		// gather of the real rows, alone, under a class head (both masks) and beside LoRA.
+		{name: "pissa", attach: func(t *testing.T, m *Model) {
+			_, err := m.AttachPiSSA(LoRAConfig{Rank: 2, Alpha: 4, Targets: []string{"q_proj", "v_proj", "fc_in", "fc_out"}})
+			require.NoError(t, err)
+		}},
+		{name: "prompt", T: 3, attach: func(t *testing.T, m *Model) {
+			_, err := m.AttachPrompt(PromptConfig{Len: 3}, nil, 5)
+			require.NoError(t, err)
+		}},
+		{name: "prompt-bidirectional", T: 4, mask: ops.Bidirectional, attach: func(t *testing.T, m *Model) {
+			_, err := m.AttachPrompt(PromptConfig{Len: 2}, nil, 5)
+			require.NoError(t, err)
+		}},
+		{name: "prompt-class-head", T: 4, class: true, attach: func(t *testing.T, m *Model) {
+			_, err := m.AttachPrompt(PromptConfig{Len: 2}, nil, 5)
+			require.NoError(t, err)
+			_, err = m.AttachClassHead(3, false, 5)
+			require.NoError(t, err)
+		}},
+		{name: "prompt-with-lora", T: 5, attach: func(t *testing.T, m *Model) {
+			_, err := m.AttachPrompt(PromptConfig{Len: 1}, nil, 5)
+			require.NoError(t, err)
+			_, err = m.AttachLoRA(LoRAConfig{Rank: 2, Alpha: 2, Targets: []string{"k_proj", "o_proj"}}, 5)
+			require.NoError(t, err)
+		}},
 	}
 }
 
@@ -89,8 +118,11 @@ func TestMethodGradients(t *testing.T) {
 			tc.attach(t, m)
 			randomizeForGradients(m, 7)
 			B, T := 2, 5
+			if tc.T > 0 {
+				T = tc.T
+			}
 			b := gradBatch(m, 8, B, T)
-			lengths, labels := []int{T, 3}, []int32{1, 0}
+			lengths, labels := []int{T, min(3, T-1)}, []int32{1, 0}
 			pass := Pass{Train: tc.train, DropoutSeed: 99, Step: 4}
 			var weight float64
 			lossAt := func() float64 {

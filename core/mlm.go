@@ -158,7 +158,7 @@ func evenOffsets(span, n int) []int {
 func FillBlankAccuracy(m *Model, tk *Tokenizer, text string, batches int, rate float32) (float64, error) {
 	tokens := tk.Encode(text)
 	B, V := m.Cfg.Batch, m.Cfg.Vocab
-	T := min(m.Cfg.Context, len(tokens))
+	T := min(m.TokenContext(), len(tokens)) // the context less any soft tokens (prompt.go)
 	if T < 2 {
 		return 0, fmt.Errorf("probe: the text is too short")
 	}
@@ -221,7 +221,7 @@ func FillBlanks(m *Model, tk *Tokenizer, text string, every int) (blanked, fille
 		return "", "", fmt.Errorf("probe: blank every %d characters: it must be at least 2", every)
 	}
 	tokens := tk.Encode(text)
-	T := min(m.Cfg.Context, len(tokens))
+	T := min(m.TokenContext(), len(tokens))
 	if T < every {
 		return "", "", fmt.Errorf("probe: the text needs at least %d characters", every)
 	}

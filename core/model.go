@@ -23,6 +23,9 @@ type Param struct {
 	Decay bool
 	// Frozen params get no gradient and no update (fine-tuning methods freeze the base).
 	Frozen bool
+	// LRScale multiplies the learning rate of this tensor's updates (LoRA+ gives B a larger
+	// one than A); 0 means 1, and leaves the update exactly as it was before the field existed.
+	LRScale float32
 }
 
 // Size is the number of elements.
@@ -66,11 +69,13 @@ type Model struct {
 
 	// Fine-tuning state shared by all blocks.
 	loraCfg   LoRAConfig
-	loraOff   bool       // LoRA is attached but switched off: the base model's outputs exactly
-	prefixLen int        // P: learned key/value rows per layer, 0 without prefix tuning
-	eye       ops.Buf    // P×P identity: copies a prefix into its table with a MatMul
-	head      *classHead // a classification head replacing the LM head, or nil
-	value     *valueHead // PPO's value head beside the LM head, or nil (policy.go)
+	loraOff   bool           // LoRA is attached but switched off: the base model's outputs exactly
+	pissa     bool           // LoRA came from AttachPiSSA: the adapted base tensors hold residuals
+	prefixLen int            // P: learned key/value rows per layer, 0 without prefix tuning
+	eye       ops.Buf        // P×P identity: copies a prefix into its table with a MatMul
+	head      *classHead     // a classification head replacing the LM head, or nil
+	prompt    *promptTensors // prompt tuning's soft tokens, or nil (prompt.go)
+	value     *valueHead     // PPO's value head beside the LM head, or nil (policy.go)
 
 	// IA3 (ia3.go): its vectors by the weight of the layer they rescale (nil without), and config.
 	ia3    map[*Param]*ia3Layer
@@ -265,6 +270,9 @@ func (m *Model) Free() {
 	}
 	if m.eye != nil {
 		m.Dev.Free(m.eye)
+	}
+	if m.prompt != nil {
+		m.prompt.free(m.Dev)
 	}
 	m.train.free(m.Dev)
 	m.single.free(m.Dev)

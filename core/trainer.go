@@ -182,7 +182,16 @@ func (m *Model) TrainStep(opt *Optimizer, b *Batch, pass Pass, lr float32) (floa
 // MeanLoss is the model's mean next-token loss (nats per token) over batches×B windows spread
 // evenly across tokens, without dropout. It reuses b's buffers.
 func (m *Model) MeanLoss(tokens []int32, b *Batch, batches int) (float64, error) {
-	B, T := m.Cfg.Batch, seqLen(tokens, m.Cfg.Context)
+	return m.MeanLossWithin(tokens, b, batches, m.TokenContext())
+}
+
+// MeanLossWithin is MeanLoss with windows of at most context tokens (at most TokenContext):
+// a model that reads fewer tokens (prompt tuning's) is compared with its base on equal windows.
+func (m *Model) MeanLossWithin(tokens []int32, b *Batch, batches, context int) (float64, error) {
+	if context < 1 || context > m.TokenContext() {
+		return 0, fmt.Errorf("model: windows of %d tokens are outside 1..%d", context, m.TokenContext())
+	}
+	B, T := m.Cfg.Batch, seqLen(tokens, context)
 	if T < 1 {
 		return 0, fmt.Errorf("model: %d tokens are too few to evaluate", len(tokens))
 	}

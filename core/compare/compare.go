@@ -73,7 +73,8 @@ type Result struct {
 	Kind   string `json:"kind"`
 	// TaskAccuracy in [0, 1]: exact match of greedy answers, or label accuracy.
 	TaskAccuracy float64 `json:"task_accuracy"`
-	// Forgetting is the held-out pretraining-text loss after minus before, nats per token.
+	// Forgetting is the held-out pretraining-text loss after minus before, nats per token (for
+	// prompt tuning both on windows short enough to leave room for its soft tokens).
 	Forgetting      float64  `json:"forgetting"`
 	PretrainLoss    float64  `json:"pretrain_loss"` // after
 	TrainableParams int      `json:"trainable_params"`
@@ -150,6 +151,13 @@ func pretrainLoss(m *core.Model, tokens []int32) (float64, error) {
 	return m.MeanLoss(tokens, b, m.Cfg.EvalBatches)
 }
 
+// pretrainLossWithin is pretrainLoss on windows of at most context tokens.
+func pretrainLossWithin(m *core.Model, tokens []int32, context int) (float64, error) {
+	b := core.NewBatch(m.Dev, m.Cfg.Batch, m.Cfg.Context)
+	defer b.Free(m.Dev)
+	return m.MeanLossWithin(tokens, b, m.Cfg.EvalBatches, context)
+}
+
 // prepare clones base, attaches the method (its defaults filled) and sets the optimisation
 // fields of its config.
 func prepare(base *core.Model, t *task.Task, cfg Config, meth Method, valTokens []int32) (*core.Model, error) {
@@ -192,6 +200,18 @@ func prepare(base *core.Model, t *task.Task, cfg Config, meth Method, valTokens 
 		if t.Kind != task.KindClassify {
 			attachErr = fmt.Errorf("a class head needs a classify task")
 		}
+	case LoRAPlus:
+		_, attachErr = m.AttachLoRAPlus(meth.LoRAConfig(), meth.Ratio, cfg.Seed)
+	case PiSSA:
+		_, attachErr = m.AttachPiSSA(meth.LoRAConfig())
+	case Prompt:
+		// The soft tokens start as the embeddings of the start of the held-out pretraining
+		// text, as the prefix starts as its keys and values.
+		init := valTokens
+		if len(init) < meth.Len {
+			init = nil
+		}
+		_, attachErr = m.AttachPrompt(core.PromptConfig{Len: meth.Len}, init, cfg.Seed)
 	default:
 		attachErr = fmt.Errorf("unknown method kind %q", meth.Kind)
 	}
@@ -285,6 +305,13 @@ func trainMethod(ctx context.Context, base *core.Model, tk *core.Tokenizer, t *t
 	if err != nil {
 		return nil, nil, err
 	}
+	if m.TokenContext() < base.TokenContext() {
+		// Prompt tuning reads fewer real tokens per window: its forgetting is measured
+		// against the base on windows of the same length.
+		if before, err = pretrainLossWithin(base, valTokens, m.TokenContext()); err != nil {
+			return nil, nil, err
+		}
+	}
 	r := &Result{Method: meth.Label(), Kind: meth.Kind}
 	v0, err := ft.Evaluate()
 	if err != nil {
@@ -317,7 +344,9 @@ func trainMethod(ctx context.Context, base *core.Model, tk *core.Tokenizer, t *t
 	if err := finish(r, ft, t, cfg, valTokens, before, losses); err != nil {
 		return nil, nil, err
 	}
-	if _, ok := m.LoRA(); ok {
+	// PiSSA's base tensors hold residuals: "adapter off" would not be the base, and its
+	// adapter file belongs on the residual, so the LoRA view's extras would mislead.
+	if _, ok := m.LoRA(); ok && !m.PiSSA() {
 		if err := loraExtras(r, ft, t, cfg); err != nil {
 			return nil, nil, err
 		}

@@ -36,7 +36,10 @@ func Run(dev ops.Device) (losses []float64, weightsHash string, err error) {
 }
 
 // Methods are the fine-tuning methods' golden runs, by name, in a fixed order.
-var Methods = []string{"sft-full", "lora", "adapter", "prefix", "class-head", "masked-lm", "dora", "ia3", "bitfit", "ln-tuning"}
+var Methods = []string{"sft-full", "lora", "adapter", "prefix", "class-head", "masked-lm",
+	// #17's methods.
+	"dora", "ia3", "bitfit", "ln-tuning", "loraplus", "pissa", "prompt",
+}
 
 // methodSteps is each method run's length: warm-up, the cosine and several passes over the tiny
 // tasks, and all six runs together take about two seconds under wasm.
@@ -79,8 +82,8 @@ func RunMethod(dev ops.Device, name string) (losses []float64, weightsHash strin
 		return train(tr.Model, tr.Done, tr.Step)
 	}
 	t := sounds
-	if name == "class-head" {
-		t = colours
+	if name == "class-head" || name == "prompt" {
+		t = colours // the sounds' pairs fill the context: no room for soft tokens
 	}
 	tk, err := core.NewTokenizer(text + string(sounds.Alphabet()) + string(colours.Alphabet()))
 	if err != nil {
@@ -114,6 +117,19 @@ func RunMethod(dev ops.Device, name string) (losses []float64, weightsHash strin
 		// The body trains too, with bidirectional attention and mean pooling.
 		m.Mask = ops.Bidirectional
 		_, err = m.AttachClassHead(len(t.Labels), true, 5)
+	case "loraplus":
+		// B's rate is 16× A's: A's a fifth of the others' keeps B's (3.2e-2) in the range
+		// where a short run is smooth, so that other devices can follow it within tolerance.
+		m.Cfg.LR, m.Cfg.MinLR = 2e-3, 2e-4
+		_, err = m.AttachLoRAPlus(core.LoRAConfig{Rank: 2, Alpha: 4, Targets: core.LoRATargets[:]}, core.DefaultLoRAPlusRatio, 5)
+	case "pissa":
+		_, err = m.AttachPiSSA(core.LoRAConfig{Rank: 2, Alpha: 4, Targets: []string{"q_proj", "v_proj", "fc_in", "fc_out"}})
+	case "prompt":
+		// Under a class head (the body frozen): the soft tokens, the gather of the real rows
+		// and the pooling of the last real token all take part.
+		if _, err = m.AttachPrompt(core.PromptConfig{Len: 3}, nil, 5); err == nil {
+			_, err = m.AttachClassHead(len(t.Labels), false, 5)
+		}
 	default:
 		err = fmt.Errorf("golden: unknown method %q; the methods are %v", name, Methods)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -22,6 +23,7 @@ var (
 	updateCodesV3 = flag.Bool("update-codes-v3", false, "write testdata/codes_v3.json (only when version 3 is new: old codes must never change)")
 	updateCodesV4 = flag.Bool("update-codes-v4", false, "write testdata/codes_v4.json (only when version 4 is new: old codes must never change)")
 	updateCodesV5 = flag.Bool("update-codes-v5", false, "write testdata/codes_v5.json (only when version 5 is new: old codes must never change)")
+	updateCodesV6 = flag.Bool("update-codes-v6", false, "write testdata/codes_v6.json (only when version 6 is new: old codes must never change)")
 )
 
 // goldenCode is a real code kept forever with the Spec it stood for when it was made.
@@ -37,6 +39,7 @@ const (
 	codesV3 = "testdata/codes_v3.json"
 	codesV4 = "testdata/codes_v4.json"
 	codesV5 = "testdata/codes_v5.json"
+	codesV6 = "testdata/codes_v6.json"
 )
 
 func goldenSpecs(t *testing.T) []goldenCode {
@@ -205,6 +208,47 @@ func goldenSpecsV5(t *testing.T) []goldenCode {
 		goldenCode{Name: "zh facts taste, the judge's reward, no leash, a fine-tuning seed", Spec: facts})
 }
 
+// goldenSpecsV6 are version 6's golden specs (#17's kinds): the lesson with LoRA+, PiSSA and
+// prompt tuning at their defaults beside LoRA, every setting of theirs chosen with a fine-tuning
+// seed and a classify task, a finished one with its fingerprints, and DoRA (its settings
+// chosen), IA3, BitFit and LayerNorm tuning.
+func goldenSpecsV6(t *testing.T) []goldenCode {
+	lesson, err := PresetByName("en-lesson")
+	require.NoError(t, err)
+	defaults := lesson.Spec
+	defaults.Methods = []compare.Method{compare.Defaults(compare.LoRA).Canonical(), compare.Defaults(compare.LoRAPlus).Canonical(),
+		compare.Defaults(compare.PiSSA).Canonical(), compare.Defaults(compare.Prompt).Canonical()}
+	chosen := Presets()[0].Spec
+	chosen.Task = &TaskRef{ID: "en-truth", Hash: builtinTaskHash(t, "en-truth")}
+	chosen.FineTune = &FineTune{Steps: 60, Warmup: 6, EvalEvery: 20, Seed: 11}
+	chosen.Methods = []compare.Method{
+		{Name: "plus-mlp", Kind: compare.LoRAPlus, LR: 1e-3, Rank: 2, Alpha: 3, Targets: []string{"fc_in", "fc_out"}, Ratio: 4},
+		{Kind: compare.PiSSA, LR: 5e-4, Rank: 8, Alpha: 16, Targets: []string{"q_proj", "v_proj"}},
+		{Kind: compare.Prompt, LR: 0.3, Len: 4},
+		{Kind: compare.Head},
+	}
+	partA := lesson.Spec
+	partA.Methods = []compare.Method{
+		{Kind: compare.DoRA, Rank: 2, Alpha: 3, Targets: []string{"v_proj", "fc_in"}},
+		compare.Defaults(compare.IA3),
+		{Name: "biases", Kind: compare.BitFit, LR: 0.02},
+		compare.Defaults(compare.LNTuning),
+	}
+	done := defaults
+	done.Device, done.Fingerprint = DeviceCPU, "cpu:1a2b3c4d5e6f"
+	done.Fingerprints = map[string]string{compare.Base: "cpu:0a0b0c0d0e0f", "lora": "cpu:111111111111", "loraplus": "cpu:222222222222",
+		"pissa": "cpu:333333333333", "prompt": "cpu:444444444444"}
+	for _, s := range []*Spec{&defaults, &chosen, &done, &partA} {
+		s.Version = VersionMethods
+	}
+	return []goldenCode{
+		{Name: "en-lesson with loraplus, pissa and prompt at their defaults", Spec: defaults},
+		{Name: "every new setting chosen, a classify task, a fine-tuning seed", Spec: chosen},
+		{Name: "finished on the CPU with fingerprints", Spec: done},
+		{Name: "dora with its settings, ia3, bitfit and ln_tuning", Spec: partA},
+	}
+}
+
 // TestGoldenCodes: codes made by earlier builds keep decoding to the same Spec, and re-encode to
 // the same code. A built-in
 // corpus (or task) that has changed since is reported (ErrCorpusChanged) but the Spec still
@@ -222,6 +266,7 @@ func TestGoldenCodes(t *testing.T) {
 		{3, codesV3, *updateCodesV3, goldenSpecsV3, 3},
 		{4, codesV4, *updateCodesV4, goldenSpecsV4, 3},
 		{5, codesV5, *updateCodesV5, goldenSpecsV5, 4},
+		{6, codesV6, *updateCodesV6, goldenSpecsV6, 4},
 	} {
 		t.Run(fmt.Sprintf("v%d", tc.version), func(t *testing.T) {
 			if tc.update {
@@ -272,4 +317,28 @@ func builtinTaskHash(t *testing.T, id string) string {
 	tk, err := task.Builtin(id)
 	require.NoError(t, err)
 	return tk.Hash()
+}
+
+// TestMethodKindVersions (#17, peft-b): a comparison naming LoRA+, PiSSA or prompt tuning is
+// written as version 6 whatever else it carries, one of the first kinds only keeps its version,
+// and a lower version naming a new kind, or a version 6 naming none, is refused.
+func TestMethodKindVersions(t *testing.T) {
+	lesson, err := PresetByName("en-lesson")
+	require.NoError(t, err)
+	for _, kind := range []string{compare.LoRAPlus, compare.PiSSA, compare.Prompt} {
+		s := lesson.Spec
+		s.Methods = append(slices.Clone(s.Methods), compare.Defaults(kind).Canonical())
+		code, err := Encode(s)
+		require.NoError(t, err)
+		require.Equal(t, byte('6'), code[0], kind)
+		s.Version = VersionFingerprints // hand-made: an older version naming a new kind
+		s.Fingerprints = map[string]string{compare.Base: "cpu:0a0b0c0d0e0f"}
+		require.ErrorContains(t, s.Validate(), "needs link version 6", kind)
+	}
+	code, err := Encode(lesson.Spec)
+	require.NoError(t, err)
+	require.Equal(t, byte('2'), code[0], "the first kinds keep version 2")
+	s := lesson.Spec
+	s.Version = VersionMethods
+	require.ErrorContains(t, s.Validate(), "names a method kind added in version 6")
 }

@@ -5,7 +5,7 @@
 //
 // # The code
 //
-// A code is its version, one character ('1' to '5'), followed by the payload; the payload of
+// A code is its version, one character ('1' to '6'), followed by the payload; the payload of
 // every version is the Spec as JSON, compressed with raw DEFLATE and written in unpadded base64url
 // (RFC 4648 §5), so it is safe in a URL fragment, a query or a chat message. The app puts it in
 // the fragment, "#r=CODE", which browsers never send to a server.
@@ -28,6 +28,12 @@
 // makes the SFT model the stage starts from. Its Fingerprints name the feedback results
 // (feedback.SFT, feedback.RewardModel and the feedback methods' labels) instead of the
 // comparison's.
+//
+// Version 6 adds fine-tuning method kinds (#17: compare.DoRA, compare.IA3, compare.BitFit,
+// compare.LNTuning, compare.LoRAPlus with its Method.Ratio, compare.PiSSA, compare.Prompt;
+// methodVersions): a comparison naming one of them is version
+// 6, so an older build says the link is newer instead of calling a kind unknown or its ratio
+// a damaged field. A comparison of the first kinds only keeps its old version.
 //
 // # Versioning rule
 //
@@ -88,9 +94,29 @@ const (
 	VersionFingerprints = 4
 	// VersionFeedback adds a feedback stage after the comparison (Feedback, Prefs).
 	VersionFeedback = 5
+	// VersionMethods adds method kinds (methodVersions).
+	VersionMethods = 6
 	// Newest is the newest link version this build writes and reads.
-	Newest = 5
+	Newest = 6
 )
+
+// methodVersions are the link versions of the method kinds added after version 2; a kind not
+// listed is version 2's (VersionCompare).
+var methodVersions = map[string]int{
+	// #17.
+	compare.DoRA: VersionMethods, compare.IA3: VersionMethods, compare.BitFit: VersionMethods,
+	compare.LNTuning: VersionMethods, compare.LoRAPlus: VersionMethods, compare.PiSSA: VersionMethods,
+	compare.Prompt: VersionMethods,
+}
+
+// methodsVersion is the newest link version among the spec's method kinds (0 without methods).
+func (s Spec) methodsVersion() int {
+	v := 0
+	for _, m := range s.Methods {
+		v = max(v, cmp.Or(methodVersions[m.Kind], VersionCompare))
+	}
+	return v
+}
 
 // Objectives. The zero value, "", is causal LM (every link before version 3).
 const (
@@ -307,6 +333,8 @@ func (s Spec) Compares() bool {
 // lowestVersion is the lowest link version able to express s.
 func (s Spec) lowestVersion() int {
 	switch {
+	case s.methodsVersion() > VersionFeedback:
+		return s.methodsVersion()
 	case s.Feedback != nil || s.Prefs != nil:
 		return VersionFeedback
 	case len(s.Fingerprints) > 0:
@@ -437,12 +465,12 @@ func Decode(codeOrURL string) (Spec, error) {
 	case v > Newest:
 		return Spec{}, fmt.Errorf("runspec: %w (link version %d; this one reads up to %d): update the page or the program to open it", ErrNewerVersion, v, Newest)
 	}
-	// Versions 1 to 5 share the format (each only adds fields); a later version with another
+	// Versions 1 to 6 share the format (each only adds fields); a later version with another
 	// format adds a case here and keeps these.
 	return decodeJSON(v, code[1:])
 }
 
-// decodeJSON reads the payload of version v (1 to 5): deflated JSON in base64url.
+// decodeJSON reads the payload of version v (1 to 6): deflated JSON in base64url.
 func decodeJSON(v int, payload string) (Spec, error) {
 	z, err := base64.RawURLEncoding.DecodeString(payload)
 	if err != nil {
@@ -727,7 +755,7 @@ func (s Spec) validateCompare(lang string) error {
 		switch {
 		case len(s.Fingerprints) > 0:
 			return fmt.Errorf("runspec: %w: fingerprints per method belong to a comparison", ErrInvalid)
-		case s.Version == VersionCompare || s.Version == VersionFingerprints:
+		case s.Version == VersionCompare || s.Version == VersionFingerprints || s.Version == VersionMethods:
 			return fmt.Errorf("runspec: %w: a version %d link must carry a comparison (task, finetune, methods)", ErrInvalid, s.Version)
 		}
 		return nil
@@ -773,10 +801,16 @@ func (s Spec) validateCompare(lang string) error {
 		if err := m.Validate(s.Config.Dim, t.Kind); err != nil {
 			return fmt.Errorf("runspec: %w: method %d (%s): %v", ErrInvalid, i+1, m.Label(), err)
 		}
+		if v := methodVersions[m.Kind]; v > s.Version {
+			return fmt.Errorf("runspec: %w: method %d (%s): a %s method needs link version %d, not %d", ErrInvalid, i+1, m.Label(), m.Kind, v, s.Version)
+		}
 		if seen[m.Label()] {
 			return fmt.Errorf("runspec: %w: two methods are named %q; give one a name", ErrInvalid, m.Label())
 		}
 		seen[m.Label()] = true
+	}
+	if s.Version == VersionMethods && s.methodsVersion() < VersionMethods {
+		return fmt.Errorf("runspec: %w: a version %d link names a method kind added in version %d", ErrInvalid, s.Version, VersionMethods)
 	}
 	if s.Feedback != nil {
 		seen = feedbackResults(s.Feedback)

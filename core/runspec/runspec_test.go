@@ -242,7 +242,7 @@ func TestDecodeRefuses(t *testing.T) {
 		{"url with other fragment", "https://example.org/#tab=2", ErrMalformed, "carries no run"},
 		{"empty r", "#r=", ErrMalformed, "run code is empty"},
 		{"no version", "-abc", ErrMalformed, "starts with its version number"},
-		{"version 6", "6abcdef", ErrNewerVersion, "made by a newer pretune (link version 6; this one reads up to 5)"},
+		{"version 7", "7abcdef", ErrNewerVersion, "made by a newer pretune (link version 7; this one reads up to 6)"},
 		{"version 35", "Zabcdef", ErrNewerVersion, "link version 35"},
 		{"bad base64", "1abc!def", ErrMalformed, "not base64url"},
 		{"bad deflate", "1" + base64.RawURLEncoding.EncodeToString([]byte("not deflate at all")), ErrMalformed, "compressed data is damaged"},
