@@ -22,6 +22,7 @@ var (
 	updateCodesV3 = flag.Bool("update-codes-v3", false, "write testdata/codes_v3.json (only when version 3 is new: old codes must never change)")
 	updateCodesV4 = flag.Bool("update-codes-v4", false, "write testdata/codes_v4.json (only when version 4 is new: old codes must never change)")
 	updateCodesV5 = flag.Bool("update-codes-v5", false, "write testdata/codes_v5.json (only when version 5 is new: old codes must never change)")
+	updateCodesV6 = flag.Bool("update-codes-v6", false, "write testdata/codes_v6.json (only when version 6 is new: old codes must never change)")
 )
 
 // goldenCode is a real code kept forever with the Spec it stood for when it was made.
@@ -37,6 +38,7 @@ const (
 	codesV3 = "testdata/codes_v3.json"
 	codesV4 = "testdata/codes_v4.json"
 	codesV5 = "testdata/codes_v5.json"
+	codesV6 = "testdata/codes_v6.json"
 )
 
 func goldenSpecs(t *testing.T) []goldenCode {
@@ -205,6 +207,28 @@ func goldenSpecsV5(t *testing.T) []goldenCode {
 		goldenCode{Name: "zh facts taste, the judge's reward, no leash, a fine-tuning seed", Spec: facts})
 }
 
+// goldenSpecsV6 are version 6's golden specs: pretraining presets with 4 shards and with 1
+// (a shard count written out), a comparison with 2 shards, and a feedback stage with 8.
+func goldenSpecsV6(t *testing.T) []goldenCode {
+	small := Presets()[1].Spec
+	small.Config.Shards = 4
+	one := Presets()[0].Spec
+	one.Config.Shards, one.Device = 1, DeviceCPU
+	masked := ComparisonPresets()[0].Spec
+	masked.Config.Shards = 2
+	fb := FeedbackPresets()[0].Spec
+	fb.Config.Shards = 8
+	for _, s := range []*Spec{&small, &one, &masked, &fb} {
+		s.Version = VersionShards
+	}
+	return []goldenCode{
+		{Name: "preset " + Presets()[1].Name + ", 4 shards", Spec: small},
+		{Name: "preset " + Presets()[0].Name + ", 1 shard written out", Spec: one},
+		{Name: "comparison preset, 2 shards", Spec: masked},
+		{Name: "feedback stage, 8 shards", Spec: fb},
+	}
+}
+
 // TestGoldenCodes: codes made by earlier builds keep decoding to the same Spec, and re-encode to
 // the same code. A built-in
 // corpus (or task) that has changed since is reported (ErrCorpusChanged) but the Spec still
@@ -222,6 +246,7 @@ func TestGoldenCodes(t *testing.T) {
 		{3, codesV3, *updateCodesV3, goldenSpecsV3, 3},
 		{4, codesV4, *updateCodesV4, goldenSpecsV4, 3},
 		{5, codesV5, *updateCodesV5, goldenSpecsV5, 4},
+		{6, codesV6, *updateCodesV6, goldenSpecsV6, 4},
 	} {
 		t.Run(fmt.Sprintf("v%d", tc.version), func(t *testing.T) {
 			if tc.update {

@@ -29,6 +29,10 @@
 // (feedback.SFT, feedback.RewardModel and the feedback methods' labels) instead of the
 // comparison's.
 //
+// Version 6 adds the pretraining's shard count (Config.Shards): each step's batch is cut into
+// that many shards whose gradients are summed in a fixed order, so the run depends on it (and
+// not on how many workers computed the shards). A link without it is a one-shard run.
+//
 // # Versioning rule
 //
 //   - A build decodes every link version up to its own, forever: testdata/ holds real codes of
@@ -88,8 +92,11 @@ const (
 	VersionFingerprints = 4
 	// VersionFeedback adds a feedback stage after the comparison (Feedback, Prefs).
 	VersionFeedback = 5
+	// VersionShards adds the pretraining's shard count (Config.Shards, data-parallel steps):
+	// a link that names one, any one, is version 6; a link without it trains unsharded.
+	VersionShards = 6
 	// Newest is the newest link version this build writes and reads.
-	Newest = 5
+	Newest = 6
 )
 
 // Objectives. The zero value, "", is causal LM (every link before version 3).
@@ -307,6 +314,8 @@ func (s Spec) Compares() bool {
 // lowestVersion is the lowest link version able to express s.
 func (s Spec) lowestVersion() int {
 	switch {
+	case s.Config.Shards != 0:
+		return VersionShards
 	case s.Feedback != nil || s.Prefs != nil:
 		return VersionFeedback
 	case len(s.Fingerprints) > 0:
@@ -437,12 +446,12 @@ func Decode(codeOrURL string) (Spec, error) {
 	case v > Newest:
 		return Spec{}, fmt.Errorf("runspec: %w (link version %d; this one reads up to %d): update the page or the program to open it", ErrNewerVersion, v, Newest)
 	}
-	// Versions 1 to 5 share the format (each only adds fields); a later version with another
+	// Versions 1 to 6 share the format (each only adds fields); a later version with another
 	// format adds a case here and keeps these.
 	return decodeJSON(v, code[1:])
 }
 
-// decodeJSON reads the payload of version v (1 to 5): deflated JSON in base64url.
+// decodeJSON reads the payload of version v (1 to 6): deflated JSON in base64url.
 func decodeJSON(v int, payload string) (Spec, error) {
 	z, err := base64.RawURLEncoding.DecodeString(payload)
 	if err != nil {
@@ -508,6 +517,12 @@ func (s Spec) Validate() error {
 	}
 	if err := s.validateObjective(); err != nil {
 		return err
+	}
+	switch {
+	case s.Config.Shards != 0 && s.Version < VersionShards:
+		return fmt.Errorf("runspec: %w: a shard count needs link version %d, not %d", ErrInvalid, VersionShards, s.Version)
+	case s.Config.Shards == 0 && s.Version == VersionShards:
+		return fmt.Errorf("runspec: %w: a version %d link carries a shard count", ErrInvalid, s.Version)
 	}
 	c, corpusErr := s.Corpus.resolve() // with ErrCorpusChanged, c is this build's corpus
 	if c == nil {
