@@ -48,3 +48,46 @@ func BenchmarkTrainStep(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkShards measures data-parallel steps of the small preset on the CPU device: "1core"
+// is the unsharded step on one core (one goroutine, matmuls included), the baseline; "S<n>" cuts
+// the batch into n shards computed on min(n, GOMAXPROCS) goroutines. Compare tokens/s:
+//
+//	go test -run '^$' -bench 'BenchmarkShards' -benchtime 30x ./core/
+//
+// The ratio S2/1core on 2 cores is the target (>= 1.6); S4 and S8 show what more shards
+// cost where there are no more cores, and gain where there are.
+func BenchmarkShards(b *testing.B) {
+	type variant struct {
+		name            string
+		shards, threads int // threads 0: every core
+	}
+	for _, v := range []variant{{"1core", 1, 1}, {"S1", 1, 0}, {"S2", 2, 0}, {"S4", 4, 0}, {"S8", 8, 0}} {
+		b.Run(v.name, func(b *testing.B) {
+			cfg := DefaultConfig()
+			cfg.Shards = v.shards
+			cfg.Steps = max(cfg.Steps, b.N+2)
+			cfg.EvalEvery = cfg.Steps
+			text := benchText()
+			tr, err := NewTrainer(&ops.CPU{Threads: v.threads}, cfg, text, text[:1000])
+			if err != nil {
+				b.Fatal(err)
+			}
+			if v.threads == 1 {
+				tr.Runner = NewLocalShards(tr.Model, 1)
+			}
+			if _, err := tr.Step(); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := tr.Step(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			s := b.Elapsed().Seconds()
+			b.ReportMetric(float64(b.N*cfg.Batch*cfg.Context)/s, "tokens/s")
+			b.ReportMetric(1000*s/float64(b.N), "ms/step")
+		})
+	}
+}
