@@ -740,6 +740,12 @@ var en = map[string]string{
 	"about.fbt.col.win.taste":        "how often the built-in taste that made the picks prefers this model's answer to the SFT model's",
 	"about.fbt.col.win.reward_model": "how often the reward model scores this model's answer above the SFT model's",
 	"about.fbt.col.kl":               "how far the model's predictions moved from the SFT model it started from",
+	// data-parallel steps (shards): the shard count field and the workers control
+	"field.shards":      "Shards (parts of each batch)",
+	"field.err.shards":  "There cannot be more shards than sequences in a batch.",
+	"workers.label":     "Workers training at once",
+	"workers.explain":   "%d workers train at once, each computing some of every step's %d shards, on this computer's %d cores. Any number of workers gives exactly the same result; fewer leave cores free for other work. (On the CPU device; on WebGPU one worker computes every shard.)",
+	"workers.one_shard": "With 1 shard, one worker trains this run. More shards (a model field) let up to %d cores of this computer share each step.",
 }
 
 // zh is every Simplified Chinese word of the interface, with the same keys as en.
@@ -1423,4 +1429,10 @@ var zh = map[string]string{
 	"about.fbt.col.win.taste":        "内置口味认为这个模型的回答比监督微调模型的更好的比例",
 	"about.fbt.col.win.reward_model": "奖励模型给这个模型的回答打分高于监督微调模型的比例",
 	"about.fbt.col.kl":               "模型的预测离它出发时的监督微调模型有多远",
+	// data-parallel steps (shards): the shard count field and the workers control
+	"field.shards":      "分片数（每批切成几份）",
+	"field.err.shards":  "分片数不能多于一批中的序列数。",
+	"workers.label":     "同时训练的工作线程",
+	"workers.explain":   "%d 个工作线程同时训练，每个计算每一步 %d 个分片中的一部分，这台电脑有 %d 个核心。无论几个工作线程，结果都完全相同；少用一些可以给其他工作留出核心。（仅限处理器设备；在网页图形处理上由一个工作线程计算全部分片。）",
+	"workers.one_shard": "只有 1 个分片时，由一个工作线程训练这次运行。把分片数（模型的一个字段）调大，这台电脑的最多 %d 个核心就能分担每一步。",
 }

@@ -51,6 +51,20 @@ type ShardRunner interface {
 	Grads(weights [][]float32, jobs []ShardJob) ([]ShardResult, error)
 }
 
+// DefaultShards is the shard count a new run gets for a batch of batch sequences: 4 when the
+// batch divides into 4 (the presets' 8 and 16 do), else 2 when it is even, else 1 (0, as a
+// Config writes it). Four shards keep 2 to 4 cores busy, what most school laptops have, and
+// cost little on one core (BenchmarkShards); links keep whatever count they name.
+func DefaultShards(batch int) int {
+	switch {
+	case batch >= 4 && batch%4 == 0:
+		return 4
+	case batch >= 2 && batch%2 == 0:
+		return 2
+	}
+	return 0
+}
+
 // ShardRows is the rows [lo, hi) of shard k of a batch of B sequences cut into S shards:
 // contiguous, in order, sizes differing by at most one.
 func ShardRows(B, S, k int) (lo, hi int) { return k * B / S, (k + 1) * B / S }
