@@ -50,6 +50,10 @@ type Event struct {
 	// share of 15% blanked held-out characters the model restores), measured the same way for
 	// both objectives so the class can compare them.
 	FillBlank *float64 `json:"fill_blank_accuracy,omitempty"`
+	// Workers is a sharded pretraining's result's number of workers that computed its shards
+	// (goroutines natively; in the browser the leader worker and the helpers that answered).
+	// The fingerprint does not depend on it.
+	Workers int `json:"workers,omitempty"`
 
 	// A comparison's "result" events (one per method, and one with Method "base" for the
 	// untouched base) also carry these; pointers, so that a measured 0 is still written. The
@@ -356,6 +360,9 @@ func pretrain(ctx context.Context, spec runspec.Spec, dev ops.Device, c *corpus.
 		Device: class, Fingerprint: fingerprint.Of(class, losses, hash),
 	}
 	final.TokensPerS = tr.TokensPerSecond()
+	if w, ok := tr.Runner.(interface{ Workers() int }); ok && tr.Model.Cfg.Shards > 1 {
+		final.Workers = w.Workers()
+	}
 	if acc, err := core.FillBlankAccuracy(tr.Model, tr.Tok, c.Val, tr.Model.Cfg.EvalBatches, probeRate); err == nil {
 		final.FillBlank = &acc
 	}

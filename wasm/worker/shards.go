@@ -96,7 +96,13 @@ type workerShards struct {
 	helpers []Helper
 	// Failed counts helpers dropped after an error (their shards were computed here).
 	failed int
+	// answered holds the helpers that computed shards at least once.
+	answered map[Helper]bool
 }
+
+// Workers is how many workers computed shards so far: the leader and every helper that
+// answered (dropped ones included).
+func (w *workerShards) Workers() int { return 1 + len(w.answered) }
 
 // newWorkerShards makes m's shard runner with up to helpers helper workers from spawn. A helper
 // that cannot start is left out: the leader computes more shards itself.
@@ -105,7 +111,7 @@ func newWorkerShards(m *core.Model, helpers int, spawn Spawner) (*workerShards, 
 	if err != nil {
 		return nil, err
 	}
-	ws := &workerShards{cfg: m.Cfg, mask: m.Mask, local: local}
+	ws := &workerShards{cfg: m.Cfg, mask: m.Mask, local: local, answered: map[Helper]bool{}}
 	for range helpers {
 		hp, err := spawn()
 		if err != nil {
@@ -199,6 +205,7 @@ func (w *workerShards) collect(hp Helper, ks []int, res []core.ShardResult) erro
 	for i, k := range ks {
 		res[k] = reply.Results[i]
 	}
+	w.answered[hp] = true
 	return nil
 }
 

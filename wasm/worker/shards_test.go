@@ -83,10 +83,16 @@ func shardedTinyCode(t *testing.T, steps int) string {
 
 // fingerprint runs code on p with workers and returns the result's fingerprint.
 func fingerprint(t *testing.T, p *page, code string, workers int) string {
+	fp, _ := fingerprintAndWorkers(t, p, code, workers)
+	return fp
+}
+
+// fingerprintAndWorkers also returns how many workers the result says computed shards.
+func fingerprintAndWorkers(t *testing.T, p *page, code string, workers int) (string, int) {
 	t.Helper()
 	got := p.of(p.ask(protocol.Request{Kind: protocol.Start, Code: code, Device: "cpu", Workers: workers}))
 	require.Equal(t, []string{protocol.Result, protocol.Done}, kinds(got[len(got)-2:]), "%v", got[len(got)-1])
-	return got[len(got)-2].Event.Fingerprint
+	return got[len(got)-2].Event.Fingerprint, got[len(got)-2].Event.Workers
 }
 
 // TestShardedRunSameOnAnyWorkers: a sharded run's fingerprint is the same with 1, 2 and 3
@@ -99,7 +105,9 @@ func TestShardedRunSameOnAnyWorkers(t *testing.T) {
 	for _, workers := range []int{2, 3} {
 		t.Run(fmt.Sprintf("workers=%d", workers), func(t *testing.T) {
 			p, requests := helperPage(t, func(int) *localHelper { return &localHelper{} })
-			require.Equal(t, want, fingerprint(t, p, code, workers))
+			fp, used := fingerprintAndWorkers(t, p, code, workers)
+			require.Equal(t, want, fp)
+			require.Equal(t, workers, used, "the result counts the workers")
 			require.Equal(t, int64(10*(workers-1)), requests.Load(), "every step, every helper")
 		})
 	}
