@@ -85,3 +85,25 @@ func TestShardMessagesRefuseDamage(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkShardMessages: encoding a step's request and decoding a two-shard reply for the
+// small preset's ~110k parameters, the per-step cost a leader pays for each helper.
+func BenchmarkShardMessages(b *testing.B) {
+	sizes := []int{100 * 64, 64 * 64, 12 * 64 * 64 * 2, 100 * 64}
+	ws := make([][]float32, len(sizes))
+	for i, n := range sizes {
+		ws[i] = make([]float32, n)
+	}
+	reply, err := EncodeShardReply(ShardReply{Results: []core.ShardResult{{Grads: ws}, {Grads: ws}}})
+	require.NoError(b, err)
+	cfg := core.DefaultConfig()
+	cfg.Vocab = 100
+	for i := 0; i < b.N; i++ {
+		if _, err := EncodeShardRequest(ShardRequest{Config: cfg, Weights: ws}); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := DecodeShardReply(reply); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
