@@ -349,6 +349,13 @@ func pretrain(ctx context.Context, spec runspec.Spec, dev ops.Device, c *corpus.
 			o.BetweenSteps()
 		}
 	}
+	workers := 0
+	if w, ok := tr.Runner.(interface{ Workers() int }); ok && tr.Model.Cfg.Shards > 1 {
+		workers = w.Workers()
+	}
+	if f, ok := tr.Runner.(interface{ Free() }); ok {
+		f.Free() // the shard replicas; the trainer's own model stays for saving and inspecting
+	}
 	hash, err := tr.Model.WeightsHash()
 	if err != nil {
 		return nil, err
@@ -360,9 +367,7 @@ func pretrain(ctx context.Context, spec runspec.Spec, dev ops.Device, c *corpus.
 		Device: class, Fingerprint: fingerprint.Of(class, losses, hash),
 	}
 	final.TokensPerS = tr.TokensPerSecond()
-	if w, ok := tr.Runner.(interface{ Workers() int }); ok && tr.Model.Cfg.Shards > 1 {
-		final.Workers = w.Workers()
-	}
+	final.Workers = workers
 	if acc, err := core.FillBlankAccuracy(tr.Model, tr.Tok, c.Val, tr.Model.Cfg.EvalBatches, probeRate); err == nil {
 		final.FillBlank = &acc
 	}
