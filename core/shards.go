@@ -44,8 +44,8 @@ type ShardResult struct {
 }
 
 // ShardRunner computes a step's shard gradients on the weights given (one slice per parameter,
-// in Params order), returning one result per job in job order. Where it computes them is its
-// business (LocalShards: goroutines; the browser's trainer: helper workers): Replica.Grad
+// in Params order), returning one result per job in job order, valid until the next call.
+// Where it computes them is its business (LocalShards: goroutines; the browser's trainer: helper workers): Replica.Grad
 // defines the result.
 type ShardRunner interface {
 	Grads(weights [][]float32, jobs []ShardJob) ([]ShardResult, error)
@@ -97,9 +97,19 @@ func (t *Trainer) shardedStep(B, T int, inputs, targets []int32, weights []float
 		}
 		jobs[k] = j
 	}
-	ws, err := m.Weights()
-	if err != nil {
-		return 0, err
+	// The host copies of the weights and the summed gradient are kept from step to step: a
+	// step allocates little, which matters to the single-threaded collector under wasm.
+	if t.shardWeights == nil {
+		t.shardWeights, t.shardSum = make([][]float32, len(m.Params)), make([][]float32, len(m.Params))
+		for i, p := range m.Params {
+			t.shardWeights[i], t.shardSum[i] = make([]float32, p.Size()), make([]float32, p.Size())
+		}
+	}
+	ws := t.shardWeights
+	for i, p := range m.Params {
+		if err := m.Dev.Download(p.W, ws[i]); err != nil {
+			return 0, err
+		}
 	}
 	if t.Runner == nil {
 		t.Runner = NewLocalShards(m, 0)
@@ -119,11 +129,10 @@ func (t *Trainer) shardedStep(B, T int, inputs, targets []int32, weights []float
 		if p.Frozen {
 			continue
 		}
-		g, err := SumShardGrads(res, i, p.Size())
-		if err != nil {
+		if err := sumShardGradsInto(t.shardSum[i], res, i); err != nil {
 			return 0, fmt.Errorf("trainer: %s: %w", p.Name, err)
 		}
-		m.Dev.Upload(p.DW, g)
+		m.Dev.Upload(p.DW, t.shardSum[i])
 	}
 	if err := t.Opt.Update(m.Params, lr); err != nil {
 		return 0, err
@@ -135,9 +144,14 @@ func (t *Trainer) shardedStep(B, T int, inputs, targets []int32, weights []float
 // ((g0+g1)+g2)+..., into a new slice of n values: one order, whoever computed the shards.
 func SumShardGrads(res []ShardResult, i, n int) ([]float32, error) {
 	g := make([]float32, n)
+	return g, sumShardGradsInto(g, res, i)
+}
+
+// sumShardGradsInto is SumShardGrads into g.
+func sumShardGradsInto(g []float32, res []ShardResult, i int) error {
 	for k := range res {
-		if i >= len(res[k].Grads) || len(res[k].Grads[i]) != n {
-			return nil, fmt.Errorf("shard %d's gradient has the wrong size", k)
+		if i >= len(res[k].Grads) || len(res[k].Grads[i]) != len(g) {
+			return fmt.Errorf("shard %d's gradient has the wrong size", k)
 		}
 		if k == 0 {
 			copy(g, res[k].Grads[i])
@@ -147,7 +161,7 @@ func SumShardGrads(res []ShardResult, i, n int) ([]float32, error) {
 			g[j] += v
 		}
 	}
-	return g, nil
+	return nil
 }
 
 // Replica is a model that computes shard gradients: a goroutine's, or a browser helper
@@ -193,15 +207,22 @@ func (r *Replica) SetWeights(ws [][]float32) error {
 // shard's rows alone, the cross-entropy scaled by the whole batch's weight, and dropout keyed by
 // the shard's first row.
 func (r *Replica) Grad(j ShardJob) (ShardResult, error) {
+	var res ShardResult
+	return res, r.GradInto(j, &res)
+}
+
+// GradInto is Grad into res, reusing its gradient slices when they have the right sizes (a
+// runner keeps its results from step to step).
+func (r *Replica) GradInto(j ShardJob, res *ShardResult) error {
 	m := r.m
 	if j.B < 1 || j.B > r.batch.Inputs.Len()/m.Cfg.Context || j.T < 1 || j.T > m.Cfg.Context {
-		return ShardResult{}, fmt.Errorf("replica: a shard of %dx%d does not fit %dx%d", j.B, j.T, m.Cfg.Batch, m.Cfg.Context)
+		return fmt.Errorf("replica: a shard of %dx%d does not fit %dx%d", j.B, j.T, m.Cfg.Batch, m.Cfg.Context)
 	}
 	if len(j.Inputs) != j.B*j.T || len(j.Targets) != j.B*j.T || (j.Weights != nil && len(j.Weights) != j.B*j.T) {
-		return ShardResult{}, fmt.Errorf("replica: shard %d's tokens do not match its %dx%d shape", j.Shard, j.B, j.T)
+		return fmt.Errorf("replica: shard %d's tokens do not match its %dx%d shape", j.Shard, j.B, j.T)
 	}
 	if !(j.Weight > 0) {
-		return ShardResult{}, fmt.Errorf("replica: shard %d has batch weight %g", j.Shard, j.Weight)
+		return fmt.Errorf("replica: shard %d has batch weight %g", j.Shard, j.Weight)
 	}
 	for _, p := range m.Params {
 		if !p.Frozen {
@@ -213,20 +234,26 @@ func (r *Replica) Grad(j ShardJob) (ShardResult, error) {
 	m.forward(m.train, r.batch, pass)
 	sum, _, err := m.lossSum(m.train, r.batch)
 	if err != nil {
-		return ShardResult{}, err
+		return err
 	}
 	m.backward(m.train, r.batch, pass, j.Weight)
-	res := ShardResult{LossSum: sum, Grads: make([][]float32, len(m.Params))}
+	res.LossSum = sum
+	if len(res.Grads) != len(m.Params) {
+		res.Grads = make([][]float32, len(m.Params))
+	}
 	for i, p := range m.Params {
 		if p.Frozen {
+			res.Grads[i] = nil
 			continue
 		}
-		res.Grads[i] = make([]float32, p.Size())
+		if len(res.Grads[i]) != p.Size() {
+			res.Grads[i] = make([]float32, p.Size())
+		}
 		if err := m.Dev.Download(p.DW, res.Grads[i]); err != nil {
-			return ShardResult{}, err
+			return err
 		}
 	}
-	return res, nil
+	return nil
 }
 
 // Free releases the replica's buffers.
@@ -244,6 +271,8 @@ type LocalShards struct {
 	mask     ops.MaskMode
 	workers  int
 	replicas []*Replica
+	// results are the last step's, reused by the next: Grads' results are valid until then.
+	results []ShardResult
 }
 
 // NewLocalShards computes m's shards on workers goroutines (0: one per core Go may use,
@@ -262,7 +291,7 @@ func NewLocalShards(m *Model, workers int) *LocalShards {
 // Workers is the number of goroutines computing shards.
 func (l *LocalShards) Workers() int { return l.workers }
 
-// Grads computes every job on the replicas.
+// Grads computes every job on the replicas. The results are reused by the next call.
 func (l *LocalShards) Grads(ws [][]float32, jobs []ShardJob) ([]ShardResult, error) {
 	if l.replicas == nil {
 		threads := max(1, runtime.GOMAXPROCS(0)/l.workers)
@@ -278,7 +307,10 @@ func (l *LocalShards) Grads(ws [][]float32, jobs []ShardJob) ([]ShardResult, err
 			l.replicas = append(l.replicas, r)
 		}
 	}
-	res := make([]ShardResult, len(jobs))
+	if len(l.results) != len(jobs) {
+		l.results = make([]ShardResult, len(jobs))
+	}
+	res := l.results
 	errs := make([]error, len(l.replicas))
 	var wg sync.WaitGroup
 	for w, r := range l.replicas {
@@ -289,7 +321,7 @@ func (l *LocalShards) Grads(ws [][]float32, jobs []ShardJob) ([]ShardResult, err
 				return
 			}
 			for k := w; k < len(jobs); k += len(l.replicas) {
-				if res[k], errs[w] = r.Grad(jobs[k]); errs[w] != nil {
+				if errs[w] = r.GradInto(jobs[k], &res[k]); errs[w] != nil {
 					return
 				}
 			}

@@ -1,8 +1,10 @@
 package core
 
 import (
+	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"pretune/core/grammar"
 	"pretune/core/ops"
@@ -89,5 +91,61 @@ func BenchmarkShards(b *testing.B) {
 			b.ReportMetric(float64(b.N*cfg.Batch*cfg.Context)/s, "tokens/s")
 			b.ReportMetric(1000*s/float64(b.N), "ms/step")
 		})
+	}
+}
+
+// BenchmarkShardsInterleaved measures the same variants as BenchmarkShards, plus 4 shards on one
+// core, taking one step of each in turn, b.N rounds, and reports each variant's median step as
+// tokens/s and its ratio to the one-core step: alternating keeps a busy machine's drifting load
+// out of the ratios. Under wasm (one thread) only the one-core variants mean anything:
+//
+//	go test -run '^$' -bench ShardsInterleaved -benchtime 30x ./core/
+//	GOOS=js GOARCH=wasm go test -run '^$' -bench ShardsInterleaved -benchtime 20x -exec=$(go env GOROOT)/lib/wasm/go_js_wasm_exec ./core/
+func BenchmarkShardsInterleaved(b *testing.B) {
+	type variant struct {
+		name                     string
+		shards, threads, workers int // 0: every core
+	}
+	variants := []variant{{"1core", 1, 1, 1}, {"S4_1core", 4, 1, 1}, {"S1", 1, 0, 0}, {"S2", 2, 0, 0}, {"S4", 4, 0, 0}, {"S8", 8, 0, 0}}
+	text := benchText()
+	trainers := make([]*Trainer, len(variants))
+	for i, v := range variants {
+		cfg := DefaultConfig()
+		cfg.Shards = v.shards
+		cfg.Steps = max(cfg.Steps, b.N+2)
+		cfg.EvalEvery = cfg.Steps
+		tr, err := NewTrainer(&ops.CPU{Threads: v.threads}, cfg, text, text[:1000])
+		if err != nil {
+			b.Fatal(err)
+		}
+		tr.Runner = NewLocalShards(tr.Model, v.workers)
+		if _, err := tr.Step(); err != nil {
+			b.Fatal(err)
+		}
+		trainers[i] = tr
+	}
+	times := make([][]float64, len(variants))
+	b.ResetTimer()
+	for n := 0; n < b.N; n++ {
+		for i, tr := range trainers {
+			start := time.Now()
+			if _, err := tr.Step(); err != nil {
+				b.Fatal(err)
+			}
+			times[i] = append(times[i], time.Since(start).Seconds())
+		}
+	}
+	b.StopTimer()
+	cfg := DefaultConfig()
+	var base float64
+	for i, v := range variants {
+		sort.Float64s(times[i])
+		med := times[i][len(times[i])/2]
+		tps := float64(cfg.Batch*cfg.Context) / med
+		if i == 0 {
+			base = tps
+		}
+		b.ReportMetric(tps, v.name+"_tokens/s")
+		b.ReportMetric(tps/base, v.name+"_x")
 	}
 }

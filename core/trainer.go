@@ -37,9 +37,12 @@ type Trainer struct {
 	// Runner computes a sharded step's shard gradients (Config.Shards > 1): goroutines in this
 	// process (LocalShards, made at the first sharded step when nil) or, in the browser,
 	// helper workers. Whichever it is, the step's result is the same.
-	Runner    ShardRunner
-	lastTrain float64
-	lastVal   float64
+	Runner ShardRunner
+	// shardWeights and shardSum are a sharded step's host copies of the weights and of the
+	// summed gradient, kept from step to step.
+	shardWeights, shardSum [][]float32
+	lastTrain              float64
+	lastVal                float64
 	// masked is the masked-LM objective's options (nil for causal LM) and maskRNG its
 	// corruption stream.
 	masked  *MLMOptions

@@ -70,6 +70,7 @@ type Handler struct {
 	replica     *core.Replica
 	replicaCfg  core.Config
 	replicaMask ops.MaskMode
+	replicaRes  []core.ShardResult
 }
 
 // New is a handler that opens devices with open and sends every message to the page with post.

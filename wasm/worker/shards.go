@@ -77,13 +77,15 @@ func (h *Handler) shard(msg []byte) (protocol.ShardReply, error) {
 	if err := h.replica.SetWeights(req.Weights); err != nil {
 		return protocol.ShardReply{}, err
 	}
-	var reply protocol.ShardReply
-	for _, j := range req.Jobs {
-		res, err := h.replica.Grad(j)
-		if err != nil {
+	// The results are kept for the next request: a step allocates little on a helper too.
+	for len(h.replicaRes) < len(req.Jobs) {
+		h.replicaRes = append(h.replicaRes, core.ShardResult{})
+	}
+	reply := protocol.ShardReply{Results: h.replicaRes[:len(req.Jobs)]}
+	for k, j := range req.Jobs {
+		if err := h.replica.GradInto(j, &reply.Results[k]); err != nil {
 			return protocol.ShardReply{}, err
 		}
-		reply.Results = append(reply.Results, res)
 	}
 	return reply, nil
 }
@@ -98,6 +100,8 @@ type workerShards struct {
 	failed int
 	// answered holds the helpers that computed shards at least once.
 	answered map[Helper]bool
+	// pool holds the leader's own shard results, reused from step to step.
+	pool []core.ShardResult
 }
 
 // Workers is how many workers computed shards so far: the leader and every helper that
@@ -157,12 +161,15 @@ func (w *workerShards) Grads(weights [][]float32, jobs []core.ShardJob) ([]core.
 	if err := w.local.SetWeights(weights); err != nil {
 		return nil, err
 	}
+	if len(w.pool) != len(jobs) {
+		w.pool = make([]core.ShardResult, len(jobs))
+	}
 	compute := func(ks []int) error {
 		for _, k := range ks {
-			var err error
-			if res[k], err = w.local.Grad(jobs[k]); err != nil {
+			if err := w.local.GradInto(jobs[k], &w.pool[k]); err != nil {
 				return err
 			}
+			res[k] = w.pool[k]
 		}
 		return nil
 	}
