@@ -125,12 +125,12 @@ func TestBrowserShardsSameOnAnyWorkers(t *testing.T) {
 // the CPU device: unsharded on one worker (today's speed), then 4 shards on 1 and on 2
 // workers, and logs tokens/s and the ratio (the target: 2 workers >= 1.6x 1 worker on
 // a 2-core machine). Speed is taken from the progress reports after the first 4 s, when the
-// helpers have loaded. It takes about a minute, so it runs only when asked:
+// helpers have loaded. It takes about three minutes, so it runs only when asked:
 //
 //	PRETUNE_BENCH_SHARDS=1 go test -count=1 -run TestBrowserShardsBench -v .
 func TestBrowserShardsBench(t *testing.T) {
 	if os.Getenv("PRETUNE_BENCH_SHARDS") == "" {
-		t.Skip("set PRETUNE_BENCH_SHARDS=1 to measure sharded training in Chromium (about a minute)")
+		t.Skip("set PRETUNE_BENCH_SHARDS=1 to measure sharded training in Chromium (about three minutes)")
 	}
 	url := serveApp(t)
 	ctx := newBrowser(t, 10*time.Minute)
@@ -161,10 +161,19 @@ func TestBrowserShardsBench(t *testing.T) {
 			name, tokens, first.Event.Step, last.Event.Step, res.TokensPerS, res.Workers, res.Fingerprint)
 		return tokens, res.Fingerprint
 	}
+	// Each variant twice, in turn, keeping its faster run: a busy machine's load drifts.
+	best := func(a, b float64) float64 { return max(a, b) }
 	one, _ := rate("small, 1 shard, 1 worker", 0, 1)
 	s1, fp1 := rate("small, 4 shards, 1 worker", 4, 1)
 	s2, fp2 := rate("small, 4 shards, 2 workers", 4, 2)
 	require.Equal(t, fp1, fp2, "the same run on 1 and 2 workers")
-	t.Logf("2 workers / 1 worker (4 shards): %.2fx; 2 workers (4 shards) / unsharded 1 worker: %.2fx; 4 shards on one worker cost %.0f%%",
-		s2/s1, s2/one, 100*(1-s1/one))
+	again, _ := rate("small, 1 shard, 1 worker", 0, 1)
+	one = best(one, again)
+	again, _ = rate("small, 4 shards, 1 worker", 4, 1)
+	s1 = best(s1, again)
+	again, _ = rate("small, 4 shards, 2 workers", 4, 2)
+	s2 = best(s2, again)
+	t.Logf("best of two: 1 shard 1 worker %.0f, 4 shards 1 worker %.0f, 4 shards 2 workers %.0f tokens/s", one, s1, s2)
+	t.Logf("2 workers / 1 worker (4 shards): %.2fx; 2 workers (4 shards) / unsharded 1 worker: %.2fx; 4 shards on one worker: %.2fx the unsharded speed",
+		s2/s1, s2/one, s1/one)
 }
