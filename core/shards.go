@@ -97,6 +97,12 @@ func (t *Trainer) shardedStep(B, T int, inputs, targets []int32, weights []float
 		}
 		jobs[k] = j
 	}
+	if t.Runner == nil {
+		t.Runner = NewLocalShards(m, 0)
+	}
+	if ls, ok := t.Runner.(*LocalShards); ok && ls.inPlace() {
+		return t.shardsInPlace(jobs, weight, lr)
+	}
 	// The host copies of the weights and the summed gradient are kept from step to step: a
 	// step allocates little, which matters to the single-threaded collector under wasm.
 	if t.shardWeights == nil {
@@ -110,9 +116,6 @@ func (t *Trainer) shardedStep(B, T int, inputs, targets []int32, weights []float
 		if err := m.Dev.Download(p.W, ws[i]); err != nil {
 			return 0, err
 		}
-	}
-	if t.Runner == nil {
-		t.Runner = NewLocalShards(m, 0)
 	}
 	res, err := t.Runner.Grads(ws, jobs)
 	if err != nil {
@@ -133,6 +136,59 @@ func (t *Trainer) shardedStep(B, T int, inputs, targets []int32, weights []float
 			return 0, fmt.Errorf("trainer: %s: %w", p.Name, err)
 		}
 		m.Dev.Upload(p.DW, t.shardSum[i])
+	}
+	if err := t.Opt.Update(m.Params, lr); err != nil {
+		return 0, err
+	}
+	return lossSum / weight, nil
+}
+
+// shardsInPlace is a sharded step computed by the trainer's own model, shard after shard, on
+// its device: each shard's gradient (in DW) is added into a sum buffer in shard order, with the
+// device's Add (a float32 add, as SumShardGrads does on the host), and nothing but each shard's
+// loss leaves the device. It gives the bits a replica gives (the same ops on the same shapes),
+// and it is what one goroutine, or a GPU, runs.
+func (t *Trainer) shardsInPlace(jobs []ShardJob, weight float64, lr float32) (float64, error) {
+	m := t.Model
+	d := m.Dev
+	if t.shardAcc == nil {
+		t.shardAcc = make([]ops.Buf, len(m.Params))
+		for i, p := range m.Params {
+			if !p.Frozen {
+				t.shardAcc[i] = d.Alloc(p.Size())
+			}
+		}
+	}
+	var lossSum float64
+	for k, j := range jobs {
+		for _, p := range m.Params {
+			if !p.Frozen {
+				d.Zero(p.DW)
+			}
+		}
+		t.batch.Set(d, j.B, j.T, j.Inputs, j.Targets, j.Weights)
+		pass := Pass{Train: true, DropoutSeed: j.DropoutSeed, Step: j.Step, Row: j.Row}
+		m.forward(m.train, t.batch, pass)
+		sum, _, err := m.lossSum(m.train, t.batch)
+		if err != nil {
+			return 0, err
+		}
+		lossSum += sum
+		m.backward(m.train, t.batch, pass, weight)
+		for i, p := range m.Params {
+			switch {
+			case p.Frozen:
+			case k == 0:
+				d.Copy(t.shardAcc[i], p.DW)
+			default:
+				d.Add(t.shardAcc[i], t.shardAcc[i], p.DW, p.Size())
+			}
+		}
+	}
+	for i, p := range m.Params {
+		if !p.Frozen {
+			d.Copy(p.DW, t.shardAcc[i])
+		}
 	}
 	if err := t.Opt.Update(m.Params, lr); err != nil {
 		return 0, err
@@ -264,7 +320,8 @@ func (r *Replica) Free() {
 
 // LocalShards computes shards on goroutines in this process: Workers replicas, each with its
 // own copy of the weights and its own CPU device, replica w computing shards w, w+Workers, ...
-// A model on another device (a GPU, which one goroutine drives) gets one replica on that device.
+// With one worker, and for a model on another device (a GPU, which one goroutine drives), the
+// trainer's own model computes them in place instead (Trainer.shardsInPlace).
 type LocalShards struct {
 	dev      ops.Device
 	cfg      Config
@@ -290,6 +347,11 @@ func NewLocalShards(m *Model, workers int) *LocalShards {
 
 // Workers is the number of goroutines computing shards.
 func (l *LocalShards) Workers() int { return l.workers }
+
+// inPlace says the trainer's own model computes the shards, one after another on its device
+// (Trainer.shardsInPlace): with one goroutine, replicas would only add copies, and a GPU's
+// shards stay on the GPU.
+func (l *LocalShards) inPlace() bool { return l.workers == 1 }
 
 // Grads computes every job on the replicas. The results are reused by the next call.
 func (l *LocalShards) Grads(ws [][]float32, jobs []ShardJob) ([]ShardResult, error) {

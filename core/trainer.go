@@ -41,8 +41,10 @@ type Trainer struct {
 	// shardWeights and shardSum are a sharded step's host copies of the weights and of the
 	// summed gradient, kept from step to step.
 	shardWeights, shardSum [][]float32
-	lastTrain              float64
-	lastVal                float64
+	// shardAcc is the device buffers an in-place sharded step sums shard gradients in.
+	shardAcc  []ops.Buf
+	lastTrain float64
+	lastVal   float64
 	// masked is the masked-LM objective's options (nil for causal LM) and maskRNG its
 	// corruption stream.
 	masked  *MLMOptions
