@@ -52,7 +52,9 @@ func shardRun(t *testing.T, cfg Config, masked bool, workers int) ([]float64, st
 // TestShardsSameOnAnyWorkerCount: a sharded run gives the same losses and weights, bit for bit,
 // whether 1, 2 or 3 goroutines compute its 4 shards (3 workers share them unevenly), with
 // dropout on, for both objectives; and it is a different run from the unsharded one (the
-// shards really are computed apart).
+// shards really are computed apart). One worker is the in-place path (the trainer's model
+// computes the shards and sums them on its device), more are replicas summed on the host: the
+// two implementations check each other.
 func TestShardsSameOnAnyWorkerCount(t *testing.T) {
 	for _, masked := range []bool{false, true} {
 		t.Run(fmt.Sprintf("masked=%v", masked), func(t *testing.T) {
