@@ -161,6 +161,24 @@ func TestBrowserShardsBench(t *testing.T) {
 			name, tokens, first.Event.Step, last.Event.Step, res.TokensPerS, res.Workers, res.Fingerprint)
 		return tokens, res.Fingerprint
 	}
+	// What the machine lets two workers do right now: plain JavaScript workers sharing a fixed
+	// loop, 1 then 2 (a busy machine gives a browser less than its cores).
+	probe, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](`(async () => {
+		const src = 'onmessage = (e) => { let x = 0; for (let i = 0; i < e.data; i++) x = (x * 1103515245 + 12345) % 2147483647; postMessage(x); }';
+		const url = URL.createObjectURL(new Blob([src]));
+		const run = async (workers, n) => {
+			const ws = [...Array(workers)].map(() => new Worker(url));
+			await Promise.all(ws.map(w => new Promise(r => { w.onmessage = r; w.postMessage(10); })));
+			const t0 = performance.now();
+			await Promise.all(ws.map(w => new Promise(r => { w.onmessage = r; w.postMessage(n / workers); })));
+			ws.forEach(w => w.terminate());
+			return performance.now() - t0;
+		};
+		return [await run(1, 2e7), await run(2, 2e7)];
+	})()`, chromedp.EvalAwaitPromise))
+	require.NoError(t, err)
+	t.Logf("plain JavaScript workers: 1 takes %.0f ms, 2 share it in %.0f ms: %.2fx, what 2 workers can gain here now", probe[0], probe[1], probe[0]/probe[1])
+
 	// Each variant twice, in turn, keeping its faster run: a busy machine's load drifts.
 	best := func(a, b float64) float64 { return max(a, b) }
 	one, _ := rate("small, 1 shard, 1 worker", 0, 1)
