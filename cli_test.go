@@ -416,6 +416,9 @@ func TestRunShardsSameOnAnyWorkers(t *testing.T) {
 		require.Equal(t, 0, code, errOut)
 		for _, e := range jsonEvents(t, out) {
 			if e["event"] == "result" {
+				if len(args) == 2 && args[0] == "-workers" {
+					require.Equal(t, args[1], fmt.Sprint(e["workers"]), "the result says how many workers computed the shards")
+				}
 				return e["fingerprint"].(string)
 			}
 		}
