@@ -67,6 +67,8 @@ bench:
 	$(GO) test -count=1 -run TestBrowserBench -v .
 	$(GO) test -run XXX -bench ClassPicks -benchtime 2000x .
 	PRETUNE_BENCH_FEEDBACK=1 $(GO) test -count=1 -run TestBrowserFeedbackBench -v .
+	$(GO) test -run XXX -bench Shards -benchtime=30x ./core/
+	PRETUNE_BENCH_SHARDS=1 $(GO) test -count=1 -run TestBrowserShardsBench -v .
 
 bench-wasm:
 	GOOS=js GOARCH=wasm $(GO) test -run XXX -bench 'MatMul/(plain|tiled1)/|TrainStep' -benchtime=2s -exec="$(WASM_EXEC)" ./core/ ./core/ops/

@@ -42,6 +42,8 @@ func commandLine(args []string, stdout, stderr io.Writer) int {
 		noLeash = fs.Bool("no-leash", false, "with -run of a feedback stage: add PPO without its KL penalty (kl_coef 0) beside the link's methods, to see what the leash is for")
 		prefs   = fs.String("prefs", "", "with -run of a feedback stage (a preset such as en-feedback, or its link): learn from your preference pairs `file` (prompt/chosen/rejected, TSV or JSON Lines) instead of the built-in taste")
 		fresh   = fs.Bool("pretrain", false, "with -run of a comparison: pretrain its base even when a kept copy of it exists")
+		shards  = fs.Int("shards", -1, "with -run: cut each pretraining step's batch into `n` shards (a different run from the link's; 1 is unsharded); the link's count when not given")
+		workers = fs.Int("workers", 0, "with -run: goroutines computing a sharded step's shards (0: one per core); the result is the same for any number")
 		device  = fs.String("device", "cpu", "with -run: cpu (reproduces exactly everywhere), webgpu (any adapter, software ones too) or auto (a hardware GPU if there is one, else cpu)")
 	)
 	so := addServeFlags(fs)
@@ -63,7 +65,7 @@ func commandLine(args []string, stdout, stderr io.Writer) int {
 	case *code != "":
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 		defer stop()
-		err = runCode(ctx, *code, runOptions{device: *device, asJSON: *asJSON, out: *out, pretrain: *fresh, task: *taskF, taskKind: *kind, prefs: *prefs, noLeash: *noLeash}, stdout, stderr)
+		err = runCode(ctx, *code, runOptions{device: *device, asJSON: *asJSON, out: *out, pretrain: *fresh, task: *taskF, taskKind: *kind, prefs: *prefs, noLeash: *noLeash, shards: *shards, workers: *workers}, stdout, stderr)
 	case *bases != "":
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 		defer stop()
@@ -121,6 +123,8 @@ type runOptions struct {
 	taskKind string // its kind: task.KindGenerate or task.KindClassify
 	prefs    string // a learner's preference file replacing a feedback stage's taste
 	noLeash  bool   // add feedback.NoLeash to a feedback stage's methods
+	shards   int    // the pretraining's shard count instead of the link's (-1: the link's)
+	workers  int    // goroutines computing shards (0: one per core)
 }
 
 // withNoLeash adds PPO without its KL penalty to a feedback stage's methods. The link's
@@ -218,6 +222,16 @@ func runCode(ctx context.Context, code string, ro runOptions, w, log io.Writer) 
 			return err
 		}
 	}
+	if ro.shards >= 0 && ro.shards != max(spec.Config.Shards, 1) {
+		spec.Config.Shards = ro.shards
+		if ro.shards <= 1 {
+			spec.Config.Shards = 0 // one shard is the unsharded run: write the lowest link version
+		}
+		spec.Fingerprint, spec.Fingerprints = "", nil // another run: the link's results are not its
+		if _, err := runspec.Encode(spec); err != nil {
+			return err
+		}
+	}
 	dev, err := openDevice(ro.device, log)
 	if err != nil {
 		return err
@@ -240,6 +254,9 @@ func runCode(ctx context.Context, code string, ro runOptions, w, log io.Writer) 
 		}
 		fmt.Fprintf(w, "corpus %s, %s, %d layers x %d channels, %d heads, context %d, batch %d, %d steps, seed %d, device %s\n",
 			corpusLabel(spec), objective, c.Layers, c.Dim, c.Heads, c.Context, c.Batch, c.Steps, c.Seed, dev.Name())
+		if c.Shards > 1 {
+			fmt.Fprintf(w, "each step's batch in %d shards, summed in order: any number of workers gives the same run\n", c.Shards)
+		}
 		if spec.Compares() {
 			var names []string
 			for _, m := range spec.Methods {
@@ -259,7 +276,7 @@ func runCode(ctx context.Context, code string, ro runOptions, w, log io.Writer) 
 		}
 	}
 	verdicts := map[string]job.Event{} // a comparison's results, by method, with their verdicts
-	res, err := job.Run(ctx, spec, dev, job.Options{Base: base, FallbackToCPU: true, OnEvent: func(e job.Event) {
+	res, err := job.Run(ctx, spec, dev, job.Options{Base: base, FallbackToCPU: true, Workers: ro.workers, OnEvent: func(e job.Event) {
 		switch {
 		case asJSON:
 			e.LoRAUpdates = nil // thousands of numbers per method: the playground draws them

@@ -400,3 +400,41 @@ func TestRunComparisonOnYourTask(t *testing.T) {
 	require.Equal(t, 1, code)
 	require.Contains(t, errOut, "-task needs a comparison")
 }
+
+// TestRunShardsSameOnAnyWorkers: a sharded link (4 shards) gives one fingerprint whether 1, 2
+// or 3 goroutines compute its shards (-workers); -shards 1 turns it into the unsharded run of
+// the same link, which is another run.
+func TestRunShardsSameOnAnyWorkers(t *testing.T) {
+	p, err := runspec.PresetByName("en-tiny")
+	require.NoError(t, err)
+	spec := p.Spec
+	spec.Config.Steps, spec.Config.Warmup, spec.Config.EvalEvery, spec.Config.Shards = 12, 2, 6, 4
+	c, err := runspec.Encode(spec)
+	require.NoError(t, err)
+	fingerprintOf := func(args ...string) string {
+		code, out, errOut := runCLI(append([]string{"-run", c, "-json"}, args...)...)
+		require.Equal(t, 0, code, errOut)
+		for _, e := range jsonEvents(t, out) {
+			if e["event"] == "result" {
+				if len(args) == 2 && args[0] == "-workers" {
+					require.Equal(t, args[1], fmt.Sprint(e["workers"]), "the result says how many workers computed the shards")
+				}
+				return e["fingerprint"].(string)
+			}
+		}
+		t.Fatalf("no result in:\n%s", out)
+		return ""
+	}
+	want := fingerprintOf("-workers", "1")
+	for _, w := range []string{"2", "3"} {
+		require.Equal(t, want, fingerprintOf("-workers", w), "%s workers", w)
+	}
+	spec.Config.Shards = 0
+	plain, err := runspec.Encode(spec)
+	require.NoError(t, err)
+	one := fingerprintOf("-shards", "1")
+	require.NotEqual(t, want, one)
+	code, out, errOut := runCLI("-run", plain, "-json")
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, one, "-shards 1 is the link without shards")
+}

@@ -811,6 +811,12 @@ var en = map[string]string{
 	"teacher.copied":         "Copied to the clipboard.",
 	"teacher.run_changed":    "Your fixed values change the run, so the link carries the changed run (without the old fingerprint).",
 	"teacher.bad":            "These fixed values cannot be used and are left out: %s",
+	// data-parallel steps (shards): the shard count field and the workers control
+	"field.shards":      "Shards (parts of each batch)",
+	"field.err.shards":  "There cannot be more shards than sequences in a batch.",
+	"workers.label":     "Workers training at once",
+	"workers.explain":   "%d workers train at once, each computing some of every step's %d shards, on this computer's %d cores. Any number of workers gives exactly the same result; fewer leave cores free for other work. (On the CPU device; on WebGPU one worker computes every shard.)",
+	"workers.one_shard": "With 1 shard, one worker trains this run. More shards (a model field) let up to %d cores of this computer share each step.",
 }
 
 // zh is every Simplified Chinese word of the interface, with the same keys as en.
@@ -1565,4 +1571,10 @@ var zh = map[string]string{
 	"teacher.copied":         "已复制到剪贴板。",
 	"teacher.run_changed":    "你固定的值改变了这次运行，所以链接带的是改变后的运行（不带原来的指纹）。",
 	"teacher.bad":            "这些固定值无法使用，已略去：%s",
+	// data-parallel steps (shards): the shard count field and the workers control
+	"field.shards":      "分片数（每批切成几份）",
+	"field.err.shards":  "分片数不能多于一批中的序列数。",
+	"workers.label":     "同时训练的工作线程",
+	"workers.explain":   "%d 个工作线程同时训练，每个计算每一步 %d 个分片中的一部分，这台电脑有 %d 个核心。无论几个工作线程，结果都完全相同；少用一些可以给其他工作留出核心。（仅限处理器设备；在网页图形处理上由一个工作线程计算全部分片。）",
+	"workers.one_shard": "只有 1 个分片时，由一个工作线程训练这次运行。把分片数（模型的一个字段）调大，这台电脑的最多 %d 个核心就能分担每一步。",
 }

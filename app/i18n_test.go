@@ -122,7 +122,7 @@ func TestEveryKeyUsedExists(t *testing.T) {
 	for _, f := range fields {
 		used["field."+f.Key] = true
 	}
-	for _, c := range []string{"not_number", "not_integer", "heads", "warmup"} {
+	for _, c := range []string{"not_number", "not_integer", "heads", "warmup", "shards"} {
 		used["field.err."+c] = true
 	}
 	for _, c := range []string{corpus.CodeEmpty, corpus.CodeBinary, corpus.CodeInvalidUTF8, corpus.CodeTooLarge, corpus.CodeTooShort} {

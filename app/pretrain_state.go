@@ -292,6 +292,9 @@ func (p *pretrainState) startWith(spec runspec.Spec, device string, from *savedR
 	// A run from a loaded model cannot be resumed from its snapshots (the spec does not carry
 	// the model), so only fresh runs keep them.
 	req := protocol.Request{Kind: protocol.Start, Code: code, Device: device, Base: p.base, Snapshots: p.base == nil, Prompt: p.form.Prompt}
+	if spec.Config.Shards > 1 {
+		req.Workers = p.form.workers() // the run's result is the same for any number
+	}
 	name := runName(len(p.runs))
 	if from != nil {
 		req.Base, req.Resume = nil, from.State

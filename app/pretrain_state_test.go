@@ -387,3 +387,47 @@ func TestPretrainStateInspects(t *testing.T) {
 	require.Equal(t, "no model yet", p.insp.Err)
 	require.Equal(t, statusRunning, p.cur.Status, "an inspection's refusal is not the run's")
 }
+
+// TestPretrainStateShardsAndWorkers: a size picked in the form is a new run with the default
+// shard count (4 for a batch of 8), written into its link (version 6); its start asks for the
+// learner's workers (one per core by default, capped), which the link never carries; one shard
+// is the unsharded run, with no workers asked for; more shards than sequences are refused.
+func TestPretrainStateShardsAndWorkers(t *testing.T) {
+	defer func(n int) { cores = n }(cores)
+	cores = 12
+	h := &fakeHost{}
+	p := &pretrainState{host: h, form: defaultSetup()}
+	require.Equal(t, 0, p.form.Cfg.Shards, "the preset the form opens with keeps its link")
+	require.NoError(t, p.form.SetSize("small"))
+	require.Equal(t, 4, p.form.Cfg.Shards)
+	spec, err := p.form.Spec(EN)
+	require.NoError(t, err)
+	require.Equal(t, runspec.VersionShards, spec.Version)
+	p.startForm(EN)
+	start := h.worker(t, 0).last()
+	got, err := runspec.Decode(start.Code)
+	require.NoError(t, err)
+	require.Equal(t, 4, got.Config.Shards)
+	require.Equal(t, maxDefaultWorkers, start.Workers, "12 cores: capped")
+
+	p = &pretrainState{host: h, form: defaultSetup()}
+	p.form.Workers = 3
+	require.NoError(t, p.form.SetField("shards", "2"))
+	p.startForm(EN)
+	require.Equal(t, 3, h.worker(t, 1).last().Workers)
+
+	p = &pretrainState{host: h, form: defaultSetup()}
+	require.NoError(t, p.form.SetSize("small"))
+	require.NoError(t, p.form.SetField("shards", "1"))
+	require.Equal(t, 0, p.form.Cfg.Shards, "one shard is written as none")
+	spec, err = p.form.Spec(EN)
+	require.NoError(t, err)
+	require.Equal(t, runspec.Version, spec.Version)
+	p.startForm(EN)
+	require.Zero(t, h.worker(t, 2).last().Workers)
+
+	require.NoError(t, p.form.SetField("shards", "9"))
+	var fe *fieldError
+	require.ErrorAs(t, p.form.Check(), &fe)
+	require.Equal(t, "shards", fe.Code)
+}

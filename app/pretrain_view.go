@@ -36,6 +36,11 @@ type Pretrain struct {
 // to offer (unless a link is being opened).
 func (p *Pretrain) OnMount(ctx app.Context) {
 	p.ctx, p.host = ctx, p
+	if app.IsClient {
+		if n := app.Window().Get("navigator").Get("hardwareConcurrency"); n.Truthy() {
+			cores = max(1, n.Int())
+		}
+	}
 	if p.form.CorpusID == "" {
 		p.form = defaultSetup()
 	}
@@ -83,6 +88,11 @@ func (p *Pretrain) OnDismount() { p.closeWorker() }
 // OnNav opens a share link: #r=CODE shows the run's setup and starts it.
 func (p *Pretrain) OnNav(ctx app.Context) {
 	p.ctx, p.host = ctx, p
+	if app.IsClient {
+		if n := app.Window().Get("navigator").Get("hardwareConcurrency"); n.Truthy() {
+			cores = max(1, n.Int())
+		}
+	}
 	if p.form.CorpusID == "" {
 		p.form = defaultSetup()
 	}
@@ -320,6 +330,7 @@ func (p *Pretrain) renderForm() app.UI {
 			pickerDefault(l, "device", deviceChoiceLabel(l, runspec.DeviceAuto), running || f.Device == runspec.DeviceAuto, func() {
 				f.Device = runspec.DeviceAuto
 			}),
+			p.renderWorkers(running),
 		)),
 		app.If(!p.Lesson.hides("prompt"), app.FieldSet().Body(
 			app.Legend().Text(l.T("samples.title")),
@@ -356,6 +367,29 @@ func fixedRow(l Lang, id, label, value string) app.UI {
 		app.Label().For(id).Text(label),
 		app.Output().ID(id).Class("data").Text(value),
 		app.Span().Class("default").Text(l.T("lesson.fixed")),
+	)
+}
+
+// renderWorkers is the workers control (how many cores train a sharded run at once; never in
+// the link, as it never changes the result) and a sentence saying what it does for this run.
+func (p *Pretrain) renderWorkers(running bool) app.UI {
+	l := p.Lang
+	f := &p.form
+	n, shards := f.workers(), max(f.Cfg.Shards, 1)
+	explain := l.T("workers.explain", min(n, shards), shards, cores)
+	if shards == 1 {
+		explain = l.T("workers.one_shard", cores)
+	}
+	return app.Div().ID("workers-box").Body(
+		app.Label().For("workers").Text(l.T("workers.label")),
+		app.Input().Type("number").ID("workers").Attr("min", "1").Attr("max", strconv.Itoa(max(cores, n))).Attr("step", "1").
+			Value(strconv.Itoa(n)).Disabled(running).Attr("aria-describedby", "workers-explain").
+			OnChange(func(ctx app.Context, e app.Event) {
+				if v, err := strconv.Atoi(ctx.JSSrc().Get("value").String()); err == nil && v >= 1 && v <= core.MaxBatch {
+					f.Workers = v
+				}
+			}),
+		app.P().ID("workers-explain").Class("hint").Text(explain),
 	)
 }
 

@@ -33,6 +33,26 @@ type setup struct {
 	// objective's share of hidden characters; each resets to its Default.
 	Objective, DefaultObjective string
 	MaskRate, DefaultMaskRate   float32
+	// Workers is how many workers (cores) may train a sharded run at once; not in the link, as
+	// it never changes the result. 0: the page's default (setup.workers).
+	Workers int
+}
+
+// cores is this computer's logical cores, navigator.hardwareConcurrency as the page reads it
+// when it mounts (1 until then, and in go test).
+var cores = 1
+
+// maxDefaultWorkers caps the workers a run gets unasked: past 8, a step's few shards leave
+// more workers idle than they help, and the learner's other tabs want cores too.
+const maxDefaultWorkers = 8
+
+// workers is how many workers a sharded run may use: the learner's choice, else one per core
+// up to maxDefaultWorkers.
+func (s setup) workers() int {
+	if s.Workers > 0 {
+		return s.Workers
+	}
+	return max(1, min(cores, maxDefaultWorkers))
 }
 
 // defaultMaskRate is the mask rate a masked run starts with (core.DefaultMLM's 15%).
@@ -55,11 +75,21 @@ var fields = []field{
 	{"heads", func(c core.Config) float64 { return float64(c.Heads) }, func(c *core.Config, v float64) { c.Heads = int(v) }, 1, 64, true},
 	{"context", func(c core.Config) float64 { return float64(c.Context) }, func(c *core.Config, v float64) { c.Context = int(v) }, 2, core.MaxContext, true},
 	{"batch", func(c core.Config) float64 { return float64(c.Batch) }, func(c *core.Config, v float64) { c.Batch = int(v) }, 1, core.MaxBatch, true},
+	// Shards (data-parallel steps): 1 is written as 0, the unsharded run every old link is.
+	{"shards", func(c core.Config) float64 { return float64(max(c.Shards, 1)) }, setShards, 1, core.MaxBatch, true},
 	{"steps", func(c core.Config) float64 { return float64(c.Steps) }, func(c *core.Config, v float64) { c.Steps = int(v) }, 1, core.MaxSteps, true},
 	{"lr", func(c core.Config) float64 { return float64(c.LR) }, func(c *core.Config, v float64) { c.LR = float32(v) }, 1e-5, 1, false},
 	{"dropout", func(c core.Config) float64 { return float64(c.Dropout) }, func(c *core.Config, v float64) { c.Dropout = float32(v) }, 0, 0.5, false},
 	{"eval_every", func(c core.Config) float64 { return float64(c.EvalEvery) }, func(c *core.Config, v float64) { c.EvalEvery = int(v) }, 1, core.MaxSteps, true},
 	{"seed", func(c core.Config) float64 { return float64(c.Seed) }, func(c *core.Config, v float64) { c.Seed = uint64(v) }, 0, 1 << 50, true},
+}
+
+// setShards sets the shard count, 1 as 0 (the same run, and a link without the field).
+func setShards(c *core.Config, v float64) {
+	c.Shards = int(v)
+	if c.Shards <= 1 {
+		c.Shards = 0
+	}
 }
 
 func fieldByKey(key string) (field, bool) {
@@ -113,6 +143,7 @@ func (s *setup) SetSize(name string) error {
 	}
 	s.Size, s.Cfg = name, p.Config
 	s.Cfg.Vocab = 0
+	s.Cfg.Shards = core.DefaultShards(s.Cfg.Batch) // a run of one's own: several cores may train it
 	s.Default = s.Cfg
 	return nil
 }
@@ -179,6 +210,9 @@ func (s setup) Check() error {
 	}
 	if c.Warmup > c.Steps {
 		return &fieldError{Key: "steps", Code: "warmup"}
+	}
+	if c.Shards > c.Batch {
+		return &fieldError{Key: "shards", Code: "shards"}
 	}
 	return c.Validate()
 }
@@ -261,6 +295,9 @@ func (s setup) Spec(lang Lang) (runspec.Spec, error) {
 		if s.MaskRate != defaultMaskRate {
 			spec.MaskRate = s.MaskRate
 		}
+	}
+	if cfg.Shards != 0 {
+		spec.Version = runspec.VersionShards
 	}
 	if err := spec.Validate(); err != nil && !errors.Is(err, runspec.ErrCorpusChanged) {
 		return runspec.Spec{}, err

@@ -34,6 +34,13 @@ type Config struct {
 	EvalBatches int `json:"eval_batches"` // batches of held-out windows per evaluation
 
 	Seed uint64 `json:"seed"` // every random stream derives from it
+
+	// Shards cuts each pretraining step's batch into this many contiguous groups of sequences
+	// whose gradients are computed separately (on goroutines, or on browser workers) and summed
+	// in shard order (shards.go): the result depends on the shard count only, never on how many
+	// workers computed the shards. 0 and 1 are the whole batch at once, exactly as before
+	// shards existed (every old link). At most Batch.
+	Shards int `json:"shards,omitempty"`
 }
 
 // DefaultConfig is the "small" preset: the model the README's benchmarks use.
@@ -143,6 +150,7 @@ func (c Config) Validate() error {
 		check(c.GradClip >= 0, "grad_clip %g is negative", c.GradClip),
 		check(c.EvalEvery >= 1, "eval_every %d must be at least 1", c.EvalEvery),
 		check(c.EvalBatches >= 1 && c.EvalBatches <= 64, "eval_batches %d is outside 1..64", c.EvalBatches),
+		check(c.Shards >= 0 && c.Shards <= max(c.Batch, 1), "shards %d is outside 0..batch (%d)", c.Shards, c.Batch),
 	} {
 		if err != nil {
 			return err

@@ -146,6 +146,18 @@ type Pass struct {
 	Train       bool   // apply dropout
 	DropoutSeed uint64 // with Step, keys the dropout masks
 	Step        int
+	// Row is the index, in the whole step's batch, of the first sequence this pass runs: a
+	// data-parallel shard's (shards.go). It keys the shard's dropout masks, so a shard draws the
+	// same mask whichever worker computes it; 0 (the whole batch) keys them exactly as before
+	// shards existed.
+	Row int
+}
+
+// key is the dropout key of site in this pass. The shard's row offset goes above every site
+// number (sites stay below 1<<20; a batch has at most MaxBatch rows), so no two shards of a
+// step, and no two sites, share a mask.
+func (p Pass) key(site uint32) ops.DropoutKey {
+	return ops.DropoutKey{Seed: p.DropoutSeed, Step: uint32(p.Step), Site: site + uint32(p.Row)<<20}
 }
 
 // linear computes y = x·Wᵀ + b for N rows (b may be nil).
@@ -178,7 +190,7 @@ func (m *Model) dropout(out, x ops.Buf, n int, pass Pass, site uint32) {
 	if !pass.Train {
 		rate = 0
 	}
-	m.Dev.Dropout(out, x, n, rate, ops.DropoutKey{Seed: pass.DropoutSeed, Step: uint32(pass.Step), Site: site})
+	m.Dev.Dropout(out, x, n, rate, pass.key(site))
 }
 
 // dropoutBackward returns the gradient of the dropout's input given dout, the gradient of its
@@ -188,7 +200,7 @@ func (m *Model) dropoutBackward(a *acts, dout ops.Buf, aliased bool, n int, pass
 		return dout
 	}
 	m.Dev.Zero(a.ddrop)
-	m.Dev.DropoutBackward(a.ddrop, dout, n, m.Cfg.Dropout, ops.DropoutKey{Seed: pass.DropoutSeed, Step: uint32(pass.Step), Site: site})
+	m.Dev.DropoutBackward(a.ddrop, dout, n, m.Cfg.Dropout, pass.key(site))
 	return a.ddrop
 }
 
@@ -278,6 +290,16 @@ func (m *Model) blockForward(a *acts, l, N int, pass Pass, attend func(la *layer
 // loss computes the per-position cross-entropy of a.logits against the batch's targets and
 // returns the weighted mean, read back to the host, and the total weight.
 func (m *Model) loss(a *acts, b *Batch) (mean, weight float64, err error) {
+	sum, weight, err := m.lossSum(a, b)
+	if err != nil || weight == 0 {
+		return 0, 0, err
+	}
+	return sum / weight, weight, nil
+}
+
+// lossSum is loss's weighted sum of the per-position losses, and the total weight: a shard's
+// share of a sharded step's loss (shards.go).
+func (m *Model) lossSum(a *acts, b *Batch) (sum, weight float64, err error) {
 	N := b.B * b.T
 	m.Dev.CrossEntropy(a.losses, a.probs, a.logits, b.Targets, b.Weights, N, m.Cfg.Vocab)
 	losses := make([]float32, a.losses.Len())
@@ -288,15 +310,11 @@ func (m *Model) loss(a *acts, b *Batch) (mean, weight float64, err error) {
 	if err := m.Dev.Download(b.Weights, weights); err != nil {
 		return 0, 0, err
 	}
-	var sum float64
 	for i := 0; i < N; i++ {
 		sum += float64(losses[i])
 		weight += float64(weights[i])
 	}
-	if weight == 0 {
-		return 0, 0, nil
-	}
-	return sum / weight, weight, nil
+	return sum, weight, nil
 }
 
 // backward adds every trainable parameter's gradient of the weighted mean loss (the forward pass

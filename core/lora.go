@@ -287,7 +287,7 @@ func (m *Model) proj(a *acts, y, x ops.Buf, w, b *Param, lo *loraLayer, N, in, o
 	d, la, r := m.Dev, a.lora[lo], m.loraCfg.Rank
 	xin := x
 	if rate := m.loraCfg.Dropout; pass.Train && rate > 0 {
-		d.Dropout(la.xd, x, N*in, rate, ops.DropoutKey{Seed: pass.DropoutSeed, Step: uint32(pass.Step), Site: siteLoRA(lo.layer, lo.target)})
+		d.Dropout(la.xd, x, N*in, rate, pass.key(siteLoRA(lo.layer, lo.target)))
 		xin = la.xd
 	}
 	d.MatMul(la.u, xin, lo.A.W, ops.MatMulArgs{M: N, N: r, K: in, TransB: true})
@@ -328,7 +328,7 @@ func (m *Model) projBackward(a *acts, dx, dy, x ops.Buf, w, b *Param, lo *loraLa
 	}
 	if dropped {
 		d.MatMul(la.dxd, la.du, lo.A.W, ops.MatMulArgs{M: N, N: in, K: r})
-		d.DropoutBackward(dx, la.dxd, N*in, rate, ops.DropoutKey{Seed: pass.DropoutSeed, Step: uint32(pass.Step), Site: siteLoRA(lo.layer, lo.target)})
+		d.DropoutBackward(dx, la.dxd, N*in, rate, pass.key(siteLoRA(lo.layer, lo.target)))
 	} else {
 		d.MatMul(dx, la.du, lo.A.W, ops.MatMulArgs{M: N, N: in, K: r, Accumulate: true})
 	}

@@ -97,17 +97,17 @@ func corrupt(window []int32, o MLMOptions, V int, r *RNG, inputs, targets []int3
 	}
 }
 
-// maskedBatch fills the trainer's batch with corrupted random windows and returns its shape.
-func (t *Trainer) maskedBatch() (B, T int) {
+// maskedBatch draws a step's corrupted random windows: its shape, inputs, targets and loss
+// weights (1 at the positions to predict).
+func (t *Trainer) maskedBatch() (B, T int, in, tg []int32, wt []float32) {
 	m := t.Model
 	B, T = m.Cfg.Batch, min(m.Cfg.Context, len(t.train))
-	in, tg, wt := make([]int32, B*T), make([]int32, B*T), make([]float32, B*T)
+	in, tg, wt = make([]int32, B*T), make([]int32, B*T), make([]float32, B*T)
 	for b := 0; b < B; b++ {
 		off := t.data.Intn(len(t.train) - T + 1)
 		corrupt(t.train[off:off+T], *t.masked, m.Cfg.Vocab, t.maskRNG, in[b*T:(b+1)*T], tg[b*T:(b+1)*T], wt[b*T:(b+1)*T])
 	}
-	t.batch.Set(m.Dev, B, T, in, tg, wt)
-	return B, T
+	return B, T, in, tg, wt
 }
 
 // maskedEvaluate is the masked-LM loss on fixed held-out windows with fixed corruption (a

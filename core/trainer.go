@@ -34,8 +34,17 @@ type Trainer struct {
 	data        *RNG
 	dropoutSeed uint64
 	batch       *Batch
-	lastTrain   float64
-	lastVal     float64
+	// Runner computes a sharded step's shard gradients (Config.Shards > 1): goroutines in this
+	// process (LocalShards, made at the first sharded step when nil) or, in the browser,
+	// helper workers. Whichever it is, the step's result is the same.
+	Runner ShardRunner
+	// shardWeights and shardSum are a sharded step's host copies of the weights and of the
+	// summed gradient, kept from step to step.
+	shardWeights, shardSum [][]float32
+	// shardAcc is the device buffers an in-place sharded step sums shard gradients in.
+	shardAcc  []ops.Buf
+	lastTrain float64
+	lastVal   float64
 	// masked is the masked-LM objective's options (nil for causal LM) and maskRNG its
 	// corruption stream.
 	masked  *MLMOptions
@@ -120,18 +129,27 @@ func (t *Trainer) Step() (float64, error) {
 	start := time.Now()
 	cfg := t.Model.Cfg
 	var B, T int
+	var inputs, targets []int32
+	var weights []float32 // nil: every position weighs 1
 	if t.masked != nil {
-		B, T = t.maskedBatch()
+		B, T, inputs, targets, weights = t.maskedBatch()
 	} else {
 		B, T = cfg.Batch, seqLen(t.train, cfg.Context)
-		inputs, targets := make([]int32, B*T), make([]int32, B*T)
+		inputs, targets = make([]int32, B*T), make([]int32, B*T)
 		for b := 0; b < B; b++ {
 			off := t.data.Intn(len(t.train) - T)
 			window(t.train, off, T, inputs[b*T:(b+1)*T], targets[b*T:(b+1)*T])
 		}
-		t.batch.Set(t.Model.Dev, B, T, inputs, targets, nil)
 	}
-	loss, err := t.Model.TrainStep(t.Opt, t.batch, Pass{Train: true, DropoutSeed: t.dropoutSeed, Step: t.step}, LearningRate(cfg, t.step))
+	pass, lr := Pass{Train: true, DropoutSeed: t.dropoutSeed, Step: t.step}, LearningRate(cfg, t.step)
+	var loss float64
+	var err error
+	if cfg.Shards > 1 {
+		loss, err = t.shardedStep(B, T, inputs, targets, weights, pass, lr)
+	} else {
+		t.batch.Set(t.Model.Dev, B, T, inputs, targets, weights)
+		loss, err = t.Model.TrainStep(t.Opt, t.batch, pass, lr)
+	}
 	if err != nil {
 		return 0, err
 	}

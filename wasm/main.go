@@ -16,7 +16,8 @@ import (
 )
 
 func main() {
-	h := worker.New(open, post)
+	h := worker.New(open, post).WithHelpers(spawnHelper)
+	serveShards(h)
 	js.Global().Set("pretuneRequest", js.FuncOf(func(this js.Value, args []js.Value) any {
 		if len(args) == 0 {
 			return nil

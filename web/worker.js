@@ -1,15 +1,24 @@
 // pretune's trainer worker: loads Go's wasm runtime shim and web/trainer.wasm, then hands every
 // message from the page to the Go side (which answers with postMessage). Messages that arrive
 // while the wasm is still loading are queued.
+//
+// The same script runs a sharded pretraining's helper workers (started by the leader worker,
+// wasm/helpers.go): their requests are ArrayBuffers, handed to pretuneShard.
 importScripts('wasm_exec.js');
 
 const pending = [];
-self.onmessage = (e) => {
-  const text = typeof e.data === 'string' ? e.data : JSON.stringify(e.data);
-  if (self.pretuneRequest) {
-    self.pretuneRequest(text);
+const deliver = (data) => {
+  if (data instanceof ArrayBuffer) {
+    self.pretuneShard(data);
   } else {
-    pending.push(text);
+    self.pretuneRequest(typeof data === 'string' ? data : JSON.stringify(data));
+  }
+};
+self.onmessage = (e) => {
+  if (self.pretuneRequest) {
+    deliver(e.data);
+  } else {
+    pending.push(e.data);
   }
 };
 
@@ -17,7 +26,7 @@ const go = new Go();
 WebAssembly.instantiateStreaming(fetch('trainer.wasm'), go.importObject)
   .then((result) => {
     go.run(result.instance); // runs main until it waits; pretuneRequest is set by then
-    for (const text of pending.splice(0)) self.pretuneRequest(text);
+    for (const data of pending.splice(0)) deliver(data);
   })
   .catch((err) => {
     postMessage(JSON.stringify({ id: 0, kind: 'error', error: 'the trainer could not start: ' + err }));

@@ -50,6 +50,10 @@ type Event struct {
 	// share of 15% blanked held-out characters the model restores), measured the same way for
 	// both objectives so the class can compare them.
 	FillBlank *float64 `json:"fill_blank_accuracy,omitempty"`
+	// Workers is a sharded pretraining's result's number of workers that computed its shards
+	// (goroutines natively; in the browser the leader worker and the helpers that answered).
+	// The fingerprint does not depend on it.
+	Workers int `json:"workers,omitempty"`
 
 	// A comparison's "result" events (one per method, and one with Method "base" for the
 	// untouched base) also carry these; pointers, so that a measured 0 is still written. The
@@ -143,6 +147,12 @@ type Options struct {
 	ProgressEvery time.Duration
 	// Clock is the time ProgressEvery is measured with (time.Now when nil); tests pass a fake.
 	Clock func() time.Time
+	// Workers is how many goroutines compute a sharded pretraining's shards (Config.Shards > 1;
+	// 0: one per core). It never changes the result.
+	Workers int
+	// Shards, when set, makes the pretraining's shard runner instead (the browser's trainer
+	// hands shards to helper workers); a run that falls back to the CPU uses goroutines.
+	Shards func(m *core.Model) (core.ShardRunner, error)
 }
 
 // emit hands e to OnEvent, if set.
@@ -249,6 +259,15 @@ func pretrain(ctx context.Context, spec runspec.Spec, dev ops.Device, c *corpus.
 	if err != nil {
 		return nil, err
 	}
+	if tr.Model.Cfg.Shards > 1 {
+		if o.Shards != nil {
+			if tr.Runner, err = o.Shards(tr.Model); err != nil {
+				return nil, err
+			}
+		} else {
+			tr.Runner = core.NewLocalShards(tr.Model, o.Workers)
+		}
+	}
 	fallback := o.FallbackToCPU && dev.Name() != "cpu"
 	var (
 		losses   []float64
@@ -322,12 +341,20 @@ func pretrain(ctx context.Context, spec runspec.Spec, dev ops.Device, c *corpus.
 			emit(Event{Event: "device", Method: MethodPretrain, Step: snapshot.Step, Steps: spec.Config.Steps,
 				Device: "cpu", Note: fmt.Sprintf("%s failed (%v); continuing on the CPU from step %d", dev.Name(), err, snapshot.Step)})
 			tr, dev, class, fallback = cpuTr, cpuTr.Model.Dev, MixedDevice, false
+			tr.Runner = core.NewLocalShards(tr.Model, o.Workers) // used only when sharded
 			listen(tr)
 			continue
 		}
 		if o.BetweenSteps != nil {
 			o.BetweenSteps()
 		}
+	}
+	workers := 0
+	if w, ok := tr.Runner.(interface{ Workers() int }); ok && tr.Model.Cfg.Shards > 1 {
+		workers = w.Workers()
+	}
+	if f, ok := tr.Runner.(interface{ Free() }); ok {
+		f.Free() // the shard replicas; the trainer's own model stays for saving and inspecting
 	}
 	hash, err := tr.Model.WeightsHash()
 	if err != nil {
@@ -340,6 +367,7 @@ func pretrain(ctx context.Context, spec runspec.Spec, dev ops.Device, c *corpus.
 		Device: class, Fingerprint: fingerprint.Of(class, losses, hash),
 	}
 	final.TokensPerS = tr.TokensPerSecond()
+	final.Workers = workers
 	if acc, err := core.FillBlankAccuracy(tr.Model, tr.Tok, c.Val, tr.Model.Cfg.EvalBatches, probeRate); err == nil {
 		final.FillBlank = &acc
 	}
@@ -510,6 +538,7 @@ func trainerFromBase(base *checkpoint.Checkpoint, spec runspec.Spec, c *corpus.C
 	mc.Steps, mc.LR, mc.MinLR, mc.Warmup, mc.WeightDecay = cfg.Steps, cfg.LR, cfg.MinLR, cfg.Warmup, cfg.WeightDecay
 	mc.Beta1, mc.Beta2, mc.Eps, mc.GradClip = cfg.Beta1, cfg.Beta2, cfg.Eps, cfg.GradClip
 	mc.EvalEvery, mc.EvalBatches, mc.Seed = cfg.EvalEvery, cfg.EvalBatches, cfg.Seed
+	mc.Shards = min(cfg.Shards, mc.Batch) // the model's batch is kept; at most a sequence a shard
 	if err := mc.Validate(); err != nil {
 		return nil, fmt.Errorf("job: the base model with this schedule: %w", err)
 	}

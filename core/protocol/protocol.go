@@ -185,6 +185,10 @@ type Request struct {
 	Count   int    `json:"count,omitempty"`
 	Decided bool   `json:"decided,omitempty"`
 	Seed    uint64 `json:"seed,omitempty"`
+	// Workers is, for start, how many workers may compute a sharded pretraining's shards on
+	// the CPU device: this one and up to Workers-1 helper workers it starts (shards.go). 0 or 1:
+	// this worker alone. It never changes the result.
+	Workers int `json:"workers,omitempty"`
 }
 
 // Offer is one pair of the SFT model's answers to a prompt for a learner to pick from. Taste is

@@ -24,6 +24,7 @@ var (
 	updateCodesV4 = flag.Bool("update-codes-v4", false, "write testdata/codes_v4.json (only when version 4 is new: old codes must never change)")
 	updateCodesV5 = flag.Bool("update-codes-v5", false, "write testdata/codes_v5.json (only when version 5 is new: old codes must never change)")
 	updateCodesV6 = flag.Bool("update-codes-v6", false, "write testdata/codes_v6.json (only when version 6 is new: old codes must never change)")
+	updateCodesV7 = flag.Bool("update-codes-v7", false, "write testdata/codes_v7.json (only when version 7 is new: old codes must never change)")
 )
 
 // goldenCode is a real code kept forever with the Spec it stood for when it was made.
@@ -40,6 +41,7 @@ const (
 	codesV4 = "testdata/codes_v4.json"
 	codesV5 = "testdata/codes_v5.json"
 	codesV6 = "testdata/codes_v6.json"
+	codesV7 = "testdata/codes_v7.json"
 )
 
 func goldenSpecs(t *testing.T) []goldenCode {
@@ -249,6 +251,28 @@ func goldenSpecsV6(t *testing.T) []goldenCode {
 	}
 }
 
+// goldenSpecsV7 are version 7's golden specs: pretraining presets with 4 shards and with 1
+// (a shard count written out), a comparison with 2 shards, and a feedback stage with 8.
+func goldenSpecsV7(t *testing.T) []goldenCode {
+	small := Presets()[1].Spec
+	small.Config.Shards = 4
+	one := Presets()[0].Spec
+	one.Config.Shards, one.Device = 1, DeviceCPU
+	masked := ComparisonPresets()[0].Spec
+	masked.Config.Shards = 2
+	fb := FeedbackPresets()[0].Spec
+	fb.Config.Shards = 8
+	for _, s := range []*Spec{&small, &one, &masked, &fb} {
+		s.Version = VersionShards
+	}
+	return []goldenCode{
+		{Name: "preset " + Presets()[1].Name + ", 4 shards", Spec: small},
+		{Name: "preset " + Presets()[0].Name + ", 1 shard written out", Spec: one},
+		{Name: "comparison preset, 2 shards", Spec: masked},
+		{Name: "feedback stage, 8 shards", Spec: fb},
+	}
+}
+
 // TestGoldenCodes: codes made by earlier builds keep decoding to the same Spec, and re-encode to
 // the same code. A built-in
 // corpus (or task) that has changed since is reported (ErrCorpusChanged) but the Spec still
@@ -267,6 +291,7 @@ func TestGoldenCodes(t *testing.T) {
 		{4, codesV4, *updateCodesV4, goldenSpecsV4, 3},
 		{5, codesV5, *updateCodesV5, goldenSpecsV5, 4},
 		{6, codesV6, *updateCodesV6, goldenSpecsV6, 4},
+		{7, codesV7, *updateCodesV7, goldenSpecsV7, 4},
 	} {
 		t.Run(fmt.Sprintf("v%d", tc.version), func(t *testing.T) {
 			if tc.update {

@@ -31,9 +31,13 @@
 //
 // Version 6 adds fine-tuning method kinds (#17: compare.DoRA, compare.IA3, compare.BitFit,
 // compare.LNTuning, compare.LoRAPlus with its Method.Ratio, compare.PiSSA, compare.Prompt;
-// methodVersions): a comparison naming one of them is version
-// 6, so an older build says the link is newer instead of calling a kind unknown or its ratio
-// a damaged field. A comparison of the first kinds only keeps its old version.
+// methodVersions): a comparison naming one of them is version 6, so an older build says the
+// link is newer instead of calling a kind unknown or its ratio a damaged field. A comparison of
+// the first kinds only keeps its old version.
+//
+// Version 7 adds the pretraining's shard count (Config.Shards): each step's batch is cut into
+// that many shards whose gradients are summed in a fixed order, so the run depends on it (and
+// not on how many workers computed the shards). A link without it is a one-shard run.
 //
 // # Versioning rule
 //
@@ -96,8 +100,11 @@ const (
 	VersionFeedback = 5
 	// VersionMethods adds method kinds (methodVersions).
 	VersionMethods = 6
+	// VersionShards adds the pretraining's shard count (Config.Shards, data-parallel steps):
+	// a link that names one, any one, is version 7; a link without it trains unsharded.
+	VersionShards = 7
 	// Newest is the newest link version this build writes and reads.
-	Newest = 6
+	Newest = 7
 )
 
 // methodVersions are the link versions of the method kinds added after version 2; a kind not
@@ -333,6 +340,8 @@ func (s Spec) Compares() bool {
 // lowestVersion is the lowest link version able to express s.
 func (s Spec) lowestVersion() int {
 	switch {
+	case s.Config.Shards != 0:
+		return VersionShards
 	case s.methodsVersion() > VersionFeedback:
 		return s.methodsVersion()
 	case s.Feedback != nil || s.Prefs != nil:
@@ -536,6 +545,12 @@ func (s Spec) Validate() error {
 	}
 	if err := s.validateObjective(); err != nil {
 		return err
+	}
+	switch {
+	case s.Config.Shards != 0 && s.Version < VersionShards:
+		return fmt.Errorf("runspec: %w: a shard count needs link version %d, not %d", ErrInvalid, VersionShards, s.Version)
+	case s.Config.Shards == 0 && s.Version == VersionShards:
+		return fmt.Errorf("runspec: %w: a version %d link carries a shard count", ErrInvalid, s.Version)
 	}
 	c, corpusErr := s.Corpus.resolve() // with ErrCorpusChanged, c is this build's corpus
 	if c == nil {

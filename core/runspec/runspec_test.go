@@ -242,7 +242,7 @@ func TestDecodeRefuses(t *testing.T) {
 		{"url with other fragment", "https://example.org/#tab=2", ErrMalformed, "carries no run"},
 		{"empty r", "#r=", ErrMalformed, "run code is empty"},
 		{"no version", "-abc", ErrMalformed, "starts with its version number"},
-		{"version 7", "7abcdef", ErrNewerVersion, "made by a newer pretune (link version 7; this one reads up to 6)"},
+		{"version 8", "8abcdef", ErrNewerVersion, "made by a newer pretune (link version 8; this one reads up to 7)"},
 		{"version 35", "Zabcdef", ErrNewerVersion, "link version 35"},
 		{"bad base64", "1abc!def", ErrMalformed, "not base64url"},
 		{"bad deflate", "1" + base64.RawURLEncoding.EncodeToString([]byte("not deflate at all")), ErrMalformed, "compressed data is damaged"},
@@ -328,4 +328,26 @@ func requireKind(t testing.TB, err, want error, msg string) {
 	}
 	require.Equal(t, 1, n, "error %q should wrap exactly one sentinel", err)
 	require.Contains(t, err.Error(), msg)
+}
+
+// TestShardsTakeVersion7: a spec with a shard count encodes as version 7 and decodes back with
+// it; a lower version carrying one, a version 7 without one, and more shards than sequences
+// are refused.
+func TestShardsTakeVersion7(t *testing.T) {
+	s := Presets()[0].Spec
+	s.Config.Shards = 4
+	code, err := Encode(s)
+	require.NoError(t, err)
+	require.Equal(t, byte('7'), code[0])
+	got, err := Decode(code)
+	require.NoError(t, err)
+	require.Equal(t, 4, got.Config.Shards)
+
+	s.Version = Version
+	require.ErrorIs(t, s.Validate(), ErrInvalid, "a version 1 link with shards")
+	plain := Presets()[0].Spec
+	plain.Version = VersionShards
+	require.ErrorIs(t, plain.Validate(), ErrInvalid, "a version 7 link without shards")
+	s.Version, s.Config.Shards = VersionShards, s.Config.Batch+1
+	require.ErrorIs(t, s.Validate(), ErrInvalid, "more shards than sequences")
 }

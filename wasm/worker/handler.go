@@ -61,6 +61,16 @@ type Handler struct {
 	// kept for sample_pairs, score and save in FormatSFT; each replaced one is freed.
 	fb     *held
 	scorer *feedback.Scorer
+
+	// spawn starts helper workers for a sharded pretraining (shards.go; nil: none here).
+	spawn Spawner
+	// replica is a helper's model copy for the leader's shard requests, for replicaCfg and
+	// replicaMask; shardMu serialises those requests.
+	shardMu     sync.Mutex
+	replica     *core.Replica
+	replicaCfg  core.Config
+	replicaMask ops.MaskMode
+	replicaRes  []core.ShardResult
 }
 
 // New is a handler that opens devices with open and sends every message to the page with post.

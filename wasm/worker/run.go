@@ -54,8 +54,15 @@ func (h *Handler) start(req protocol.Request) {
 	if prompt == "" {
 		prompt = samplePrompt(spec)
 	}
+	var helpers []*workerShards
+	defer func() {
+		for _, w := range helpers {
+			w.Close()
+		}
+	}()
 	h.model.Lock()
 	res, err := job.Run(ctx, spec, dev, job.Options{
+		Shards:        h.shardRunner(req.Workers, &helpers),
 		Base:          base,
 		Resume:        resume,
 		OnSnapshot:    onSnapshot,
