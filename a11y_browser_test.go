@@ -1,0 +1,168 @@
+//go:build !js
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+
+	"pretune/core/testenv"
+)
+
+// axePath is axe-core's browser build, pinned in .npm/package-lock.json (make npm-deps).
+const axePath = ".npm/node_modules/axe-core/axe.min.js"
+
+// axeViolation is one rule axe-core found broken, with the elements that break it.
+type axeViolation struct {
+	ID     string   `json:"id"`
+	Impact string   `json:"impact"`
+	Help   string   `json:"help"`
+	Nodes  []string `json:"nodes"`
+}
+
+// axeRun runs axe-core on the page as shown (hidden views are not checked: axe skips hidden
+// elements) against WCAG 2.0 and 2.1, levels A and AA, and returns the serious and critical
+// violations, each with its elements (a CSS selector and the failure summary).
+const axeRun = `(async () => {
+	const r = await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}, resultTypes: ['violations']});
+	return r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical').map(v => ({
+		id: v.id, impact: v.impact, help: v.help,
+		nodes: v.nodes.slice(0, 8).map(n => n.target.join(' ') + ': ' + (n.failureSummary || '').replace(/\s+/g, ' ').slice(0, 300)),
+	}));
+})()`
+
+// injectAxe puts axe-core into the page from disk: the test serves nothing new and nothing is
+// fetched, so the page's no-request-leaves-the-origin check still holds.
+func injectAxe(t *testing.T, ctx context.Context) {
+	t.Helper()
+	src, err := os.ReadFile(axePath)
+	if err != nil {
+		testenv.Missing(t, testenv.Browser, "axe-core is not installed: run make npm-deps ("+err.Error()+")")
+	}
+	_, err = chromedp.Run(ctx, chromedp.Evaluate[bool](string(src)+"\n;typeof axe === 'object'"))
+	require.NoError(t, err)
+}
+
+// checkAxe fails the test with every serious or critical violation on the page as shown.
+func checkAxe(t *testing.T, ctx context.Context, where string) {
+	t.Helper()
+	vs, err := chromedp.Run(ctx, chromedp.Evaluate[[]axeViolation](axeRun, chromedp.EvalAwaitPromise))
+	require.NoError(t, err)
+	for _, v := range vs {
+		t.Errorf("%s: %s (%s): %s\n\t%s", where, v.ID, v.Impact, v.Help, strings.Join(v.Nodes, "\n\t"))
+	}
+}
+
+// navViews lists the views the header's nav offers, read from the page, so a view added later is
+// checked without changing this test.
+func navViews(t *testing.T, ctx context.Context) []string {
+	t.Helper()
+	return eval[[]string](t, ctx, `[...document.querySelectorAll('header.top nav button[id^="nav-"]')].map(b => b.id.slice(4))`)
+}
+
+// showView clicks a view's nav button and waits until it shows.
+func showView(t *testing.T, ctx context.Context, v string) {
+	t.Helper()
+	click(t, ctx, "#nav-"+v)
+	waitFor(t, ctx, fmt.Sprintf(`document.querySelector('#nav-%s').getAttribute('aria-pressed') === 'true'`, v), 10*time.Second)
+	time.Sleep(200 * time.Millisecond) // the view's own first redraw
+}
+
+// noSideScroll reports whether the page as shown scrolls sideways, and what sticks out most.
+const noSideScroll = `(() => {
+	const d = document.documentElement;
+	if (d.scrollWidth <= d.clientWidth) return '';
+	let worst = null;
+	for (const el of document.querySelectorAll('body *')) {
+		const r = el.getBoundingClientRect();
+		if (r.width && r.right > d.clientWidth + 1 && (!worst || r.right > worst.r)) worst = {r: r.right, el};
+	}
+	const el = worst && worst.el;
+	return 'the page is ' + d.scrollWidth + ' px wide in a ' + d.clientWidth + ' px window' +
+		(el ? '; widest: ' + el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.className && el.className.baseVal === undefined ? '.' + String(el.className).split(' ').join('.') : '') + ' to ' + Math.round(worst.r) + ' px' : '');
+})()`
+
+// TestAccessibility runs axe-core (WCAG 2.0 and 2.1, A and AA) on every view the nav offers, in
+// English and in Chinese, first as opened and again with results on screen (a short
+// pretraining run's chart and samples, a few steps of a two-method comparison on the kept base,
+// the feedback view's pairs and picks), and fails on each serious or critical violation. Then,
+// at 1024x768 and on a 768-pixel-wide tablet, no view scrolls sideways (a screenshot of the
+// compare view at each size). No request leaves the origin.
+func TestAccessibility(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the wasm and starts a browser")
+	}
+	registerRoutes()
+	origin := serveApp(t)
+	ctx := newBrowser(t, 3*time.Minute)
+	var reqs requestLog
+	reqs.listen(t, ctx)
+	openApp(t, ctx, origin+"/")
+	injectAxe(t, ctx)
+
+	views := navViews(t, ctx)
+	require.Contains(t, views, "pretrain")
+	t.Logf("views: %v", views)
+	sweep := func(state string) {
+		for _, lang := range []string{"en", "zh"} {
+			choose(t, ctx, "#lang", lang)
+			waitFor(t, ctx, fmt.Sprintf(`document.querySelector('.app').lang === %q`, lang), 10*time.Second)
+			for _, v := range views {
+				showView(t, ctx, v)
+				checkAxe(t, ctx, fmt.Sprintf("%s, %s, %s view", state, lang, v))
+			}
+		}
+		choose(t, ctx, "#lang", "en")
+		waitFor(t, ctx, `document.querySelector('.app').lang === 'en'`, 10*time.Second)
+	}
+	sweep("opened")
+
+	// Results on screen, each kept short: the tiny preset for 20 steps (one evaluation)...
+	showView(t, ctx, "pretrain")
+	click(t, ctx, "#preset-en-tiny")
+	typeInto(t, ctx, "#f-steps", "20")
+	startNew(t, ctx, "#start")
+	runToEnd(t, ctx)
+	// ...full fine-tuning and LoRA on the kept base for 4 steps (two lanes, two colours)...
+	showView(t, ctx, "compare")
+	for _, kind := range []string{"adapter", "prefix"} {
+		if eval[bool](t, ctx, `!!(document.querySelector('#m-`+kind+`') || {}).checked`) {
+			click(t, ctx, "#m-"+kind)
+		}
+	}
+	typeInto(t, ctx, "#cmp-steps", "4")
+	runComparison(t, ctx)
+	waitFor(t, ctx, `['done','failed','stopped'].includes((document.querySelector('#cmp-status') || {dataset: {}}).dataset.phase)`, time.Minute)
+	require.Equal(t, "done", eval[string](t, ctx, `document.querySelector('#cmp-status').dataset.phase`), "%s", text(t, ctx, "#cmp-run-error"))
+	// ...and the feedback view's kept SFT model (nothing trains) with two picks made.
+	showView(t, ctx, "feedback")
+	click(t, ctx, "#fb-open")
+	waitFor(t, ctx, `!!document.querySelector('#fb-offer')`, time.Minute)
+	pickByKey(t, ctx, "1")
+	pickByKey(t, ctx, "2")
+	sweep("with results")
+
+	// Small screens: nothing scrolls sideways.
+	for _, size := range [][2]int64{{1024, 768}, {768, 1024}} {
+		do(t, ctx, chromedp.EmulateViewport(size[0], size[1]))
+		for _, v := range views {
+			showView(t, ctx, v)
+			if why := eval[string](t, ctx, noSideScroll); why != "" {
+				t.Errorf("%dx%d, %s view: %s", size[0], size[1], v, why)
+			}
+		}
+		showView(t, ctx, "compare")
+		screenshot(t, ctx, fmt.Sprintf("a11y-%dx%d.png", size[0], size[1]))
+	}
+
+	all, off := reqs.offOrigin(origin)
+	require.NotZero(t, all)
+	require.Empty(t, off, "requests that left the origin")
+}
