@@ -115,6 +115,11 @@ func (h *Home) Render() app.UI {
 	}
 	// data-live marks the page the wasm drew (the server prerenders the same markup).
 	return app.Div().Class("app").Lang(string(l)).DataSet("live", app.IsClient).Body(
+		// A keyboard's first stop: past the header to the view (WCAG 2.4.1). A button, not a
+		// link to #content: the URL's fragment carries run links.
+		app.Button().ID("skip").Class("skip").Text(l.T("a11y.skip")).OnClick(func(ctx app.Context, e app.Event) {
+			app.Window().GetElementByID("content").Call("focus")
+		}),
 		app.Header().Class("top").Body(
 			app.Div().Class("brand").Body(
 				app.Img().Src("/web/icon.svg").Alt("").Width(32).Height(32),
@@ -136,7 +141,7 @@ func (h *Home) Render() app.UI {
 				),
 			),
 		),
-		app.Main().Class("page").Body(
+		app.Main().ID("content").Class("page").TabIndex(-1).Body(
 			app.Div().Hidden(view != viewPretrain).Body(&Pretrain{Lang: l}),
 			app.Div().Hidden(view != viewCompare).Body(&Compare{Lang: l}),
 			app.Div().Hidden(view != viewFeedback).Body(&Feedback{Lang: l, Active: view == viewFeedback}),

@@ -740,6 +740,11 @@ var en = map[string]string{
 	"about.fbt.col.win.taste":        "how often the built-in taste that made the picks prefers this model's answer to the SFT model's",
 	"about.fbt.col.win.reward_model": "how often the reward model scores this model's answer above the SFT model's",
 	"about.fbt.col.kl":               "how far the model's predictions moved from the SFT model it started from",
+	// a11y: charts' text alternative and the skip link
+	"chart.data_table": "Data table",
+	"chart.desc_line":  "%[1]s: from %[2]s at %[3]s to %[4]s at %[5]s.",
+	"chart.desc_table": "The data table under the chart lists every point.",
+	"a11y.skip":        "Skip to the content",
 }
 
 // zh is every Simplified Chinese word of the interface, with the same keys as en.
@@ -1423,4 +1428,9 @@ var zh = map[string]string{
 	"about.fbt.col.win.taste":        "内置口味认为这个模型的回答比监督微调模型的更好的比例",
 	"about.fbt.col.win.reward_model": "奖励模型给这个模型的回答打分高于监督微调模型的比例",
 	"about.fbt.col.kl":               "模型的预测离它出发时的监督微调模型有多远",
+	// a11y: charts' text alternative and the skip link
+	"chart.data_table": "数据表",
+	"chart.desc_line":  "%[1]s：从 %[3]s 处的 %[2]s 到 %[5]s 处的 %[4]s。",
+	"chart.desc_table": "图下方的数据表列出了每个点。",
+	"a11y.skip":        "跳到正文",
 }
