@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/stretchr/testify/require"
 
 	"pretune/core/testenv"
@@ -89,6 +90,37 @@ const noSideScroll = `(() => {
 		(el ? '; widest: ' + el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.className && el.className.baseVal === undefined ? '.' + String(el.className).split(' ').join('.') : '') + ' to ' + Math.round(worst.r) + ' px' : '');
 })()`
 
+// keyboardCheck lists what a keyboard cannot reach on the page as shown: a visible element that
+// looks clickable (a pointer cursor) with no control, link, summary, label or tabindex around
+// it (a click-only div), and a visible control taken out of the tab order.
+const keyboardCheck = `(() => {
+	const shown = el => el.getClientRects().length > 0 && !el.closest('[hidden]');
+	const name = el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + ' "' + (el.textContent || '').trim().slice(0, 30) + '"';
+	const out = [];
+	for (const el of document.querySelectorAll('.app *')) {
+		if (!shown(el) || getComputedStyle(el).cursor !== 'pointer' || el.closest('svg')) continue;
+		if (!el.closest('button, a[href], summary, label, input, select, textarea, [tabindex]')) out.push('click-only: ' + name(el));
+	}
+	for (const el of document.querySelectorAll('button, a[href], summary, input, select, textarea')) {
+		if (shown(el) && !el.disabled && el.tabIndex < 0) out.push('out of the tab order: ' + name(el));
+	}
+	return out;
+})()`
+
+// focusShows reports how the focused element shows its focus: its outline's style and width,
+// and whether it is inside the window.
+const focusShows = `(() => {
+	const el = document.activeElement, cs = getComputedStyle(el), r = el.getBoundingClientRect();
+	return {id: el.id, outline: cs.outlineStyle, width: parseFloat(cs.outlineWidth), inside: r.bottom > 0 && r.top < innerHeight && r.right > 0 && r.left < innerWidth};
+})()`
+
+type focusReport struct {
+	ID      string  `json:"id"`
+	Outline string  `json:"outline"`
+	Width   float64 `json:"width"`
+	Inside  bool    `json:"inside"`
+}
+
 // TestAccessibility runs axe-core (WCAG 2.0 and 2.1, A and AA) on every view the nav offers, in
 // English and in Chinese, first as opened and again with results on screen (a short
 // pretraining run's chart and samples, a few steps of a two-method comparison on the kept base,
@@ -101,7 +133,7 @@ func TestAccessibility(t *testing.T) {
 	}
 	registerRoutes()
 	origin := serveApp(t)
-	ctx := newBrowser(t, 3*time.Minute)
+	ctx := newBrowser(t, 6*time.Minute) // a minute and a half on an idle 2-core machine
 	var reqs requestLog
 	reqs.listen(t, ctx)
 	openApp(t, ctx, origin+"/")
@@ -110,13 +142,30 @@ func TestAccessibility(t *testing.T) {
 	views := navViews(t, ctx)
 	require.Contains(t, views, "pretrain")
 	t.Logf("views: %v", views)
+
+	// The keyboard's first stop is the skip button, shown with a visible focus; it moves the
+	// focus to the view.
+	do(t, ctx, chromedp.KeyEvent(kb.Tab))
+	f := eval[focusReport](t, ctx, focusShows)
+	require.Equal(t, "skip", f.ID, "the first Tab")
+	require.True(t, f.Outline != "none" && f.Width >= 2 && f.Inside, "the focused skip button shows: %+v", f)
+	do(t, ctx, chromedp.KeyEvent(kb.Enter))
+	waitFor(t, ctx, `document.activeElement.id === 'content'`, 5*time.Second)
+	do(t, ctx, chromedp.KeyEvent(kb.Tab))
+	f = eval[focusReport](t, ctx, focusShows)
+	require.True(t, f.Outline != "none" && f.Width >= 2, "the next control's focus shows: %+v", f)
+
 	sweep := func(state string) {
 		for _, lang := range []string{"en", "zh"} {
 			choose(t, ctx, "#lang", lang)
 			waitFor(t, ctx, fmt.Sprintf(`document.querySelector('.app').lang === %q`, lang), 10*time.Second)
 			for _, v := range views {
 				showView(t, ctx, v)
-				checkAxe(t, ctx, fmt.Sprintf("%s, %s, %s view", state, lang, v))
+				where := fmt.Sprintf("%s, %s, %s view", state, lang, v)
+				checkAxe(t, ctx, where)
+				for _, bad := range eval[[]string](t, ctx, keyboardCheck) {
+					t.Errorf("%s: %s", where, bad)
+				}
 			}
 		}
 		choose(t, ctx, "#lang", "en")
@@ -130,16 +179,16 @@ func TestAccessibility(t *testing.T) {
 	typeInto(t, ctx, "#f-steps", "20")
 	startNew(t, ctx, "#start")
 	runToEnd(t, ctx)
-	// ...full fine-tuning and LoRA on the kept base for 4 steps (two lanes, two colours)...
+	// ...full fine-tuning and LoRA on the kept base for 2 steps (two lanes, two colours)...
 	showView(t, ctx, "compare")
 	for _, kind := range []string{"adapter", "prefix"} {
 		if eval[bool](t, ctx, `!!(document.querySelector('#m-`+kind+`') || {}).checked`) {
 			click(t, ctx, "#m-"+kind)
 		}
 	}
-	typeInto(t, ctx, "#cmp-steps", "4")
+	typeInto(t, ctx, "#cmp-steps", "2")
 	runComparison(t, ctx)
-	waitFor(t, ctx, `['done','failed','stopped'].includes((document.querySelector('#cmp-status') || {dataset: {}}).dataset.phase)`, time.Minute)
+	waitFor(t, ctx, `['done','failed','stopped'].includes((document.querySelector('#cmp-status') || {dataset: {}}).dataset.phase)`, 3*time.Minute)
 	require.Equal(t, "done", eval[string](t, ctx, `document.querySelector('#cmp-status').dataset.phase`), "%s", text(t, ctx, "#cmp-run-error"))
 	// ...and the feedback view's kept SFT model (nothing trains) with two picks made.
 	showView(t, ctx, "feedback")
@@ -147,6 +196,18 @@ func TestAccessibility(t *testing.T) {
 	waitFor(t, ctx, `!!document.querySelector('#fb-offer')`, time.Minute)
 	pickByKey(t, ctx, "1")
 	pickByKey(t, ctx, "2")
+	// Space on a focused button presses it, even where the feedback view takes space as a skip.
+	picks := eval[string](t, ctx, `document.querySelector('#fb-counter').dataset.picks`)
+	eval[bool](t, ctx, `(() => { document.querySelector('#nav-bench').focus(); return true; })()`)
+	do(t, ctx, chromedp.KeyEvent(" "))
+	waitFor(t, ctx, `document.querySelector('#nav-bench').getAttribute('aria-pressed') === 'true'`, 5*time.Second)
+	require.Equal(t, picks, eval[string](t, ctx, `document.querySelector('#fb-counter').dataset.picks`), "space on a button skipped a pair")
+	// Every chart's data table open, so its table is checked too, each with a row per evaluation.
+	for _, v := range []string{"pretrain", "compare"} {
+		showView(t, ctx, v)
+		eval[bool](t, ctx, `(() => { document.querySelectorAll('details.chart-data:not([open]) summary').forEach(s => { if (s.getClientRects().length) s.click(); }); return true; })()`)
+	}
+	waitFor(t, ctx, `document.querySelectorAll('#loss-chart-table tbody tr').length === 1 && document.querySelectorAll('#compare-chart-table tbody tr').length >= 1`, 5*time.Second)
 	sweep("with results")
 
 	// Small screens: nothing scrolls sideways.
@@ -157,6 +218,7 @@ func TestAccessibility(t *testing.T) {
 			if why := eval[string](t, ctx, noSideScroll); why != "" {
 				t.Errorf("%dx%d, %s view: %s", size[0], size[1], v, why)
 			}
+			checkAxe(t, ctx, fmt.Sprintf("%dx%d, %s view", size[0], size[1], v)) // scrolling boxes, reflowed text
 		}
 		showView(t, ctx, "compare")
 		screenshot(t, ctx, fmt.Sprintf("a11y-%dx%d.png", size[0], size[1]))
