@@ -98,47 +98,71 @@ func fmtValue(v float64) string {
 	return strconv.FormatFloat(v, 'g', 4, 64)
 }
 
-// chartFigure shows a plot: the SVG and, under it, a closed "Data table" (a <details>, opened
-// by keyboard like any control) listing every point. The table is built only while open, so a
+// dataTable is what a chart shows, as text: its alternative for a reader who cannot see it.
+type dataTable struct {
+	ID, Caption string
+	Empty       string     // said where there are no rows
+	Head        []string   // the column headers; Head[0] heads the rows' own headers
+	Rows        [][]string // Rows[i][0] is row i's header
+}
+
+// table is the plot's data table (chartRows).
+func (p plot) table() dataTable {
+	head, rows := chartRows(p)
+	return dataTable{ID: p.ID + "-table", Caption: p.Title, Empty: p.Empty, Head: head, Rows: rows}
+}
+
+// chartFigure shows a chart and, under it, a closed "Data table" (a <details>, opened by
+// keyboard like any control) listing what it shows. A loss chart comes as a Plot (drawn and
+// tabled here); any other as its SVG and its Table. The table is built only while open, so a
 // chart redrawn every second costs no hidden rows.
 type chartFigure struct {
 	app.Compo
-	Lang Lang
-	Plot plot
-	open bool
+	Lang  Lang
+	Plot  plot
+	SVG   string
+	Table dataTable
+	open  bool
 }
 
 // Render draws the chart and its data table.
 func (c *chartFigure) Render() app.UI {
 	l := c.Lang
+	svg, loss := c.SVG, c.Plot.ID != ""
+	if loss {
+		svg = c.Plot.SVG(l)
+	}
 	var table app.UI
 	if c.open {
-		table = chartTable(c.Plot)
+		t := c.Table
+		if loss {
+			t = c.Plot.table()
+		}
+		table = t.render()
 	}
-	details := app.Details().ID(c.Plot.ID + "-data").Class("chart-data")
+	details := app.Details().ID(c.Plot.ID + c.Table.ID + "-data").Class("chart-data")
 	if c.open { // no open="false" in the prerendered page, which HTML reads as open
 		details = details.Open(true)
 	}
 	return app.Div().Class("chart-figure").Body(
-		app.Raw(c.Plot.SVG(l)),
+		app.Raw(svg),
 		details.OnToggle(func(ctx app.Context, e app.Event) { c.open = ctx.JSSrc().Get("open").Bool() }).
 			Body(app.Summary().Text(l.T("chart.data_table")), table),
 	)
 }
 
-// chartTable is a plot's data table (chartRows), captioned with the chart's title.
-func chartTable(p plot) app.UI {
-	head, rows := chartRows(p)
-	if len(rows) == 0 {
-		return app.P().Class("hint").Text(p.Empty)
+// render draws the table: a caption, column headers and row headers, in a box that scrolls.
+func (t dataTable) render() app.UI {
+	if len(t.Rows) == 0 {
+		return app.P().Class("hint").Text(t.Empty)
 	}
-	return scrollBox("chart-table", p.Title).Body(app.Table().ID(p.ID+"-table").Body(
-		app.Caption().Text(p.Title),
-		app.THead().Body(app.Tr().Body(app.Range(head).Slice(func(i int) app.UI {
-			return app.Th().Scope("col").Text(head[i])
+	return scrollBox("chart-table", t.Caption).Body(app.Table().ID(t.ID).Body(
+		app.Caption().Text(t.Caption),
+		app.THead().Body(app.Tr().Body(app.Range(t.Head).Slice(func(i int) app.UI {
+			return app.Th().Scope("col").Text(t.Head[i])
 		}))),
-		app.TBody().Body(app.Range(rows).Slice(func(i int) app.UI {
-			row := rows[i]
+		app.TBody().Body(app.Range(t.Rows).Slice(func(i int) app.UI {
+			row := t.Rows[i]
 			return app.Tr().Body(
 				app.Th().Scope("row").Text(row[0]),
 				app.Range(row[1:]).Slice(func(j int) app.UI { return app.Td().Text(row[1+j]) }),

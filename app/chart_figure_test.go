@@ -78,12 +78,12 @@ func TestChartFigure(t *testing.T) {
 	require.Contains(t, closed, "<summary>Data table</summary>")
 	require.NotContains(t, closed, "<table", "no hidden rows while closed")
 
-	html := app.HTMLString(chartTable(p))
+	html := app.HTMLString(p.table().render())
 	for _, want := range []string{`<caption>Loss</caption>`, `<th scope="col">step</th>`, `<th scope="col">run 1 training</th>`,
 		`<th scope="row">20</th>`, `<td>3.5</td>`, `<th scope="row">60</th>`, `<td>2</td>`} {
 		require.Contains(t, html, want)
 	}
-	require.Contains(t, app.HTMLString(chartTable(plot{Empty: "no data"})), "no data")
+	require.Contains(t, app.HTMLString(plot{Empty: "no data"}.table().render()), "no data")
 	require.Contains(t, app.HTMLString(&chartFigure{Lang: ZH, Plot: p}), "<summary>数据表</summary>")
 }
 
@@ -251,4 +251,22 @@ func cieLab(c [3]float64) [3]float64 {
 		return (24389.0/27*t + 16) / 116
 	}
 	return [3]float64{116*f(y) - 16, 500 * (f(x) - f(y)), 200 * (f(y) - f(z))}
+}
+
+// TestAttentionTable: the attention map as a table, a row for each token looking and a column
+// for each token looked at, in the order the map draws them, with the cells' percentages.
+func TestAttentionTable(t *testing.T) {
+	tab := attentionTable("attention-map", EN, []string{"a", " ", "b"}, [][]float32{{1, 0, 0}, {0.25, 0.75, 0}, {0.5, 0.25, 0.25}}, 0, 1)
+	require.Equal(t, "attention-map-table", tab.ID)
+	require.Equal(t, EN.T("attn.aria", 1, 2, 3), tab.Caption)
+	require.Equal(t, []string{EN.T("attn.queries"), "a", tokenLabel(" "), "b"}, tab.Head)
+	require.Equal(t, [][]string{
+		{"a", pct(1), pct(0), pct(0)},
+		{tokenLabel(" "), pct(0.25), pct(0.75), pct(0)},
+		{"b", pct(0.5), pct(0.25), pct(0.25)},
+	}, tab.Rows)
+	require.Equal(t, "75%", pct(0.75))
+	html := app.HTMLString(&chartFigure{Lang: ZH, SVG: "<svg></svg>", Table: tab})
+	require.Contains(t, html, `id="attention-map-table-data"`)
+	require.Contains(t, html, "<summary>数据表</summary>")
 }
