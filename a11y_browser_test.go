@@ -130,16 +130,19 @@ func becomes(ctx context.Context, expr string, timeout time.Duration) bool {
 
 // TestAccessibility runs axe-core (WCAG 2.0 and 2.1, A and AA) on every view the nav offers, in
 // English and in Chinese, first as opened and again with results on screen (a short
-// pretraining run's chart and samples, a few steps of a two-method comparison on the kept base,
-// the feedback view's pairs and picks), and fails on each serious or critical violation. Then,
-// at 1024x768 and on a 768-pixel-wide tablet, no view scrolls sideways (a screenshot of the
-// compare view at each size). No request leaves the origin.
+// pretraining run's chart, samples and inspection, a two-step comparison of two methods on the
+// kept base, the feedback view's pairs and picks, every chart's data table open), and fails on
+// each serious or critical violation. On every view a keyboard reaches every control (nothing
+// click-only), the skip button comes first, focus shows, and space on a button presses it even
+// in the feedback view. At 1024x768 and on a 768-pixel-wide tablet no view scrolls sideways (axe
+// again there, and a screenshot of the compare view at each size). No request leaves the origin.
 func TestAccessibility(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the wasm and starts a browser")
 	}
 	registerRoutes()
 	origin := serveApp(t)
+	start := time.Now()
 	ctx := newBrowser(t, 6*time.Minute) // a minute and a half on an idle 2-core machine
 	var reqs requestLog
 	reqs.listen(t, ctx)
@@ -179,6 +182,7 @@ func TestAccessibility(t *testing.T) {
 		waitFor(t, ctx, `document.querySelector('.app').lang === 'en'`, 10*time.Second)
 	}
 	sweep("opened")
+	t.Logf("%.0f s: every view checked as opened", time.Since(start).Seconds())
 
 	// Results on screen, each kept short: the tiny preset for 20 steps (one evaluation)...
 	showView(t, ctx, "pretrain")
@@ -186,6 +190,8 @@ func TestAccessibility(t *testing.T) {
 	typeInto(t, ctx, "#f-steps", "20")
 	startNew(t, ctx, "#start")
 	runToEnd(t, ctx)
+	click(t, ctx, "#inspect-go") // the next-token bars and the attention map
+	waitFor(t, ctx, `!!document.querySelector('#attention-map') || !!document.querySelector('#inspect-error')`, time.Minute)
 	// ...full fine-tuning and LoRA on the kept base for 2 steps (two lanes, two colours)...
 	showView(t, ctx, "compare")
 	for _, kind := range []string{"adapter", "prefix"} {
@@ -218,10 +224,13 @@ func TestAccessibility(t *testing.T) {
 		showView(t, ctx, v)
 		eval[bool](t, ctx, `(() => { document.querySelectorAll('details.chart-data:not([open]) summary').forEach(s => { if (s.getClientRects().length) s.click(); }); return true; })()`)
 	}
-	if !becomes(ctx, `document.querySelectorAll('#loss-chart-table tbody tr').length === 1 && document.querySelectorAll('#compare-chart-table tbody tr').length >= 1`, 5*time.Second) {
+	if !becomes(ctx, `document.querySelectorAll('#loss-chart-table tbody tr').length === 1 && document.querySelectorAll('#compare-chart-table tbody tr').length >= 1 &&
+		document.querySelectorAll('#attention-map-table tbody tr').length === document.querySelectorAll('#attention-map-table thead th').length - 1`, 5*time.Second) {
 		t.Errorf("the charts' data tables did not open with their rows")
 	}
+	t.Logf("%.0f s: results on screen", time.Since(start).Seconds())
 	sweep("with results")
+	t.Logf("%.0f s: every view checked with results", time.Since(start).Seconds())
 
 	// Small screens: nothing scrolls sideways.
 	for _, size := range [][2]int64{{1024, 768}, {768, 1024}} {
@@ -237,6 +246,7 @@ func TestAccessibility(t *testing.T) {
 		screenshot(t, ctx, fmt.Sprintf("a11y-%dx%d.png", size[0], size[1]))
 	}
 
+	t.Logf("%.0f s: small screens checked", time.Since(start).Seconds())
 	all, off := reqs.offOrigin(origin)
 	require.NotZero(t, all)
 	require.Empty(t, off, "requests that left the origin")
