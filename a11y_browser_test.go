@@ -107,6 +107,28 @@ const keyboardCheck = `(() => {
 	return out;
 })()`
 
+// borderCheck lists the visible fields and buttons whose border stands less than 3:1 against
+// what is behind them (WCAG 2.1, 1.4.11 Non-text contrast, which axe-core does not check): their
+// border is what tells them from the page. A button filled with a colour of its own is told by
+// its fill instead.
+const borderCheck = `(() => {
+	const rgb = s => (s.match(/[\d.]+/g) || []).map(Number);
+	const lum = c => { const f = v => { v /= 255; return v <= 0.04045 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+		return 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]); };
+	const ratio = (a, b) => { const x = lum(a) + 0.05, y = lum(b) + 0.05; return Math.max(x, y) / Math.min(x, y); };
+	const behind = el => { for (let p = el.parentElement; p; p = p.parentElement) { const c = rgb(getComputedStyle(p).backgroundColor); if (c.length === 3 || c[3] > 0) return c; } return [255, 255, 255]; };
+	const out = [];
+	for (const el of document.querySelectorAll('input[type=text], input[type=number], select, textarea, button')) {
+		if (!el.getClientRects().length || el.closest('[hidden]') || el.disabled) continue;
+		const cs = getComputedStyle(el), back = behind(el), fill = rgb(cs.backgroundColor);
+		if (fill.length === 3 || fill[3] > 0) { if (ratio(fill.slice(0, 3), back) >= 3) continue; }
+		if (cs.borderTopStyle === 'none' || parseFloat(cs.borderTopWidth) === 0 || rgb(cs.borderTopColor)[3] === 0) continue; // a text-like button (a tab, a link)
+		const r = ratio(rgb(cs.borderTopColor).slice(0, 3), back);
+		if (r < 3) out.push((el.id || el.tagName.toLowerCase()) + ' border ' + r.toFixed(2) + ':1');
+	}
+	return out;
+})()`
+
 // focusShows reports how the focused element shows its focus: its outline's style and width,
 // and whether it is inside the window.
 const focusShows = `(() => {
@@ -175,6 +197,9 @@ func TestAccessibility(t *testing.T) {
 				checkAxe(t, ctx, where)
 				for _, bad := range eval[[]string](t, ctx, keyboardCheck) {
 					t.Errorf("%s: %s", where, bad)
+				}
+				if bad := eval[[]string](t, ctx, borderCheck); len(bad) > 0 {
+					t.Errorf("%s: under 3:1 against the page: %s", where, strings.Join(bad[:min(len(bad), 8)], ", "))
 				}
 			}
 		}
