@@ -201,6 +201,9 @@ func TestAccessibility(t *testing.T) {
 				if bad := eval[[]string](t, ctx, borderCheck); len(bad) > 0 {
 					t.Errorf("%s: under 3:1 against the page: %s", where, strings.Join(bad[:min(len(bad), 8)], ", "))
 				}
+				if lang == "zh" { // the charts' descriptions and tables, the skip button, the boxes' names
+					requireNoEnglish(t, ctx, where)
+				}
 			}
 		}
 		choose(t, ctx, "#lang", "en")

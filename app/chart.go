@@ -93,8 +93,8 @@ func markerPath(m int, x, y float64) string {
 		return fmt.Sprintf("M%.1f %.1fL%.1f %.1fL%.1f %.1fz", x, y+r*1.1, x+r, y-r*0.8, x-r, y-r*0.8)
 	case "cross":
 		w := r * 0.35
-		return fmt.Sprintf("M%.1f %.1fh%.1fv%.1fh%.1fv%.1fh%.1fv%.1fh%.1fv%.1fh%.1fv%.1fz",
-			x-w, y-r, 2*w, r-w, r-w, 2*w, -(r - w), r-w, -2*w, -(r - w), -(r - w), -2*w)
+		return fmt.Sprintf("M%.1f %.1fh%.1fv%.1fh%.1fv%.1fh%.1fv%.1fh%.1fv%.1fh%.1fv%.1fh%.1fz",
+			x-w, y-r, 2*w, r-w, r-w, 2*w, -(r - w), r-w, -2*w, -(r - w), -(r - w), -2*w, r-w)
 	}
 	return fmt.Sprintf("M%.1f %.1fa%.1f %.1f 0 1 0 %.1f 0a%.1f %.1f 0 1 0 %.1f 0z", x-r, y, r, r, 2*r, r, r, -2*r)
 }
@@ -122,7 +122,7 @@ func markerPoints(n int) []int {
 // lossChart draws lines as an SVG: labelled axes with their units, ticks, one polyline per line
 // with its markers, and a legend. The title, axis labels and an empty-chart note come in the
 // page's language. The picture is one image to a screen reader (role="img", named by its title);
-// plot.Figure adds what it shows as text.
+// chartFigure adds what it shows as text.
 func lossChart(id, title, xLabel, yLabel, empty string, lines []chartLine) string {
 	return lossChartDesc(id, title, xLabel, yLabel, empty, "", lines)
 }
