@@ -279,3 +279,50 @@ func TestAccessibility(t *testing.T) {
 	require.NotZero(t, all)
 	require.Empty(t, off, "requests that left the origin")
 }
+
+// TestAccessibilityClass runs axe-core and the keyboard check on class mode: the teacher's page
+// with a class open, and a student's page (opened from the class link in a browser of its own,
+// an offer on screen) in English and in Chinese. No request leaves the origin.
+func TestAccessibilityClass(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the wasm and starts a browser")
+	}
+	buildWeb(t)
+	registerRoutes()
+	server := startClassServer(t, t.TempDir(), "127.0.0.1:0")
+	origin := "http://" + server.addr
+	teacher := newBrowser(t, 4*time.Minute)
+	var reqs requestLog
+	reqs.listen(t, teacher)
+	openApp(t, teacher, origin+"/")
+	showView(t, teacher, "feedback")
+	waitFor(t, teacher, `!!document.querySelector('#class-panel #class-open')`, 20*time.Second)
+	require.True(t, eval[bool](t, teacher, `(() => { const el = document.querySelector('#class-name');
+		el.value = '7b biology'; el.dispatchEvent(new Event('input', {bubbles: true})); return true; })()`))
+	click(t, teacher, "#class-open")
+	waitFor(t, teacher, `!!document.querySelector('#class-code') && document.querySelector('#class-code').textContent.length === 6`, 20*time.Second)
+	link := text(t, teacher, "#class-link")
+	injectAxe(t, teacher)
+	checkAxe(t, teacher, "the teacher's class panel")
+
+	student, cancel := chromedp.NewContext(teacher, chromedp.WithNewBrowserContext())
+	t.Cleanup(cancel)
+	reqs.listen(t, student)
+	openApp(t, student, link)
+	waitFor(t, student, `!!document.querySelector('#class-student') && !!document.querySelector('#fb-offer')`, 2*time.Minute)
+	injectAxe(t, student)
+	for _, lang := range []string{"en", "zh"} {
+		choose(t, student, "#lang", lang)
+		waitFor(t, student, fmt.Sprintf(`document.querySelector('.app').lang === %q`, lang), 10*time.Second)
+		where := "a student's page, " + lang
+		checkAxe(t, student, where)
+		for _, bad := range eval[[]string](t, student, keyboardCheck) {
+			t.Errorf("%s: %s", where, bad)
+		}
+		if lang == "zh" {
+			requireNoEnglish(t, student, where)
+		}
+	}
+	_, off := reqs.offOrigin(origin)
+	require.Empty(t, off, "requests that left the origin")
+}
