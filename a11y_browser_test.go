@@ -174,6 +174,10 @@ func TestAccessibility(t *testing.T) {
 	views := navViews(t, ctx)
 	require.Contains(t, views, "pretrain")
 	t.Logf("views: %v", views)
+	// Pinch zoom is allowed (go-app's viewport tag forbids it; zoomScript lifts that).
+	vp := eval[string](t, ctx, `[...document.querySelectorAll('meta[name="viewport"]')].map(m => m.content).join(' | ')`)
+	require.NotContains(t, vp, "user-scalable=0")
+	require.NotContains(t, vp, "maximum-scale=1")
 
 	// The keyboard's first stop is the skip button, shown with a visible focus; it moves the
 	// focus to the view.
