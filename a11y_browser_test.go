@@ -251,6 +251,17 @@ func TestAccessibility(t *testing.T) {
 	if got := eval[string](t, ctx, `document.querySelector('#fb-counter').dataset.picks`); got != picks {
 		t.Errorf("space on a button counted as a pick: %s picks, were %s", got, picks)
 	}
+	// The view's keys keep no focus: Tab goes on from a pick button, and back.
+	showView(t, ctx, "feedback")
+	eval[bool](t, ctx, `(() => { document.querySelector('#fb-pick-a').focus(); return true; })()`)
+	do(t, ctx, chromedp.KeyEvent(kb.Tab))
+	if id := eval[string](t, ctx, `document.activeElement.id`); id != "fb-pick-b" {
+		t.Errorf("Tab from the first answer went to %q, not the second", id)
+	}
+	do(t, ctx, chromedp.KeyEvent(kb.Tab))
+	if id := eval[string](t, ctx, `document.activeElement.id`); id == "fb-pick-b" || id == "" {
+		t.Errorf("Tab from the second answer stayed (%q)", id)
+	}
 	// Every chart's data table open, so its table is checked too, each with a row per evaluation.
 	for _, v := range []string{"pretrain", "compare"} {
 		showView(t, ctx, v)
