@@ -79,7 +79,7 @@ device-bench-build:
 
 ## screenshots: rewrite web/screenshots (the README's pictures) from the playground's end-to-end test
 screenshots:
-	$(GO) test -count=1 -run 'TestPlayground$$|TestCompareView$$|TestFeedbackView$$|TestClassMode$$|TestLayout$$' . -screenshots
+	$(GO) test -count=1 -run 'TestPlayground$$|TestCompareView$$|TestFeedbackView$$|TestClassMode$$|TestLayout$$|TestAccessibility$$' . -screenshots
 	$(GO) test -count=1 -run 'TestTeacherLink$$' . -screenshots
 
 ## lesson: the default fine-tuning lesson's table, from the kept base web/base/en-base.ckpt (about a minute)

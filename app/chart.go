@@ -14,7 +14,10 @@ type chartLine struct {
 	Dashed bool // held-out curves are dashed, training curves solid
 	// Faint draws the line thin and see-through: a curve that gives context behind the ones
 	// the chart is about (the comparison's training losses behind its held-out ones).
-	Faint  bool
+	Faint bool
+	// Marker is the shape drawn at the line's points and in its legend (an index into
+	// markerShapes), so that runs differ without colour too; series gives it with the colour.
+	Marker int
 	Points [][2]float64
 }
 
@@ -28,6 +31,14 @@ func (l chartLine) strokeStyle() string {
 		s += ` stroke-opacity="0.4"`
 	}
 	return s
+}
+
+// markerStyle is a line's markers' faintness attribute: faint like their line.
+func (l chartLine) markerStyle() string {
+	if l.Faint {
+		return ` fill-opacity="0.4"`
+	}
+	return ""
 }
 
 func (l chartLine) strokeWidth() string {
@@ -48,12 +59,76 @@ const (
 	legendRowH, legendColWidth, legendCols = 26, 330, 2
 )
 
-// palette gives each run its colour; held-out and training curves of one run share it.
-var palette = []string{"#2f6fde", "#d1495b", "#2a9d8f", "#e9a03b", "#7b4fbf", "#5b6475"}
+// palette gives each run its colour; held-out and training curves of one run share it. These
+// are Okabe and Ito's colours for colour-blind readers (Color Universal Design, 2008), those of
+// them that stand 3:1 against the white chart as WCAG 2.1 asks of lines (their orange, sky blue
+// and yellow do not), and the page's slate grey. TestPalette checks the contrast, and that every
+// two colours stay apart under simulated protanopia, deuteranopia and tritanopia. The colours
+// are under 4.5:1, too light for text: a legend in HTML shows a swatch beside plain text.
+var palette = []string{"#0072b2", "#d55e00", "#009e73", "#cc79a7", "#000000", "#5b6475"}
+
+// markerShapes are the shapes at a line's points, one a run, so that two runs differ for a
+// reader who cannot tell their colours apart, and in a grey print (WCAG 1.4.1).
+var markerShapes = []string{"circle", "square", "triangle", "diamond", "triangle-down", "cross"}
+
+// series is run i's colour and marker. Runs past the sixth repeat the first's.
+func series(i int) (color string, marker int) {
+	return palette[i%len(palette)], i % len(markerShapes)
+}
+
+// markerR is a marker's half-width in SVG units.
+const markerR = 4.5
+
+// markerPath is an SVG path drawing marker shape m centred on (x, y).
+func markerPath(m int, x, y float64) string {
+	r := markerR
+	switch markerShapes[m%len(markerShapes)] {
+	case "square":
+		return fmt.Sprintf("M%.1f %.1fh%.1fv%.1fh%.1fz", x-r*0.85, y-r*0.85, 1.7*r, 1.7*r, -1.7*r)
+	case "triangle":
+		return fmt.Sprintf("M%.1f %.1fL%.1f %.1fL%.1f %.1fz", x, y-r*1.1, x+r, y+r*0.8, x-r, y+r*0.8)
+	case "diamond":
+		return fmt.Sprintf("M%.1f %.1fL%.1f %.1fL%.1f %.1fL%.1f %.1fz", x, y-r*1.2, x+r, y, x, y+r*1.2, x-r, y)
+	case "triangle-down":
+		return fmt.Sprintf("M%.1f %.1fL%.1f %.1fL%.1f %.1fz", x, y+r*1.1, x+r, y-r*0.8, x-r, y-r*0.8)
+	case "cross":
+		w := r * 0.35
+		return fmt.Sprintf("M%.1f %.1fh%.1fv%.1fh%.1fv%.1fh%.1fv%.1fh%.1fv%.1fh%.1fv%.1fh%.1fz",
+			x-w, y-r, 2*w, r-w, r-w, 2*w, -(r - w), r-w, -2*w, -(r - w), -(r - w), -2*w, r-w)
+	}
+	return fmt.Sprintf("M%.1f %.1fa%.1f %.1f 0 1 0 %.1f 0a%.1f %.1f 0 1 0 %.1f 0z", x-r, y, r, r, 2*r, r, r, -2*r)
+}
+
+// maxMarkers is the most markers a line gets: a line with more points (the smoothed trend,
+// one point a step) gets them at evenly spaced points, the last always among them.
+const maxMarkers = 12
+
+// markerPoints are the indices of a line's n points that carry a marker.
+func markerPoints(n int) []int {
+	if n <= maxMarkers {
+		out := make([]int, n)
+		for i := range out {
+			out[i] = i
+		}
+		return out
+	}
+	out := make([]int, maxMarkers)
+	for k := range out {
+		out[k] = (n - 1) - (maxMarkers-1-k)*(n-1)/(maxMarkers-1)
+	}
+	return out
+}
 
 // lossChart draws lines as an SVG: labelled axes with their units, ticks, one polyline per line
-// and a legend. The title, axis labels and an empty-chart note come in the page's language.
+// with its markers, and a legend. The title, axis labels and an empty-chart note come in the
+// page's language. The picture is one image to a screen reader (role="img", named by its title);
+// chartFigure adds what it shows as text.
 func lossChart(id, title, xLabel, yLabel, empty string, lines []chartLine) string {
+	return lossChartDesc(id, title, xLabel, yLabel, empty, "", lines)
+}
+
+// lossChartDesc is lossChart with a description (the SVG's <desc>), "" for none.
+func lossChartDesc(id, title, xLabel, yLabel, empty, desc string, lines []chartLine) string {
 	var b strings.Builder
 	// The legend takes legendCols lines a row under the plot; chartH has room for one row, and
 	// the picture grows for more (runs overlaid, or a comparison's methods).
@@ -62,6 +137,9 @@ func lossChart(id, title, xLabel, yLabel, empty string, lines []chartLine) strin
 	fmt.Fprintf(&b, `<svg id="%s" class="chart" viewBox="0 0 %d %d" role="img" aria-label="%s" xmlns="http://www.w3.org/2000/svg">`,
 		id, chartW, height, html.EscapeString(title))
 	fmt.Fprintf(&b, `<title>%s</title>`, html.EscapeString(title))
+	if desc != "" {
+		fmt.Fprintf(&b, `<desc>%s</desc>`, html.EscapeString(desc))
+	}
 	xmax, ymin, ymax, n := 1.0, math.Inf(1), math.Inf(-1), 0
 	for _, l := range lines {
 		for _, p := range l.Points {
@@ -116,14 +194,18 @@ func lossChart(id, title, xLabel, yLabel, empty string, lines []chartLine) strin
 		}
 		fmt.Fprintf(&b, `<polyline class="line" data-line="%d" fill="none" stroke="%s" stroke-width="%s"%s points="%s"/>`,
 			i, l.Color, l.strokeWidth(), l.strokeStyle(), strings.Join(pts, " "))
-		if len(l.Points) == 1 { // one evaluation: a dot, or nothing would show
-			fmt.Fprintf(&b, `<circle cx="%s" r="3" fill="%s"/>`, strings.Replace(pts[0], ",", `" cy="`, 1), l.Color)
+		// Markers, also where a line has one point only (one evaluation), which no line shows.
+		fmt.Fprintf(&b, `<g class="markers" data-line="%d" data-marker="%s" fill="%s"%s>`, i, markerShapes[l.Marker%len(markerShapes)], l.Color, l.markerStyle())
+		for _, k := range markerPoints(len(l.Points)) {
+			fmt.Fprintf(&b, `<path d="%s"/>`, markerPath(l.Marker, sx(l.Points[k][0]), sy(l.Points[k][1])))
 		}
+		b.WriteString(`</g>`)
 	}
 	// Legend under the plot, legendCols columns.
 	for i, l := range lines {
 		x, y := padL+(i%legendCols)*legendColWidth, padT+plotH+50+(i/legendCols)*legendRowH
 		fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%d" y2="%d" stroke="%s" stroke-width="%s"%s/>`, x, x+24, y, y, l.Color, l.strokeWidth(), l.strokeStyle())
+		fmt.Fprintf(&b, `<path class="legend-marker" d="%s" fill="%s"%s/>`, markerPath(l.Marker, float64(x+12), float64(y)), l.Color, l.markerStyle())
 		fmt.Fprintf(&b, `<text class="legend" x="%d" y="%d" dominant-baseline="middle" font-size="12" fill="#1d2330">%s</text>`,
 			x+30, y, html.EscapeString(l.Label))
 	}
@@ -161,4 +243,12 @@ func fmtTick(v float64) string {
 		return fmt.Sprintf("%d", int64(v))
 	}
 	return strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.2f", v), "0"), ".")
+}
+
+// swatch is run i's colour and marker as a small picture, for a legend in HTML: a name beside it
+// stays in the text colour, since the palette is too light for text (4.5:1) on white.
+func swatch(i int) string {
+	color, mark := series(i)
+	return fmt.Sprintf(`<svg class="series-swatch" viewBox="0 0 16 16" width="16" height="16" aria-hidden="true" focusable="false"><path d="%s" fill="%s"/></svg>`,
+		markerPath(mark, 8, 8), color)
 }

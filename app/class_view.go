@@ -230,7 +230,7 @@ func (f *Feedback) renderClassStats() app.UI {
 	}
 	var table app.UI
 	if len(s.Students) > 0 {
-		table = app.Div().Class("table-scroll").Body(app.Table().ID("class-students").Body(
+		table = scrollBox("table-scroll", l.T("class.stats.picks")).Body(app.Table().ID("class-students").Body(
 			app.THead().Body(app.Tr().Body(
 				app.Th().Scope("col").Text(l.T("class.stats.student")),
 				app.Th().Scope("col").Text(l.T("class.stats.picks")),

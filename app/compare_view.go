@@ -469,18 +469,18 @@ func (c *Compare) renderLive() app.UI {
 		c.renderTable(),
 		c.renderShare(),
 		c.renderExports(),
-		app.Div().ID("cmp-chart-box").Body(app.Raw(c.chartSVG())),
+		app.Div().ID("cmp-chart-box").Body(&chartFigure{Lang: c.Lang, Plot: c.chartPlot()}),
 		c.renderAnswers(),
 		c.renderLoRA(),
 	)
 }
 
-// chartSVG is the comparison's chart, or an empty one before any run.
-func (c *Compare) chartSVG() string {
+// chartPlot is the comparison's chart, or an empty one before any run.
+func (c *Compare) chartPlot() plot {
 	if c.cmp == nil {
-		return newComparison(runspec.Spec{FineTune: &runspec.FineTune{}}).chart(c.Lang)
+		return newComparison(runspec.Spec{FineTune: &runspec.FineTune{}}).plot(c.Lang)
 	}
-	return c.cmp.chart(c.Lang)
+	return c.cmp.plot(c.Lang)
 }
 
 func (c *Compare) renderStatus() app.UI {
@@ -549,7 +549,7 @@ func (c *Compare) renderLanes() app.UI {
 			errP = app.P().Class("error").Role("alert").Body(app.Text(l.T("status.failed_because")+" "), app.Span().Class("data").Text(ln.Err))
 		}
 		return app.Li().ID(fmt.Sprintf("cmp-lane-%d", i)).Attr("data-status", ln.Status).Body(
-			app.Strong().Style("color", palette[i%len(palette)]).Text(name),
+			app.Raw(swatch(i)), app.Text(" "), app.Strong().Text(name),
 			app.Span().Class("lane-progress").Text(" · "+l.T("status."+ln.Status)+" · "+laneProgress(l, ln)+" "),
 			app.Progress().Max(max(ln.Steps, 1)).Value(ln.Step).Aria("label", l.T("cmp.lane_label", name)),
 			app.Text(" · "+l.T("label.device")+": "), app.Span().Class("data").Text(dev),
@@ -599,7 +599,7 @@ func (c *Compare) renderTable() app.UI {
 	rows := cmp.Rows()
 	return app.Div().ID("cmp-results").Body(
 		app.H3().Text(l.T("cmp.results")),
-		app.Div().Class("table-scroll").Body(app.Table().ID("cmp-table").Body(
+		scrollBox("table-scroll", l.T("cmp.results")).Body(app.Table().ID("cmp-table").Body(
 			app.THead().Body(app.Tr().Body(
 				colHead(l, "table.method", ""),
 				colHead(l, "table.accuracy", ""),
@@ -682,7 +682,7 @@ func (c *Compare) renderAnswers() app.UI {
 	cols := cmp.AnswerColumns()
 	return app.Div().ID("cmp-answers-box").Body(
 		app.H3().Text(l.T("cmp.answers")),
-		app.Div().Class("table-scroll").Body(app.Table().ID("cmp-answers").Body(
+		scrollBox("table-scroll", l.T("cmp.answers")).Body(app.Table().ID("cmp-answers").Body(
 			app.THead().Body(app.Tr().Body(
 				app.Th().Scope("col").Text(l.T("cmp.prompt")),
 				app.Th().Scope("col").Text(l.T("cmp.expected")),

@@ -421,7 +421,7 @@ func (c *comparison) CSV(l Lang) []byte {
 func (c *comparison) chartLines(l Lang) []chartLine {
 	var lines []chartLine
 	for i, ln := range c.Lanes {
-		color := palette[i%len(palette)]
+		color, mark := series(i)
 		var tr, va [][2]float64
 		for _, p := range ln.Points {
 			tr = append(tr, [2]float64{float64(p.Step), p.Train})
@@ -429,16 +429,19 @@ func (c *comparison) chartLines(l Lang) []chartLine {
 		}
 		name := methodName(l, ln.Method.Label())
 		lines = append(lines,
-			chartLine{Label: l.T("chart.task_val", name), Color: color, Points: va},
-			chartLine{Label: l.T("chart.task_train", name), Color: color, Faint: true, Points: tr})
+			chartLine{Label: l.T("chart.task_val", name), Color: color, Marker: mark, Points: va},
+			chartLine{Label: l.T("chart.task_train", name), Color: color, Marker: mark, Faint: true, Points: tr})
 	}
 	return lines
 }
 
 // chart draws the comparison's loss chart as SVG.
-func (c *comparison) chart(l Lang) string {
-	return lossChart("compare-chart", l.T("chart.compare_title"), l.T("chart.x_finetune"), l.T("chart.y_task"),
-		l.T("chart.empty"), c.chartLines(l))
+func (c *comparison) chart(l Lang) string { return c.plot(l).SVG(l) }
+
+// plot is the comparison's loss chart.
+func (c *comparison) plot(l Lang) plot {
+	return plot{ID: "compare-chart", Title: l.T("chart.compare_title"), XLabel: l.T("chart.x_finetune"), YLabel: l.T("chart.y_task"),
+		Empty: l.T("chart.empty"), Lines: c.chartLines(l)}
 }
 
 // answerRow is one fixed prompt: what the task expects and each model's answer, in

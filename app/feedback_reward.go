@@ -115,7 +115,10 @@ func (r *rewardModel) applyScore(m protocol.Message) bool {
 
 // chart draws the reward model's training: its loss on the picks it learns from, and on the
 // held-out ones.
-func (r *rewardModel) chart(l Lang) string {
+func (r *rewardModel) chart(l Lang) string { return r.plot(l).SVG(l) }
+
+// plot is the reward model's chart (chart draws it).
+func (r *rewardModel) plot(l Lang) plot {
 	var tr, va [][2]float64
 	if r != nil {
 		for _, p := range r.Points {
@@ -123,10 +126,10 @@ func (r *rewardModel) chart(l Lang) string {
 			va = append(va, [2]float64{float64(p.Step), p.Val})
 		}
 	}
-	return lossChart("fb-reward-chart", l.T("fb.rm.chart_title"), l.T("fb.rm.chart_x"), l.T("fb.rm.chart_y"), l.T("chart.empty"), []chartLine{
+	return plot{ID: "fb-reward-chart", Title: l.T("fb.rm.chart_title"), XLabel: l.T("fb.rm.chart_x"), YLabel: l.T("fb.rm.chart_y"), Empty: l.T("chart.empty"), Lines: []chartLine{
 		{Label: l.T("fb.rm.chart_train"), Color: palette[0], Points: tr},
 		{Label: l.T("fb.rm.chart_val"), Color: palette[0], Dashed: true, Points: va},
-	})
+	}}
 }
 
 // fmtScore writes a reward-model score.

@@ -332,7 +332,7 @@ func (t *tuning) rewardLines(l Lang) []chartLine {
 	lines := t.methodLines(l, func(p tuningPoint) float64 { return p.Reward })
 	if e := t.SFT; e != nil && e.Reward != nil && t.Spec.Feedback != nil {
 		steps := float64(t.Spec.Feedback.Steps)
-		lines = append(lines, chartLine{Label: tuningName(l, feedback.SFT), Color: palette[len(palette)-1], Dashed: true,
+		lines = append(lines, chartLine{Label: tuningName(l, feedback.SFT), Color: palette[len(palette)-1], Marker: len(markerShapes) - 1, Dashed: true,
 			Points: [][2]float64{{0, *e.Reward}, {steps, *e.Reward}}})
 	}
 	return lines
@@ -352,20 +352,26 @@ func (t *tuning) methodLines(l Lang, figure func(tuningPoint) float64) []chartLi
 		for _, p := range ln.Points {
 			pts = append(pts, [2]float64{float64(p.Step), figure(p)})
 		}
-		lines = append(lines, chartLine{Label: tuningName(l, ln.Method.Label()), Color: palette[i%len(palette)], Points: pts})
+		color, mark := series(i)
+		lines = append(lines, chartLine{Label: tuningName(l, ln.Method.Label()), Color: color, Marker: mark, Points: pts})
 	}
 	return lines
 }
 
 // rewardChart and klChart draw the two charts as SVG.
-func (t *tuning) rewardChart(l Lang) string {
-	return lossChart("fbt-reward-chart", l.T("fbt.chart.reward_title"), l.T("fbt.chart.x"), l.T("fbt.chart.y_reward"),
-		l.T("chart.empty"), t.rewardLines(l))
+func (t *tuning) rewardChart(l Lang) string { return t.rewardPlot(l).SVG(l) }
+
+func (t *tuning) klChart(l Lang) string { return t.klPlot(l).SVG(l) }
+
+// rewardPlot and klPlot are the two charts.
+func (t *tuning) rewardPlot(l Lang) plot {
+	return plot{ID: "fbt-reward-chart", Title: l.T("fbt.chart.reward_title"), XLabel: l.T("fbt.chart.x"), YLabel: l.T("fbt.chart.y_reward"),
+		Empty: l.T("chart.empty"), Lines: t.rewardLines(l)}
 }
 
-func (t *tuning) klChart(l Lang) string {
-	return lossChart("fbt-kl-chart", l.T("fbt.chart.kl_title"), l.T("fbt.chart.x"), l.T("fbt.chart.y_kl"),
-		l.T("chart.empty"), t.klLines(l))
+func (t *tuning) klPlot(l Lang) plot {
+	return plot{ID: "fbt-kl-chart", Title: l.T("fbt.chart.kl_title"), XLabel: l.T("fbt.chart.x"), YLabel: l.T("fbt.chart.y_kl"),
+		Empty: l.T("chart.empty"), Lines: t.klLines(l)}
 }
 
 // AnswerColumns are the answers table's models: the SFT model beside every method.
@@ -420,8 +426,8 @@ func (t *tuning) render(l Lang) app.UI {
 		t.renderTable(l), // the results first: what a class reads out, then how they came about
 		t.renderExports(l),
 		app.Div().ID("fbt-charts").Class("charts").Body(
-			app.Div().ID("fbt-reward-chart-box").Body(app.Raw(t.rewardChart(l))),
-			app.Div().ID("fbt-kl-chart-box").Body(app.Raw(t.klChart(l))),
+			app.Div().ID("fbt-reward-chart-box").Body(&chartFigure{Lang: l, Plot: t.rewardPlot(l)}),
+			app.Div().ID("fbt-kl-chart-box").Body(&chartFigure{Lang: l, Plot: t.klPlot(l)}),
 		),
 		t.renderAnswers(l),
 		t.renderOverTime(l),
@@ -454,7 +460,7 @@ func (t *tuning) renderLanes(l Lang) app.UI {
 			errP = app.P().Class("error").Role("alert").Body(app.Text(l.T("status.failed_because")+" "), app.Span().Class("data").Text(ln.Err))
 		}
 		return app.Li().ID("fbt-lane-"+ln.Method.Label()).Attr("data-status", ln.Status).Attr("data-stage", ln.Stage).Body(
-			app.Strong().Class("data").Style("color", palette[i%len(palette)]).Text(name),
+			app.Raw(swatch(i)), app.Text(" "), app.Strong().Class("data").Text(name),
 			app.Text(" · "+l.T("status."+ln.Status)+stage+" · "+l.T("live.step", ln.Step, ln.Steps)+" "),
 			app.Progress().Max(max(ln.Steps, 1)).Value(ln.Step).Aria("label", l.T("fbt.lane_label", name)),
 			app.Text(" · "+l.T("label.device")+": "), app.Span().Class("data").Text(dev),
@@ -506,7 +512,7 @@ func (t *tuning) renderTable(l Lang) app.UI {
 	judge := t.winJudge()
 	return app.Div().ID("fbt-results").Body(
 		app.H3().Text(l.T("fbt.results")),
-		app.Div().Class("table-scroll").Body(app.Table().ID("fbt-table").Body(
+		scrollBox("table-scroll", l.T("fbt.results")).Body(app.Table().ID("fbt-table").Body(
 			app.THead().Body(app.Tr().Body(
 				colHead(l, "table.method", ""),
 				colHead(l, "fbt.col.reward", ""),
@@ -561,7 +567,7 @@ func (t *tuning) renderAnswers(l Lang) app.UI {
 	return app.Div().ID("fbt-answers-box").Body(
 		app.H3().Text(l.T("fbt.answers")),
 		app.P().Class("hint").Text(l.T("fbt.answers_hint")),
-		app.Div().Class("table-scroll").Body(app.Table().ID("fbt-answers").Body(
+		scrollBox("table-scroll", l.T("fbt.answers")).Body(app.Table().ID("fbt-answers").Body(
 			app.THead().Body(app.Tr().Body(
 				app.Th().Scope("col").Text(l.T("cmp.prompt")),
 				app.Range(cols).Slice(func(i int) app.UI {

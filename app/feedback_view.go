@@ -77,8 +77,8 @@ func (f *Feedback) OnNav(ctx app.Context) {
 }
 
 // listenKeys picks by key: 1 and 2 choose, 0 and space skip, Backspace undoes, while the view
-// shows and the learner is not typing. The listener only decides and hands the key to the UI
-// goroutine: it never blocks inside the JS callback.
+// shows and the learner is not typing (pickKey decides). The listener only decides and hands
+// the key to the UI goroutine: it never blocks inside the JS callback.
 func (f *Feedback) listenKeys(ctx app.Context) {
 	if !app.IsClient {
 		return
@@ -88,19 +88,16 @@ func (f *Feedback) listenKeys(ctx app.Context) {
 		if !f.Active || !f.keysOn || e.Get("ctrlKey").Bool() || e.Get("metaKey").Bool() || e.Get("altKey").Bool() {
 			return nil
 		}
-		if t := e.Get("target"); t.Truthy() {
-			switch strings.ToLower(t.Get("tagName").String()) {
-			case "input", "textarea", "select":
-				return nil
-			}
-			if t.Get("isContentEditable").Bool() {
-				return nil
+		k := e.Get("key").String()
+		var tag, role string
+		var editable bool
+		if t := e.Get("target"); t.Truthy() && t.Get("tagName").Truthy() {
+			tag, editable = t.Get("tagName").String(), t.Get("isContentEditable").Bool()
+			if r := t.Call("getAttribute", "role"); r.Truthy() {
+				role = r.String()
 			}
 		}
-		k := e.Get("key").String()
-		switch k {
-		case "1", "2", "0", " ", "Backspace":
-		default:
+		if !pickKey(k, tag, role, editable) {
 			return nil
 		}
 		e.Call("preventDefault") // space would scroll, Backspace go back
@@ -108,6 +105,30 @@ func (f *Feedback) listenKeys(ctx app.Context) {
 		return nil
 	})
 	app.Window().Get("document").Call("addEventListener", "keydown", f.onKey)
+}
+
+// pickKey reports whether the view takes a key as a pick (1, 2), a skip (0, space) or an undo
+// (Backspace), given the focused element: its tag, its ARIA role and whether it is editable.
+// What is typed into a field stays the field's. Space on a button, link, summary or other
+// control stays that control's too: it is how a keyboard presses it, and taking it would leave
+// a keyboard user unable to press anything while the view shows.
+func pickKey(key, tag, role string, editable bool) bool {
+	switch key {
+	case "1", "2", "0", " ", "Backspace":
+	default:
+		return false
+	}
+	switch strings.ToLower(tag) {
+	case "input", "textarea", "select":
+		return false
+	case "button", "a", "summary":
+		return key != " "
+	}
+	switch role {
+	case "button", "link", "checkbox", "radio", "switch", "tab", "menuitem", "option", "textbox", "combobox":
+		return key != " " && role != "textbox" && role != "combobox"
+	}
+	return !editable
 }
 
 // startWorker starts a trainer whose messages come back on the UI goroutine for this view.
@@ -378,11 +399,11 @@ func (f *Feedback) renderSFT() app.UI {
 			tr = append(tr, [2]float64{float64(p.Step), p.Train})
 			va = append(va, [2]float64{float64(p.Step), p.Val})
 		}
-		chart = app.Div().ID("fb-sft-chart-box").Body(app.Raw(lossChart("fb-sft-chart", l.T("fb.sft.chart_title"), l.T("chart.x_finetune"),
-			l.T("chart.y_task"), l.T("chart.empty"), []chartLine{
-				{Label: l.T("fb.rm.chart_val"), Color: palette[2], Dashed: true, Points: va},
-				{Label: l.T("fb.rm.chart_train"), Color: palette[2], Points: tr},
-			})))
+		chart = app.Div().ID("fb-sft-chart-box").Body(&chartFigure{Lang: l, Plot: plot{ID: "fb-sft-chart", Title: l.T("fb.sft.chart_title"),
+			XLabel: l.T("chart.x_finetune"), YLabel: l.T("chart.y_task"), Empty: l.T("chart.empty"), Lines: []chartLine{
+				{Label: l.T("fb.rm.chart_val"), Color: palette[2], Marker: 2, Dashed: true, Points: va},
+				{Label: l.T("fb.rm.chart_train"), Color: palette[2], Marker: 2, Points: tr},
+			}}})
 	}
 	if e := s.Result; e != nil && e.Fingerprint != "" {
 		fp = app.P().ID("fb-sft-result").Body(
@@ -502,7 +523,7 @@ func (f *Feedback) renderPickTable() app.UI {
 		return nil
 	}
 	scored := f.reward != nil && f.reward.Status == statusDone
-	return app.Div().Class("table-scroll").Body(app.Table().ID("fb-picks-table").Body(
+	return scrollBox("table-scroll", l.T("fb.picks.title")).Body(app.Table().ID("fb-picks-table").Body(
 		app.THead().Body(app.Tr().Body(
 			app.Th().Scope("col").Text("#"),
 			app.Th().Scope("col").Text(l.T("fb.table.prompt")),
@@ -602,7 +623,7 @@ func (f *Feedback) renderReward() app.UI {
 			app.Button().ID("fb-rm-stop").Text(l.T("btn.stop")).Disabled(!training).OnClick(func(ctx app.Context, e app.Event) { f.stopReward() }),
 		),
 		why, status,
-		app.If(r != nil, app.Div().ID("fb-rm-chart-box").Body(app.Raw(r.chart(l)))),
+		app.If(r != nil, app.Div().ID("fb-rm-chart-box").Body(&chartFigure{Lang: l, Plot: r.plot(l)})),
 		result, errP, scoreBox,
 	)
 }

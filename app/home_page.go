@@ -145,6 +145,11 @@ func (h *Home) Render() app.UI {
 	}
 	// data-live marks the page the wasm drew (the server prerenders the same markup).
 	return app.Div().Class(class).Lang(string(l)).DataSet("live", app.IsClient).Body(
+		// A keyboard's first stop: past the header to the view (WCAG 2.4.1). A button, not a
+		// link to #content: the URL's fragment carries run links.
+		app.Button().ID("skip").Class("skip").Text(l.T("a11y.skip")).OnClick(func(ctx app.Context, e app.Event) {
+			app.Window().GetElementByID("content").Call("focus")
+		}),
 		app.Header().Class("top").Body(
 			app.Div().Class("brand").Body(
 				app.Img().Src("/web/icon.svg").Alt("").Width(32).Height(32),
@@ -168,7 +173,7 @@ func (h *Home) Render() app.UI {
 			app.Button().ID("projector").Class("tab projector-switch").Aria("pressed", h.projector).Title(l.T("projector.about")).
 				Text(l.T("projector.switch")).OnClick(func(ctx app.Context, e app.Event) { h.projector = !h.projector }),
 		),
-		app.Main().Class("page").Body(
+		app.Main().ID("content").Class("page").TabIndex(-1).Body(
 			// Always drawn (hidden when empty): an element appearing before the views' would
 			// make go-app mount them again, ending their runs.
 			app.P().ID("lesson-ignored").Class("notice hint").Hidden(len(h.ignored) == 0).Body(

@@ -817,6 +817,11 @@ var en = map[string]string{
 	"workers.label":     "Workers training at once",
 	"workers.explain":   "%d workers train at once, each computing some of every step's %d shards, on this computer's %d cores. Any number of workers gives exactly the same result; fewer leave cores free for other work. (On the CPU device; on WebGPU one worker computes every shard.)",
 	"workers.one_shard": "With 1 shard, one worker trains this run. More shards (a model field) let up to %d cores of this computer share each step.",
+	// a11y: charts' text alternative and the skip link
+	"chart.data_table": "Data table",
+	"chart.desc_line":  "%[1]s: from %[2]s at %[3]s to %[4]s at %[5]s.",
+	"chart.desc_table": "The data table under the chart lists every point.",
+	"a11y.skip":        "Skip to the content",
 }
 
 // zh is every Simplified Chinese word of the interface, with the same keys as en.
@@ -1577,4 +1582,9 @@ var zh = map[string]string{
 	"workers.label":     "同时训练的工作线程",
 	"workers.explain":   "%d 个工作线程同时训练，每个计算每一步 %d 个分片中的一部分，这台电脑有 %d 个核心。无论几个工作线程，结果都完全相同；少用一些可以给其他工作留出核心。（仅限处理器设备；在网页图形处理上由一个工作线程计算全部分片。）",
 	"workers.one_shard": "只有 1 个分片时，由一个工作线程训练这次运行。把分片数（模型的一个字段）调大，这台电脑的最多 %d 个核心就能分担每一步。",
+	// a11y: charts' text alternative and the skip link
+	"chart.data_table": "数据表",
+	"chart.desc_line":  "%[1]s：从 %[3]s 处的 %[2]s 到 %[5]s 处的 %[4]s。",
+	"chart.desc_table": "图下方的数据表列出了每个点。",
+	"a11y.skip":        "跳到正文",
 }

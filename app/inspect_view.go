@@ -157,7 +157,8 @@ func (p *Pretrain) renderInspect() app.UI {
 					return app.Option().Value(i).Selected(i == head).Text(l.T("attn.head", i+1))
 				})),
 			),
-			app.Div().ID("attention-box").Body(app.Raw(attentionHeatmap("attention-map", l, ins.Tokens, ins.Attention[layer][head], layer, head))),
+			app.Div().ID("attention-box").Body(&chartFigure{Lang: l, SVG: attentionHeatmap("attention-map", l, ins.Tokens, ins.Attention[layer][head], layer, head),
+				Table: attentionTable("attention-map", l, ins.Tokens, ins.Attention[layer][head], layer, head)}),
 			prefix,
 		)
 	}
@@ -274,6 +275,32 @@ const (
 	heatSide, heatPadL, heatPadT, heatScaleW = 480, 64, 64, 110
 	heatScaleStops                           = 10
 )
+
+// attentionTable is attentionHeatmap's text alternative: a row for each token looking (the
+// query), a column for each token looked at (the key), each cell the probability as the cell's
+// title says it.
+func attentionTable(id string, l Lang, tokens []string, rows [][]float32, layer, head int) dataTable {
+	cols := []string{l.T("attn.queries")}
+	for _, tok := range tokens {
+		cols = append(cols, tokenLabel(tok))
+	}
+	var out [][]string
+	for q, r := range rows {
+		if q >= len(tokens) {
+			break
+		}
+		row := []string{tokenLabel(tokens[q])}
+		for k := range tokens {
+			cell := ""
+			if k < len(r) {
+				cell = pct(r[k])
+			}
+			row = append(row, cell)
+		}
+		out = append(out, row)
+	}
+	return dataTable{ID: id + "-table", Caption: l.T("attn.aria", layer+1, head+1, len(tokens)), Head: cols, Rows: out}
+}
 
 // attentionHeatmap draws one head's T×T attention: row t is the token looking (the query),
 // column j the token looked at (the key), the cell's colour its probability on probColour's

@@ -504,7 +504,7 @@ func (p *Pretrain) renderLive() app.UI {
 		),
 		p.renderLongRun(),
 		p.renderStatus(),
-		app.Div().ID("chart-box").Body(app.Raw(p.chart())),
+		app.Div().ID("chart-box").Body(&chartFigure{Lang: p.Lang, Plot: p.plot()}),
 		p.renderResult(),
 		p.renderShare(),
 		p.renderSamples(),
@@ -608,27 +608,32 @@ func runProgress(l Lang, r *run) string {
 	return s
 }
 
-func (p *Pretrain) chart() string {
+func (p *Pretrain) chart() string { return p.plot().SVG(p.Lang) }
+
+// plot is the loss chart: each shown run's curves, in its colour and marker.
+func (p *Pretrain) plot() plot {
 	l := p.Lang
 	var lines []chartLine
 	for i, r := range p.runs {
 		if r != p.cur && !r.Overlay {
 			continue
 		}
-		color := palette[i%len(palette)]
+		color, mark := series(i)
 		var tr, va [][2]float64
 		for _, pt := range r.Points {
 			tr = append(tr, [2]float64{float64(pt.Step), pt.Train})
 			va = append(va, [2]float64{float64(pt.Step), pt.Val})
 		}
 		lines = append(lines,
-			chartLine{Label: l.T("chart.train", runLabel(l, r.Name)), Color: color, Points: tr},
-			chartLine{Label: l.T("chart.val", runLabel(l, r.Name)), Color: color, Dashed: true, Points: va})
+			chartLine{Label: l.T("chart.train", runLabel(l, r.Name)), Color: color, Marker: mark, Points: tr},
+			chartLine{Label: l.T("chart.val", runLabel(l, r.Name)), Color: color, Marker: mark, Dashed: true, Points: va})
 		if r == p.cur && len(r.Trend) > 0 {
-			lines = append(lines, trendLine(l, r, color))
+			trend := trendLine(l, r, color)
+			trend.Marker = mark
+			lines = append(lines, trend)
 		}
 	}
-	return lossChart("loss-chart", l.T("chart.title"), l.T("chart.x"), l.T("chart.y"), l.T("chart.empty"), lines)
+	return plot{ID: "loss-chart", Title: l.T("chart.title"), XLabel: l.T("chart.x"), YLabel: l.T("chart.y"), Empty: l.T("chart.empty"), Lines: lines}
 }
 
 func (p *Pretrain) renderResult() app.UI {
@@ -719,7 +724,7 @@ func (p *Pretrain) renderSamples() app.UI {
 		app.If(r.Samples[0].Filled == "", sampleScale(l)),
 		// Oldest first: read down, the writing improves as the model trains. The scroll box
 		// is a reversed flex column, which browsers keep scrolled to its end: the newest shows.
-		app.Div().Class("samples-scroll").Body(
+		scrollBox("samples-scroll", title).Body(
 			app.Ol().Class("samples").Body(app.Range(r.Samples).Slice(func(i int) app.UI {
 				s := r.Samples[i]
 				if s.Filled != "" { // a masked-LM model: the blanks and its guesses, aligned
