@@ -6,7 +6,7 @@ ADDR      ?= 127.0.0.1:8080
 FUZZTIME  ?= 60s
 export XDG_RUNTIME_DIR ?= /tmp/pretune-xdg
 
-.PHONY: npm-deps base screenshots lesson feedback-lesson device-bench-build run build test test-native test-wasm test-golden-v3 vet bench bench-wasm fuzz clean
+.PHONY: npm-deps base screenshots lesson peft-lesson feedback-lesson device-bench-build run build test test-native test-wasm test-golden-v3 vet bench bench-wasm fuzz clean
 
 ## run: build the browser app and serve it at http://$(ADDR)
 run: build
@@ -85,6 +85,12 @@ screenshots:
 ## lesson: the default fine-tuning lesson's table, from the kept base web/base/en-base.ckpt (about a minute)
 lesson:
 	$(GO) run . -run en-lesson
+
+## peft-lesson: #17's methods side by side (LoRA, DoRA, IA3, BitFit, LayerNorm tuning, LoRA+, PiSSA, prompt
+## tuning) on the default lesson from the kept base web/base/en-base.ckpt (a few minutes)
+PEFT_LESSON := 6hJDRjps8EIXf5Vx7f9kh5Kd-lapCgz2AtWAj25BGEe9emXRbVnvRu5kzc-wz3xMb9E3AhLisCfoJZ6HB_u0e4mQhMFIaoVGp_zvVcF_Xqruayw17MfneDcW0BUMdtDy0zD8z9O0qMNGDY4K-CIxMNkFfBaybX1MbwxLWfNg6ymaEbgRS5qVYpJRSYIrQ8j8pK4HZ-fajLf2d4rwu0JUUuLMbxtxaNvQoG0qg40yq1N9e9eWoa4HjecVvjcAQybZmcgu0EuCNppY3jg9oVT4_hCMZv6InZgutdgHLmzMMDVpzQLnUDwc3CGRK72eSPZmc_pLsqsoaST2ZXpmms4Vk7zzn1XOx_QZQlwQfN17k53i13AVmzmMoUL8_8e58-W0KkSAQj7Q0LSNBN7v4M7f_mDuqcGo7l3uXz8rk27x654dPYoi0TGv68rJApOwCtLqd1heX0pcU1_NCDPOSC1X2Jd-P_VcAAAD__w
+peft-lesson:
+	$(GO) run . -run $(PEFT_LESSON)
 
 ## feedback-lesson: the default feedback lesson's table (reward model, PPO, DPO, GRPO, and PPO
 ## without its leash) from the kept SFT model web/base/en-sft.ckpt, then the Chinese one (about four minutes)
