@@ -30,7 +30,8 @@ const (
 	viewPresets  = "presets"
 )
 
-var views = []string{viewPretrain, viewCompare, viewFeedback, viewBench, viewPresets}
+// The guided path (path.go) comes first: it is the story the other views tell in pieces.
+var views = []string{viewPath, viewPretrain, viewCompare, viewFeedback, viewBench, viewPresets}
 
 // OnMount reads the remembered language, and follows it as other components change it.
 func (h *Home) OnMount(ctx app.Context) {
@@ -137,6 +138,8 @@ func (h *Home) Render() app.UI {
 			),
 		),
 		app.Main().Class("page").Body(
+			// The path stays mounted: in another view it draws the strip of the step running there.
+			&Path{Lang: l, View: view},
 			app.Div().Hidden(view != viewPretrain).Body(&Pretrain{Lang: l}),
 			app.Div().Hidden(view != viewCompare).Body(&Compare{Lang: l}),
 			app.Div().Hidden(view != viewFeedback).Body(&Feedback{Lang: l, Active: view == viewFeedback}),
