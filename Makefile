@@ -56,6 +56,7 @@ test-golden-v3:
 
 ## bench: matmul GFLOP/s (against gonum) and training-step tokens/s: CPU, WebGPU (Vulkan), wasm under Node, and in
 ## Chromium; the class server's latency under load; then the whole feedback stage timed in Chromium (about 5 minutes)
+## and each step of the guided path with its real settings (about 10 minutes)
 bench:
 	$(GO) test -run XXX -bench 'MatMul|TrainStep' -benchtime=2s ./core/ ./core/ops/
 	@mkdir -p $(XDG_RUNTIME_DIR)
@@ -64,6 +65,7 @@ bench:
 	$(GO) test -count=1 -run TestBrowserBench -v .
 	$(GO) test -run XXX -bench ClassPicks -benchtime 2000x .
 	PRETUNE_BENCH_FEEDBACK=1 $(GO) test -count=1 -run TestBrowserFeedbackBench -v .
+	PRETUNE_BENCH_PATH=1 $(GO) test -count=1 -run TestBrowserPathBench -v .
 
 bench-wasm:
 	GOOS=js GOARCH=wasm $(GO) test -run XXX -bench 'MatMul/(plain|tiled1)/|TrainStep' -benchtime=2s -exec="$(WASM_EXEC)" ./core/ ./core/ops/
@@ -74,7 +76,7 @@ device-bench-build:
 
 ## screenshots: rewrite web/screenshots (the README's pictures) from the playground's end-to-end test
 screenshots:
-	$(GO) test -count=1 -run 'TestPlayground$$|TestCompareView$$|TestFeedbackView$$|TestClassMode$$|TestLayout$$' . -screenshots
+	$(GO) test -count=1 -run 'TestPlayground$$|TestCompareView$$|TestFeedbackView$$|TestClassMode$$|TestLayout$$|TestPath$$' . -screenshots
 
 ## lesson: the default fine-tuning lesson's table, from the kept base web/base/en-base.ckpt (about a minute)
 lesson:

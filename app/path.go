@@ -135,11 +135,10 @@ func compareSpec(l Lang, base runspec.Spec, methods []compare.Method, short bool
 	if err != nil {
 		panic(err) // a built-in task for each language of the page
 	}
-	steps := compare.DefaultSteps
-	if short {
-		steps = shortSteps
+	ft := runspec.ScheduleFor(compare.DefaultSteps)
+	if short { // two held-out evaluations a method, the fewest that draw a curve
+		ft = runspec.FineTune{Steps: shortSteps / 2, Warmup: 1, EvalEvery: shortSteps / 4}
 	}
-	ft := runspec.ScheduleFor(steps)
 	spec := base.Pretraining()
 	spec.Version, spec.Task, spec.FineTune, spec.Methods = runspec.VersionCompare, &runspec.TaskRef{ID: id, Hash: t.Hash()}, &ft, methods
 	spec.Device, spec.Lang = runspec.DeviceAuto, string(l)

@@ -104,7 +104,7 @@ func TestPathRuns(t *testing.T) {
 			require.Equal(t, 2*shortSteps, short.Config.Steps)
 			encode(t, short)
 			shortPEFT := stepSpec(l, stepPEFT, keptBaseSpec(l), true)
-			require.Equal(t, shortSteps, shortPEFT.FineTune.Steps)
+			require.Equal(t, shortSteps/2, shortPEFT.FineTune.Steps)
 			require.Equal(t, pathLang(l)+"-base", c.linkBase(shortPEFT), "the short path uses the kept base too")
 		})
 	}
@@ -246,4 +246,38 @@ func TestFeedbackAutoStopsOnFailure(t *testing.T) {
 	require.Nil(t, f.auto)
 	require.False(t, f.tasteBusy)
 	require.Equal(t, protocol.OpenSFT, w.last().Kind, "nothing asked after the failure")
+}
+
+// TestPathRenders: the path view draws every step a teacher's link allows with its button,
+// question, hidden answer and answer space, in both languages with no text missing; in a
+// step's view the guide strip names the step to watch, and in any other view nothing shows.
+func TestPathRenders(t *testing.T) {
+	for _, l := range []Lang{EN, ZH} {
+		t.Run(string(l), func(t *testing.T) {
+			html := render(t, &Path{Lang: l, View: viewPath})
+			require.NotContains(t, html, "[path.", "a missing text shows as [key]")
+			require.NotContains(t, html, "%!", "a format verb without its value")
+			for _, step := range pathSteps {
+				for _, id := range []string{"path-step-", "path-go-", "path-question-", "path-answer-", "path-title-"} {
+					require.Contains(t, html, `id="`+id+step+`"`)
+				}
+				require.Contains(t, html, l.T("path."+step+".q"))
+			}
+			require.Equal(t, 4, strings.Count(html, `class="path-answer-space"`))
+			require.Equal(t, 1, strings.Count(html, `class="path-step current"`))
+			for _, step := range []string{stepSFT, stepPEFT, stepFeedback} {
+				require.Contains(t, html, `id="path-model-`+step+`"`, "the step says which model it starts from")
+			}
+
+			allowed := render(t, &Path{Lang: l, View: viewPath, allowed: []string{stepSFT}})
+			require.NotContains(t, allowed, `id="path-step-pretrain"`, "a step the teacher's link hides is not drawn")
+			require.Contains(t, allowed, `class="path-step current" data-step="sft"`)
+
+			strip := render(t, &Path{Lang: l, View: viewPretrain, started: stepPretrain})
+			require.Contains(t, strip, `data-watch="pretrain"`)
+			require.Contains(t, strip, `aria-live="polite"`)
+			require.NotContains(t, render(t, &Path{Lang: l, View: viewCompare, started: stepPretrain}), "data-watch")
+			require.NotContains(t, render(t, &Path{Lang: l, View: viewPretrain}), "data-watch")
+		})
+	}
 }

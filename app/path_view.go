@@ -269,7 +269,7 @@ func (p *Path) renderModel(id string) app.UI {
 func (p *Path) renderGuide() app.UI {
 	id := p.started
 	if id == "" || p.View != pathWatch[id].View {
-		return nil
+		return app.Div().ID("path-guide-none").Hidden(true) // a component draws something
 	}
 	l := p.Lang
 	return app.Aside().ID("path-guide").Class("path-guide notice").DataSet("watch", id).Aria("label", l.T("path.guide_label")).Body(
