@@ -281,3 +281,11 @@ func TestPathRenders(t *testing.T) {
 		})
 	}
 }
+
+// TestPathInTheNav: the path is the nav's first view, and a view= fragment (the path's way
+// back, with its nonce) opens it.
+func TestPathInTheNav(t *testing.T) {
+	require.Equal(t, viewPath, views[0])
+	require.Equal(t, viewPath, linkView("view=path~lz3k"))
+	require.Equal(t, viewFeedback, linkView("view=feedback~lz3k"), "step 4's way to the feedback view")
+}
