@@ -7,10 +7,13 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 )
 
@@ -174,12 +177,62 @@ func TestPath(t *testing.T) {
 	require.Empty(t, off, "requests that left the origin")
 }
 
+// browserCPU is the processor time, in seconds, the browser's processes have used so far (its
+// workers are threads of its renderer): beside the wall time it says how much of a step was
+// the step's own work when other programs share the machine. 0 where /proc cannot tell.
+func browserCPU(ctx context.Context) float64 {
+	c := chromedp.FromContext(ctx)
+	if c == nil || c.Browser == nil || c.Browser.Process() == nil {
+		return 0
+	}
+	root := c.Browser.Process().Pid
+	parent, ticks := map[int]int{}, map[int]float64{}
+	dirs, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, d := range dirs {
+		data, err := os.ReadFile(d)
+		if err != nil {
+			continue // gone since the listing
+		}
+		pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(d)))
+		// After the command's ")": state, ppid, ..., utime (12th) and stime (13th).
+		f := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+1:]))
+		if len(f) < 13 {
+			continue
+		}
+		parent[pid], _ = strconv.Atoi(f[1])
+		u, _ := strconv.ParseFloat(f[11], 64)
+		s, _ := strconv.ParseFloat(f[12], 64)
+		ticks[pid] = u + s
+	}
+	total := 0.0
+	for pid, n := range ticks {
+		for p, hops := pid, 0; p > 1 && hops < 64; p, hops = parent[p], hops+1 {
+			if p == root {
+				total += n
+				break
+			}
+		}
+	}
+	return total / 100 // USER_HZ, 100 on Linux
+}
+
+// loadAverage is the machine's one-minute load average ("?" where /proc cannot tell).
+func loadAverage() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Fields(string(data))[0]
+}
+
 // TestBrowserPathBench times each step of the guided path in Chromium with its real settings,
 // as a class runs it: press the step's button and wait for its run to end (step 1 pretrains
 // the small model; steps 2 and 3 fine-tune the kept base, since step 1's model is not good
 // enough; step 4 runs the whole feedback stage from the kept SFT model). The device is "auto",
 // which is the CPU here (the headless adapter is software). The issue's budget is 5 minutes a
-// step on a 2-core machine; the figures are logged for the README, not asserted:
+// step on a 2-core machine; the figures are logged for the README, not asserted, with the
+// browser's processor time and the load average, since other programs sharing the machine
+// stretch the wall time:
 //
 //	PRETUNE_BENCH_PATH=1 go test -count=1 -run TestBrowserPathBench -v .
 func TestBrowserPathBench(t *testing.T) {
@@ -188,27 +241,27 @@ func TestBrowserPathBench(t *testing.T) {
 	}
 	registerRoutes()
 	origin := serveApp(t)
-	ctx := newBrowser(t, 30*time.Minute)
+	ctx := newBrowser(t, 150*time.Minute)
 	openApp(t, ctx, origin+"/")
 	click(t, ctx, "#nav-path")
 	var lines []string
 	for i, step := range pathStepIDs {
 		pathStepShown(t, ctx, step)
 		label := text(t, ctx, "#path-go-"+step)
-		start := time.Now()
+		start, cpu0 := time.Now(), browserCPU(ctx)
 		click(t, ctx, "#path-go-"+step)
 		switch step {
 		case "pretrain":
 			waitFor(t, ctx, `(() => { const s = document.querySelector('#status'); return !!s && s.dataset.status === 'running'; })()`, time.Minute)
-			waitFor(t, ctx, `(() => { const s = document.querySelector('#status'); return s && ['done','failed','stopped'].includes(s.dataset.status); })()`, 10*time.Minute)
+			waitFor(t, ctx, `(() => { const s = document.querySelector('#status'); return s && ['done','failed','stopped'].includes(s.dataset.status); })()`, 30*time.Minute)
 			require.Equal(t, "done", eval[string](t, ctx, `document.querySelector('#status').dataset.status`))
 			t.Logf("device: %s", text(t, ctx, "#device-line"))
 		case "sft", "peft":
 			waitFor(t, ctx, `(() => { const s = document.querySelector('#cmp-status'); return !!s && s.dataset.phase !== 'done'; })()`, time.Minute)
-			compareDone(t, ctx, 10*time.Minute)
+			compareDone(t, ctx, 30*time.Minute)
 		case "feedback":
 			waitFor(t, ctx, `document.querySelectorAll('#fbt-lanes li').length === 3 &&
-				[...document.querySelectorAll('#fbt-lanes li')].every(li => ['done','failed','stopped'].includes(li.dataset.status))`, 15*time.Minute)
+				[...document.querySelectorAll('#fbt-lanes li')].every(li => ['done','failed','stopped'].includes(li.dataset.status))`, 40*time.Minute)
 			require.Equal(t, []string{"done", "done", "done"}, eval[[]string](t, ctx, `[...document.querySelectorAll('#fbt-lanes li')].map(li => li.dataset.status)`))
 		}
 		took := time.Since(start)
@@ -216,7 +269,8 @@ func TestBrowserPathBench(t *testing.T) {
 		if took > 5*time.Minute {
 			within = "OVER"
 		}
-		line := fmt.Sprintf("step %d %-8s %6.1f s (%s 5 minutes): %s", i+1, step, took.Seconds(), within, label)
+		line := fmt.Sprintf("step %d %-8s %6.1f s (%s 5 minutes), Chromium's CPU %6.1f s, load average %s: %s",
+			i+1, step, took.Seconds(), within, browserCPU(ctx)-cpu0, loadAverage(), label)
 		t.Log(line)
 		lines = append(lines, line)
 		pathBack(t, ctx, step)

@@ -192,8 +192,9 @@ func (p *Path) renderStep(visible []string, i int, cur string) app.UI {
 				app.Summary().Text(l.T("path.show_answer")),
 				app.P().Text(l.T("path."+id+".a")),
 			),
-			// Lines for a written answer on a printed page (the print stylesheet shows them).
-			app.Div().Class("path-answer-space").Aria("hidden", true),
+			// Room for a written answer on a printed page (the print stylesheet shows it; empty, it
+			// says nothing to a screen reader).
+			app.Div().Class("path-answer-space"),
 		),
 		app.Div().Class("controls path-move").Body(
 			app.If(prev != "", app.Button().ID("path-prev-"+id).Text(l.T("path.prev")).OnClick(func(ctx app.Context, e app.Event) { p.show(prev) })),
