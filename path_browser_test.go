@@ -115,6 +115,7 @@ func TestPath(t *testing.T) {
 	pathWatched(t, ctx, "pretrain", "pretrain", "loss chart", "chart-box", "samples")
 	screenshot(t, ctx, "path-watch.png")
 	runToEnd(t, ctx)
+	pathWatched(t, ctx, "pretrain", "pretrain", "fill-in-the-blank", "fill-probe")
 	lap("step 1 ran")
 	pathBack(t, ctx, "pretrain")
 	require.Contains(t, eval[string](t, ctx, `localStorage.getItem('pretune.path')`), `"done":["pretrain"]`)

@@ -239,7 +239,7 @@ var pathWatch = map[string]struct {
 	View string
 	IDs  []string
 }{
-	stepPretrain: {viewPretrain, []string{"chart-box", "samples"}},
+	stepPretrain: {viewPretrain, []string{"chart-box", "samples", "fill-probe"}},
 	stepSFT:      {viewCompare, []string{"cmp-chart-box", "cmp-answers-box"}},
 	stepPEFT:     {viewCompare, []string{"cmp-results", "cmp-chart-box"}},
 	stepFeedback: {viewFeedback, []string{"fb-rm-chart-box", "fbt-charts"}},

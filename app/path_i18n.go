@@ -36,7 +36,7 @@ var pathEN = map[string]string{
 	"path.pretrain.text":  "A language model starts knowing nothing. Pretraining shows it a text and asks, at every position, which character comes next. The loss, in nats per character, says how surprised it was; it falls as the model learns letters, then words, then the facts of the stories' world.",
 	"path.pretrain.text2": "This model is causal: it reads left to right only, so it can write. A masked model (the objective menu in the pretraining view) instead hides characters and guesses them from both sides. The fill-in-the-blank probe at the end of the run hides characters of unseen text and counts how many the model puts back, so both kinds answer the same question.",
 	"path.pretrain.go":    "Pretrain the small model (%d steps)",
-	"path.pretrain.watch": "the loss chart, where the training and held-out losses fall together, and the samples under it, which turn from noise into words.",
+	"path.pretrain.watch": "the loss chart, where the training and held-out losses fall together, the samples under it, which turn from noise into words, and at the end the fill-in-the-blank figure.",
 	"path.pretrain.q":     "A masked model puts back more of the hidden characters than a causal one. Why can it not write a story?",
 	"path.pretrain.a":     "It learned to fill a gap from the characters on both sides. Writing means guessing the next character with nothing to its right, which only the causal model was trained to do.",
 
@@ -100,7 +100,7 @@ var pathZH = map[string]string{
 	"path.pretrain.text":  "语言模型一开始什么都不知道。预训练给它看一段文字，在每个位置问它下一个字是什么。损失（单位是每字奈特）表示它有多意外；随着模型学会字、词，再学会故事里那个世界的事实，损失不断下降。",
 	"path.pretrain.text2": "这个模型是因果的：只从左往右读，所以能写。掩码模型（预训练视图里的目标菜单）则把一些字遮住，从两边去猜。运行结束时的填空测验会遮住没见过的文字里的一些字，数一数模型能填回多少，这样两种模型回答的是同一个问题。",
 	"path.pretrain.go":    "预训练小型模型（%d 步）",
-	"path.pretrain.watch": "损失图：训练损失和留出损失一起下降；还有图下面的样本：从乱码慢慢变成词语。",
+	"path.pretrain.watch": "损失图：训练损失和留出损失一起下降；图下面的样本：从乱码慢慢变成词语；最后是填空测验的结果。",
 	"path.pretrain.q":     "掩码模型填回的字比因果模型多。为什么它却写不出故事？",
 	"path.pretrain.a":     "它学的是根据两边的字来填空。写作是在右边什么都没有的时候猜下一个字，只有因果模型受过这样的训练。",
 
