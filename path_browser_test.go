@@ -150,7 +150,6 @@ func TestPath(t *testing.T) {
 	pathWatched(t, ctx, "peft", "compare", "results table", "cmp-results")
 	require.Equal(t, []string{"base", "full", "lora", "adapter", "prefix"}, eval[[]string](t, ctx, `[...document.querySelectorAll('#cmp-table tbody tr')].map(tr => tr.dataset.method)`))
 	lap("step 3 ran")
-	screenshot(t, ctx, "path-peft.png")
 	pathBack(t, ctx, "peft")
 
 	// Step 4 shows its question; its run is the benchmark's (minutes).
