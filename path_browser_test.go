@@ -81,7 +81,8 @@ func compareDone(t *testing.T, ctx context.Context, timeout time.Duration) {
 // (?path=short): step 1 pretrains and the loss chart is outlined; its model is too weak, so
 // step 2 says it fine-tunes the kept base and why, then fine-tunes it fully with the chart and
 // answers outlined; step 3 compares the four methods with the table outlined; step 4 shows its
-// question. Each step's question hides its answer behind a click. The progress survives a
+// question; step 1's second button pretrains the masked model. Each step's question hides its
+// answer behind a click. The progress survives a
 // reload, the Chinese path has no English left, and no request leaves the origin.
 func TestPath(t *testing.T) {
 	if testing.Short() {
@@ -152,7 +153,24 @@ func TestPath(t *testing.T) {
 	lap("step 3 ran")
 	pathBack(t, ctx, "peft")
 
+	// Step 1's second run: the same pretraining with the masked objective, its fill-in-the-blank
+	// figure outlined; the fine-tuning steps then say a masked model cannot write answers.
+	click(t, ctx, "#path-nav-pretrain")
+	pathStepShown(t, ctx, "pretrain")
+	startNew(t, ctx, "#path-try-pretrain")
+	pathWatched(t, ctx, "pretrain", "pretrain", "loss chart", "chart-box")
+	require.Equal(t, "masked", eval[string](t, ctx, `document.querySelector('#objective').value`))
+	runToEnd(t, ctx)
+	pathWatched(t, ctx, "pretrain", "pretrain", "fill-in-the-blank", "fill-probe")
+	pathBack(t, ctx, "pretrain")
+	require.Contains(t, text(t, ctx, "#path-model-sft"), "masked one")
+	lap("step 1 masked ran")
+
 	// Step 4 shows its question; its run is the benchmark's (minutes).
+	click(t, ctx, "#path-nav-feedback")
+	pathStepShown(t, ctx, "feedback")
+	click(t, ctx, "#path-prev-feedback")
+	pathStepShown(t, ctx, "peft")
 	click(t, ctx, "#path-next-peft")
 	pathStepShown(t, ctx, "feedback")
 	require.Contains(t, text(t, ctx, "#path-model-feedback"), "kept fine-tuned model")

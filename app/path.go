@@ -130,7 +130,11 @@ func pathBase(l Lang, m pretrainedModel) (base runspec.Spec, why string) {
 // facts task with methods and core/compare's default lesson schedule (500 steps), as the
 // comparison presets build theirs. Short: shortSteps steps a method.
 func compareSpec(l Lang, base runspec.Spec, methods []compare.Method, short bool) runspec.Spec {
-	id := pathLang(l) + "-facts"
+	return taskSpec(l, pathLang(l)+"-facts", base, methods, short)
+}
+
+// taskSpec is compareSpec on the built-in task id.
+func taskSpec(l Lang, id string, base runspec.Spec, methods []compare.Method, short bool) runspec.Spec {
 	t, err := task.Builtin(id)
 	if err != nil {
 		panic(err) // a built-in task for each language of the page
@@ -161,6 +165,22 @@ func stepSpec(l Lang, step string, base runspec.Spec, short bool) runspec.Spec {
 		return pretrainSpec(l, short)
 	}
 	return compareSpec(l, base, stepMethods(step), short)
+}
+
+// trySpec is a step's second, optional run, the comparison its words draw: step 1 pretrained
+// with the masked objective (its fill-in-the-blank figure beside the causal run's), step 2 a
+// classification head, a new output layer, on the true-or-false statements (alone and with
+// the body trained). ok is false for a step without one.
+func trySpec(l Lang, step string, base runspec.Spec, short bool) (spec runspec.Spec, ok bool) {
+	switch step {
+	case stepPretrain:
+		spec = pretrainSpec(l, short)
+		spec.Objective = runspec.ObjectiveMasked
+		return spec, true
+	case stepSFT:
+		return taskSpec(l, pathLang(l)+"-truth", base, compare.DefaultMethods(task.KindClassify), short), true
+	}
+	return runspec.Spec{}, false
 }
 
 // sameMethods says whether a comparison ran exactly the methods of a step.
@@ -248,7 +268,7 @@ var pathWatch = map[string]struct {
 // pathKeys are the i18n keys the path builds from its step ids and reasons (the tables'
 // completeness test cannot see them in T calls).
 func pathKeys() []string {
-	keys := []string{whyNone, whyMasked, whyCorpus, whyLoss}
+	keys := []string{whyNone, whyMasked, whyCorpus, whyLoss, "path.pretrain.try", "path.sft.try"}
 	for _, s := range pathSteps {
 		for _, k := range []string{"short", "title", "text", "text2", "go", "watch", "q", "a"} {
 			keys = append(keys, "path."+s+"."+k)

@@ -111,6 +111,32 @@ func TestPathRuns(t *testing.T) {
 	}
 }
 
+// TestPathTries: step 1's second run is the same pretraining with the masked objective; step
+// 2's is a classification head (alone and with the body) on the true-or-false task from the
+// same base, which its link finds kept; the other steps have none.
+func TestPathTries(t *testing.T) {
+	masked, ok := trySpec(EN, stepPretrain, keptBaseSpec(EN), false)
+	require.True(t, ok)
+	require.Equal(t, runspec.ObjectiveMasked, masked.Objective)
+	causal := masked
+	causal.Objective = ""
+	require.True(t, samePretraining(pretrainSpec(EN, false), causal), "only the objective differs")
+	require.Equal(t, viewPretrain, linkView("r="+encode(t, masked)))
+
+	head, ok := trySpec(ZH, stepSFT, keptBaseSpec(ZH), false)
+	require.True(t, ok)
+	require.Equal(t, "zh-truth", head.Task.ID)
+	require.Equal(t, []string{"head", "head+body"}, []string{head.Methods[0].Label(), head.Methods[1].Label()})
+	var c compareState
+	require.Equal(t, "zh-base", c.linkBase(head))
+	require.Equal(t, viewCompare, linkView("r="+encode(t, head)))
+
+	for _, step := range []string{stepPEFT, stepFeedback} {
+		_, ok := trySpec(EN, step, keptBaseSpec(EN), false)
+		require.False(t, ok, step)
+	}
+}
+
 func encode(t *testing.T, s runspec.Spec) string {
 	t.Helper()
 	code, err := runspec.Encode(s)
@@ -265,6 +291,9 @@ func TestPathRenders(t *testing.T) {
 				require.Contains(t, html, l.T("path."+step+".q"))
 			}
 			require.Equal(t, 4, strings.Count(html, `class="path-answer-space"`))
+			require.Contains(t, html, `id="path-try-pretrain"`)
+			require.Contains(t, html, `id="path-try-sft"`)
+			require.NotContains(t, html, `id="path-try-peft"`)
 			require.Equal(t, 1, strings.Count(html, `class="path-step current"`))
 			for _, step := range []string{stepSFT, stepPEFT, stepFeedback} {
 				require.Contains(t, html, `id="path-model-`+step+`"`, "the step says which model it starts from")

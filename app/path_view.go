@@ -116,6 +116,21 @@ func (p *Path) run(ctx app.Context, step string) {
 	p.navigate(ctx, "r="+code)
 }
 
+// try starts a step's optional second run (trySpec) in its view, as run does the first.
+func (p *Path) try(ctx app.Context, step string) {
+	base, _ := pathBase(p.Lang, p.pretrained)
+	spec, ok := trySpec(p.Lang, step, base, p.short)
+	if !ok {
+		return
+	}
+	code, err := runspec.Encode(spec)
+	if err != nil {
+		panic(err) // built from the presets, which encode
+	}
+	p.started = step
+	p.navigate(ctx, "r="+code)
+}
+
 // show makes step the one shown, and keeps that.
 func (p *Path) show(step string) {
 	p.prog.Step = step
@@ -179,6 +194,7 @@ func (p *Path) renderStep(visible []string, i int, cur string) app.UI {
 		p.renderModel(id),
 		app.Div().Class("controls path-do").Body(
 			app.Button().ID("path-go-"+id).Class("primary").Text(p.buttonText(id)).OnClick(func(ctx app.Context, e app.Event) { p.run(ctx, id) }),
+			app.If(hasTry(id), app.Button().ID("path-try-"+id).Text(l.T("path."+id+".try")).OnClick(func(ctx app.Context, e app.Event) { p.try(ctx, id) })),
 			app.Span().ID("path-status-"+id).Class("path-status").Role("status").Text(status),
 		),
 		app.Div().Class("path-watch").Body(
@@ -202,6 +218,12 @@ func (p *Path) renderStep(visible []string, i int, cur string) app.UI {
 			app.If(next == "", app.P().Class("hint").Text(l.T("path.end"))),
 		),
 	)
+}
+
+// hasTry says whether a step has an optional second run.
+func hasTry(step string) bool {
+	_, ok := trySpec(EN, step, keptBaseSpec(EN), true)
+	return ok
 }
 
 // buttonText is a step's button, with the run's size in steps (the real or the short one).
