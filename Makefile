@@ -59,6 +59,7 @@ test-golden-v3:
 
 ## bench: matmul GFLOP/s (against gonum) and training-step tokens/s: CPU, WebGPU (Vulkan), wasm under Node, and in
 ## Chromium; the class server's latency under load; then the whole feedback stage timed in Chromium (about 5 minutes)
+## and each step of the guided path with its real settings (about 10 minutes)
 bench:
 	$(GO) test -run XXX -bench 'MatMul|TrainStep' -benchtime=2s ./core/ ./core/ops/
 	@mkdir -p $(XDG_RUNTIME_DIR)
@@ -69,6 +70,7 @@ bench:
 	PRETUNE_BENCH_FEEDBACK=1 $(GO) test -count=1 -run TestBrowserFeedbackBench -v .
 	$(GO) test -run XXX -bench Shards -benchtime=30x ./core/
 	PRETUNE_BENCH_SHARDS=1 $(GO) test -count=1 -run TestBrowserShardsBench -v .
+	PRETUNE_BENCH_PATH=1 $(GO) test -count=1 -run TestBrowserPathBench -v .
 
 bench-wasm:
 	GOOS=js GOARCH=wasm $(GO) test -run XXX -bench 'MatMul/(plain|tiled1)/|TrainStep' -benchtime=2s -exec="$(WASM_EXEC)" ./core/ ./core/ops/
@@ -79,7 +81,7 @@ device-bench-build:
 
 ## screenshots: rewrite web/screenshots (the README's pictures) from the playground's end-to-end test
 screenshots:
-	$(GO) test -count=1 -run 'TestPlayground$$|TestCompareView$$|TestFeedbackView$$|TestClassMode$$|TestLayout$$|TestAccessibility$$' . -screenshots
+	$(GO) test -count=1 -run 'TestPlayground$$|TestCompareView$$|TestFeedbackView$$|TestClassMode$$|TestLayout$$|TestAccessibility$$|TestPath$$' . -screenshots
 	$(GO) test -count=1 -run 'TestTeacherLink$$' . -screenshots
 
 ## lesson: the default fine-tuning lesson's table, from the kept base web/base/en-base.ckpt (about a minute)

@@ -90,7 +90,7 @@ func TestLayout(t *testing.T) {
 			do(t, ctx, chromedp.EmulateViewport(size[0], size[1]))
 			name := fmt.Sprintf("%s %dx%d", lang, size[0], size[1])
 			headers := map[string]float64{}
-			for _, v := range []string{"pretrain", "compare", "feedback", "bench", "presets", "teacher"} {
+			for _, v := range []string{"path", "pretrain", "compare", "feedback", "bench", "presets", "teacher"} {
 				eval[bool](t, ctx, `(() => { window.__shift = 0; window.__shifts = []; return true; })()`)
 				click(t, ctx, "#nav-"+v)
 				waitFor(t, ctx, fmt.Sprintf(`document.querySelector('#nav-%s').getAttribute('aria-pressed') === 'true'`, v), 10*time.Second)

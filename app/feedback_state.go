@@ -140,6 +140,9 @@ type feedbackState struct {
 	cur       int
 	curHandle func(protocol.Message) bool
 
+	// auto is the guided path's run of the whole stage (feedback_path.go), nil when none.
+	auto *feedbackAuto
+
 	// class is class mode (class_*.go): the teacher's panel, or a student's page whose picks
 	// go to the class's server.
 	class classState

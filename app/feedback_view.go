@@ -47,6 +47,7 @@ func (f *Feedback) OnMount(ctx app.Context) {
 	f.listenKeys(ctx)
 	loadFeedback(ctx, func(ctx app.Context, s *savedFeedback) { f.offerKept(s) })
 	f.classMount(ctx)
+	f.pathMount(ctx)
 }
 
 // OnDismount ends the workers and lets go of the key listener.
@@ -134,7 +135,10 @@ func pickKey(key, tag, role string, editable bool) bool {
 // startWorker starts a trainer whose messages come back on the UI goroutine for this view.
 func (f *Feedback) startWorker(handle func(protocol.Message)) worker {
 	return newTrainer(f.ctx.ResolveStaticResource("/web/worker.js"), func(m protocol.Message) {
-		f.dispatch(func() { handle(m) })
+		f.dispatch(func() {
+			handle(m)
+			f.pathStep() // the guided path's run of the stage goes on (feedback_path.go)
+		})
 	})
 }
 

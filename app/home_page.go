@@ -37,7 +37,8 @@ const (
 	viewTeacher  = "teacher" // the teacher's panel: a link for the class (teacher_view.go)
 )
 
-var views = []string{viewPretrain, viewCompare, viewFeedback, viewBench, viewPresets, viewTeacher}
+// The guided path (path.go) comes first: it is the story the other views tell in pieces.
+var views = []string{viewPath, viewPretrain, viewCompare, viewFeedback, viewBench, viewPresets, viewTeacher}
 
 // OnMount reads the remembered language, and follows it as other components change it.
 func (h *Home) OnMount(ctx app.Context) {
@@ -179,6 +180,8 @@ func (h *Home) Render() app.UI {
 			app.P().ID("lesson-ignored").Class("notice hint").Hidden(len(h.ignored) == 0).Body(
 				app.Text(l.T("lesson.ignored")+" "), app.Code().Class("data").Text(strings.Join(h.ignored, " · ")),
 			),
+			// The path stays mounted: in another view it draws the strip of the step running there.
+			&Path{Lang: l, View: view},
 			app.Div().Hidden(view != viewPretrain).Body(&Pretrain{Lang: l, Lesson: h.lesson}),
 			app.Div().Hidden(view != viewCompare).Body(&Compare{Lang: l, Lesson: h.lesson}),
 			app.Div().Hidden(view != viewFeedback).Body(&Feedback{Lang: l, Active: view == viewFeedback}),

@@ -188,6 +188,9 @@ func TestEveryKeyUsedExists(t *testing.T) {
 	for _, m := range []string{"show", modeHide, modeFix} {
 		used["teacher.mode."+m] = true
 	}
+	for _, k := range pathKeys() { // the guided path's, built from its steps
+		used[k] = true
+	}
 	for k := range used {
 		require.Contains(t, en, k, "English has no %q", k)
 		require.Contains(t, zh, k, "Chinese has no %q", k)

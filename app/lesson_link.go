@@ -33,8 +33,8 @@ import (
 // An option this page does not know, or a value it cannot use, is ignored and reported in the
 // page (fragment.Ignored): an old page opening a newer teacher's link still shows the run.
 
-// lessonStepIDs are the guided path's steps (the path view's, state lessonStepsState).
-var lessonStepIDs = []string{"pretrain", "sft", "peft", "feedback"}
+// lessonStepIDs are the guided path's steps (path.go's, state lessonStepsState).
+var lessonStepIDs = pathSteps
 
 // Go-app states the lesson options are published in, for views drawn by other components.
 const (

@@ -207,7 +207,7 @@ func TestTeacherFormLink(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, changed)
 	require.Empty(t, bad)
-	require.Equal(t, "http://h/#views=pretrain,compare,feedback,bench,presets", u)
+	require.Equal(t, "http://h/#views=path,pretrain,compare,feedback,bench,presets", u)
 
 	f.Views = tick(f.Views, views, viewBench, false)
 	f.Views = tick(f.Views, views, viewFeedback, false)
@@ -217,7 +217,7 @@ func TestTeacherFormLink(t *testing.T) {
 	f.Lang, f.Projector = ZH, true
 	u, _, bad, _ = f.link("http://h/", teacherRunsNow{})
 	require.Equal(t, []string{"seed"}, bad)
-	require.Equal(t, "http://h/#views=pretrain,compare,presets&steps=pretrain,sft,feedback&hide=lr&fix=steps:20&lang=zh&projector=1", u)
+	require.Equal(t, "http://h/#views=path,pretrain,compare,presets&steps=pretrain,sft,feedback&hide=lr&fix=steps:20&lang=zh&projector=1", u)
 
 	spec := runspec.Presets()[0].Spec
 	spec.Fingerprint = "cpu:00000000000a"

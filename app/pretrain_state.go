@@ -334,7 +334,7 @@ func (p *pretrainState) publish() {
 	if r := p.cur; r != nil {
 		m.Status, m.FromBase, m.Name, m.Spec = r.Status, r.FromBase, r.Name, r.Spec
 		if r.Result != nil {
-			m.Fingerprint = r.Result.Fingerprint
+			m.Fingerprint, m.ValLoss = r.Result.Fingerprint, r.Result.ValLoss
 		}
 		m.Ready = r.Status == statusDone && !r.FromBase && p.worker != nil && r.Spec.Version != 0
 		if m.Ready {

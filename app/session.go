@@ -25,6 +25,9 @@ type pretrainedModel struct {
 	Name        string // the run's name (runLabel translates it)
 	Spec        runspec.Spec
 	Fingerprint string
+	// ValLoss is the finished run's final held-out loss (0 before it finishes): the guided path
+	// fine-tunes this model only when it is close to the kept base's (path.go, pathBase).
+	ValLoss float64
 	// save asks the pretraining view's worker for the model as a base file and calls done, on
 	// the UI goroutine, with its bytes or the reason it could not; set when Ready.
 	save func(done func(data []byte, err error))
