@@ -55,8 +55,9 @@ test-golden-v3:
 	GOAMD64=v3 $(GO) test -count=1 -run 'TestGoldenRun|TestGoldenMethods|TestMatMul' ./core/ ./core/ops/
 
 ## bench: matmul GFLOP/s (against gonum) and training-step tokens/s: CPU, WebGPU (Vulkan), wasm under Node, and in
-## Chromium; the class server's latency under load; then the whole feedback stage timed in Chromium (about 5 minutes)
-bench:
+## Chromium beside TensorFlow.js's wasm backend training the same model (the ratio from one run);
+## the class server's latency under load; then the whole feedback stage timed in Chromium (about 5 minutes)
+bench: npm-deps
 	$(GO) test -run XXX -bench 'MatMul|TrainStep' -benchtime=2s ./core/ ./core/ops/
 	@mkdir -p $(XDG_RUNTIME_DIR)
 	$(GO) test -run XXX -bench 'MatMul|TrainStep' -benchtime=10x ./webgpu/
