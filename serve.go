@@ -110,7 +110,7 @@ func appHandler(prefix string, wasmSize int64) *app.Handler {
 		// The loader's progress: the size of app.wasm before compression, and words (loader.go).
 		WasmContentLengthHeader: wasmSizeHeader,
 		LoadingLabel:            loaderLabel,
-		RawHeaders:              []string{loaderScript(wasmSize)},
+		RawHeaders:              []string{loaderScript(wasmSize), earlyWorkerScript(prefix)},
 		Scripts:                 []string{"/web/chart-text.js"}, // chart labels at least 12 px at any width
 		// The offline app: go-app's service worker caches these besides the page, app.wasm and
 		// its own scripts.
