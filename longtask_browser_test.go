@@ -135,7 +135,8 @@ func TestPageStaysResponsive(t *testing.T) {
 	spec.FineTune = &ft
 	cmp, err := runspec.Encode(spec)
 	require.NoError(t, err)
-	do(t, ctx, chromedp.Navigate(srv.URL+"/#r="+cmp))
+	// A new page (only the fragment would change otherwise: no new document, no new watch).
+	do(t, ctx, chromedp.Navigate("about:blank"), chromedp.Navigate(srv.URL+"/#r="+cmp))
 	waitFor(t, ctx, `window.__pretuneWatch && window.__pretuneWatch.first_progress > 0`, 2*time.Minute)
 	waitFor(t, ctx, `['done','failed','stopped'].includes((document.querySelector('#cmp-status') || {dataset: {}}).dataset.phase)`, 4*time.Minute)
 	require.Equal(t, "done", eval[string](t, ctx, `document.querySelector('#cmp-status').dataset.phase`), "%s", text(t, ctx, "#cmp-status-box"))

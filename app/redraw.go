@@ -1,0 +1,74 @@
+package app
+
+import (
+	"bytes"
+	"encoding/json"
+	"time"
+
+	"github.com/maxence-charriere/go-app/v9/pkg/app"
+
+	"pretune/core/runspec"
+)
+
+// redrawEvery is the shortest time between two redraws a view's workers cause: four a second
+// keeps the numbers moving, and a comparison's four workers no longer redraw the whole view at
+// every message (each redraw is Go under wasm diffing the view's tree on the page's only thread).
+const redrawEvery = 250 * time.Millisecond
+
+// redrawThrottle spaces a component's redraws for worker messages: every message is handled at
+// once, on the UI goroutine, but the component is redrawn only when its last redraw is
+// redrawEvery old; otherwise one redraw follows when that time is up, showing everything that
+// arrived meanwhile.
+type redrawThrottle struct {
+	last    time.Time // the last redraw it let through or made
+	pending bool      // a redraw is scheduled
+}
+
+// dispatch runs fn on ctx's UI goroutine, then redraws ctx's component now or soon.
+func (r *redrawThrottle) dispatch(ctx app.Context, fn func()) {
+	ctx.Dispatch(func(ctx app.Context) {
+		fn()
+		if wait := r.wait(time.Now()); wait > 0 {
+			ctx.PreventUpdate()
+			if !r.pending {
+				r.pending = true
+				ctx.After(wait, func(app.Context) { r.pending, r.last = false, time.Now() })
+			}
+		}
+	})
+}
+
+// wait is how long a redraw at now must wait (0: redraw now, and it counts as the last).
+func (r *redrawThrottle) wait(now time.Time) time.Duration {
+	if since := now.Sub(r.last); since < redrawEvery {
+		return redrawEvery - since
+	}
+	r.last = now
+	return 0
+}
+
+// specMemo keeps the comparison form's last Spec: the view asks for it at every redraw (to say
+// what is wrong with the form and to enable Run), and building it encodes and decodes a link and
+// hashes the task, tens of milliseconds under wasm, for a form that does not change while the
+// comparison runs. The key is the form's JSON (every field of the form is exported) and the
+// language.
+type specMemo struct {
+	key  []byte
+	spec runspec.Spec
+	err  error
+}
+
+func (m *specMemo) get(form compareSetup, l Lang) (runspec.Spec, error) {
+	key, err := json.Marshal(struct {
+		Form compareSetup
+		Lang Lang
+	}{form, l})
+	if err != nil || m.key == nil || !bytes.Equal(key, m.key) {
+		m.spec, m.err = form.Spec(l)
+		m.key = key
+		if err != nil {
+			m.key = nil // nothing to compare the next form with: build it again next time
+		}
+	}
+	return m.spec, m.err
+}
