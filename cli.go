@@ -74,7 +74,7 @@ func commandLine(args []string, stdout, stderr io.Writer) int {
 	case so.Static != "":
 		err = writeStatic(*so, stderr)
 	case so.Precompress != "":
-		err = precompress(so.Precompress, stderr)
+		err = precompress(so.Precompress, true, stderr)
 	default:
 		err = serve(*addr, so.TLSCert, so.TLSKey, *class, stderr)
 	}

@@ -176,32 +176,48 @@ func accepts(r *http.Request, enc string) bool {
 	return false
 }
 
-// brFile returns name's precompressed brotli sibling NAME.br when there is one at least as new
-// as name (make precompress and the static site write them): brotli makes app.wasm about 30%
-// smaller than gzip, but compressing it at the best quality takes a minute, so it is never done
-// while a request waits.
+// brFile returns name's precompressed brotli sibling NAME.br when it was made from name's
+// current bytes: make precompress writes it with NAME.br.sha256, the SHA-256 of the bytes it
+// compressed (a file's time will not do: go build writes web/app.wasm again, same bytes, at
+// every make build). Brotli makes app.wasm about 30% smaller than gzip, but compressing it at the
+// best quality takes a minute, so it is never done while a request waits.
 func (c *compressor) brFile(name string) (*gzFile, error) {
 	st, err := os.Stat(name)
 	if err != nil || st.IsDir() {
 		return nil, errors.New("not a file")
 	}
 	bst, err := os.Stat(name + ".br")
-	if err != nil || bst.ModTime().Before(st.ModTime()) {
-		return nil, errors.New("no fresh .br sibling")
+	if err != nil {
+		return nil, err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	key := name + ".br"
 	if f, ok := c.files[key]; ok && f.mod.Equal(st.ModTime()) && f.size == st.Size() && f.brMod.Equal(bst.ModTime()) {
+		if f.gz == nil {
+			return nil, errors.New("a stale .br sibling")
+		}
 		return f, nil
+	}
+	f := &gzFile{mod: st.ModTime(), size: st.Size(), brMod: bst.ModTime()}
+	c.files[key] = f // a stale sibling is remembered as such (no bytes) until a file changes
+	sum, err := os.ReadFile(name + ".br.sha256")
+	if err != nil {
+		return nil, err
+	}
+	raw, err := os.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	if h := sha256.Sum256(raw); strings.TrimSpace(string(sum)) != hex.EncodeToString(h[:]) {
+		return nil, errors.New("a stale .br sibling")
 	}
 	br, err := os.ReadFile(key)
 	if err != nil {
 		return nil, err
 	}
-	sum := sha256.Sum256(br)
-	f := &gzFile{mod: st.ModTime(), size: st.Size(), gz: br, etag: `"` + hex.EncodeToString(sum[:12]) + `-br"`, brMod: bst.ModTime()}
-	c.files[key] = f
+	h := sha256.Sum256(br)
+	f.gz, f.etag = br, `"`+hex.EncodeToString(h[:12])+`-br"`
 	return f, nil
 }
 
