@@ -49,7 +49,7 @@ func TestBrowserBench(t *testing.T) {
 	if os.Getenv("PRETUNE_BENCH_WEBGPU") != "" {
 		devices = append(devices, "webgpu")
 	}
-	rounds := 3
+	rounds := 5
 	if n, err := strconv.Atoi(os.Getenv("PRETUNE_BENCH_ROUNDS")); err == nil && n > 0 {
 		rounds = n
 	}

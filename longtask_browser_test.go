@@ -133,6 +133,20 @@ func TestPageStaysResponsive(t *testing.T) {
 	pretrain := w.since(w.FirstProgress)
 	t.Logf("long tasks while pretraining: %s", describeTasks(pretrain))
 	require.Equal(t, 1, w.Workers, "the link's run trains in the worker the page's head started")
+	// What the page downloaded (the worker's trainer.wasm is the worker's own resource).
+	type resource struct {
+		Name string  `json:"name"`
+		E    float64 `json:"e"` // bytes received (encoded body)
+		D    float64 `json:"d"` // bytes after decompression
+	}
+	var total, totalRaw float64
+	for _, r := range eval[[]resource](t, ctx, `performance.getEntriesByType('resource').map(r => ({name: r.name, e: r.encodedBodySize, d: r.decodedBodySize}))`) {
+		total, totalRaw = total+r.E, totalRaw+r.D
+		if strings.HasSuffix(r.Name, ".wasm") {
+			t.Logf("  %s: %.0f bytes over the wire, %.0f decoded", r.Name[len(srv.URL):], r.E, r.D)
+		}
+	}
+	t.Logf("the page's own downloads: %.2f MB over the wire (%.2f MB decoded)", total/1e6, totalRaw/1e6)
 
 	// A comparison: four methods in workers of their own, fine-tuning the kept base.
 	p, err := runspec.PresetByName("en-lesson")
