@@ -3,11 +3,13 @@ package app
 import (
 	"bytes"
 	"encoding/json"
+	"sync"
 	"time"
 
 	"github.com/maxence-charriere/go-app/v9/pkg/app"
 
 	"pretune/core/runspec"
+	"pretune/core/task"
 )
 
 // redrawEvery is the shortest time between two redraws a view's workers cause: four a second
@@ -71,4 +73,23 @@ func (m *specMemo) get(form compareSetup, l Lang) (runspec.Spec, error) {
 		}
 	}
 	return m.spec, m.err
+}
+
+// builtinMeta keeps each built-in task's language and kind ([2]string) by id: the comparison
+// form lists the tasks that fit its base at every redraw, and task.Builtin hands out a fresh copy
+// of a whole task each call.
+var builtinMeta sync.Map
+
+// builtinLangKind is the built-in task id's language and kind (ok false for an unknown id).
+func builtinLangKind(id string) (lang, kind string, ok bool) {
+	if v, ok := builtinMeta.Load(id); ok {
+		m := v.([2]string)
+		return m[0], m[1], true
+	}
+	t, err := task.Builtin(id)
+	if err != nil {
+		return "", "", false
+	}
+	builtinMeta.Store(id, [2]string{t.Lang, t.Kind})
+	return t.Lang, t.Kind, true
 }

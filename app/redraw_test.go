@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"pretune/core/task"
 )
 
 // TestRedrawThrottle: the first redraw goes at once; others within redrawEvery of it wait for
@@ -46,4 +48,29 @@ func TestSpecMemo(t *testing.T) {
 	check("no method: an error", ZH)
 	_, err := m.get(form, ZH)
 	require.Error(t, err)
+}
+
+// TestKeptTaskFacts: the kept language and kind of every built-in task are the task's own, and
+// a kept SFT example is the one built afresh, handed out as a copy the caller may change.
+func TestKeptTaskFacts(t *testing.T) {
+	for _, id := range task.Builtins() {
+		want, err := task.Builtin(id)
+		require.NoError(t, err)
+		for range 2 { // built, then kept
+			lang, kind, ok := builtinLangKind(id)
+			require.True(t, ok, id)
+			require.Equal(t, [2]string{want.Lang, want.Kind}, [2]string{lang, kind}, id)
+		}
+		fresh, freshErr := sftExampleOf(want, true)
+		for range 2 {
+			got, err := sftExample(id, true)
+			require.Equal(t, freshErr, err, id)
+			require.Equal(t, fresh, got, id)
+			if len(got) > 0 {
+				got[0].Text += "changed by the caller"
+			}
+		}
+	}
+	_, _, ok := builtinLangKind("no-such-task")
+	require.False(t, ok)
 }
