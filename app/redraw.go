@@ -8,6 +8,7 @@ import (
 
 	"github.com/maxence-charriere/go-app/v9/pkg/app"
 
+	"pretune/core"
 	"pretune/core/runspec"
 	"pretune/core/task"
 )
@@ -92,4 +93,37 @@ func builtinLangKind(id string) (lang, kind string, ok bool) {
 	}
 	builtinMeta.Store(id, [2]string{t.Lang, t.Kind})
 	return t.Lang, t.Kind, true
+}
+
+// heatmaps keeps the last markup loraHeatmap drew for each id (heatmapKey), since the
+// comparison view draws the LoRA panel at every redraw and a 64×64 update is four thousand
+// cells, each with its title in the page's language: hundreds of milliseconds under wasm for
+// markup that changes only when the update, the layer picked or the language does.
+var heatmaps sync.Map // id -> heatmapEntry
+
+type heatmapKey struct {
+	lang              Lang
+	layer, rows, cols int
+	target            string
+	delta             *float32 // the update's own numbers (a new update is a new slice)
+	n                 int
+}
+
+type heatmapEntry struct {
+	key  heatmapKey
+	html string
+}
+
+// keptHeatmap is loraHeatmap(id, l, u), drawn again only when its key changes.
+func keptHeatmap(id string, l Lang, u core.LoRAUpdate) string {
+	k := heatmapKey{lang: l, layer: u.Layer, rows: u.Rows, cols: u.Cols, target: u.Target, n: len(u.Delta)}
+	if len(u.Delta) > 0 {
+		k.delta = &u.Delta[0]
+	}
+	if e, ok := heatmaps.Load(id); ok && e.(heatmapEntry).key == k {
+		return e.(heatmapEntry).html
+	}
+	html := loraHeatmap(id, l, u)
+	heatmaps.Store(id, heatmapEntry{k, html})
+	return html
 }

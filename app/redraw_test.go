@@ -74,3 +74,18 @@ func TestKeptTaskFacts(t *testing.T) {
 	_, _, ok := builtinLangKind("no-such-task")
 	require.False(t, ok)
 }
+
+// TestKeptHeatmap: the kept markup is loraHeatmap's, drawn again for a new update (a new slice
+// of numbers), another layer or another language, and not otherwise.
+func TestKeptHeatmap(t *testing.T) {
+	u := update(0, "q_proj", 4, 4, func(i, j int) float32 { return float32(i - j) })
+	require.Equal(t, loraHeatmap("kept-map", EN, u), keptHeatmap("kept-map", EN, u))
+	first := keptHeatmap("kept-map", EN, u)
+	require.Equal(t, first, keptHeatmap("kept-map", EN, u))
+	v := update(0, "q_proj", 4, 4, func(i, j int) float32 { return float32(i + j) })
+	require.Equal(t, loraHeatmap("kept-map", EN, v), keptHeatmap("kept-map", EN, v), "a new update")
+	require.NotEqual(t, first, keptHeatmap("kept-map", EN, v))
+	require.Equal(t, loraHeatmap("kept-map", ZH, v), keptHeatmap("kept-map", ZH, v), "another language")
+	v.Layer = 1
+	require.Equal(t, loraHeatmap("kept-map", ZH, v), keptHeatmap("kept-map", ZH, v), "another layer")
+}
