@@ -18,6 +18,12 @@ build:
 	GOOS=js GOARCH=wasm $(GO) build -o web/trainer.wasm ./wasm
 	cp $(GOROOT)/lib/wasm/wasm_exec.js web/wasm_exec.js
 
+## precompress: brotli siblings of web/*.wasm (a minute or two), which `go run .` then sends to
+## browsers that accept brotli (app.wasm about 30% smaller than gzipped); make static writes its own
+.PHONY: precompress
+precompress: build
+	$(GO) run . -precompress web
+
 ## static: a complete static site in $(STATIC_DIR) for any static host (PREFIX: its sub-path)
 STATIC_DIR ?= static
 PREFIX     ?= /
@@ -58,9 +64,10 @@ test-golden-v3:
 	GOAMD64=v3 $(GO) test -count=1 -run 'TestSVDBitsAreFixed' ./core/
 
 ## bench: matmul GFLOP/s (against gonum) and training-step tokens/s: CPU, WebGPU (Vulkan), wasm under Node, and in
-## Chromium; the class server's latency under load; then the whole feedback stage timed in Chromium (about 5 minutes)
+## Chromium beside TensorFlow.js's wasm backend training the same model (the ratio from one run);
+## the class server's latency under load; then the whole feedback stage timed in Chromium (about 5 minutes)
 ## and each step of the guided path with its real settings (about 10 minutes)
-bench:
+bench: npm-deps
 	$(GO) test -run XXX -bench 'MatMul|TrainStep' -benchtime=2s ./core/ ./core/ops/
 	@mkdir -p $(XDG_RUNTIME_DIR)
 	$(GO) test -run XXX -bench 'MatMul|TrainStep' -benchtime=10x ./webgpu/

@@ -75,6 +75,8 @@ func commandLine(args []string, stdout, stderr io.Writer) int {
 		}
 	case so.Static != "":
 		err = writeStatic(*so, stderr)
+	case so.Precompress != "":
+		err = precompress(so.Precompress, true, stderr)
 	default:
 		err = serve(*addr, so.TLSCert, so.TLSKey, *class, stderr)
 	}

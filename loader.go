@@ -88,3 +88,25 @@ func builtWasmSize(dir string) int64 {
 	}
 	return st.Size()
 }
+
+// earlyWorkerScript starts the trainer worker as the page's head is parsed when the page opens a
+// link that runs (#r=): trainer.wasm then downloads and compiles on the worker's thread while
+// app.wasm does on the page's, instead of after it, and the first training step comes that much
+// sooner. The app's first trainer for the same script takes it (app/worker.go adoptEarlyWorker)
+// with the messages it sent meanwhile; one nobody takes in a minute (a link the app refuses)
+// is ended. prefix is the static site's sub-path ("" at the root).
+func earlyWorkerScript(prefix string) string {
+	script := "/web/worker.js"
+	if prefix != "" {
+		script = "/" + strings.Trim(prefix, "/") + script
+	}
+	return strings.ReplaceAll(`<script>
+(function () {
+  if (!/^#r=/.test(location.hash) || !window.Worker) return;
+  var w = new Worker("SCRIPT"), early = { worker: w, script: "SCRIPT", messages: [] };
+  w.onmessage = function (e) { early.messages.push(e); };
+  window.pretuneEarlyWorker = early;
+  setTimeout(function () { if (window.pretuneEarlyWorker === early) { w.terminate(); window.pretuneEarlyWorker = null; } }, 60000);
+})();
+</script>`, "SCRIPT", script)
+}

@@ -25,6 +25,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/andybalholm/brotli"
 	"github.com/maxence-charriere/go-app/v9/pkg/app"
 	"github.com/stretchr/testify/require"
 
@@ -69,7 +70,7 @@ func TestServeCompressesAndCaches(t *testing.T) {
 	registerRoutes()
 	srv := httptest.NewServer(newHandler())
 	defer srv.Close()
-	gz := map[string]string{"Accept-Encoding": "gzip, deflate, br"}
+	gz := map[string]string{"Accept-Encoding": "gzip, deflate"} // brotli: TestServeBrotli
 
 	for _, name := range []string{"trainer.wasm", "app.wasm", "worker.js", "pretune.css"} {
 		t.Run(name, func(t *testing.T) {
@@ -141,9 +142,22 @@ func TestStaticSite(t *testing.T) {
 			gz, err := os.ReadFile(filepath.Join(dir, f+".gz"))
 			require.NoError(t, err, f+".gz")
 			require.Equal(t, raw, gunzip(t, gz), f)
+			if strings.HasSuffix(f, ".wasm") { // and a brotli one, smaller, for hosts that send it
+				br, err := os.ReadFile(filepath.Join(dir, f+".br"))
+				require.NoError(t, err, f+".br")
+				got, err := io.ReadAll(brotli.NewReader(bytes.NewReader(br)))
+				require.NoError(t, err)
+				require.Equal(t, raw, got, f)
+				require.Less(t, len(br), len(gz), f)
+				t.Logf("%s: %d bytes, %d gzipped (best), %d with brotli", f, len(raw), len(gz), len(br))
+			}
 		}
 	}
-	_, err := os.Stat(filepath.Join(dir, "web", "screenshots"))
+	// The early trainer worker of a link asks for the worker script under the prefix, as the app does.
+	index0, err := os.ReadFile(filepath.Join(dir, "index.html"))
+	require.NoError(t, err)
+	require.Contains(t, string(index0), `new Worker("/class/pretune/web/worker.js")`)
+	_, err = os.Stat(filepath.Join(dir, "web", "screenshots"))
 	require.True(t, os.IsNotExist(err), "screenshots stay out of the site")
 	index, err := os.ReadFile(filepath.Join(dir, "index.html"))
 	require.NoError(t, err)
@@ -260,4 +274,55 @@ func TestServeWasmSize(t *testing.T) {
 	_, page := get(t, srv.URL+"/", nil)
 	require.Contains(t, string(page), "compiling and starting the app")
 	require.Contains(t, loaderScript(1234), "var size = 1234,")
+}
+
+// TestServeBrotli: with a fresh NAME.br sibling (make precompress, the static site) a browser
+// that accepts brotli gets it, with the size before compression for the loader and an ETag of
+// its own; one that accepts only gzip gets gzip; a sibling made from other bytes than the file's
+// is never sent, and a brotli-only client then gets plain bytes.
+func TestServeBrotli(t *testing.T) {
+	dir := t.TempDir()
+	raw := bytes.Repeat([]byte("wasm, compressible by brotli "), 40000)
+	name := filepath.Join(dir, "app.wasm")
+	require.NoError(t, os.WriteFile(name, raw, 0o644))
+	require.NoError(t, brotliFile(name, true))
+	registerRoutes()
+	srv := httptest.NewServer(&compressor{next: appHandler("", 0), dir: dir, files: map[string]*gzFile{}})
+	defer srv.Close()
+
+	res, body := get(t, srv.URL+"/web/app.wasm", map[string]string{"Accept-Encoding": "gzip, deflate, br, zstd"})
+	require.Equal(t, 200, res.StatusCode)
+	require.Equal(t, "br", res.Header.Get("Content-Encoding"))
+	require.Contains(t, res.Header.Get("Vary"), "Accept-Encoding")
+	require.Equal(t, "application/wasm", res.Header.Get("Content-Type"))
+	require.Equal(t, fmt.Sprint(len(body)), res.Header.Get("Content-Length"))
+	require.Equal(t, fmt.Sprint(len(raw)), res.Header.Get(wasmSizeHeader))
+	require.True(t, strings.HasSuffix(res.Header.Get("ETag"), `-br"`), res.Header.Get("ETag"))
+	got, err := io.ReadAll(brotli.NewReader(bytes.NewReader(body)))
+	require.NoError(t, err)
+	require.Equal(t, raw, got)
+	res, _ = get(t, srv.URL+"/web/app.wasm", map[string]string{"Accept-Encoding": "br", "If-None-Match": res.Header.Get("ETag")})
+	require.Equal(t, http.StatusNotModified, res.StatusCode)
+
+	res, body = get(t, srv.URL+"/web/app.wasm", map[string]string{"Accept-Encoding": "gzip"})
+	require.Equal(t, "gzip", res.Header.Get("Content-Encoding"))
+	require.Equal(t, raw, gunzip(t, body))
+
+	// The file is written again with the same bytes (go build does): the sibling still holds
+	// them. Then it changes: the stale sibling is not sent.
+	later := time.Now().Add(time.Minute)
+	require.NoError(t, os.WriteFile(name, raw, 0o644))
+	require.NoError(t, os.Chtimes(name, later, later))
+	res, _ = get(t, srv.URL+"/web/app.wasm", map[string]string{"Accept-Encoding": "gzip, br"})
+	require.Equal(t, "br", res.Header.Get("Content-Encoding"))
+	raw = append(raw, "changed"...)
+	require.NoError(t, os.WriteFile(name, raw, 0o644))
+	later = later.Add(time.Minute)
+	require.NoError(t, os.Chtimes(name, later, later))
+	res, body = get(t, srv.URL+"/web/app.wasm", map[string]string{"Accept-Encoding": "gzip, br"})
+	require.Equal(t, "gzip", res.Header.Get("Content-Encoding"))
+	require.Equal(t, raw, gunzip(t, body))
+	res, _ = get(t, srv.URL+"/web/app.wasm", map[string]string{"Accept-Encoding": "br"})
+	require.Equal(t, 200, res.StatusCode)
+	require.Empty(t, res.Header.Get("Content-Encoding"), "go-app's handler sends the file itself (from web/, not this test's folder)")
 }

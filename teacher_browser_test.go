@@ -65,7 +65,7 @@ func TestTeacherLink(t *testing.T) {
 	choose(t, ctx, `[id="t-ctl-cmp.steps"]`, "fix")
 	waitFor(t, ctx, `!!document.querySelector('[id="t-val-cmp.steps"]')`, 5*time.Second)
 	typeInto(t, ctx, `[id="t-val-cmp.steps"]`, "7")
-	want := origin + "/#views=pretrain,compare,presets&hide=lr,cmp.methods&fix=steps:20,device:cpu,cmp.steps:7"
+	want := origin + "/#views=path,pretrain,compare,presets&hide=lr,cmp.methods&fix=steps:20,device:cpu,cmp.steps:7"
 	waitFor(t, ctx, fmt.Sprintf(`document.querySelector('#t-link').value === %q`, want), 5*time.Second)
 	screenshot(t, ctx, "teacher.png")
 	choose(t, ctx, "#lang", "zh")
@@ -77,7 +77,7 @@ func TestTeacherLink(t *testing.T) {
 	// A student opens it.
 	do(t, ctx, chromedp.Navigate("about:blank"), chromedp.Navigate(want))
 	waitFor(t, ctx, `!!document.querySelector('.app[data-live="true"] #start')`, 60*time.Second)
-	require.Equal(t, []string{"nav-pretrain", "nav-compare", "nav-presets"},
+	require.Equal(t, []string{"nav-path", "nav-pretrain", "nav-compare", "nav-presets"},
 		eval[[]string](t, ctx, `[...document.querySelectorAll('header nav button')].map(b => b.id)`), "the nav offers the views ticked")
 	for _, sel := range []string{"#f-lr", "#cmp-methods", "#m-lora", "#nav-teacher", "#nav-bench"} {
 		require.False(t, eval[bool](t, ctx, fmt.Sprintf(`!!document.querySelector(%q)`, sel)), "%s is hidden: not in the page", sel)

@@ -127,7 +127,7 @@ func (s compareSetup) Lang() string {
 func tasksFor(lang string, masked bool) []string {
 	var out []string
 	for _, id := range task.Builtins() {
-		if t, err := task.Builtin(id); err == nil && t.Lang == lang && (!masked || t.Kind == task.KindClassify) {
+		if tLang, kind, ok := builtinLangKind(id); ok && tLang == lang && (!masked || kind == task.KindClassify) {
 			out = append(out, id)
 		}
 	}
@@ -150,7 +150,7 @@ func (s compareSetup) FirstTask() string { return firstTask(s.Lang(), s.Masked()
 func firstTask(lang string, masked bool) string {
 	ids := tasksFor(lang, masked)
 	for _, id := range ids {
-		if t, _ := task.Builtin(id); t.Kind == task.KindGenerate {
+		if _, kind, _ := builtinLangKind(id); kind == task.KindGenerate {
 			return id
 		}
 	}

@@ -33,6 +33,8 @@ type Compare struct {
 	ctx app.Context
 	compareState
 	published string // the key of the tunedModel last published for the feedback view
+	redraw    redrawThrottle
+	specs     specMemo
 }
 
 // OnMount starts the form from the built-in base of the page's language and follows the
@@ -64,7 +66,7 @@ func (c *Compare) OnNav(ctx app.Context) {
 // startWorker starts a trainer whose messages come back on the UI goroutine for this view.
 func (c *Compare) startWorker(handle func(protocol.Message)) worker {
 	return newTrainer(c.ctx.ResolveStaticResource("/web/worker.js"), func(m protocol.Message) {
-		c.dispatch(func() {
+		c.redraw.dispatch(c.ctx, func() {
 			handle(m)
 			c.publishTuned()
 		})
@@ -311,7 +313,7 @@ func (c *Compare) renderUserTask(running bool) app.UI {
 
 // renderCheck says why the form cannot run, if it cannot.
 func (c *Compare) renderCheck() app.UI {
-	_, err := c.form.Spec(c.Lang)
+	_, err := c.specs.get(c.form, c.Lang)
 	if err == nil {
 		return nil
 	}
@@ -452,7 +454,7 @@ func taskLabel(l Lang, id string) string { return l.T("task." + id) }
 func (c *Compare) renderLive() app.UI {
 	l := c.Lang
 	running := c.running()
-	_, formErr := c.form.Spec(l)
+	_, formErr := c.specs.get(c.form, l)
 	return app.Section().Class("panel").ID("cmp-live").Body(
 		app.H2().Text(l.T("cmp.live_title")),
 		app.Div().Class("controls").Body(

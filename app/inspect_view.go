@@ -396,14 +396,20 @@ func renderSampleText(l Lang, s sample) app.UI {
 	if len(s.Tokens) == 0 || !ok { // a sample kept from before tokens travelled: plain text
 		return app.Pre().Class("data sample").Text(s.Text)
 	}
-	return app.Pre().Class("data sample").Body(
-		app.Span().Class("prompt").Text(prompt),
-		app.Range(s.Tokens).Slice(func(i int) app.UI {
-			t := s.Tokens[i]
-			return app.Span().Class("tok").Style("border-bottom-color", underlineColour(t.Prob)).
-				Title(l.T("samples.token_prob", pct(t.Prob))).Text(t.Token)
-		}),
-	)
+	// One piece of markup, not a go-app element a token: mounting a sample's hundreds of spans
+	// one syscall/js call at a time held the page for tens of milliseconds at each evaluation,
+	// and the browser parses the same markup natively in well under one. go-app leaves a Raw
+	// alone while its markup is unchanged, so the older samples cost nothing on a redraw.
+	var b strings.Builder
+	b.WriteString(`<pre class="data sample"><span class="prompt">`)
+	b.WriteString(html.EscapeString(prompt))
+	b.WriteString(`</span>`)
+	for _, t := range s.Tokens {
+		fmt.Fprintf(&b, `<span class="tok" style="border-bottom-color:%s" title="%s">%s</span>`,
+			html.EscapeString(underlineColour(t.Prob)), html.EscapeString(l.T("samples.token_prob", pct(t.Prob))), html.EscapeString(t.Token))
+	}
+	b.WriteString(`</pre>`)
+	return app.Raw(b.String())
 }
 
 // sampleScale is the samples' legend: what the shading means, with the scale's two ends.

@@ -352,7 +352,7 @@ func (c *Compare) renderLoRAPanel(p loraPanel) app.UI {
 				return app.Option().Class("data").Value(targets[i]).Selected(targets[i] == u.Target).Text(targets[i])
 			})),
 		),
-		app.Div().ID(id+"-map-box").Body(app.Raw(loraHeatmap(id+"-map", l, u))),
+		app.Div().ID(id+"-map-box").Body(app.Raw(keptHeatmap(id+"-map", l, u))),
 		blocks,
 		save,
 	)

@@ -29,7 +29,8 @@ type Pretrain struct {
 
 	ctx app.Context
 	pretrainState
-	loading atomic.Bool // isLoading, as of the last Render
+	loading atomic.Bool    // isLoading, as of the last Render
+	redraw  redrawThrottle // spaces the redraws its worker's messages cause
 }
 
 // OnMount remembers the context for the workers' messages and looks for an unfinished run
@@ -109,7 +110,7 @@ func (p *Pretrain) OnNav(ctx app.Context) {
 func (p *Pretrain) startWorker(handle func(protocol.Message)) worker {
 	ctx := p.ctx
 	return newTrainer(ctx.ResolveStaticResource("/web/worker.js"), func(m protocol.Message) {
-		ctx.Dispatch(func(app.Context) {
+		p.redraw.dispatch(ctx, func() {
 			handle(m)
 			if m.Kind == protocol.Result { // the whole run's speed, for the built-in runs tab
 				noteSpeed(p.cur)

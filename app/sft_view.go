@@ -2,10 +2,12 @@ package app
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/maxence-charriere/go-app/v9/pkg/app"
 
 	"pretune/core"
+	"pretune/core/runspec"
 	"pretune/core/task"
 )
 
@@ -24,11 +26,29 @@ type sftChar struct {
 // marked with core.SFTTokens' weights (withPrompt counts the prompt too, as the fine-tuner's
 // PromptLoss does).
 func sftExample(taskID string, withPrompt bool) ([]sftChar, error) {
+	key := sftKey{taskID, withPrompt}
+	if chars, ok := sftExamples.Load(key); ok { // a copy: the caller may change its own
+		return append([]sftChar(nil), chars.([]sftChar)...), nil
+	}
 	t, err := task.Builtin(taskID)
 	if err != nil {
 		return nil, err
 	}
-	return sftExampleOf(t, withPrompt)
+	chars, err := sftExampleOf(t, withPrompt)
+	if err == nil {
+		sftExamples.Store(key, append([]sftChar(nil), chars...))
+	}
+	return chars, err
+}
+
+// sftExamples keeps sftExample's answers by sftKey: the comparison form shows the example at
+// every redraw, and a built-in task's example never changes, while building it (a copy of the
+// task, its alphabet, a tokenizer) took milliseconds of the page's only thread under wasm.
+var sftExamples sync.Map
+
+type sftKey struct {
+	taskID     string
+	withPrompt bool
 }
 
 // sftExampleOf is sftExample for a task at hand (the learner's own, say).
@@ -61,11 +81,16 @@ func sftExampleOf(t *task.Task, withPrompt bool) ([]sftChar, error) {
 // on whole lines: no character is predicted).
 func (c *Compare) renderSFT() app.UI {
 	l := c.Lang
-	_, t, err := c.form.taskRef()
-	if err != nil {
-		return nil
+	var chars []sftChar
+	var err error
+	if c.form.Task != runspec.UserTask {
+		chars, err = sftExample(c.form.Task, false) // kept: this draws at every redraw
+	} else {
+		var t *task.Task
+		if _, t, err = c.form.taskRef(); err == nil {
+			chars, err = sftExampleOf(t, false)
+		}
 	}
-	chars, err := sftExampleOf(t, false)
 	if err != nil {
 		return nil
 	}

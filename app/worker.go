@@ -1,6 +1,7 @@
 package app
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"sync"
 
@@ -29,8 +30,8 @@ type trainer struct {
 func newTrainer(script string, handle func(protocol.Message)) *trainer {
 	t := &trainer{wake: make(chan struct{}, 1), stopped: make(chan struct{})}
 	t.onMsg = app.FuncOf(func(this app.Value, args []app.Value) any {
-		var m protocol.Message
-		if err := json.Unmarshal([]byte(args[0].Get("data").String()), &m); err != nil {
+		m, err := decodeMessage(args[0].Get("data"))
+		if err != nil {
 			m = protocol.Message{Kind: protocol.Error, Error: "the trainer sent a message the page cannot read: " + err.Error()}
 		}
 		t.push(m)
@@ -44,11 +45,119 @@ func newTrainer(script string, handle func(protocol.Message)) *trainer {
 		t.push(protocol.Message{Kind: protocol.Error, Error: msg})
 		return nil
 	})
-	t.w = app.Window().Get("Worker").New(script)
+	var early []app.Value
+	t.w, early = adoptEarlyWorker(script)
+	if t.w == nil {
+		t.w = app.Window().Get("Worker").New(script)
+	}
 	t.w.Set("onmessage", t.onMsg)
 	t.w.Set("onerror", t.onErr)
+	for _, e := range early { // what it said before the page took it (its ready message)
+		m, err := decodeMessage(e.Get("data"))
+		if err != nil {
+			m = protocol.Message{Kind: protocol.Error, Error: "the trainer sent a message the page cannot read: " + err.Error()}
+		}
+		t.push(m)
+	}
 	go t.pump(handle)
 	return t
+}
+
+// adoptEarlyWorker takes the trainer worker the page's head started for a link (earlyWorkerScript
+// in the server: trainer.wasm loads on the worker's thread while app.wasm loads on this one) when
+// it runs script, with the messages it sent before; nil when there is none (or it was taken).
+func adoptEarlyWorker(script string) (app.Value, []app.Value) {
+	win := app.Window()
+	early := win.Get("pretuneEarlyWorker")
+	if !early.Truthy() || early.Get("script").String() != script {
+		return nil, nil
+	}
+	win.Set("pretuneEarlyWorker", nil)
+	msgs := early.Get("messages")
+	out := make([]app.Value, msgs.Length())
+	for i := range out {
+		out[i] = msgs.Index(i)
+	}
+	return early.Get("worker"), out
+}
+
+// bigMessage is the length (in bytes of JSON) from which decodeMessage lifts a message's data
+// out with the browser's decoders: a snapshot or a saved model, hundreds of kilobytes of base64.
+const bigMessage = 16 << 10
+
+// isBig is a JS function (s, n): whether the string s is at least n long and carries "data";
+// made at the first message (only the UI goroutine calls decodeMessage).
+var isBig app.Value
+
+// decodeMessage reads one worker message (a JSON string). Go's encoding/json and base64 under
+// wasm run on the page's only thread at a few tens of MB/s: a pretraining's snapshot (the model
+// and optimizer state, base64 in "data") held the page for over 50 ms. For a big message the
+// browser's own JSON.parse and Uint8Array.fromBase64 (native, a millisecond) take the data out,
+// and Go decodes the small rest and copies the bytes in one call. Where the browser lacks
+// fromBase64 (before Chromium 140, Firefox 133, Safari 18.2), Go decodes the base64 alone, which
+// still skips encoding/json's scans of it.
+func decodeMessage(data app.Value) (protocol.Message, error) {
+	var m protocol.Message
+	// The length and the search run on the JS string: copying a big one into Go alone (UTF-16
+	// to UTF-8, then into wasm memory) took tens of milliseconds.
+	// (A string is a primitive: syscall/js's Get, Call and Length refuse it, so a JS function
+	// made once asks.)
+	if isBig == nil {
+		isBig = app.Window().Get("Function").New("s", "n", `return s.length >= n && s.includes('"data":"')`)
+	}
+	if !isBig.Call("call", nil, data, bigMessage).Bool() { // Call, not Invoke: only Call unwraps app.Values
+		return m, json.Unmarshal([]byte(data.String()), &m)
+	}
+	jsJSON := app.Window().Get("JSON")
+	obj := jsJSON.Call("parse", data)
+	b64 := obj.Get("data")
+	obj.Delete("data")
+	if err := json.Unmarshal([]byte(jsJSON.Call("stringify", obj).String()), &m); err != nil {
+		return m, err
+	}
+	if u8 := app.Window().Get("Uint8Array"); u8.Get("fromBase64").Truthy() {
+		arr := u8.Call("fromBase64", b64)
+		m.Data = make([]byte, arr.Get("length").Int())
+		app.CopyBytesToGo(m.Data, arr)
+		return m, nil
+	}
+	raw, err := base64.StdEncoding.DecodeString(b64.String())
+	m.Data = raw
+	return m, err
+}
+
+// encodeRequest is r as the JSON string the worker reads. A request carrying a model (a base
+// checkpoint, a run to resume, an adapter: a megabyte or more) has those bytes base64-encoded by
+// the browser (Uint8Array's toBase64) and the JSON put together by JSON.stringify: Go's
+// encoding/json under wasm took about a hundred milliseconds of the page's only thread for each
+// of a comparison's workers. Without toBase64 (browsers before 2025) Go encodes it all.
+func encodeRequest(r protocol.Request) any {
+	big := map[string][]byte{"base": r.Base, "resume": r.Resume, "adapter": r.Adapter}
+	size := len(r.Base) + len(r.Resume) + len(r.Adapter)
+	u8 := app.Window().Get("Uint8Array")
+	if size >= bigMessage && u8.Get("prototype").Get("toBase64").Truthy() {
+		small := r
+		small.Base, small.Resume, small.Adapter = nil, nil, nil
+		data, err := json.Marshal(small)
+		if err != nil { // a Request has nothing JSON cannot encode
+			panic(err)
+		}
+		jsJSON := app.Window().Get("JSON")
+		obj := jsJSON.Call("parse", string(data))
+		for name, b := range big {
+			if len(b) > 0 {
+				arr := u8.New(len(b))
+				app.CopyBytesToJS(arr, b)
+				obj.Set(name, arr.Call("toBase64"))
+			}
+		}
+		return jsJSON.Call("stringify", obj)
+	}
+	data, err := json.Marshal(r)
+	if err != nil {
+		panic(err)
+	}
+	return string(data)
 }
 
 func (t *trainer) push(m protocol.Message) {
@@ -82,11 +191,7 @@ func (t *trainer) pump(handle func(protocol.Message)) {
 func (t *trainer) send(r protocol.Request) int {
 	t.nextID++
 	r.ID = t.nextID
-	data, err := json.Marshal(r)
-	if err != nil { // a Request has nothing JSON cannot encode
-		panic(err)
-	}
-	t.w.Call("postMessage", string(data))
+	t.w.Call("postMessage", encodeRequest(r))
 	return r.ID
 }
 

@@ -78,7 +78,7 @@ func TrainStep(d ops.Device, preset string, report Reporter) error {
 	}
 	cfg := p.Config
 	cfg.Steps, cfg.EvalEvery = core.MaxSteps, core.MaxSteps
-	text := sampleText()
+	text := SampleText()
 	tr, err := core.NewTrainer(d, cfg, text, text[:2000])
 	if err != nil {
 		return err
@@ -101,8 +101,9 @@ func TrainStep(d ops.Device, preset string, report Reporter) error {
 	return nil
 }
 
-// sampleText repeats every printable ASCII character in a varying order.
-func sampleText() string {
+// SampleText repeats every printable ASCII character in a varying order: the text TrainStep
+// trains on (the browser benchmark's peer trains on it too).
+func SampleText() string {
 	var sb strings.Builder
 	for i := 0; sb.Len() < 20000; i++ {
 		for r := rune(32); r < 127; r++ {
