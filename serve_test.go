@@ -128,6 +128,9 @@ func TestStaticSite(t *testing.T) {
 	}
 	buildWeb(t)
 	registerRoutes()
+	quality := brotliQuality
+	brotliQuality = brotli.DefaultCompression // the best level's minute of CPU checks nothing more
+	t.Cleanup(func() { brotliQuality = quality })
 	dir := t.TempDir()
 	code, _, stderr := runCLI("-static", dir, "-prefix", "/class/pretune/")
 	require.Equal(t, 0, code, stderr)

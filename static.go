@@ -154,6 +154,12 @@ func precompress(dir string, sums bool, log io.Writer) error {
 	return nil
 }
 
+// brotliQuality is the level precompress writes at: brotli's best, since a site is built once
+// and downloaded many times. Tests lower it: what they check (the sibling decodes to the file's
+// bytes, the server's choice) does not depend on the level, and the best level costs a minute
+// of CPU per build.
+var brotliQuality = brotli.BestCompression
+
 // brotliFile writes name's brotli sibling name.br through a temporary file, so a server never
 // reads half of one, and with sum the SHA-256 of name's bytes as name.br.sha256.
 func brotliFile(name string, sum bool) error {
@@ -162,7 +168,7 @@ func brotliFile(name string, sum bool) error {
 		return err
 	}
 	var buf bytes.Buffer
-	w := brotli.NewWriterOptions(&buf, brotli.WriterOptions{Quality: brotli.BestCompression, LGWin: 24})
+	w := brotli.NewWriterOptions(&buf, brotli.WriterOptions{Quality: brotliQuality, LGWin: 24})
 	if _, err := w.Write(raw); err != nil {
 		return err
 	}

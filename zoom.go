@@ -1,3 +1,5 @@
+//go:build !js
+
 package main
 
 // zoomScript lets a reader zoom the page. go-app v9.8.0 writes a viewport meta tag with
