@@ -31,6 +31,20 @@ var buildOnce = struct {
 	err  error
 }{}
 
+// playgroundServer is the start of most browser tests: skipped with -short, the wasm built, the
+// playground served on 127.0.0.1 until the test ends.
+func playgroundServer(t *testing.T) *httptest.Server {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the wasm and starts a browser")
+	}
+	buildWeb(t)
+	registerRoutes()
+	srv := httptest.NewServer(newHandler())
+	t.Cleanup(srv.Close)
+	return srv
+}
+
 // buildWeb builds web/app.wasm, web/trainer.wasm and copies wasm_exec.js, as `make build` does.
 func buildWeb(t *testing.T) {
 	t.Helper()

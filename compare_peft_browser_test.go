@@ -3,7 +3,6 @@
 package main
 
 import (
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -16,13 +15,7 @@ import (
 // run in the browser's workers and fill the table: LoRA+ and PiSSA train LoRA's tensors (the
 // same count), prompt tuning 8 soft tokens of 64 numbers. In Chinese the rows have no English.
 func TestCompareNewMethods(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the wasm and starts a browser")
-	}
-	buildWeb(t)
-	registerRoutes()
-	srv := httptest.NewServer(newHandler())
-	t.Cleanup(srv.Close)
+	srv := playgroundServer(t)
 	ctx := newBrowser(t, 5*time.Minute)
 	openApp(t, ctx, srv.URL+"/")
 	click(t, ctx, "#nav-compare")

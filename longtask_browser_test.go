@@ -5,7 +5,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"slices"
 	"strings"
@@ -110,13 +109,7 @@ func describeTasks(tasks []longTask) string {
 // cheap) fails it with PRETUNE_LONGTASK_BUDGET=1, for a quiet machine: a long task is wall time,
 // which a machine shared with other jobs stretches.
 func TestPageStaysResponsive(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the wasm and starts a browser")
-	}
-	buildWeb(t)
-	registerRoutes()
-	srv := httptest.NewServer(newHandler())
-	t.Cleanup(srv.Close)
+	srv := playgroundServer(t)
 	ctx := newBrowser(t, 6*time.Minute)
 	(&requestLog{}).listen(t, ctx)
 	watchPage(t, ctx)

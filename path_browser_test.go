@@ -5,7 +5,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -85,13 +84,7 @@ func compareDone(t *testing.T, ctx context.Context, timeout time.Duration) {
 // answer behind a click. The progress survives a
 // reload, the Chinese path has no English left, and no request leaves the origin.
 func TestPath(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the wasm and starts a browser")
-	}
-	buildWeb(t)
-	registerRoutes()
-	srv := httptest.NewServer(newHandler())
-	t.Cleanup(srv.Close)
+	srv := playgroundServer(t)
 	origin := srv.URL
 	ctx := newBrowser(t, 12*time.Minute)
 	var reqs requestLog

@@ -5,7 +5,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -26,13 +25,7 @@ import (
 // saved and loads back onto the base with IA3's answers; the Chinese page names every new method
 // in Chinese.
 func TestPEFTMethodsInTheBrowser(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the wasm and starts a browser")
-	}
-	buildWeb(t)
-	registerRoutes()
-	srv := httptest.NewServer(newHandler())
-	t.Cleanup(srv.Close)
+	srv := playgroundServer(t)
 	ctx := newBrowser(t, 6*time.Minute)
 	downloads := t.TempDir()
 	_, err := chromedp.Run(ctx, chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {

@@ -3,7 +3,6 @@
 package main
 
 import (
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -15,13 +14,7 @@ import (
 // steps the worker reports each second). Then a long preset (en-base, 20,000 steps) asks before
 // starting, with its estimate, and Cancel starts nothing.
 func TestProgressEverySecond(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the wasm and starts a browser")
-	}
-	buildWeb(t)
-	registerRoutes()
-	srv := httptest.NewServer(newHandler())
-	t.Cleanup(srv.Close)
+	srv := playgroundServer(t)
 	ctx := newBrowser(t, 3*time.Minute)
 
 	openApp(t, ctx, srv.URL+"/")

@@ -4,7 +4,6 @@ package main
 
 import (
 	"fmt"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -35,13 +34,7 @@ const chartTextPx = `(() => {
 // and hides the setup; printing puts each path step on its own page with ruled answer space.
 // No request leaves the origin.
 func TestTeacherLink(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the wasm and starts a browser")
-	}
-	buildWeb(t)
-	registerRoutes()
-	srv := httptest.NewServer(newHandler())
-	t.Cleanup(srv.Close)
+	srv := playgroundServer(t)
 	origin := srv.URL
 	ctx := newBrowser(t, 5*time.Minute)
 	var reqs requestLog
