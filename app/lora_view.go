@@ -13,6 +13,7 @@ import (
 	"pretune/core/compare"
 	"pretune/core/job"
 	"pretune/core/protocol"
+	"pretune/core/runspec"
 	"pretune/core/task"
 )
 
@@ -352,7 +353,7 @@ func (c *Compare) renderLoRAPanel(p loraPanel) app.UI {
 				return app.Option().Class("data").Value(targets[i]).Selected(targets[i] == u.Target).Text(targets[i])
 			})),
 		),
-		app.Div().ID(id+"-map-box").Body(app.Raw(keptHeatmap(id+"-map", l, u))),
+		app.Div().ID(id+"-map-box").Body(app.Raw(c.heatmapLater(id+"-map", l, u))),
 		blocks,
 		save,
 	)
@@ -399,6 +400,11 @@ func adapterErrText(l Lang, code string) string {
 func (c *comparison) taskKind() string {
 	if c.Spec.Task == nil {
 		return ""
+	}
+	// A built-in task's kind without copying the task (the LoRA view asks at every redraw).
+	if r := *c.Spec.Task; r.ID != runspec.UserTask && r.Kind == "" && r.Text == "" && r.Name == "" {
+		_, kind, _ := builtinLangKind(r.ID)
+		return kind
 	}
 	t, err := c.Spec.Task.Resolve()
 	if err != nil {
