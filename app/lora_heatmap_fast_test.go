@@ -76,3 +76,19 @@ func TestHeatmapShell(t *testing.T) {
 	require.Equal(t, "<svg></svg>", shell)
 	require.Empty(t, chunks)
 }
+
+// TestHeatGrid: heatGrid is deltaCells's grid for every shape up to 200×200 and a few beyond.
+func TestHeatGrid(t *testing.T) {
+	check := func(rows, cols int) {
+		_, nr, nc := deltaCells(core.LoRAUpdate{Rows: rows, Cols: cols}, heatMaxSide)
+		gr, gc := heatGrid(rows, cols, heatMaxSide)
+		require.Equal(t, [2]int{nr, nc}, [2]int{gr, gc}, "%d×%d", rows, cols)
+	}
+	for rows := 0; rows <= 200; rows++ {
+		for cols := 0; cols <= 200; cols += 7 {
+			check(rows, cols)
+		}
+	}
+	check(1024, 4096)
+	check(-1, 5)
+}

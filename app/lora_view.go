@@ -156,6 +156,17 @@ func deltaCells(u core.LoRAUpdate, maxSide int) (cells []heatCell, nr, nc int) {
 	return cells, nr, nc
 }
 
+// heatGrid is deltaCells's nr and nc without the cells: the panel asks at every redraw whether
+// the heatmap shows blocks, and averaging four thousand weights each time for that showed in
+// the comparison's profile.
+func heatGrid(rows, cols, maxSide int) (nr, nc int) {
+	if rows < 1 || cols < 1 {
+		return 0, 0
+	}
+	gr, gc := (rows+maxSide-1)/maxSide, (cols+maxSide-1)/maxSide
+	return (rows + gr - 1) / gr, (cols + gc - 1) / gc
+}
+
 // divRGB maps v on a scale of ±m to a diverging colour: white at 0, deeper blue the more
 // negative, deeper red the more positive, every channel falling as |v| grows, so a darker cell
 // always means a larger change. Values beyond ±m take the ends; m of 0 (no change) is white.
@@ -331,7 +342,7 @@ func (c *Compare) renderLoRAPanel(p loraPanel) app.UI {
 		)
 	}
 	var blocks app.UI
-	if _, nr, nc := deltaCells(u, heatMaxSide); nr < u.Rows || nc < u.Cols {
+	if nr, nc := heatGrid(u.Rows, u.Cols, heatMaxSide); nr < u.Rows || nc < u.Cols {
 		blocks = app.P().Class("hint").Text(l.T("lora.blocks", (u.Rows+nr-1)/nr, (u.Cols+nc-1)/nc))
 	}
 	return app.Div().ID(id).Class("lora-panel").DataSet("method", p.Name).Body(
