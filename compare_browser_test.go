@@ -300,13 +300,18 @@ func checkLoRAView(t *testing.T, ctx context.Context, downloads string) {
 	tiny, err := runspec.PresetByName("en-tiny")
 	require.NoError(t, err)
 	dim := tiny.Spec.Config.Dim
-	waitFor(t, ctx, `!!document.querySelector('#lora-1-map')`, 10*time.Second)
+	// The heatmap's cells are added a chunk a frame after its markup is mounted (heatmapLater):
+	// every one of them comes.
+	allCells := func(id string) string {
+		return fmt.Sprintf(`document.querySelectorAll('#%s rect.cell').length === %d`, id, dim*dim)
+	}
+	waitFor(t, ctx, allCells("lora-1-map"), 10*time.Second) // q_proj: Rows×Cols cells
 	require.False(t, eval[bool](t, ctx, `!!document.querySelector('#lora-0-map')`), "full fine-tuning has no LoRA view")
-	require.Equal(t, dim*dim, eval[int](t, ctx, `document.querySelectorAll('#lora-1-map rect.cell').length`), "q_proj: Rows×Cols cells")
 	require.Equal(t, strconv.Itoa(dim), eval[string](t, ctx, `document.querySelector('#lora-1-map').dataset.rows`))
 	choose(t, ctx, "#lora-1-layer", "1")
 	choose(t, ctx, "#lora-1-target", "v_proj")
 	waitFor(t, ctx, `document.querySelector('#lora-1-map').dataset.target === 'v_proj' && document.querySelector('#lora-1-map').dataset.layer === '1'`, 5*time.Second)
+	waitFor(t, ctx, allCells("lora-1-map"), 5*time.Second)
 	drawn := eval[[]float64](t, ctx, `[...document.querySelectorAll('#lora-1-map rect.cell')].map(r => parseFloat(r.dataset.v))`)
 	require.Len(t, drawn, dim*dim)
 	require.NotEmpty(t, text(t, ctx, "#lora-1-map rect.cell title"), "every cell has its tooltip")
@@ -370,7 +375,7 @@ func checkLoRAView(t *testing.T, ctx context.Context, downloads string) {
 	require.Empty(t, text(t, ctx, "#cmp-adapter-error"))
 	require.Equal(t, on, answerColumn(t, ctx, "loaded"), "the loaded adapter answers as LoRA did")
 	require.Contains(t, text(t, ctx, `#cmp-answers th[data-method="loaded"]`), "lora-adapter.safetensors")
-	require.Equal(t, dim*dim, eval[int](t, ctx, `document.querySelectorAll('#lora-loaded-map rect.cell').length`))
+	waitFor(t, ctx, allCells("lora-loaded-map"), 10*time.Second)
 
 	// A damaged file, then another model's adapter: each refused with why, nothing shown.
 	load("cut.safetensors", file[:len(file)-9])

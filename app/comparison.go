@@ -54,6 +54,8 @@ type comparison struct {
 	Loaded *loadedAdapter
 	// clock is the time the lanes' pace is measured with (time.Now when nil); tests fake it.
 	clock func() time.Time
+	// expected is expectedAnswers of the spec's task, kept from the first redraw with answers.
+	expected map[string]string
 }
 
 // now is the comparison's clock's time.
@@ -479,7 +481,10 @@ func (c *comparison) AnswerColumns() []answerColumn {
 
 // AnswerRows lists the fixed prompts with every model's answer, in the table's column order.
 func (c *comparison) AnswerRows() []answerRow {
-	return answerRows(c.AnswerColumns(), expectedAnswers(c.Spec.Task))
+	if c.expected == nil { // the task's answers, once: resolving a built-in task copies it whole
+		c.expected = expectedAnswers(c.Spec.Task)
+	}
+	return answerRows(c.AnswerColumns(), c.expected)
 }
 
 // answerRows lists the prompts any column's model answered (in the order first seen), each with

@@ -13,6 +13,7 @@ import (
 	"pretune/core/compare"
 	"pretune/core/job"
 	"pretune/core/protocol"
+	"pretune/core/runspec"
 	"pretune/core/task"
 )
 
@@ -153,6 +154,17 @@ func deltaCells(u core.LoRAUpdate, maxSide int) (cells []heatCell, nr, nc int) {
 		}
 	}
 	return cells, nr, nc
+}
+
+// heatGrid is deltaCells's nr and nc without the cells: the panel asks at every redraw whether
+// the heatmap shows blocks, and averaging four thousand weights each time for that showed in
+// the comparison's profile.
+func heatGrid(rows, cols, maxSide int) (nr, nc int) {
+	if rows < 1 || cols < 1 {
+		return 0, 0
+	}
+	gr, gc := (rows+maxSide-1)/maxSide, (cols+maxSide-1)/maxSide
+	return (rows + gr - 1) / gr, (cols + gc - 1) / gc
 }
 
 // divRGB maps v on a scale of ±m to a diverging colour: white at 0, deeper blue the more
@@ -330,7 +342,7 @@ func (c *Compare) renderLoRAPanel(p loraPanel) app.UI {
 		)
 	}
 	var blocks app.UI
-	if _, nr, nc := deltaCells(u, heatMaxSide); nr < u.Rows || nc < u.Cols {
+	if nr, nc := heatGrid(u.Rows, u.Cols, heatMaxSide); nr < u.Rows || nc < u.Cols {
 		blocks = app.P().Class("hint").Text(l.T("lora.blocks", (u.Rows+nr-1)/nr, (u.Cols+nc-1)/nc))
 	}
 	return app.Div().ID(id).Class("lora-panel").DataSet("method", p.Name).Body(
@@ -352,7 +364,7 @@ func (c *Compare) renderLoRAPanel(p loraPanel) app.UI {
 				return app.Option().Class("data").Value(targets[i]).Selected(targets[i] == u.Target).Text(targets[i])
 			})),
 		),
-		app.Div().ID(id+"-map-box").Body(app.Raw(keptHeatmap(id+"-map", l, u))),
+		app.Div().ID(id+"-map-box").Body(app.Raw(c.heatmapLater(id+"-map", l, u))),
 		blocks,
 		save,
 	)
@@ -399,6 +411,11 @@ func adapterErrText(l Lang, code string) string {
 func (c *comparison) taskKind() string {
 	if c.Spec.Task == nil {
 		return ""
+	}
+	// A built-in task's kind without copying the task (the LoRA view asks at every redraw).
+	if r := *c.Spec.Task; r.ID != runspec.UserTask && r.Kind == "" && r.Text == "" && r.Name == "" {
+		_, kind, _ := builtinLangKind(r.ID)
+		return kind
 	}
 	t, err := c.Spec.Task.Resolve()
 	if err != nil {

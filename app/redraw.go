@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"sync"
 	"time"
 
@@ -112,18 +113,162 @@ type heatmapKey struct {
 type heatmapEntry struct {
 	key  heatmapKey
 	html string
+	// shell is html with its cells taken out (its cells group empty), chunks the cells'
+	// markup, heatmapChunk cells each: what the page mounts and then adds frame by frame.
+	shell  string
+	chunks []string
 }
 
-// keptHeatmap is loraHeatmap(id, l, u), drawn again only when its key changes.
+// keptHeatmap is loraHeatmap(id, l, u) (drawn by loraHeatmapFast), drawn again only when its
+// key changes.
 func keptHeatmap(id string, l Lang, u core.LoRAUpdate) string {
+	return keptEntry(id, l, u).html
+}
+
+func keptEntry(id string, l Lang, u core.LoRAUpdate) heatmapEntry {
+	if e, ok := heatmapNow(id, l, u); ok {
+		return e
+	}
+	e := heatmapEntry{key: keyOf(l, u), html: loraHeatmapFast(id, l, u)}
+	e.shell, e.chunks = heatmapShell(e.html)
+	heatmaps.Store(id, e)
+	return e
+}
+
+func keyOf(l Lang, u core.LoRAUpdate) heatmapKey {
 	k := heatmapKey{lang: l, layer: u.Layer, rows: u.Rows, cols: u.Cols, target: u.Target, n: len(u.Delta)}
 	if len(u.Delta) > 0 {
 		k.delta = &u.Delta[0]
 	}
-	if e, ok := heatmaps.Load(id); ok && e.(heatmapEntry).key == k {
-		return e.(heatmapEntry).html
+	return k
+}
+
+// heatmapNow is the kept entry for id when it is u's in language l (ok true); otherwise the
+// entry last kept for id (empty for none) and ok false.
+func heatmapNow(id string, l Lang, u core.LoRAUpdate) (e heatmapEntry, ok bool) {
+	v, found := heatmaps.Load(id)
+	if !found {
+		return e, false
 	}
-	html := loraHeatmap(id, l, u)
-	heatmaps.Store(id, heatmapEntry{k, html})
-	return html
+	e = v.(heatmapEntry)
+	return e, e.key == keyOf(l, u)
+}
+
+// heatmapChunk is how many cells of a heatmap the page adds in one task (one a frame): a
+// 64×64 heatmap mounted whole was tens of milliseconds of parsing in one task, then over a
+// hundred of style and layout in the next.
+const heatmapChunk = 256
+
+// heatmapShell splits a heatmap's markup into the markup with an empty cells group and the
+// cells' markup in chunks of heatmapChunk cells (a title is escaped, so it holds no "<rect").
+func heatmapShell(html string) (shell string, chunks []string) {
+	const open, cell = `<g class="cells">`, `<rect class="cell"`
+	i := strings.Index(html, open)
+	if i < 0 {
+		return html, nil
+	}
+	i += len(open)
+	j := i + strings.Index(html[i:], `</g>`)
+	cells := html[i:j]
+	var starts []int
+	for at := 0; ; {
+		k := strings.Index(cells[at:], cell)
+		if k < 0 {
+			break
+		}
+		starts = append(starts, at+k)
+		at += k + len(cell)
+	}
+	for n := 0; n < len(starts); n += heatmapChunk {
+		end := len(cells)
+		if n+heatmapChunk < len(starts) {
+			end = starts[n+heatmapChunk]
+		}
+		chunks = append(chunks, cells[starts[n]:end])
+	}
+	return html[:i] + html[j:], chunks
+}
+
+// heatmapLater is the heatmap the page shows for a LoRA panel, in three steps that each take a
+// task of their own: the redraw that brings a LoRA method's result (or the learner's pick of
+// another layer) shows the heatmap shown before (nothing the first time); the new markup is
+// drawn in the next task, and mounted without its cells by the redraw in the one after; then
+// fillHeatmap adds the cells, heatmapChunk a frame. Whole, the result's row and answers, the markup of four
+// thousand titled cells, their parsing and their layout made one or two tasks of 70 to 150 ms.
+// Off the browser (the unit tests' renders) it is drawn whole at once.
+func (c *Compare) heatmapLater(id string, l Lang, u core.LoRAUpdate) string {
+	if c.ctx == nil || !app.IsClient {
+		return keptHeatmap(id, l, u)
+	}
+	e, ok := heatmapNow(id, l, u)
+	if !ok {
+		if c.heatPending == nil {
+			c.heatPending = map[string]bool{}
+		}
+		if !c.heatPending[id] {
+			c.heatPending[id] = true
+			// After, not Defer: a timer is a new task of the browser's; the redraw it causes
+			// renders the panel again, which finds the markup kept.
+			c.ctx.After(time.Millisecond, func(ctx app.Context) {
+				ctx.PreventUpdate() // the markup in this task, its redraw in the next
+				keptEntry(id, l, u)
+				ctx.After(time.Millisecond, func(app.Context) { delete(c.heatPending, id) })
+			})
+		}
+	}
+	if e.shell != "" {
+		c.fillHeatmap(id)
+	}
+	return e.shell
+}
+
+// fillHeatmap adds the kept entry's cells to the heatmap element id once it is mounted (after
+// this redraw), a chunk a frame, each in a task that redraws nothing. A fill marks its element
+// (a JS property, not an attribute): an element filled already is left alone, and a fill whose
+// element was replaced meanwhile (another layer, another language) starts again on the new one.
+func (c *Compare) fillHeatmap(id string) {
+	if c.heatFilling == nil {
+		c.heatFilling = map[string]bool{}
+	}
+	if c.heatFilling[id] {
+		return
+	}
+	c.heatFilling[id] = true
+	var step func(k, mark int)
+	step = func(k, mark int) {
+		wait := time.Millisecond // the first chunk just after this redraw, then one a frame
+		if k > 0 {
+			wait = 16 * time.Millisecond
+		}
+		c.ctx.After(wait, func(ctx app.Context) {
+			ctx.PreventUpdate()
+			el := app.Window().Get("document").Call("getElementById", id)
+			v, found := heatmaps.Load(id)
+			if !found || !el.Truthy() {
+				delete(c.heatFilling, id)
+				return
+			}
+			g := el.Call("querySelector", "g.cells")
+			fill := el.Get("pretuneFill")
+			if k == 0 || fill.Type() != app.TypeNumber || fill.Int() != mark {
+				if fill.Truthy() || !g.Truthy() || g.Get("childElementCount").Int() > 0 {
+					delete(c.heatFilling, id) // filled already (or not a heatmap of ours)
+					return
+				}
+				c.heatSerial++
+				k, mark = 0, c.heatSerial // a new element: fill it from its first cell
+				el.Set("pretuneFill", mark)
+			}
+			chunks := v.(heatmapEntry).chunks
+			if k < len(chunks) {
+				g.Call("insertAdjacentHTML", "beforeend", chunks[k])
+			}
+			if k+1 >= len(chunks) {
+				delete(c.heatFilling, id)
+				return
+			}
+			step(k+1, mark)
+		})
+	}
+	step(0, 0)
 }

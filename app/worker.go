@@ -2,11 +2,17 @@ package app
 
 import (
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/maxence-charriere/go-app/v9/pkg/app"
 
+	"pretune/core"
 	"pretune/core/protocol"
 )
 
@@ -82,20 +88,50 @@ func adoptEarlyWorker(script string) (app.Value, []app.Value) {
 }
 
 // bigMessage is the length (in bytes of JSON) from which decodeMessage lifts a message's data
-// out with the browser's decoders: a snapshot or a saved model, hundreds of kilobytes of base64.
+// out with the browser's decoders: a snapshot or a saved model, hundreds of kilobytes of base64,
+// or a LoRA method's result, tens of thousands of numbers in its updates.
 const bigMessage = 16 << 10
 
-// isBig is a JS function (s, n): whether the string s is at least n long and carries "data";
-// made at the first message (only the UI goroutine calls decodeMessage).
-var isBig app.Value
+// isBig and liftBig are JS functions made at the first message (only the UI goroutine calls
+// decodeMessage). isBig (s, n): whether the string s is at least n long and carries "data" or
+// LoRA updates. liftBig (s): s parsed by JSON.parse, with its base64 "data" and every update's
+// "delta" taken out: {rest: the other fields as JSON, data: the base64 string or undefined,
+// deltas: the deltas one after another as float32 bytes (a Uint8Array) or undefined, lens: each
+// delta's length, comma-separated}. Float32Array rounds each number as Go's float32 parse does
+// (the worker wrote float32s in their shortest form, which a float64 then float32 round trips).
+var isBig, liftBig app.Value
+
+const liftBigJS = `const o = JSON.parse(s);
+const out = {rest: '', data: undefined, deltas: undefined, lens: ''};
+if (typeof o.data === 'string') { out.data = o.data; delete o.data; }
+const ups = o.event && o.event.lora_updates;
+if (Array.isArray(ups) && ups.length > 0) {
+	let n = 0;
+	for (const u of ups) n += Array.isArray(u.delta) ? u.delta.length : 0;
+	const f = new Float32Array(n), lens = [];
+	let at = 0;
+	for (const u of ups) {
+		const d = Array.isArray(u.delta) ? u.delta : [];
+		f.set(d, at);
+		at += d.length;
+		lens.push(d.length);
+		delete u.delta;
+	}
+	out.deltas = new Uint8Array(f.buffer);
+	out.lens = lens.join(',');
+}
+out.rest = JSON.stringify(o);
+return out;`
 
 // decodeMessage reads one worker message (a JSON string). Go's encoding/json and base64 under
 // wasm run on the page's only thread at a few tens of MB/s: a pretraining's snapshot (the model
-// and optimizer state, base64 in "data") held the page for over 50 ms. For a big message the
-// browser's own JSON.parse and Uint8Array.fromBase64 (native, a millisecond) take the data out,
-// and Go decodes the small rest and copies the bytes in one call. Where the browser lacks
-// fromBase64 (before Chromium 140, Firefox 133, Safari 18.2), Go decodes the base64 alone, which
-// still skips encoding/json's scans of it.
+// and optimizer state, base64 in "data") held the page for over 50 ms, and so did a LoRA
+// method's result (its updates, eight 64×64 matrices of numbers for en-lesson, parsed one
+// number at a time). For a big message the browser's own JSON.parse, Uint8Array.fromBase64 and
+// Float32Array (native, a few milliseconds) take the data and the numbers out, and Go decodes
+// the small rest and copies the bytes in one call each. Where the browser lacks fromBase64
+// (before Chromium 140, Firefox 133, Safari 18.2), Go decodes the base64 alone, which still
+// skips encoding/json's scans of it.
 func decodeMessage(data app.Value) (protocol.Message, error) {
 	var m protocol.Message
 	// The length and the search run on the JS string: copying a big one into Go alone (UTF-16
@@ -103,17 +139,24 @@ func decodeMessage(data app.Value) (protocol.Message, error) {
 	// (A string is a primitive: syscall/js's Get, Call and Length refuse it, so a JS function
 	// made once asks.)
 	if isBig == nil {
-		isBig = app.Window().Get("Function").New("s", "n", `return s.length >= n && s.includes('"data":"')`)
+		isBig = app.Window().Get("Function").New("s", "n", `return s.length >= n && (s.includes('"data":"') || s.includes('"lora_updates":['))`)
+		liftBig = app.Window().Get("Function").New("s", liftBigJS)
 	}
 	if !isBig.Call("call", nil, data, bigMessage).Bool() { // Call, not Invoke: only Call unwraps app.Values
 		return m, json.Unmarshal([]byte(data.String()), &m)
 	}
-	jsJSON := app.Window().Get("JSON")
-	obj := jsJSON.Call("parse", data)
-	b64 := obj.Get("data")
-	obj.Delete("data")
-	if err := json.Unmarshal([]byte(jsJSON.Call("stringify", obj).String()), &m); err != nil {
+	parts := liftBig.Call("call", nil, data)
+	if err := json.Unmarshal([]byte(parts.Get("rest").String()), &m); err != nil {
 		return m, err
+	}
+	if d := parts.Get("deltas"); d.Truthy() && m.Event != nil {
+		if err := setDeltas(m.Event.LoRAUpdates, d, parts.Get("lens").String()); err != nil {
+			return m, err
+		}
+	}
+	b64 := parts.Get("data")
+	if b64.Type() != app.TypeString {
+		return m, nil
 	}
 	if u8 := app.Window().Get("Uint8Array"); u8.Get("fromBase64").Truthy() {
 		arr := u8.Call("fromBase64", b64)
@@ -124,6 +167,37 @@ func decodeMessage(data app.Value) (protocol.Message, error) {
 	raw, err := base64.StdEncoding.DecodeString(b64.String())
 	m.Data = raw
 	return m, err
+}
+
+// setDeltas gives each update its delta from liftBig's: raw, the deltas' float32 bytes one
+// after another (little-endian, as wasm and every browser store them), and lens, their lengths.
+func setDeltas(us []core.LoRAUpdate, raw app.Value, lens string) error {
+	ns := strings.Split(lens, ",")
+	if len(ns) != len(us) {
+		return fmt.Errorf("%d LoRA updates but %d deltas", len(us), len(ns))
+	}
+	b := make([]byte, raw.Get("length").Int())
+	app.CopyBytesToGo(b, raw)
+	all := deltasFromBytes(b)
+	for i, s := range ns {
+		n, err := strconv.Atoi(s)
+		if err != nil || n > len(all) {
+			return fmt.Errorf("LoRA update %d: bad delta length %q", i, s)
+		}
+		if n > 0 {
+			us[i].Delta, all = all[:n:n], all[n:]
+		}
+	}
+	return nil
+}
+
+// deltasFromBytes reads little-endian float32s.
+func deltasFromBytes(b []byte) []float32 {
+	out := make([]float32, len(b)/4)
+	for i := range out {
+		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return out
 }
 
 // encodeRequest is r as the JSON string the worker reads. A request carrying a model (a base

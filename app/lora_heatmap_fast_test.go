@@ -1,0 +1,94 @@
+package app
+
+import (
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"pretune/core"
+)
+
+// TestLoRAHeatmapFast: the fast heatmap is the plain one byte for byte, in both languages, for
+// an update drawn weight by weight, one drawn in blocks (the mean tooltips), one of zeros, a short
+// Delta, extreme and tiny values, and an update with no cells.
+func TestLoRAHeatmapFast(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	tests := []struct {
+		name string
+		u    core.LoRAUpdate
+	}{
+		{"64x64 random", update(1, "v_proj", 64, 64, func(i, j int) float32 { return float32(r.NormFloat64() * 1e-3) })},
+		{"blocks 256x64", update(0, "fc_in", 256, 64, func(i, j int) float32 { return float32(i-j) * 1e-4 })},
+		{"odd blocks 130x7", update(2, "o_proj", 130, 7, func(i, j int) float32 { return float32(r.Float64() - 0.5) })},
+		{"zeros", update(0, "q_proj", 2, 2, func(i, j int) float32 { return 0 })},
+		{"extremes", update(0, "k_proj", 3, 3, func(i, j int) float32 {
+			return []float32{math.MaxFloat32, -math.MaxFloat32, math.SmallestNonzeroFloat32, -1e-30, 1, -1, 0.1, 123456.7, -0}[i*3+j]
+		})},
+		{"short delta", core.LoRAUpdate{Layer: 0, Target: "q_proj", Rows: 4, Cols: 4, Delta: []float32{1, -2, 3}}},
+		{"no cells", core.LoRAUpdate{Layer: 0, Target: "q_proj"}},
+	}
+	for _, tt := range tests {
+		for _, l := range []Lang{EN, ZH} {
+			t.Run(tt.name+"/"+string(l), func(t *testing.T) {
+				require.Equal(t, loraHeatmap("m", l, tt.u), loraHeatmapFast("m", l, tt.u))
+			})
+		}
+	}
+}
+
+// BenchmarkLoRAHeatmap: a 64×64 update (en-lesson's LoRA), the plain way and the fast one.
+func BenchmarkLoRAHeatmap(b *testing.B) {
+	u := update(1, "v_proj", 64, 64, func(i, j int) float32 { return float32(i*64+j) * 1e-5 })
+	b.Run("plain", func(b *testing.B) {
+		for b.Loop() {
+			loraHeatmap("m", EN, u)
+		}
+	})
+	b.Run("fast", func(b *testing.B) {
+		for b.Loop() {
+			loraHeatmapFast("m", EN, u)
+		}
+	})
+}
+
+// TestHeatmapShell: the shell and its chunks put back together are the heatmap; every chunk but
+// the last holds heatmapChunk cells; markup without cells is its own shell.
+func TestHeatmapShell(t *testing.T) {
+	for _, side := range []int{1, 7, 64} {
+		html := loraHeatmapFast("m", ZH, update(0, "q_proj", side, side, func(i, j int) float32 { return float32(i - j) }))
+		shell, chunks := heatmapShell(html)
+		require.Equal(t, html, strings.Replace(shell, `<g class="cells">`, `<g class="cells">`+strings.Join(chunks, ""), 1), "side %d", side)
+		require.Len(t, chunks, (side*side+heatmapChunk-1)/heatmapChunk)
+		for i, ch := range chunks {
+			n := strings.Count(ch, `<rect class="cell"`)
+			if i < len(chunks)-1 {
+				require.Equal(t, heatmapChunk, n)
+			} else {
+				require.Equal(t, side*side-i*heatmapChunk, n)
+			}
+		}
+		require.NotContains(t, shell, `<rect class="cell"`)
+	}
+	shell, chunks := heatmapShell("<svg></svg>")
+	require.Equal(t, "<svg></svg>", shell)
+	require.Empty(t, chunks)
+}
+
+// TestHeatGrid: heatGrid is deltaCells's grid for every shape up to 200×200 and a few beyond.
+func TestHeatGrid(t *testing.T) {
+	check := func(rows, cols int) {
+		_, nr, nc := deltaCells(core.LoRAUpdate{Rows: rows, Cols: cols}, heatMaxSide)
+		gr, gc := heatGrid(rows, cols, heatMaxSide)
+		require.Equal(t, [2]int{nr, nc}, [2]int{gr, gc}, "%d×%d", rows, cols)
+	}
+	for rows := 0; rows <= 200; rows++ {
+		for cols := 0; cols <= 200; cols += 7 {
+			check(rows, cols)
+		}
+	}
+	check(1024, 4096)
+	check(-1, 5)
+}
