@@ -248,15 +248,7 @@ func loraHeatmap(id string, l Lang, u core.LoRAUpdate) string {
 	}
 
 	b.WriteString(`<g class="cells">`)
-	for k, c := range cells {
-		where := rowSpan(l, c.R0, c.R1) + ", " + colSpan(l, c.C0, c.C1)
-		tip := l.T("lora.cell", where, fmtDelta(c.V))
-		if c.R1-c.R0 > 1 || c.C1-c.C0 > 1 {
-			tip = l.T("lora.cell_mean", where, fmtDelta(c.V))
-		}
-		fmt.Fprintf(&b, `<rect class="cell" x="%d" y="%d" width="%d" height="%d" fill="%s" data-v="%g"><title>%s</title></rect>`,
-			heatPadL+(k%nc)*cs, heatPadT+(k/nc)*cs, cs, cs, divColour(c.V, m), float32(c.V), html.EscapeString(tip))
-	}
+	writeHeatCells(&b, l, cells, nc, cs, m)
 	b.WriteString(`</g>`)
 	fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="#5b6475"/>`, heatPadL, heatPadT, gw, gh)
 

@@ -119,8 +119,7 @@ type heatmapEntry struct {
 	chunks []string
 }
 
-// keptHeatmap is loraHeatmap(id, l, u) (drawn by loraHeatmapFast), drawn again only when its
-// key changes.
+// keptHeatmap is loraHeatmap(id, l, u), drawn again only when its key changes.
 func keptHeatmap(id string, l Lang, u core.LoRAUpdate) string {
 	return keptEntry(id, l, u).html
 }
@@ -129,7 +128,7 @@ func keptEntry(id string, l Lang, u core.LoRAUpdate) heatmapEntry {
 	if e, ok := heatmapNow(id, l, u); ok {
 		return e
 	}
-	e := heatmapEntry{key: keyOf(l, u), html: loraHeatmapFast(id, l, u)}
+	e := heatmapEntry{key: keyOf(l, u), html: loraHeatmap(id, l, u)}
 	e.shell, e.chunks = heatmapShell(e.html)
 	heatmaps.Store(id, e)
 	return e
