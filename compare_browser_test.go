@@ -334,14 +334,7 @@ func checkLoRAView(t *testing.T, ctx context.Context, downloads string) {
 	waitFor(t, ctx, `!document.querySelector('#lora-1-save').disabled`, 30*time.Second)
 	click(t, ctx, "#lora-1-save")
 	file := downloaded(t, downloads, "lora-adapter.safetensors")
-	c, err := tiny.Spec.Resolve()
-	require.NoError(t, err)
-	tk, err := core.PretrainTokenizer(c)
-	require.NoError(t, err)
-	cfg := tiny.Spec.Config
-	cfg.Vocab = tk.VocabSize()
-	m, err := core.NewModel(ops.NewCPU(), cfg)
-	require.NoError(t, err)
+	m := freshCPUModel(t, tiny.Spec)
 	require.NoError(t, m.ImportLoRA(bytes.NewReader(file)))
 	lcfg, ok := m.LoRA()
 	require.True(t, ok)
@@ -382,7 +375,7 @@ func checkLoRAView(t *testing.T, ctx context.Context, downloads string) {
 	waitFor(t, ctx, `!!document.querySelector('#cmp-adapter-error')`, 2*time.Minute)
 	require.Contains(t, text(t, ctx, "#cmp-adapter-error"), "damaged or cut short")
 	require.Zero(t, eval[int](t, ctx, `document.querySelectorAll('#cmp-answers td[data-method="loaded"]').length`))
-	wide := cfg
+	wide := m.Cfg
 	wide.Dim *= 2
 	other, err := core.NewModel(ops.NewCPU(), wide)
 	require.NoError(t, err)
@@ -431,4 +424,19 @@ func percent(t *testing.T, s string) float64 {
 	require.NoError(t, err, "a percentage: %q", s)
 	require.True(t, strings.HasSuffix(s, "%"), "a percentage: %q", s)
 	return v
+}
+
+// freshCPUModel is a new, untrained model of spec's shape and tokenizer on the CPU device: what
+// an adapter file the page saved is loaded onto to read it back.
+func freshCPUModel(t *testing.T, spec runspec.Spec) *core.Model {
+	t.Helper()
+	c, err := spec.Resolve()
+	require.NoError(t, err)
+	tk, err := core.PretrainTokenizer(c)
+	require.NoError(t, err)
+	cfg := spec.Config
+	cfg.Vocab = tk.VocabSize()
+	m, err := core.NewModel(ops.NewCPU(), cfg)
+	require.NoError(t, err)
+	return m
 }

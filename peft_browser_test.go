@@ -14,8 +14,6 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
-	"pretune/core"
-	"pretune/core/ops"
 	"pretune/core/runspec"
 )
 
@@ -78,14 +76,7 @@ func TestPEFTMethodsInTheBrowser(t *testing.T) {
 	waitFor(t, ctx, `!!document.querySelector('#lora-1-save') && !document.querySelector('#lora-1-save').disabled`, 30*time.Second)
 	click(t, ctx, "#lora-1-save")
 	file := downloaded(t, downloads, "ia3-adapter.safetensors")
-	c, err := tiny.Spec.Resolve()
-	require.NoError(t, err)
-	tk, err := core.PretrainTokenizer(c)
-	require.NoError(t, err)
-	cfg := tiny.Spec.Config
-	cfg.Vocab = tk.VocabSize()
-	m, err := core.NewModel(ops.NewCPU(), cfg)
-	require.NoError(t, err)
+	m := freshCPUModel(t, tiny.Spec)
 	require.NoError(t, m.ImportIA3(bytes.NewReader(file)))
 	path := filepath.Join(t.TempDir(), "ia3-adapter.safetensors")
 	require.NoError(t, os.WriteFile(path, file, 0o644))

@@ -68,16 +68,7 @@ func TestFineTuneMethodsLearn(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			m := smallModel(t, tk, 150, c.lr)
 			require.NoError(t, c.attach(m))
-			ft, err := NewFineTuner(m, tk, tt, FineTuneOptions{})
-			require.NoError(t, err)
-			before, err := ft.Evaluate()
-			require.NoError(t, err)
-			for !ft.Done() {
-				_, err := ft.Step()
-				require.NoError(t, err)
-			}
-			after, err := ft.Evaluate()
-			require.NoError(t, err)
+			ft, before, after := fineTuneWhole(t, m, tk, tt)
 			require.Less(t, after, before*c.drop, "held-out task loss %.3f -> %.3f", before, after)
 			acc, err := ft.Accuracy()
 			require.NoError(t, err)
@@ -162,4 +153,21 @@ func TestFrozenBodyHeadKeepsBase(t *testing.T) {
 	require.Equal(t, base, logitsOf(t, m, in))
 	_, err = m.GreedyBatch(nil, []string{"a"}, 1, "")
 	require.Error(t, err)
+}
+
+// fineTuneWhole fine-tunes m on tt for all its steps and returns the tuner with the held-out
+// task loss before and after.
+func fineTuneWhole(t *testing.T, m *Model, tk *Tokenizer, tt *task.Task) (ft *FineTuner, before, after float64) {
+	t.Helper()
+	ft, err := NewFineTuner(m, tk, tt, FineTuneOptions{})
+	require.NoError(t, err)
+	before, err = ft.Evaluate()
+	require.NoError(t, err)
+	for !ft.Done() {
+		_, err := ft.Step()
+		require.NoError(t, err)
+	}
+	after, err = ft.Evaluate()
+	require.NoError(t, err)
+	return ft, before, after
 }

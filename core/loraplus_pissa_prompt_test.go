@@ -424,16 +424,7 @@ func TestNewMethodsLearn(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			m := smallModel(t, tk, 40, c.lr)
 			require.NoError(t, c.attach(m))
-			ft, err := NewFineTuner(m, tk, tt, FineTuneOptions{})
-			require.NoError(t, err)
-			before, err := ft.Evaluate()
-			require.NoError(t, err)
-			for !ft.Done() {
-				_, err := ft.Step()
-				require.NoError(t, err)
-			}
-			after, err := ft.Evaluate()
-			require.NoError(t, err)
+			ft, before, after := fineTuneWhole(t, m, tk, tt)
 			require.Less(t, after, before*c.drop, "held-out task loss %.3f -> %.3f", before, after)
 			answers, err := ft.Answers([]string{tt.ValPairs[0].Prompt})
 			require.NoError(t, err)

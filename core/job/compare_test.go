@@ -212,17 +212,7 @@ func TestLessonPresetsAreTheDefaultLesson(t *testing.T) {
 // file, answers as that method did and reports its updates; a comparison's task is needed.
 func TestLoadAdapter(t *testing.T) {
 	spec := tinyComparison(t)
-	pre, err := Run(context.Background(), spec.Pretraining(), ops.NewCPU(), Options{})
-	require.NoError(t, err)
-	var buf bytes.Buffer
-	require.NoError(t, SaveBase(&buf, spec.Pretraining(), pre))
-	load := func() *checkpoint.Checkpoint {
-		ck, err := checkpoint.Load(bytes.NewReader(buf.Bytes()), ops.NewCPU())
-		require.NoError(t, err)
-		return ck
-	}
-	res, err := Run(context.Background(), spec, ops.NewCPU(), Options{Base: load()})
-	require.NoError(t, err)
+	res, load := compareFromSavedBase(t, spec)
 	lora := res.Compare[2]
 	require.Equal(t, compare.LoRA, lora.Kind)
 	file, err := compare.AdapterOf(res.Compare, "")
@@ -284,4 +274,22 @@ func TestMaskedBaseComparesWithAHead(t *testing.T) {
 		require.Regexp(t, `^cpu:[0-9a-f]{12}$`, r.Fingerprint)
 	}
 	require.Zero(t, res.Compare[1].Forgetting, "a frozen body keeps the masked LM exactly")
+}
+
+// compareFromSavedBase pretrains spec's base, saves it as the page keeps a base, and runs the
+// comparison from it; load reads that saved base again, for an adapter to be loaded onto.
+func compareFromSavedBase(t *testing.T, spec runspec.Spec) (res *Result, load func() *checkpoint.Checkpoint) {
+	t.Helper()
+	pre, err := Run(context.Background(), spec.Pretraining(), ops.NewCPU(), Options{})
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	require.NoError(t, SaveBase(&buf, spec.Pretraining(), pre))
+	load = func() *checkpoint.Checkpoint {
+		ck, err := checkpoint.Load(bytes.NewReader(buf.Bytes()), ops.NewCPU())
+		require.NoError(t, err)
+		return ck
+	}
+	res, err = Run(context.Background(), spec, ops.NewCPU(), Options{Base: load()})
+	require.NoError(t, err)
+	return res, load
 }

@@ -1,15 +1,11 @@
 package job
 
 import (
-	"bytes"
-	"context"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
-	"pretune/core/checkpoint"
 	"pretune/core/compare"
-	"pretune/core/ops"
 	"pretune/core/runspec"
 )
 
@@ -21,17 +17,7 @@ func TestLoadDoRAAndIA3Adapters(t *testing.T) {
 	spec := tinyComparison(t)
 	spec.FineTune = &runspec.FineTune{Steps: 6, Warmup: 1, EvalEvery: 3}
 	spec.Methods = []compare.Method{compare.Defaults(compare.DoRA).Canonical(), compare.Defaults(compare.IA3)}
-	pre, err := Run(context.Background(), spec.Pretraining(), ops.NewCPU(), Options{})
-	require.NoError(t, err)
-	var buf bytes.Buffer
-	require.NoError(t, SaveBase(&buf, spec.Pretraining(), pre))
-	load := func() *checkpoint.Checkpoint {
-		ck, err := checkpoint.Load(bytes.NewReader(buf.Bytes()), ops.NewCPU())
-		require.NoError(t, err)
-		return ck
-	}
-	res, err := Run(context.Background(), spec, ops.NewCPU(), Options{Base: load()})
-	require.NoError(t, err)
+	res, load := compareFromSavedBase(t, spec)
 	require.Len(t, res.Compare, 3)
 	for _, r := range res.Compare[1:] {
 		t.Run(r.Kind, func(t *testing.T) {
@@ -49,6 +35,6 @@ func TestLoadDoRAAndIA3Adapters(t *testing.T) {
 			}
 		})
 	}
-	_, err = compare.AdapterOf(res.Compare, "")
+	_, err := compare.AdapterOf(res.Compare, "")
 	require.ErrorContains(t, err, "2 LoRA methods", "two files to choose from: the caller must name one")
 }
