@@ -344,13 +344,14 @@ func builtinTaskHash(t *testing.T, id string) string {
 	return tk.Hash()
 }
 
-// TestMethodKindVersions (#17, peft-b): a comparison naming LoRA+, PiSSA or prompt tuning is
-// written as version 6 whatever else it carries, one of the first kinds only keeps its version,
-// and a lower version naming a new kind, or a version 6 naming none, is refused.
+// TestMethodKindVersions (#17): a comparison naming any of #17's kinds is written as version 6
+// whatever else it carries, one of the first kinds only keeps its version, a lower version
+// naming a new kind, or a version 6 naming none, is refused, and a sharded base under a new
+// kind is version 7.
 func TestMethodKindVersions(t *testing.T) {
 	lesson, err := PresetByName("en-lesson")
 	require.NoError(t, err)
-	for _, kind := range []string{compare.LoRAPlus, compare.PiSSA, compare.Prompt} {
+	for _, kind := range []string{compare.DoRA, compare.IA3, compare.BitFit, compare.LNTuning, compare.LoRAPlus, compare.PiSSA, compare.Prompt} {
 		s := lesson.Spec
 		s.Methods = append(slices.Clone(s.Methods), compare.Defaults(kind).Canonical())
 		code, err := Encode(s)
@@ -366,4 +367,16 @@ func TestMethodKindVersions(t *testing.T) {
 	s := lesson.Spec
 	s.Version = VersionMethods
 	require.ErrorContains(t, s.Validate(), "names a method kind added in version 6")
+
+	// A sharded base under a new kind takes the newer of the two versions, 7, and reads back.
+	both := lesson.Spec
+	both.Config.Shards = 2
+	both.Methods = []compare.Method{compare.Defaults(compare.DoRA).Canonical()}
+	code, err = Encode(both)
+	require.NoError(t, err)
+	require.Equal(t, byte('7'), code[0])
+	back, err := Decode(code)
+	require.NoError(t, err)
+	both.Version = VersionShards
+	require.Equal(t, both, back)
 }
