@@ -733,6 +733,9 @@ var en = map[string]string{
 	"long.cancel":       "Cancel",
 	"long.measuring":    "measuring this device's speed before starting…",
 	"dur.s_exact":       "%d s",
+
+	// a sharded run on several workers never measured here: scaled from one worker's speed
+	"long.estimate_scaled": "About %s here (about %s ms a step on %d workers, estimated from one worker's %s ms measured on this device).",
 	// classroom polish: ui-layout
 	// A one-line explanation of every results column: the heading's title in the page, written
 	// after the heading in the CSV (csvHead).
@@ -1500,6 +1503,9 @@ var zh = map[string]string{
 	"long.cancel":       "取消",
 	"long.measuring":    "开始之前正在测量这台设备的速度…",
 	"dur.s_exact":       "%d 秒",
+
+	// a sharded run on several workers never measured here: scaled from one worker's speed
+	"long.estimate_scaled": "在这里大约需要 %s（每步约 %s 毫秒，用 %d 个工作线程；由在这台设备上测得的单个工作线程每步 %s 毫秒估算）。",
 	// classroom polish: ui-layout
 	"about.table.method":             "模型的训练方法；基础模型（或监督微调模型）是每种方法的起点",
 	"about.table.accuracy":           "模型完全答对的留出任务问题所占的比例",

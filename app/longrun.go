@@ -17,11 +17,70 @@ const askAbove = 2 * time.Minute
 const evalShare = 1.0 / 3
 
 // speedKey is the key under which this browser keeps the measured milliseconds per step of
-// spec's model shape on device (the page's device choice): the shape and batch decide a step's
-// cost, the schedule and seed do not.
+// spec's pretraining on device (the page's device choice) on one worker: what a calibration
+// (protocol.Calibrate, one worker) measures and what a comparison's pretraining (one worker)
+// runs at. See workersSpeedKey.
 func speedKey(spec runspec.Spec, device string) string {
+	return workersSpeedKey(spec, device, 1)
+}
+
+// workersSpeedKey is speedKey for a pretraining on workers workers (runWorkers's count): the
+// shape, the batch, the shard count and the workers decide a step's cost; the schedule and seed
+// do not. (Keys before the shards and workers were in them held sharded runs' speeds on any
+// number of workers under one name; they are no longer read, which costs one calibration.)
+func workersSpeedKey(spec runspec.Spec, device string, workers int) string {
 	c := spec.Config
-	return fmt.Sprintf("pretune.speed/%s/L%d-H%d-C%d-T%d-B%d", device, c.Layers, c.Heads, c.Dim, c.Context, c.Batch)
+	return fmt.Sprintf("pretune.speed/%s/L%d-H%d-C%d-T%d-B%d-S%d-W%d", device, c.Layers, c.Heads, c.Dim, c.Context, c.Batch,
+		max(c.Shards, 1), max(workers, 1))
+}
+
+// runWorkers is how many workers compute spec's pretraining steps on device when the page
+// offers it workers (the workers control): a sharded run on the CPU (or auto) device uses one
+// per shard at most (wasm/worker/shards.go starts min(workers, shards)-1 helpers); an unsharded
+// run, or one on WebGPU (one worker computes every shard on the GPU), uses one.
+func runWorkers(spec runspec.Spec, device string, workers int) int {
+	if spec.Config.Shards <= 1 || device == runspec.DeviceWebGPU {
+		return 1
+	}
+	return max(1, min(workers, spec.Config.Shards))
+}
+
+// shardEfficiency is the share of a perfect speed-up that workers are assumed to give when a
+// sharded run's speed on several workers was never measured here, only on one. The browser
+// bench (TestBrowserShardsBench) measured 1.89x for 2 workers on a quiet 2-core machine, 0.95
+// of perfect; a class's laptop runs other tabs, four workers share memory bandwidth, and the
+// helpers take seconds to load, so 0.7 errs on the long side: the estimate a learner is asked
+// about should not promise more than the run gives.
+const shardEfficiency = 0.7
+
+// scaledSpeed is the milliseconds per step a sharded pretraining on workers workers is
+// estimated at from ms1, one worker's measured figure, on a computer with cores cores: divided
+// by the workers that get a core of their own times shardEfficiency, never by less than 1. On
+// any device but the CPU (auto may end on WebGPU, where one worker computes every shard) it
+// stays ms1.
+func scaledSpeed(ms1 float64, device string, workers, cores int) float64 {
+	if device != runspec.DeviceCPU || workers <= 1 {
+		return ms1
+	}
+	return ms1 / max(1, float64(min(workers, cores))*shardEfficiency)
+}
+
+// pretrainSpeed is the milliseconds per step to estimate spec's pretraining on device with on
+// workers workers (runWorkers's count) and cores cores, from the speeds kept here (speed reads
+// one by key; 0: never measured): the measurement of that very setting when there is one, else
+// one worker's scaled by scaledSpeed (scaled says so), else 0 (the page measures first).
+func pretrainSpeed(speed func(key string) float64, spec runspec.Spec, device string, workers, cores int) (ms float64, scaled bool) {
+	if ms := speed(workersSpeedKey(spec, device, workers)); ms > 0 {
+		return ms, false
+	}
+	if workers <= 1 {
+		return 0, false
+	}
+	ms1 := speed(speedKey(spec, device))
+	if ms1 <= 0 {
+		return 0, false
+	}
+	return scaledSpeed(ms1, device, workers, cores), true
 }
 
 // pretrainTime is the pretraining of spec at msPerStep: its steps and its evaluations.
@@ -67,6 +126,11 @@ func estimateRun(spec runspec.Spec, msPerStep float64, fromBase bool, parallel i
 type longRun struct {
 	Estimate  time.Duration
 	MsPerStep float64
+	// Workers and OneWorker say MsPerStep was not measured for this setting but scaled from
+	// one worker's measured OneWorker ms (pretrainSpeed) for a run on Workers workers; 0: it
+	// was measured.
+	Workers   int
+	OneWorker float64
 	// Base is a kept base that spares the pretraining ("" when none fits).
 	Base string
 	// Steps is a shorter run that stays under askAbove (pretraining steps, or each method's
@@ -127,6 +191,9 @@ func decideStart(spec runspec.Spec, msPerStep float64, fromBase bool, keptBase s
 // way.
 func (q *longRun) lines(l Lang, comparison bool) []string {
 	out := []string{l.T("long.estimate", fmtDuration(l, q.Estimate), fmtRate(q.MsPerStep))}
+	if q.OneWorker > 0 {
+		out[0] = l.T("long.estimate_scaled", fmtDuration(l, q.Estimate), fmtRate(q.MsPerStep), q.Workers, fmtRate(q.OneWorker))
+	}
 	switch {
 	case q.Base != "" && comparison:
 		out = append(out, l.T("long.alt_cmp_base", q.Base))

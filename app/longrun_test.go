@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"pretune/core/job"
 	"pretune/core/protocol"
 	"pretune/core/runspec"
 )
@@ -79,15 +80,144 @@ func TestDecideComparison(t *testing.T) {
 	require.Equal(t, "Cheaper: start from the kept base en-base instead of pretraining here.", q.lines(EN, true)[1])
 }
 
-// TestSpeedKey: runs that differ only in schedule share a measured speed; another shape or
-// device does not.
+// TestSpeedKey: runs that differ only in schedule share a measured speed; another shape,
+// device, shard count or number of workers does not (each decides a step's time), and one
+// worker's key is speedKey's.
 func TestSpeedKey(t *testing.T) {
 	a, b := preset(t, "en-small"), preset(t, "en-small")
 	b.Config.Steps, b.Config.Seed = 50, 9
 	require.Equal(t, speedKey(a, "cpu"), speedKey(b, "cpu"))
+	require.Equal(t, speedKey(a, "cpu"), workersSpeedKey(a, "cpu", 1))
+	require.Equal(t, workersSpeedKey(a, "cpu", 1), workersSpeedKey(a, "cpu", 0), "0 workers is one")
 	require.NotEqual(t, speedKey(a, "cpu"), speedKey(a, "webgpu"))
+	require.NotEqual(t, speedKey(a, "cpu"), workersSpeedKey(a, "cpu", 2))
+	c := a
+	c.Config.Shards = 4
+	require.NotEqual(t, speedKey(a, "cpu"), speedKey(c, "cpu"), "4 shards on one worker")
+	c.Config.Shards = 1
+	require.Equal(t, speedKey(a, "cpu"), speedKey(c, "cpu"), "1 shard is the unsharded run (0)")
 	b.Config.Dim *= 2
 	require.NotEqual(t, speedKey(a, "cpu"), speedKey(b, "cpu"))
+}
+
+// TestRunWorkers: a sharded CPU run uses the workers control's count up to one per shard; an
+// unsharded run or one on WebGPU uses one worker whatever the control says.
+func TestRunWorkers(t *testing.T) {
+	spec := preset(t, "en-small")
+	for _, tc := range []struct {
+		device          string
+		shards, workers int
+		want            int
+	}{
+		{runspec.DeviceCPU, 0, 8, 1},
+		{runspec.DeviceCPU, 1, 8, 1},
+		{runspec.DeviceCPU, 4, 8, 4},
+		{runspec.DeviceCPU, 4, 2, 2},
+		{runspec.DeviceCPU, 4, 0, 1},
+		{runspec.DeviceAuto, 4, 3, 3},
+		{runspec.DeviceWebGPU, 4, 8, 1},
+	} {
+		spec.Config.Shards = tc.shards
+		require.Equal(t, tc.want, runWorkers(spec, tc.device, tc.workers), "%+v", tc)
+	}
+}
+
+// TestPretrainSpeed: a run's estimate takes the speed measured for its very setting when
+// there is one; else one worker's, divided by the workers that have a core each times
+// shardEfficiency on the CPU device (unscaled where the device may be a GPU); else nothing.
+func TestPretrainSpeed(t *testing.T) {
+	spec := preset(t, "en-small")
+	spec.Config.Shards = 4
+	cpu := runspec.DeviceCPU
+	kept := map[string]float64{}
+	speed := func(key string) float64 { return kept[key] }
+
+	ms, scaled := pretrainSpeed(speed, spec, cpu, 4, 4)
+	require.Zero(t, ms, "never measured: the page measures first")
+	require.False(t, scaled)
+
+	kept[speedKey(spec, cpu)] = 140
+	ms, scaled = pretrainSpeed(speed, spec, cpu, 1, 4)
+	require.Equal(t, 140.0, ms, "one worker: measured")
+	require.False(t, scaled)
+	ms, scaled = pretrainSpeed(speed, spec, cpu, 4, 4)
+	require.True(t, scaled)
+	require.InDelta(t, 50, ms, 1e-9, "140 ms on one worker, 4 workers at 0.7 of perfect: 140/2.8")
+	ms, _ = pretrainSpeed(speed, spec, cpu, 4, 2)
+	require.InDelta(t, 100, ms, 1e-9, "two cores: two workers run at once (140/1.4)")
+	ms, _ = pretrainSpeed(speed, spec, cpu, 2, 1)
+	require.Equal(t, 140.0, ms, "one core: no faster than one worker, never slower")
+	kept[speedKey(spec, runspec.DeviceAuto)] = 140
+	ms, scaled = pretrainSpeed(speed, spec, runspec.DeviceAuto, 4, 4)
+	require.True(t, scaled)
+	require.Equal(t, 140.0, ms, "auto may train on WebGPU, one worker for every shard: unscaled")
+
+	kept[workersSpeedKey(spec, cpu, 4)] = 45
+	ms, scaled = pretrainSpeed(speed, spec, cpu, 4, 4)
+	require.Equal(t, 45.0, ms, "measured on 4 workers: that figure")
+	require.False(t, scaled)
+	ms, _ = pretrainSpeed(speed, spec, cpu, 2, 4)
+	require.InDelta(t, 100, ms, 1e-9, "not measured on 2 workers: one worker's, scaled (140/1.4)")
+}
+
+// TestStartEstimatesItsWorkers plays a sharded run's Start with the workers control at 4 on a
+// 4-core computer: one worker's kept speed is scaled for 4 workers, and the question says so;
+// the run's own pace is kept for 4 workers, not as one worker's; the next Start estimates with
+// that measurement. A calibration (one worker) is kept as one worker's and scaled the same way.
+func TestStartEstimatesItsWorkers(t *testing.T) {
+	defer func(c int) { cores = c }(cores)
+	cores = 4
+	long := preset(t, "en-base") // 20,000 steps: about 47 minutes at 140 ms a step
+	long.Device = runspec.DeviceCPU
+	form, err := setupFromSpec(long)
+	require.NoError(t, err)
+	form.Cfg.Shards, form.Workers = 4, 4
+	spec, err := form.Spec(EN)
+	require.NoError(t, err)
+	one, four := speedKey(spec, runspec.DeviceCPU), workersSpeedKey(spec, runspec.DeviceCPU, 4)
+
+	h := &fakeHost{speeds: map[string]float64{one: 140, four: 0}}
+	p := &pretrainState{host: h, form: form}
+	p.startForm(EN)
+	require.NotNil(t, p.ask)
+	require.InDelta(t, 47.5/2.8, p.ask.q.Estimate.Minutes(), 0.5, "a fourth of the time at 0.7 of perfect")
+	require.Equal(t, 50.0, p.ask.q.MsPerStep)
+	require.Equal(t, "About 16 min 50 s here (about 50.0 ms a step on 4 workers, estimated from one worker's 140 ms measured on this device).",
+		p.ask.q.lines(EN, false)[0])
+	require.Contains(t, p.ask.q.lines(ZH, false)[0], "用 4 个工作线程")
+
+	p.startAnyway()
+	require.Len(t, h.workers, 1)
+	require.Equal(t, 4, h.workers[0].last().Workers)
+	now := time.Unix(0, 0)
+	p.cur.clock = func() time.Time { return now }
+	w := h.workers[0]
+	w.say(protocol.Message{ID: 1, Kind: protocol.Eval, Event: &job.Event{Event: "eval", Step: 100, Steps: 20000, TrainLoss: 3, ValLoss: 3}})
+	now = now.Add(4 * time.Second)
+	w.say(protocol.Message{ID: 1, Kind: protocol.Eval, Event: &job.Event{Event: "eval", Step: 200, Steps: 20000, TrainLoss: 3, ValLoss: 3}})
+	require.Equal(t, 40.0, h.speeds[four], "100 steps in 4 s on 4 workers")
+	require.Equal(t, 140.0, h.speeds[one], "one worker's figure stays one worker's")
+
+	p.cur.Status = statusStopped
+	p.ask = nil
+	p.startForm(EN)
+	require.NotNil(t, p.ask)
+	require.Equal(t, 40.0, p.ask.q.MsPerStep, "measured on 4 workers")
+	require.Zero(t, p.ask.q.OneWorker)
+	require.Contains(t, p.ask.q.lines(EN, false)[0], "(40.0 ms a step, measured on this device)")
+
+	// Never measured: the calibration times one worker; kept as such, scaled for the run.
+	h = &fakeHost{speeds: map[string]float64{one: 0, four: 0}}
+	p = &pretrainState{host: h, form: form}
+	p.startForm(EN)
+	require.Len(t, h.workers, 1)
+	require.Equal(t, protocol.Calibrate, h.workers[0].last().Kind)
+	h.workers[0].say(protocol.Message{ID: 1, Kind: protocol.Metric, Name: protocol.MetricMsPerStep, Value: 140, Unit: "ms"})
+	require.Equal(t, 140.0, h.speeds[one])
+	require.Zero(t, h.speeds[four], "a calibration is no measurement of 4 workers")
+	require.NotNil(t, p.ask)
+	require.Equal(t, 50.0, p.ask.q.MsPerStep)
+	require.Equal(t, 140.0, p.ask.q.OneWorker)
 }
 
 // TestStartAsksBeforeALongRun plays the Start button through the pretraining state: a model

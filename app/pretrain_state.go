@@ -157,7 +157,8 @@ func (p *pretrainState) startOrAsk(spec runspec.Spec) {
 		return
 	}
 	p.ask = nil
-	ms := p.host.speed(speedKey(spec, spec.Device))
+	workers := runWorkers(spec, spec.Device, p.form.workers())
+	ms, scaled := pretrainSpeed(p.host.speed, spec, spec.Device, workers, cores)
 	if ms <= 0 {
 		code, err := runspec.Encode(spec)
 		if err != nil {
@@ -176,12 +177,21 @@ func (p *pretrainState) startOrAsk(spec runspec.Spec) {
 		p.measure = m
 		return
 	}
-	p.decide(spec, ms)
+	var from float64 // the one-worker figure ms was scaled from
+	if scaled {
+		from = p.host.speed(speedKey(spec, spec.Device))
+	}
+	p.decide(spec, ms, workers, from)
 }
 
-// decide starts spec, or asks first when it takes longer than askAbove at ms a step.
-func (p *pretrainState) decide(spec runspec.Spec, ms float64) {
+// decide starts spec, or asks first when it takes longer than askAbove at ms a step on workers
+// workers; from is the one worker's measured ms/step that ms was scaled from (0: ms was measured
+// for this setting), which the question says.
+func (p *pretrainState) decide(spec runspec.Spec, ms float64, workers int, from float64) {
 	if q := decideStart(spec, ms, p.base != nil, keptBaseFor(spec), 1); q != nil {
+		if from > 0 {
+			q.Workers, q.OneWorker = workers, from
+		}
 		p.ask = &pendingStart{spec: spec, q: q}
 		return
 	}
@@ -198,8 +208,14 @@ func (p *pretrainState) onCalibration(m *measuring, msg protocol.Message) {
 	switch msg.Kind {
 	case protocol.Metric:
 		if msg.Name == protocol.MetricMsPerStep && msg.Value > 0 {
+			// A calibration times one worker (its worker alone, without helpers): kept as one
+			// worker's speed, scaled for a run on more.
 			p.host.keepSpeed(speedKey(m.spec, m.spec.Device), msg.Value)
-			p.decide(m.spec, msg.Value)
+			workers, ms, from := runWorkers(m.spec, m.spec.Device, p.form.workers()), msg.Value, 0.0
+			if workers > 1 {
+				ms, from = scaledSpeed(msg.Value, m.spec.Device, workers, cores), msg.Value
+			}
+			p.decide(m.spec, ms, workers, from)
 			if p.ask != nil { // the worker waits for the learner's answer
 				return
 			}
@@ -295,6 +311,7 @@ func (p *pretrainState) startWith(spec runspec.Spec, device string, from *savedR
 	if spec.Config.Shards > 1 {
 		req.Workers = p.form.workers() // the run's result is the same for any number
 	}
+	workers := runWorkers(spec, device, req.Workers)
 	name := runName(len(p.runs))
 	if from != nil {
 		req.Base, req.Resume = nil, from.State
@@ -302,6 +319,7 @@ func (p *pretrainState) startWith(spec runspec.Spec, device string, from *savedR
 	}
 	id := p.worker.send(req)
 	r = newRun(name, spec, id)
+	r.Workers = workers
 	if from == nil {
 		r.Began = began
 	}
@@ -418,7 +436,8 @@ func (p *pretrainState) onMessage(r *run, m protocol.Message) {
 	if ps := r.Pace.perSecond(); ps > 0 && r == p.cur && !r.FromBase && (m.Kind == protocol.Eval || m.Kind == protocol.Result) {
 		// This device's measured pace for this model, evaluations included: the next run's
 		// estimate needs no calibration.
-		p.host.keepSpeed(speedKey(r.Spec, r.Spec.Device), 1000/ps)
+		// Kept for the workers it ran on: a sharded run on several goes faster than on one.
+		p.host.keepSpeed(workersSpeedKey(r.Spec, r.Spec.Device, r.Workers), 1000/ps)
 	}
 	if r == p.cur && !r.Active() && r.Kept > 0 {
 		p.host.forgetRun() // finished, stopped or failed: nothing to resume

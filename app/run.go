@@ -59,6 +59,9 @@ type run struct {
 	Overlay  bool   // drawn on the chart while another run is the current one
 	Kept     int    // the step of the state kept in the browser to resume from (0: none)
 	Resumed  int    // the step this run resumed from (0: it started fresh)
+	// Workers is how many workers compute its steps (runWorkers; 0 in a run made elsewhere:
+	// one): its measured pace is kept under workersSpeedKey with it.
+	Workers int
 	// CompareTo is the run this one reproduces on the CPU (a link made on another device
 	// class): the page shows the largest loss difference between the two.
 	CompareTo *run
