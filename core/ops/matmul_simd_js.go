@@ -22,13 +22,15 @@ const GoMemoryGlobal = "pretuneGoMemory"
 const simdMinWork = 4 * 8 * 16
 
 var simd struct {
-	once   sync.Once
-	kernel js.Value // the module's mm, or undefined
-	why    string   // why the kernel is not in use
-	off    bool     // tests and benchmarks switch it off to measure the Go kernel
-	calls  int      // products the kernel computed (the tests check it really ran)
-	mu     sync.Mutex
-	packed []float32 // a transposed B laid out row by row (the kernel reads B's rows)
+	once     sync.Once
+	kernel   js.Value // the module's mm, or undefined
+	gelu     js.Value // its gelu and gelu_backward
+	geluBack js.Value
+	why      string // why the kernel is not in use
+	off      bool   // tests and benchmarks switch it off to measure the Go kernel
+	calls    int    // kernel calls made (the tests check the kernels really ran)
+	mu       sync.Mutex
+	packed   []float32 // a transposed B laid out row by row (the kernel reads B's rows)
 }
 
 // startSIMD compiles the kernel against Go's memory, once. Any failure (no memory handed over,
@@ -45,7 +47,7 @@ func startSIMD() {
 		simd.why = "Go's memory was not handed to the device (" + GoMemoryGlobal + ")"
 		return
 	}
-	mod := wasmsimd.MatMulModule()
+	mod := wasmsimd.Module()
 	bytes := js.Global().Get("Uint8Array").New(len(mod))
 	js.CopyBytesToJS(bytes, mod)
 	if !wa.Call("validate", bytes).Bool() {
@@ -54,7 +56,42 @@ func startSIMD() {
 	}
 	inst := wa.Get("Instance").New(wa.Get("Module").New(bytes),
 		map[string]any{"env": map[string]any{"mem": mem}})
-	simd.kernel = inst.Get("exports").Get(wasmsimd.Export)
+	exports := inst.Get("exports")
+	simd.gelu, simd.geluBack = exports.Get(wasmsimd.ExportGELU), exports.Get(wasmsimd.ExportGELUBackward)
+	simd.kernel = exports.Get(wasmsimd.ExportMatMul)
+}
+
+// simdMinGELU is the elements below which GELU stays in Go (a call costs about a microsecond).
+const simdMinGELU = 64
+
+// geluSIMD computes GELU of an even prefix of x into out with the SIMD kernel and returns its
+// length (0 where the kernel does not run); the caller does the rest.
+func geluSIMD(out, x []float32) int {
+	simd.once.Do(startSIMD)
+	n := len(x) &^ 1
+	if simd.off || n < simdMinGELU || simd.kernel.Type() != js.TypeFunction {
+		return 0
+	}
+	simd.calls++
+	simd.gelu.Invoke(addr(out), addr(x), n)
+	runtime.KeepAlive(out)
+	runtime.KeepAlive(x)
+	return n
+}
+
+// geluBackwardSIMD is GELUBackward's even prefix, as geluSIMD.
+func geluBackwardSIMD(dx, x, dout []float32) int {
+	simd.once.Do(startSIMD)
+	n := len(x) &^ 1
+	if simd.off || n < simdMinGELU || simd.kernel.Type() != js.TypeFunction {
+		return 0
+	}
+	simd.calls++
+	simd.geluBack.Invoke(addr(dx), addr(x), addr(dout), n)
+	runtime.KeepAlive(dx)
+	runtime.KeepAlive(x)
+	runtime.KeepAlive(dout)
+	return n
 }
 
 // CPUKernel names the matmul kernel the CPU device uses here: "wasm-simd128" or "go", with the

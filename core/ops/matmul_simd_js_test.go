@@ -118,3 +118,61 @@ func TestMatMulSIMDOff(t *testing.T) {
 		t.Fatalf("CPUKernel() = %q", CPUKernel())
 	}
 }
+
+// TestGELUSIMDMatchesGo: the SIMD GELU forward and backward give the Go code's bits for float32
+// values spread over every exponent (every 8191st bit pattern, so signs, zeros, subnormals,
+// infinities and NaNs included), for values around Tanh32's branch points, and for odd lengths
+// (the Go code finishes the tail).
+func TestGELUSIMDMatchesGo(t *testing.T) {
+	requireSIMD(t)
+	var xs []float32
+	for b := uint64(0); b < 1<<32; b += 8191 {
+		xs = append(xs, math.Float32frombits(uint32(b)))
+	}
+	// Runs of consecutive floats where the GELU argument crosses 0.5 and 10 (x ≈ 0.615 and 5.42:
+	// Tanh32's branch points), and near 0 and ±1.
+	for _, c := range []float32{0.6125, 5.415, 0, 1, -1, -0.6125, -5.415} {
+		v := c
+		for range 4000 {
+			xs = append(xs, v)
+			v = math.Nextafter32(v, 10)
+		}
+	}
+	xs = append(xs, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()))
+	rng := rand.New(rand.NewPCG(17, 18))
+	dout := make([]float32, len(xs))
+	dx0 := make([]float32, len(xs))
+	for i := range xs {
+		dout[i], dx0[i] = float32(rng.NormFloat64()), float32(rng.NormFloat64())
+	}
+	same := func(what string, want, got []float32) {
+		t.Helper()
+		for i := range want {
+			w, g := want[i], got[i]
+			if (w != w && g != g) || math.Float32bits(w) == math.Float32bits(g) {
+				continue
+			}
+			t.Fatalf("%s: x=%v (%#08x): got %v (%#08x), want %v (%#08x)", what, xs[i], math.Float32bits(xs[i]),
+				g, math.Float32bits(g), w, math.Float32bits(w))
+		}
+	}
+	d := &CPU{}
+	run := func(n int) (fwd, bwd []float32) {
+		fwd, bwd = make([]float32, n), append([]float32(nil), dx0[:n]...)
+		d.GELU(&cpuBuf{f: fwd}, &cpuBuf{f: xs[:n]}, n)
+		d.GELUBackward(&cpuBuf{f: bwd}, &cpuBuf{f: xs[:n]}, &cpuBuf{f: dout[:n]}, n)
+		return
+	}
+	for _, n := range []int{len(xs), len(xs) - 1, 65} {
+		before := simd.calls
+		fwd, bwd := run(n)
+		if simd.calls != before+2 {
+			t.Fatalf("n=%d: %d SIMD calls, want 2 (forward and backward)", n, simd.calls-before)
+		}
+		simd.off = true
+		wantF, wantB := run(n)
+		simd.off = false
+		same(fmt.Sprintf("GELU n=%d", n), wantF, fwd)
+		same(fmt.Sprintf("GELUBackward n=%d", n), wantB, bwd)
+	}
+}

@@ -9,11 +9,7 @@ const (
 	Cols = 8
 )
 
-// Export is the name under which the module exports the kernel.
-const Export = "mm"
-
-// MatMulModule returns a WebAssembly module that imports a memory as env.mem (Go's own) and
-// exports
+// matMulFunction is the kernel
 //
 //	mm(c, a, b, m, n, k, ai, ak, bk, ldc, accumulate i32)
 //
@@ -29,7 +25,7 @@ const Export = "mm"
 // f32x4.add round each lane as f32.mul and f32.add do, and WebAssembly has no fused multiply-add
 // outside the relaxed-SIMD proposal, which this module does not use. Only the lanes run side by
 // side: four columns of C at once, Rows×Cols/4 vectors of them in registers while k runs.
-func MatMulModule() []byte {
+func matMulFunction() *function {
 	const (
 		pC = iota
 		pA
@@ -213,49 +209,5 @@ func MatMulModule() []byte {
 	}
 	f.end()
 	f.end()
-	f.end() // the function
-
-	// Function body: local declarations, then the code.
-	var body []byte
-	body = uleb(body, 2)
-	body = uleb(body, uint64(nI32))
-	body = append(body, i32)
-	body = uleb(body, uint64(nV128))
-	body = append(body, v128)
-	body = append(body, f.b...)
-
-	mod := []byte{0x00, 'a', 's', 'm', 0x01, 0x00, 0x00, 0x00}
-	// Type section: one type, (11 × i32) -> ().
-	var types []byte
-	types = uleb(types, 1)
-	types = append(types, 0x60)
-	types = uleb(types, nParams)
-	for range nParams {
-		types = append(types, i32)
-	}
-	types = uleb(types, 0)
-	mod = section(mod, 1, types)
-	// Import section: env.mem, a memory of at least 0 pages and no maximum, which any
-	// memory satisfies.
-	var imports []byte
-	imports = uleb(imports, 1)
-	imports = name(imports, "env")
-	imports = name(imports, "mem")
-	imports = append(imports, 0x02, 0x00) // memory, limits without a maximum
-	imports = uleb(imports, 0)
-	mod = section(mod, 2, imports)
-	// Function section: function 0 has type 0.
-	mod = section(mod, 3, []byte{1, 0})
-	// Export section.
-	var exports []byte
-	exports = uleb(exports, 1)
-	exports = name(exports, Export)
-	exports = append(exports, 0x00, 0x00) // a function, index 0
-	mod = section(mod, 7, exports)
-	// Code section.
-	var codeSec []byte
-	codeSec = uleb(codeSec, 1)
-	codeSec = uleb(codeSec, uint64(len(body)))
-	codeSec = append(codeSec, body...)
-	return section(mod, 10, codeSec)
+	return &function{export: ExportMatMul, params: nParams, i32s: nI32, v128s: nV128, code: f}
 }
