@@ -1,7 +1,9 @@
 # pretune: `make run` builds and serves the playground; `make test` runs every test.
 GO        ?= go
 GOROOT    := $(shell $(GO) env GOROOT)
-WASM_EXEC := $(GOROOT)/lib/wasm/go_js_wasm_exec
+# Go's own go_js_wasm_exec runs node on wasm_exec_node.js; the preload hands the CPU device Go's
+# memory so that its WebAssembly SIMD matmul runs under Node as it does in the browser's worker.
+WASM_EXEC := node --stack-size=8192 --require=$(CURDIR)/wasm/node_memory.js $(GOROOT)/lib/wasm/wasm_exec_node.js
 ADDR      ?= 127.0.0.1:8080
 FUZZTIME  ?= 60s
 export XDG_RUNTIME_DIR ?= /tmp/pretune-xdg
@@ -53,7 +55,7 @@ test-native:
 
 # Slow learning tests skip under -short; the golden runs and every op check still run.
 test-wasm:
-	GOOS=js GOARCH=wasm $(GO) test -count=1 -short -exec="$(WASM_EXEC)" ./core/...
+	PRETUNE_REQUIRE=wasm-simd GOOS=js GOARCH=wasm $(GO) test -count=1 -short -exec="$(WASM_EXEC)" ./core/...
 
 # The golden runs (plain pretraining and every method) and the matmul checks, with FMA and AVX2
 # available to the compiler: the CPU device must not use them.
@@ -80,7 +82,7 @@ bench: npm-deps
 	PRETUNE_BENCH_PATH=1 $(GO) test -count=1 -run TestBrowserPathBench -v .
 
 bench-wasm:
-	GOOS=js GOARCH=wasm $(GO) test -run XXX -bench 'MatMul/(plain|tiled1)/|TrainStep' -benchtime=2s -exec="$(WASM_EXEC)" ./core/ ./core/ops/
+	GOOS=js GOARCH=wasm $(GO) test -run XXX -bench 'MatMul/(plain|tiled1|device)/|TrainStep' -benchtime=2s -exec="$(WASM_EXEC)" ./core/ ./core/ops/
 
 ## device-bench-build: the WebGPU test binary that .ci/device-bench runs on a lent GPU machine
 device-bench-build:

@@ -7,9 +7,11 @@ const geluK = 0.7978845608028654
 // GELU writes out = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) over n elements.
 func (d *CPU) GELU(out, x Buf, n int) {
 	o, xv := f32(out)[:n], f32(x)[:n]
-	for i, v := range xv {
+	// Under wasm a SIMD kernel may take a prefix with the same operations (matmul_simd_js.go).
+	done := geluSIMD(o, xv)
+	for i, v := range xv[done:] {
 		t := Tanh32(geluArg(v))
-		o[i] = float32(0.5*v) * (1 + t)
+		o[done+i] = float32(0.5*v) * (1 + t)
 	}
 }
 
@@ -27,7 +29,8 @@ func geluArg(x float32) float32 {
 // sech²u is taken as 1-t², which needs no cosh and matches the forward's tanh exactly.
 func (d *CPU) GELUBackward(dx, x, dout Buf, n int) {
 	dxv, xv, dov := f32(dx)[:n], f32(x)[:n], f32(dout)[:n]
-	for i, v := range xv {
+	for i := geluBackwardSIMD(dxv, xv, dov); i < n; i++ {
+		v := xv[i]
 		t := Tanh32(geluArg(v))
 		sech2 := 1 - float32(t*t)
 		du := float32(geluK * (1 + float32(3*0.044715*float32(v*v))))

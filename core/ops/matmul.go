@@ -46,7 +46,8 @@ func MatMulRef(c, a, b []float32, p MatMulArgs) {
 	}
 }
 
-// MatMul computes C (+)= op(A)·op(B) with the tiled, multi-threaded kernel (matmul_tiled.go),
+// MatMul computes C (+)= op(A)·op(B) with the tiled, multi-threaded kernel (matmul_tiled.go), or
+// under wasm with the WebAssembly SIMD kernel where the engine has one (matmul_simd_js.go): both
 // bit-identical to MatMulRef. Buffers too small for the shape are a programming error and panic
 // with the shapes named.
 func (d *CPU) MatMul(c, a, b Buf, p MatMulArgs) {
@@ -54,7 +55,9 @@ func (d *CPU) MatMul(c, a, b Buf, p MatMulArgs) {
 	if err := p.check(len(cf), len(af), len(bf)); err != nil {
 		panic(err.Error())
 	}
-	matMulTiled(cf, af, bf, p, d.threads())
+	if !matMulSIMD(cf, af, bf, p) {
+		matMulTiled(cf, af, bf, p, d.threads())
+	}
 }
 
 // batches is Batch with its zero value meaning one matrix.

@@ -17,6 +17,8 @@ import (
 //	tiledN    the tiled kernel on every core (NN)
 //	NN,NT,TN  the tiled kernel on one goroutine in each layout (NN: dx = dy·W, NT: y = x·Wᵀ,
 //	          TN: dW = dyᵀ·x)
+//	device    the CPU device's MatMul on one goroutine (NN): the tiled kernel natively, the
+//	          WebAssembly SIMD kernel under wasm where it runs (CPUKernel says which)
 //	gonum1    gonum's Sgemm (Go with assembly kernels, NN) pinned to one core, the yardstick
 //	gonumN    gonum's Sgemm on every core
 //
@@ -35,13 +37,20 @@ func BenchmarkMatMul(b *testing.B) {
 		{"plain", "NN", 0, func(c, x, y []float32, p MatMulArgs) { MatMulRef(c, x, y, p) }},
 		{"tiled1", "NN", 0, func(c, x, y []float32, p MatMulArgs) { matMulTiled(c, x, y, p, 1) }},
 		{"tiledN", "NN", 0, func(c, x, y []float32, p MatMulArgs) { matMulTiled(c, x, y, p, runtime.GOMAXPROCS(0)) }},
+		{"device", "NN", 0, func(c, x, y []float32, p MatMulArgs) {
+			(&CPU{Threads: 1}).MatMul(&cpuBuf{f: c}, &cpuBuf{f: x}, &cpuBuf{f: y}, p)
+		}},
 		// gonum splits n >= 256 over GOMAXPROCS goroutines itself: gonum1 pins it to one core.
 		{"gonum1", "NN", 1, sgemm},
 		{"gonumN", "NN", 0, sgemm},
 	}
 	for _, l := range []string{"NN", "NT", "TN"} {
 		variants = append(variants, variant{l, l, 0, func(c, x, y []float32, p MatMulArgs) { matMulTiled(c, x, y, p, 1) }})
+		variants = append(variants, variant{"device" + l, l, 0, func(c, x, y []float32, p MatMulArgs) {
+			(&CPU{Threads: 1}).MatMul(&cpuBuf{f: c}, &cpuBuf{f: x}, &cpuBuf{f: y}, p)
+		}})
 	}
+	b.Logf("the CPU device's kernel: %s", CPUKernel())
 	rng := rand.New(rand.NewPCG(7, 8))
 	for _, v := range variants {
 		for _, n := range []int{64, 128, 256, 512} {

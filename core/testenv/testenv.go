@@ -16,6 +16,9 @@ import (
 const (
 	Browser = "browser" // a headless Chromium
 	Vulkan  = "vulkan"  // a Vulkan adapter (lavapipe will do)
+	// WasmSIMD is the CPU device's WebAssembly SIMD matmul under Node, which needs Go's memory
+	// handed over by wasm/node_memory.js (make test-wasm runs the tests that way).
+	WasmSIMD = "wasm-simd"
 )
 
 // Required says whether what must be present: PRETUNE_REQUIRE lists it (comma-separated), or
