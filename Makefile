@@ -74,7 +74,7 @@ bench: npm-deps
 	@mkdir -p $(XDG_RUNTIME_DIR)
 	$(GO) test -run XXX -bench 'MatMul|TrainStep' -benchtime=10x ./webgpu/
 	$(MAKE) bench-wasm
-	$(GO) test -count=1 -run TestBrowserBench -v .
+	PRETUNE_BENCH_ROUNDS=5 $(GO) test -count=1 -run TestBrowserBench -v .
 	$(GO) test -run XXX -bench ClassPicks -benchtime 2000x .
 	PRETUNE_BENCH_FEEDBACK=1 $(GO) test -count=1 -run TestBrowserFeedbackBench -v .
 	$(GO) test -run XXX -bench Shards -benchtime=30x ./core/

@@ -126,6 +126,7 @@ type workerMessage struct {
 	Device *struct {
 		Name     string `json:"name"`
 		Fallback string `json:"fallback"`
+		Kernel   string `json:"kernel"`
 	} `json:"device"`
 	Event *struct {
 		ValLoss     float64 `json:"val_loss"`

@@ -72,6 +72,7 @@ func (b *Bench) Render() app.UI {
 	var dev, errP app.UI
 	if b.dev != nil {
 		dev = app.P().ID("bench-device").Body(app.Text(l.T("label.device")+": "), app.Span().Class("data").Text(b.dev.Name),
+			app.If(b.dev.Kernel != "", app.Span().ID("bench-kernel").Class("hint").Text(" · "+l.T("device.kernel", b.dev.Kernel))),
 			app.If(b.dev.MaxBufferMiB > 0, app.Span().ID("bench-limits").Class("hint").Text(" · "+l.T("device.limits", b.dev.MaxBufferMiB, b.dev.WorkgroupKiB))),
 			app.If(b.dev.Fallback != "", fallbackNote(l, "bench-fallback", b.dev.Fallback)))
 	}

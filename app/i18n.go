@@ -92,6 +92,7 @@ var en = map[string]string{
 	"label.training":    "Training",
 	"label.device":      "Device",
 	"device.limits":     "largest buffer %d MiB, workgroup memory %d KiB",
+	"device.kernel":     "matrix kernel: %s",
 	"label.expected":    "Expected fingerprint",
 	"label.fingerprint": "Fingerprint",
 
@@ -862,6 +863,7 @@ var zh = map[string]string{
 	"label.training":    "训练",
 	"label.device":      "设备",
 	"device.limits":     "最大缓冲区 %d MB，工作组内存 %d KB",
+	"device.kernel":     "矩阵内核：%s",
 	"label.expected":    "预期指纹",
 	"label.fingerprint": "指纹",
 

@@ -43,6 +43,9 @@ func open(name string) (ops.Device, protocol.DeviceInfo, error) {
 		return nil, protocol.DeviceInfo{}, err
 	}
 	info := protocol.DeviceInfo{Name: dev.Name(), Fallback: fallback}
+	if _, cpu := dev.(*ops.CPU); cpu {
+		info.Kernel = ops.CPUKernel()
+	}
 	if g, ok := dev.(*webgpu.Device); ok {
 		info.MaxBufferMiB = g.MaxBufferElements() * 4 >> 20
 		info.WorkgroupKiB = int(g.Info().Limits.MaxComputeWorkgroupStorageSize >> 10)

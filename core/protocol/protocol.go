@@ -213,6 +213,9 @@ type PairScore struct {
 type DeviceInfo struct {
 	Name     string `json:"name"`               // the fingerprint class: "cpu" or "webgpu/<adapter>"
 	Fallback string `json:"fallback,omitempty"` // why the requested device was not used
+	// Kernel is the CPU device's matmul kernel here (ops.CPUKernel): "wasm-simd128" in a worker
+	// whose engine has WebAssembly SIMD, else "go" with the reason. The same bits either way.
+	Kernel string `json:"kernel,omitempty"`
 	// MaxBufferMiB and WorkgroupKiB are a WebGPU adapter's limits that bound the models it can
 	// train: the largest buffer and the workgroup memory (0 for the CPU device).
 	MaxBufferMiB int `json:"max_buffer_mib,omitempty"`

@@ -137,7 +137,7 @@ func (h *Handler) device(req protocol.Request) (dev ops.Device, ok bool) {
 			return nil, false
 		}
 		dev = ops.NewCPU()
-		info = protocol.DeviceInfo{Name: dev.Name(), Fallback: "WebGPU is not available here: " + err.Error()}
+		info = protocol.DeviceInfo{Name: dev.Name(), Kernel: ops.CPUKernel(), Fallback: "WebGPU is not available here: " + err.Error()}
 	}
 	h.post(protocol.Message{ID: req.ID, Kind: protocol.Device, Device: &info})
 	return dev, true
