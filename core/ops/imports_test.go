@@ -9,10 +9,11 @@ import (
 
 // TestDevicesNeedOnlyOps keeps the op layer a layer: webgpu implements Device and
 // core/conformance checks an implementation, and neither may reach the model in pretune/core
-// (directly or through another package); of pretune's own packages they may use core/ops, and
-// webgpu the shaders. Their tests may import core (the golden run needs the model).
+// (directly or through another package); of pretune's own packages they may use core/ops (with
+// core/ops/wasmsimd, the CPU device's WebAssembly kernels, part of the op layer), and webgpu the
+// shaders. Their tests may import core (the golden run needs the model).
 func TestDevicesNeedOnlyOps(t *testing.T) {
-	allowed := map[string]bool{"pretune/core/ops": true, "pretune/shaders": true}
+	allowed := map[string]bool{"pretune/core/ops": true, "pretune/core/ops/wasmsimd": true, "pretune/shaders": true}
 	for _, target := range []struct {
 		name string
 		env  []string
