@@ -19,6 +19,9 @@ import (
 //
 //	"PTSH" | uint32 n | n bytes of JSON header | float32 values (little endian)
 //
+// The header is padded with spaces to make the values start at a multiple of 4 bytes, so that a
+// receiver reads them in place, without a copy: a step's gradients are half a megabyte a shard,
+// and under wasm allocating and copying them cost more than computing a small model's shard.
 // The leader's ShardRequest carries the model's config and mask, the helper's share of the
 // step's shards (core.ShardJob: rows, tokens, keys) and the weights; the helper's ShardReply
 // carries each shard's loss sum and gradients, or an error. The header lists the length of
@@ -58,15 +61,21 @@ type shardReplyHeader struct {
 }
 
 // EncodeShardRequest writes r as one message.
-func EncodeShardRequest(r ShardRequest) ([]byte, error) {
+func EncodeShardRequest(r ShardRequest) ([]byte, error) { return AppendShardRequest(nil, r) }
+
+// AppendShardRequest writes r as one message into dst's storage (dst[:0], grown if need be), so
+// a leader reuses one buffer from step to step.
+func AppendShardRequest(dst []byte, r ShardRequest) ([]byte, error) {
 	h := shardRequestHeader{ShardRequest: r}
 	for _, w := range r.Weights {
 		h.Sizes = append(h.Sizes, len(w))
 	}
-	return encodeShard(h, [][][]float32{r.Weights})
+	return encodeShard(dst, h, [][][]float32{r.Weights})
 }
 
-// DecodeShardRequest reads what EncodeShardRequest wrote.
+// DecodeShardRequest reads what EncodeShardRequest wrote. The weights share data's memory where
+// it is aligned (always, for this package's messages on a little-endian machine): data must
+// stay unchanged while they are in use.
 func DecodeShardRequest(data []byte) (ShardRequest, error) {
 	var h shardRequestHeader
 	vals, err := decodeShard(data, &h)
@@ -81,7 +90,10 @@ func DecodeShardRequest(data []byte) (ShardRequest, error) {
 }
 
 // EncodeShardReply writes r as one message.
-func EncodeShardReply(r ShardReply) ([]byte, error) {
+func EncodeShardReply(r ShardReply) ([]byte, error) { return AppendShardReply(nil, r) }
+
+// AppendShardReply writes r as one message into dst's storage, as AppendShardRequest.
+func AppendShardReply(dst []byte, r ShardReply) ([]byte, error) {
 	h := shardReplyHeader{Error: r.Error}
 	var tensors [][][]float32
 	for _, res := range r.Results {
@@ -93,11 +105,11 @@ func EncodeShardReply(r ShardReply) ([]byte, error) {
 		h.Sizes = append(h.Sizes, sizes)
 		tensors = append(tensors, res.Grads)
 	}
-	return encodeShard(h, tensors)
+	return encodeShard(dst, h, tensors)
 }
 
 // DecodeShardReply reads what EncodeShardReply wrote. A reply with an error is returned with
-// it as a Go error.
+// it as a Go error. The gradients share data's memory, as DecodeShardRequest's weights do.
 func DecodeShardReply(data []byte) (ShardReply, error) {
 	var h shardReplyHeader
 	vals, err := decodeShard(data, &h)
@@ -140,22 +152,29 @@ func DecodeShardReply(data []byte) (ShardReply, error) {
 	return r, nil
 }
 
-// encodeShard writes the magic, the header's JSON and every tensor's values.
-func encodeShard(header any, tensors [][][]float32) ([]byte, error) {
+// encodeShard writes the magic, the header's JSON (padded with spaces so that the values start
+// at a multiple of 4 bytes) and every tensor's values into dst[:0].
+func encodeShard(dst []byte, header any, tensors [][][]float32) ([]byte, error) {
 	js, err := json.Marshal(header)
 	if err != nil {
 		return nil, err
 	}
+	pad := (4 - (len(shardMagic)+4+len(js))%4) % 4
 	n := 0
 	for _, ts := range tensors {
 		for _, t := range ts {
 			n += len(t)
 		}
 	}
-	out := make([]byte, 0, len(shardMagic)+4+len(js)+4*n)
+	size := len(shardMagic) + 4 + len(js) + pad + 4*n
+	out := dst[:0]
+	if cap(out) < size {
+		out = make([]byte, 0, size)
+	}
 	out = append(out, shardMagic...)
-	out = binary.LittleEndian.AppendUint32(out, uint32(len(js)))
+	out = binary.LittleEndian.AppendUint32(out, uint32(len(js)+pad))
 	out = append(out, js...)
+	out = append(out, "   "[:pad]...)
 	for _, ts := range tensors {
 		for _, t := range ts {
 			out = appendFloats(out, t)
@@ -183,10 +202,17 @@ func appendFloats(out []byte, vs []float32) []byte {
 	return out
 }
 
-// readFloats reads little-endian float32s from body (a multiple of 4 bytes long).
+// readFloats reads little-endian float32s from body (a multiple of 4 bytes long): in place where
+// the machine is little-endian and body is aligned for float32s, else into a copy.
 func readFloats(body []byte) []float32 {
+	if len(body) == 0 {
+		return nil
+	}
+	if littleEndian && uintptr(unsafe.Pointer(&body[0]))%4 == 0 {
+		return unsafe.Slice((*float32)(unsafe.Pointer(&body[0])), len(body)/4)
+	}
 	vals := make([]float32, len(body)/4)
-	if littleEndian && len(vals) > 0 {
+	if littleEndian {
 		copy(unsafe.Slice((*byte)(unsafe.Pointer(&vals[0])), len(body)), body)
 		return vals
 	}

@@ -3,6 +3,7 @@ package protocol
 import (
 	"math"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 
@@ -105,5 +106,36 @@ func BenchmarkShardMessages(b *testing.B) {
 		if _, err := DecodeShardReply(reply); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestShardMessagesReadInPlace: whatever the header's length, the values start at a multiple of
+// 4 bytes and decode without a copy (the tensors share the message's memory); a message whose
+// values sit unaligned (inside a bigger buffer, say) still decodes, from a copy; and a buffer
+// handed to AppendShardRequest is reused when it is big enough.
+func TestShardMessagesReadInPlace(t *testing.T) {
+	cfg := core.DefaultConfig()
+	cfg.Vocab = 70
+	weights := [][]float32{{1, 2, 3}, {4}}
+	var buf []byte
+	for rows := range 8 { // headers of every length modulo 4
+		req := ShardRequest{Config: cfg, Jobs: []core.ShardJob{{Shard: 0, B: 1, T: rows, Inputs: make([]int32, rows), Targets: make([]int32, rows)}}, Weights: weights}
+		data, err := AppendShardRequest(buf, req)
+		require.NoError(t, err)
+		if buf != nil {
+			require.Equal(t, &buf[:1][0], &data[:1][0], "the buffer is reused")
+		}
+		buf = data
+		n := int(data[4]) | int(data[5])<<8 | int(data[6])<<16 | int(data[7])<<24
+		require.Zero(t, (8+n)%4, "values at a multiple of 4 (header %d bytes)", n)
+		got, err := DecodeShardRequest(data)
+		require.NoError(t, err)
+		requireSameBits(t, weights, got.Weights)
+		require.Equal(t, &data[len(data)-16], (*byte)(unsafe.Pointer(&got.Weights[0][0])), "read in place")
+
+		shifted := append(make([]byte, 1, len(data)+1), data...)[1:] // the same bytes, one byte off
+		again, err := DecodeShardRequest(shifted)
+		require.NoError(t, err)
+		requireSameBits(t, weights, again.Weights)
 	}
 }

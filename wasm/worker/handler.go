@@ -71,6 +71,7 @@ type Handler struct {
 	replicaCfg  core.Config
 	replicaMask ops.MaskMode
 	replicaRes  []core.ShardResult
+	shardReply  []byte // the buffer HandleShard writes its replies into
 }
 
 // New is a handler that opens devices with open and sends every message to the page with post.

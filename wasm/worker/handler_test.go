@@ -200,7 +200,7 @@ func TestDeviceChoice(t *testing.T) {
 	}{
 		{"cpu", &protocol.DeviceInfo{Name: "cpu"}, ""},
 		{"", &gpu, ""},
-		{"webgpu", &protocol.DeviceInfo{Name: "cpu", Fallback: "WebGPU is not available here: " + errWebGPUMissing.Error()}, ""},
+		{"webgpu", &protocol.DeviceInfo{Name: "cpu", Kernel: ops.CPUKernel(), Fallback: "WebGPU is not available here: " + errWebGPUMissing.Error()}, ""},
 		{"auto", nil, errWebGPUMissing.Error()},
 	} {
 		t.Run(fmt.Sprintf("%q", tc.device), func(t *testing.T) {

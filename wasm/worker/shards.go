@@ -22,7 +22,9 @@ import (
 type Helper interface {
 	// Ready says whether the helper can take shards now (its wasm has started).
 	Ready() bool
-	// Send posts one shard request; Recv returns the next reply, in order.
+	// Send posts one shard request; it must not keep msg after it returns (the leader writes the
+	// next request into the same buffer), as postMessage copies it. Recv returns the next reply,
+	// in order; the reply is the leader's until its next Send to this helper.
 	Send(msg []byte) error
 	Recv() ([]byte, error)
 	// Close ends the helper.
@@ -40,7 +42,8 @@ func (h *Handler) WithHelpers(spawn Spawner) *Handler {
 
 // HandleShard answers a leader's shard request (a helper worker's one job): the reply holds
 // each shard's loss and gradients, or the error. The replica is kept for the next step while
-// the model's config and mask stay the same.
+// the model's config and mask stay the same. msg is not used after HandleShard returns, and the
+// reply is written into a buffer reused by the next call (the caller posts it at once).
 func (h *Handler) HandleShard(msg []byte) []byte {
 	h.shardMu.Lock()
 	defer h.shardMu.Unlock()
@@ -48,10 +51,11 @@ func (h *Handler) HandleShard(msg []byte) []byte {
 	if err != nil {
 		reply = protocol.ShardReply{Error: err.Error()}
 	}
-	data, err := protocol.EncodeShardReply(reply)
+	data, err := protocol.AppendShardReply(h.shardReply, reply)
 	if err != nil {
 		data, _ = protocol.EncodeShardReply(protocol.ShardReply{Error: err.Error()})
 	}
+	h.shardReply = data
 	return data
 }
 
@@ -102,6 +106,10 @@ type workerShards struct {
 	answered map[Helper]bool
 	// pool holds the leader's own shard results, reused from step to step.
 	pool []core.ShardResult
+	// request is the buffer each step's requests are written into: a small model's weights are
+	// half a megabyte, which allocating afresh each step costs a wasm worker more in the garbage
+	// collector than in the copy.
+	request []byte
 }
 
 // Workers is how many workers computed shards so far: the leader and every helper that
@@ -152,10 +160,11 @@ func (w *workerShards) Grads(weights [][]float32, jobs []core.ShardJob) ([]core.
 		for _, k := range share(i + 1) {
 			mine = append(mine, jobs[k])
 		}
-		msg, err := protocol.EncodeShardRequest(protocol.ShardRequest{Config: w.cfg, Mask: w.mask, Jobs: mine, Weights: weights})
+		msg, err := protocol.AppendShardRequest(w.request, protocol.ShardRequest{Config: w.cfg, Mask: w.mask, Jobs: mine, Weights: weights})
 		if err != nil {
 			return nil, err
 		}
+		w.request = msg
 		sent[i] = hp.Send(msg) == nil
 	}
 	if err := w.local.SetWeights(weights); err != nil {

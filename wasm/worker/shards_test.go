@@ -3,6 +3,7 @@ package worker
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -33,13 +34,14 @@ func (l *localHelper) Send(msg []byte) error {
 		return errors.New("closed")
 	}
 	n := l.requests.Add(1)
+	msg = slices.Clone(msg) // postMessage's copy: the leader reuses its buffer
 	go func() {
 		if l.failAfter > 0 && int(n) >= l.failAfter {
 			data, _ := protocol.EncodeShardReply(protocol.ShardReply{Error: "the helper ran out of memory"})
 			l.replies <- data
 			return
 		}
-		l.replies <- l.h.HandleShard(msg)
+		l.replies <- slices.Clone(l.h.HandleShard(msg))
 	}()
 	return nil
 }
