@@ -408,6 +408,9 @@ func checkSFTExample(t *testing.T, ctx context.Context) {
 // answers Start anyway.
 func runComparison(t *testing.T, ctx context.Context) {
 	t.Helper()
+	// The button is disabled while anything runs, measures or asks (TestPEFTMethodsInTheBrowser's
+	// click, just after its pretraining ended, once found it so): wait until it can be pressed.
+	waitFor(t, ctx, `!!document.querySelector('#cmp-run') && !document.querySelector('#cmp-run').disabled`, time.Minute)
 	click(t, ctx, "#cmp-run")
 	time.Sleep(300 * time.Millisecond) // the click's redraw: measuring, asking or running
 	waitFor(t, ctx, `!document.querySelector('#cmp-measuring')`, time.Minute)

@@ -115,7 +115,7 @@ func TestFeedbackView(t *testing.T) {
 
 	// The reward model, shortened: its curve, its held-out accuracy, every pick's scores, and
 	// the score of a typed answer.
-	typeInto(t, ctx, "#fb-rm-steps", "20")
+	typeInto(t, ctx, "#fb-rm-steps", "10")
 	waitFor(t, ctx, `!document.querySelector('#fb-rm-steps-reset').disabled`, 5*time.Second)
 	click(t, ctx, "#fb-rm-train")
 	waitFor(t, ctx, `['done','failed','stopped'].includes((document.querySelector('#fb-rm-status') || {dataset: {}}).dataset.status)`, 3*time.Minute)
@@ -139,8 +139,8 @@ func TestFeedbackView(t *testing.T) {
 	// PPO and DPO side by side, a few steps each.
 	click(t, ctx, "#fbt-m-grpo")
 	waitFor(t, ctx, `!document.querySelector('#fbt-m-grpo').checked`, 5*time.Second)
-	typeInto(t, ctx, "#fbt-sched-steps", "4")
-	typeInto(t, ctx, "#fbt-sched-batch", "8")
+	typeInto(t, ctx, "#fbt-sched-steps", "2")
+	typeInto(t, ctx, "#fbt-sched-batch", "4")
 	waitFor(t, ctx, `!document.querySelector('#fbt-setup-error') && !document.querySelector('#fb-tune-run').disabled`, 5*time.Second)
 	click(t, ctx, "#fb-tune-run")
 	waitFor(t, ctx, `document.querySelectorAll('#fbt-lanes li').length === 2`, 30*time.Second)

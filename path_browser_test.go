@@ -104,7 +104,7 @@ func TestPath(t *testing.T) {
 	screenshot(t, ctx, "path.png")
 
 	// Step 1: pretraining, the loss chart and the samples outlined.
-	require.Contains(t, text(t, ctx, "#path-go-pretrain"), "40 steps", "the short path")
+	require.Contains(t, text(t, ctx, "#path-go-pretrain"), "16 steps", "the short path")
 	click(t, ctx, "#path-go-pretrain")
 	pathWatched(t, ctx, "pretrain", "pretrain", "loss chart", "chart-box", "samples")
 	screenshot(t, ctx, "path-watch.png")
@@ -114,7 +114,7 @@ func TestPath(t *testing.T) {
 	pathBack(t, ctx, "pretrain")
 	require.Contains(t, eval[string](t, ctx, `localStorage.getItem('pretune.path')`), `"done":["pretrain"]`)
 
-	// Step 2: supervised fine-tuning of the kept base, since 40 steps make a weak model.
+	// Step 2: supervised fine-tuning of the kept base, since 16 steps make a weak model.
 	click(t, ctx, "#path-next-pretrain")
 	pathStepShown(t, ctx, "sft")
 	model := text(t, ctx, "#path-model-sft")

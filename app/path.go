@@ -57,7 +57,7 @@ func pathLang(l Lang) string {
 
 // shortSteps is what the test-only short path (?path=short) trains instead of the real
 // settings: long enough to draw a curve and fill a table, short enough for an end-to-end test.
-const shortSteps = 20
+const shortSteps = 8
 
 // pretrainSpec is step 1's run: the small model on the language's world stories (en-small,
 // 1000 steps, or zh-small, 600), the presets the README times. Short: shortSteps*2 steps.
