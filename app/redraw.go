@@ -30,15 +30,31 @@ type redrawThrottle struct {
 
 // dispatch runs fn on ctx's UI goroutine, then redraws ctx's component now or soon.
 func (r *redrawThrottle) dispatch(ctx app.Context, fn func()) {
-	ctx.Dispatch(func(ctx app.Context) {
+	quietly(ctx, func(ctx app.Context) {
 		fn()
-		if wait := r.wait(time.Now()); wait > 0 {
-			ctx.PreventUpdate()
-			if !r.pending {
-				r.pending = true
-				ctx.After(wait, func(app.Context) { r.pending, r.last = false, time.Now() })
-			}
+		if wait := r.wait(time.Now()); wait == 0 {
+			ctx.Dispatch(func(app.Context) {})
+		} else if !r.pending {
+			r.pending = true
+			ctx.After(wait, func(app.Context) { r.pending, r.last = false, time.Now() })
 		}
+	})
+}
+
+// quietly runs fn on ctx's UI goroutine without redrawing ctx's component. go-app (v9.8)
+// redraws the component after every function ctx.Dispatch runs, even one that called
+// PreventUpdate (the engine marks the component after the function returns, undoing it): the
+// throttle above and the heatmap's chunks each redrew the whole compare view at every worker
+// message and every frame. A dispatch in go-app's Next mode runs the function alone.
+func quietly(ctx app.Context, fn func(app.Context)) {
+	ctx.Dispatcher().Dispatch(app.Dispatch{Mode: app.Next, Source: ctx.Src(), Function: fn})
+}
+
+// quietlyAfter is quietly after d (ctx.After without the redraw).
+func quietlyAfter(ctx app.Context, d time.Duration, fn func(app.Context)) {
+	ctx.Async(func() {
+		time.Sleep(d)
+		quietly(ctx, fn)
 	})
 }
 
@@ -208,8 +224,7 @@ func (c *Compare) heatmapLater(id string, l Lang, u core.LoRAUpdate) string {
 			c.heatPending[id] = true
 			// After, not Defer: a timer is a new task of the browser's; the redraw it causes
 			// renders the panel again, which finds the markup kept.
-			c.ctx.After(time.Millisecond, func(ctx app.Context) {
-				ctx.PreventUpdate() // the markup in this task, its redraw in the next
+			quietlyAfter(c.ctx, time.Millisecond, func(ctx app.Context) { // the markup in this task, its redraw in the next
 				keptEntry(id, l, u)
 				ctx.After(time.Millisecond, func(app.Context) { delete(c.heatPending, id) })
 			})
@@ -239,8 +254,7 @@ func (c *Compare) fillHeatmap(id string) {
 		if k > 0 {
 			wait = 16 * time.Millisecond
 		}
-		c.ctx.After(wait, func(ctx app.Context) {
-			ctx.PreventUpdate()
+		quietlyAfter(c.ctx, wait, func(ctx app.Context) {
 			el := app.Window().Get("document").Call("getElementById", id)
 			v, found := heatmaps.Load(id)
 			if !found || !el.Truthy() {
