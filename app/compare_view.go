@@ -138,7 +138,7 @@ func (c *Compare) Render() app.UI {
 			c.tryLinks(),
 		),
 		app.Div().Class("columns").Body(
-			c.renderForm(),
+			&part{Name: partForm, Key: c.formKey(), host: c},
 			c.renderLive(),
 		),
 	)
@@ -473,11 +473,11 @@ func (c *Compare) renderLive() app.UI {
 		c.renderLanes(),
 		// The results first, with the share button and the exports under them: what a class reads
 		// out and sends on, before the chart and the answers.
-		c.renderTable(),
+		c.tablePart(),
 		c.renderShare(),
 		c.renderExports(),
 		app.Div().ID("cmp-chart-box").Body(&chartFigure{Lang: c.Lang, Plot: c.chartPlot()}),
-		c.renderAnswers(),
+		c.answersPart(),
 		c.renderLoRA(),
 	)
 }
