@@ -3,7 +3,6 @@ package app
 import (
 	"bytes"
 	"encoding/json"
-	"strings"
 	"sync"
 	"time"
 
@@ -127,25 +126,42 @@ type heatmapKey struct {
 }
 
 type heatmapEntry struct {
-	key  heatmapKey
-	html string
-	// shell is html with its cells taken out (its cells group empty), chunks the cells'
-	// markup, heatmapChunk cells each: what the page mounts and then adds frame by frame.
-	shell  string
-	chunks []string
+	key    heatmapKey
+	pieces heatPieces
+	// shell is the heatmap with its cells group empty: what the page mounts, then fills a
+	// chunk of heatmapChunk cells a frame (fillHeatmap), each chunk's markup written then.
+	shell string
+	html  string // the whole markup, once keptHeatmap asked for it
+}
+
+// chunks is how many chunks the heatmap's cells make.
+func (e heatmapEntry) chunks() int {
+	return (len(e.pieces.cells) + heatmapChunk - 1) / heatmapChunk
+}
+
+// chunk is the markup of chunk k's cells.
+func (e heatmapEntry) chunk(k int) string {
+	return e.pieces.cellsMarkup(k*heatmapChunk, min((k+1)*heatmapChunk, len(e.pieces.cells)))
 }
 
 // keptHeatmap is loraHeatmap(id, l, u), drawn again only when its key changes.
 func keptHeatmap(id string, l Lang, u core.LoRAUpdate) string {
-	return keptEntry(id, l, u).html
+	e := keptEntry(id, l, u)
+	if e.html == "" {
+		e.html = e.pieces.head + e.pieces.cellsMarkup(0, len(e.pieces.cells)) + e.pieces.tail
+		heatmaps.Store(id, e)
+	}
+	return e.html
 }
 
+// keptEntry is the kept entry for id and u in l, made now when there is none: its pieces, and
+// no cell's markup yet.
 func keptEntry(id string, l Lang, u core.LoRAUpdate) heatmapEntry {
 	if e, ok := heatmapNow(id, l, u); ok {
 		return e
 	}
-	e := heatmapEntry{key: keyOf(l, u), html: loraHeatmap(id, l, u)}
-	e.shell, e.chunks = heatmapShell(e.html)
+	e := heatmapEntry{key: keyOf(l, u), pieces: heatmapPieces(id, l, u)}
+	e.shell = e.pieces.head + e.pieces.tail
 	heatmaps.Store(id, e)
 	return e
 }
@@ -173,36 +189,6 @@ func heatmapNow(id string, l Lang, u core.LoRAUpdate) (e heatmapEntry, ok bool) 
 // 64×64 heatmap mounted whole was tens of milliseconds of parsing in one task, then over a
 // hundred of style and layout in the next.
 const heatmapChunk = 256
-
-// heatmapShell splits a heatmap's markup into the markup with an empty cells group and the
-// cells' markup in chunks of heatmapChunk cells (a title is escaped, so it holds no "<rect").
-func heatmapShell(html string) (shell string, chunks []string) {
-	const open, cell = `<g class="cells">`, `<rect class="cell"`
-	i := strings.Index(html, open)
-	if i < 0 {
-		return html, nil
-	}
-	i += len(open)
-	j := i + strings.Index(html[i:], `</g>`)
-	cells := html[i:j]
-	var starts []int
-	for at := 0; ; {
-		k := strings.Index(cells[at:], cell)
-		if k < 0 {
-			break
-		}
-		starts = append(starts, at+k)
-		at += k + len(cell)
-	}
-	for n := 0; n < len(starts); n += heatmapChunk {
-		end := len(cells)
-		if n+heatmapChunk < len(starts) {
-			end = starts[n+heatmapChunk]
-		}
-		chunks = append(chunks, cells[starts[n]:end])
-	}
-	return html[:i] + html[j:], chunks
-}
 
 // heatmapLater is the heatmap the page shows for a LoRA panel, in three steps that each take a
 // task of their own: the redraw that brings a LoRA method's result (or the learner's pick of
@@ -272,11 +258,11 @@ func (c *Compare) fillHeatmap(id string) {
 				k, mark = 0, c.heatSerial // a new element: fill it from its first cell
 				el.Set("pretuneFill", mark)
 			}
-			chunks := v.(heatmapEntry).chunks
-			if k < len(chunks) {
-				g.Call("insertAdjacentHTML", "beforeend", chunks[k])
+			e := v.(heatmapEntry)
+			if k < e.chunks() {
+				g.Call("insertAdjacentHTML", "beforeend", e.chunk(k))
 			}
-			if k+1 >= len(chunks) {
+			if k+1 >= e.chunks() {
 				delete(c.heatFilling, id)
 				return
 			}
