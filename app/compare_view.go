@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/maxence-charriere/go-app/v9/pkg/app"
 
@@ -79,12 +80,14 @@ func (c *Compare) startWorker(handle func(protocol.Message)) worker {
 }
 
 // publishTuned tells the feedback view of a finished comparison it may start from, once per
-// change (a worker's message may finish it).
+// change (a worker's message may finish it), a moment later.
 func (c *Compare) publishTuned() {
 	m := c.tuned()
 	if k := m.key(); k != c.published {
 		c.published = k
-		c.ctx.SetState(tunedState, m)
+		// In a task of its own: the views that follow it (feedback, path, teacher) redraw then,
+		// not in the task of the comparison's last redraw (the two were 60 ms under load).
+		quietlyAfter(c.ctx, 50*time.Millisecond, func(ctx app.Context) { ctx.SetState(tunedState, m) })
 	}
 }
 
