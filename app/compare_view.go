@@ -36,11 +36,10 @@ type Compare struct {
 	published string // the key of the tunedModel last published for the feedback view
 	redraw    redrawThrottle
 	specs     specMemo
-	// heatPending are the LoRA heatmaps (by element id) whose markup is drawn after this
-	// redraw, heatFilling those whose cells are being added (heatmapLater); heatSerial numbers
-	// the fills.
-	heatPending, heatFilling map[string]bool
-	heatSerial               int
+	// heatFilling are the LoRA heatmaps (by element id) whose cells are being added
+	// (heatmapLater); heatSerial numbers the fills.
+	heatFilling map[string]bool
+	heatSerial  int
 }
 
 // OnMount starts the form from the built-in base of the page's language and follows the

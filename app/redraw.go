@@ -190,35 +190,18 @@ func heatmapNow(id string, l Lang, u core.LoRAUpdate) (e heatmapEntry, ok bool) 
 // hundred of style and layout in the next.
 const heatmapChunk = 256
 
-// heatmapLater is the heatmap the page shows for a LoRA panel, in three steps that each take a
-// task of their own: the redraw that brings a LoRA method's result (or the learner's pick of
-// another layer) shows the heatmap shown before (nothing the first time); the new markup is
-// drawn in the next task, and mounted without its cells by the redraw in the one after; then
-// fillHeatmap adds the cells, heatmapChunk a frame. Whole, the result's row and answers, the markup of four
-// thousand titled cells, their parsing and their layout made one or two tasks of 70 to 150 ms.
-// Off the browser (the unit tests' renders) it is drawn whole at once.
+// heatmapLater is the heatmap the page shows for a LoRA panel: its markup without its cells,
+// which fillHeatmap then adds, heatmapChunk a frame, each chunk's markup written in its own task.
+// Whole, the markup of four thousand titled cells, their parsing and their layout made one or two
+// tasks of 70 to 150 ms. The shell is a few lines, drawn in the redraw that shows the panel (a
+// new result, another layer, another language). Off the browser (the unit tests' renders) it is
+// drawn whole.
 func (c *Compare) heatmapLater(id string, l Lang, u core.LoRAUpdate) string {
 	if c.ctx == nil || !app.IsClient {
 		return keptHeatmap(id, l, u)
 	}
-	e, ok := heatmapNow(id, l, u)
-	if !ok {
-		if c.heatPending == nil {
-			c.heatPending = map[string]bool{}
-		}
-		if !c.heatPending[id] {
-			c.heatPending[id] = true
-			// After, not Defer: a timer is a new task of the browser's; the redraw it causes
-			// renders the panel again, which finds the markup kept.
-			quietlyAfter(c.ctx, time.Millisecond, func(ctx app.Context) { // the markup in this task, its redraw in the next
-				keptEntry(id, l, u)
-				ctx.After(time.Millisecond, func(app.Context) { delete(c.heatPending, id) })
-			})
-		}
-	}
-	if e.shell != "" {
-		c.fillHeatmap(id)
-	}
+	e := keptEntry(id, l, u)
+	c.fillHeatmap(id)
 	return e.shell
 }
 
