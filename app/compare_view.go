@@ -207,7 +207,12 @@ func (c *Compare) renderForm() app.UI {
 	sched := runspec.ScheduleFor(f.Steps)
 	// The setup folds away once a comparison starts, so its results, chart and share button sit
 	// at the top of the page; the learner opens it again to change something.
-	return app.Details().Class("panel setup").ID("cmp-setup").Open(c.cmp == nil).Body(
+	// Every change and click in the form bubbles here: the view redraws with the form in the
+	// same frame (the form is a part, which would tell it a frame later), so the Run button
+	// follows what the learner just did.
+	return app.Details().Class("panel setup").ID("cmp-setup").Open(c.cmp == nil).
+		OnChange(func(app.Context, app.Event) { c.partChanged() }).
+		OnClick(func(app.Context, app.Event) { c.partChanged() }).Body(
 		app.Summary().Body(app.H2().Text(l.T("setup.title"))),
 		app.If(!c.Lesson.hides("cmp.base"), app.FieldSet().Body(
 			app.Legend().Text(l.T("cmp.base")),
