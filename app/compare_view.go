@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/maxence-charriere/go-app/v9/pkg/app"
 
@@ -35,11 +36,10 @@ type Compare struct {
 	published string // the key of the tunedModel last published for the feedback view
 	redraw    redrawThrottle
 	specs     specMemo
-	// heatPending are the LoRA heatmaps (by element id) whose markup is drawn after this
-	// redraw, heatFilling those whose cells are being added (heatmapLater); heatSerial numbers
-	// the fills.
-	heatPending, heatFilling map[string]bool
-	heatSerial               int
+	// heatFilling are the LoRA heatmaps (by element id) whose cells are being added
+	// (heatmapLater); heatSerial numbers the fills.
+	heatFilling map[string]bool
+	heatSerial  int
 }
 
 // OnMount starts the form from the built-in base of the page's language and follows the
@@ -79,12 +79,14 @@ func (c *Compare) startWorker(handle func(protocol.Message)) worker {
 }
 
 // publishTuned tells the feedback view of a finished comparison it may start from, once per
-// change (a worker's message may finish it).
+// change (a worker's message may finish it), a moment later.
 func (c *Compare) publishTuned() {
 	m := c.tuned()
 	if k := m.key(); k != c.published {
 		c.published = k
-		c.ctx.SetState(tunedState, m)
+		// In a task of its own: the views that follow it (feedback, path, teacher) redraw then,
+		// not in the task of the comparison's last redraw (the two were 60 ms under load).
+		quietlyAfter(c.ctx, 50*time.Millisecond, func(ctx app.Context) { ctx.SetState(tunedState, m) })
 	}
 }
 
@@ -138,7 +140,7 @@ func (c *Compare) Render() app.UI {
 			c.tryLinks(),
 		),
 		app.Div().Class("columns").Body(
-			c.renderForm(),
+			&part{Name: partForm, Key: c.formKey(), host: c},
 			c.renderLive(),
 		),
 	)
@@ -205,7 +207,12 @@ func (c *Compare) renderForm() app.UI {
 	sched := runspec.ScheduleFor(f.Steps)
 	// The setup folds away once a comparison starts, so its results, chart and share button sit
 	// at the top of the page; the learner opens it again to change something.
-	return app.Details().Class("panel setup").ID("cmp-setup").Open(c.cmp == nil).Body(
+	// Every change and click in the form bubbles here: the view redraws with the form in the
+	// same frame (the form is a part, which would tell it a frame later), so the Run button
+	// follows what the learner just did.
+	return app.Details().Class("panel setup").ID("cmp-setup").Open(c.cmp == nil).
+		OnChange(func(app.Context, app.Event) { c.partChanged() }).
+		OnClick(func(app.Context, app.Event) { c.partChanged() }).Body(
 		app.Summary().Body(app.H2().Text(l.T("setup.title"))),
 		app.If(!c.Lesson.hides("cmp.base"), app.FieldSet().Body(
 			app.Legend().Text(l.T("cmp.base")),
@@ -473,11 +480,11 @@ func (c *Compare) renderLive() app.UI {
 		c.renderLanes(),
 		// The results first, with the share button and the exports under them: what a class reads
 		// out and sends on, before the chart and the answers.
-		c.renderTable(),
+		c.tablePart(),
 		c.renderShare(),
 		c.renderExports(),
 		app.Div().ID("cmp-chart-box").Body(&chartFigure{Lang: c.Lang, Plot: c.chartPlot()}),
-		c.renderAnswers(),
+		c.answersPart(),
 		c.renderLoRA(),
 	)
 }

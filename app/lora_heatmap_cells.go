@@ -12,12 +12,14 @@ import (
 // and escape per cell took the page's only thread for tens of milliseconds under wasm when a
 // LoRA method's result arrived; so the rows' and columns' names are made once, each tooltip's
 // words are split around its two values once, and the numbers are appended with strconv.
-// Words that do not put the place before the value are translated cell by cell.
-func writeHeatCells(b *strings.Builder, l Lang, cells []heatCell, nc, cs int, m float64) {
+// Words that do not put the place before the value are translated cell by cell. It writes
+// cells [from, to) of cells (all of a heatmap's: a cell's place is its index).
+func writeHeatCells(b *strings.Builder, l Lang, cells []heatCell, from, to, nc, cs int, m float64) {
 	tips, ok := splitTip(l, "lora.cell")
 	tipsMean, okMean := splitTip(l, "lora.cell_mean")
 	if !ok || !okMean {
-		for k, c := range cells {
+		for k := from; k < to; k++ {
+			c := cells[k]
 			where := rowSpan(l, c.R0, c.R1) + ", " + colSpan(l, c.C0, c.C1)
 			tip := l.T("lora.cell", where, fmtDelta(c.V))
 			if c.R1-c.R0 > 1 || c.C1-c.C0 > 1 {
@@ -28,24 +30,24 @@ func writeHeatCells(b *strings.Builder, l Lang, cells []heatCell, nc, cs int, m 
 		}
 		return
 	}
-	if len(cells) == 0 {
+	if from >= to {
 		return
 	}
-	b.Grow(len(cells) * 200)
+	b.Grow((to - from) * 200)
 	// Every cell of a row shares its row's name, of a column its column's; the comma between
 	// them and the words around the value are escaped once (escaping works piece by piece).
 	rows := make([]string, len(cells)/nc)
 	cols := make([]string, nc)
-	for k, c := range cells {
-		if k%nc == 0 {
-			rows[k/nc] = html.EscapeString(rowSpan(l, c.R0, c.R1) + ", ")
-		}
-		if k < nc {
-			cols[k] = html.EscapeString(colSpan(l, c.C0, c.C1))
-		}
+	for r := from / nc; r <= (to-1)/nc; r++ {
+		c := cells[r*nc]
+		rows[r] = html.EscapeString(rowSpan(l, c.R0, c.R1) + ", ")
+	}
+	for k, c := range cells[:nc] {
+		cols[k] = html.EscapeString(colSpan(l, c.C0, c.C1))
 	}
 	var num []byte
-	for k, c := range cells {
+	for k := from; k < to; k++ {
+		c := cells[k]
 		words := tips
 		if c.R1-c.R0 > 1 || c.C1-c.C0 > 1 {
 			words = tipsMean

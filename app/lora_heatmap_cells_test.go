@@ -81,13 +81,19 @@ func BenchmarkLoRAHeatmap(b *testing.B) {
 	})
 }
 
-// TestHeatmapShell: the shell and its chunks put back together are the heatmap; every chunk but
-// the last holds heatmapChunk cells; markup without cells is its own shell.
+// TestHeatmapShell: a kept heatmap's shell is its markup with an empty cells group, and its
+// chunks, each written when the page adds it, put back in order are the cells (every chunk but
+// the last holds heatmapChunk cells).
 func TestHeatmapShell(t *testing.T) {
 	for _, side := range []int{1, 7, 64} {
-		html := loraHeatmap("m", ZH, update(0, "q_proj", side, side, func(i, j int) float32 { return float32(i - j) }))
-		shell, chunks := heatmapShell(html)
-		require.Equal(t, html, strings.Replace(shell, `<g class="cells">`, `<g class="cells">`+strings.Join(chunks, ""), 1), "side %d", side)
+		u := update(0, "q_proj", side, side, func(i, j int) float32 { return float32(i - j) })
+		html := loraHeatmap("shell-test", ZH, u)
+		e := keptEntry("shell-test", ZH, u)
+		var chunks []string
+		for k := range e.chunks() {
+			chunks = append(chunks, e.chunk(k))
+		}
+		require.Equal(t, html, strings.Replace(e.shell, `<g class="cells">`, `<g class="cells">`+strings.Join(chunks, ""), 1), "side %d", side)
 		require.Len(t, chunks, (side*side+heatmapChunk-1)/heatmapChunk)
 		for i, ch := range chunks {
 			n := strings.Count(ch, `<rect class="cell"`)
@@ -97,11 +103,11 @@ func TestHeatmapShell(t *testing.T) {
 				require.Equal(t, side*side-i*heatmapChunk, n)
 			}
 		}
-		require.NotContains(t, shell, `<rect class="cell"`)
+		require.NotContains(t, e.shell, `<rect class="cell"`)
+		require.Contains(t, e.shell, `<g class="cells"></g>`)
 	}
-	shell, chunks := heatmapShell("<svg></svg>")
-	require.Equal(t, "<svg></svg>", shell)
-	require.Empty(t, chunks)
+	e := keptEntry("shell-test", EN, core.LoRAUpdate{Layer: 0, Target: "q_proj"})
+	require.Zero(t, e.chunks(), "no cells")
 }
 
 // TestHeatGrid: heatGrid is deltaCells's grid for every shape up to 200×200 and a few beyond.

@@ -3,7 +3,6 @@ package app
 import (
 	"bytes"
 	"encoding/json"
-	"strings"
 	"sync"
 	"time"
 
@@ -30,15 +29,31 @@ type redrawThrottle struct {
 
 // dispatch runs fn on ctx's UI goroutine, then redraws ctx's component now or soon.
 func (r *redrawThrottle) dispatch(ctx app.Context, fn func()) {
-	ctx.Dispatch(func(ctx app.Context) {
+	quietly(ctx, func(ctx app.Context) {
 		fn()
-		if wait := r.wait(time.Now()); wait > 0 {
-			ctx.PreventUpdate()
-			if !r.pending {
-				r.pending = true
-				ctx.After(wait, func(app.Context) { r.pending, r.last = false, time.Now() })
-			}
+		if wait := r.wait(time.Now()); wait == 0 {
+			ctx.Dispatch(func(app.Context) {})
+		} else if !r.pending {
+			r.pending = true
+			ctx.After(wait, func(app.Context) { r.pending, r.last = false, time.Now() })
 		}
+	})
+}
+
+// quietly runs fn on ctx's UI goroutine without redrawing ctx's component. go-app (v9.8)
+// redraws the component after every function ctx.Dispatch runs, even one that called
+// PreventUpdate (the engine marks the component after the function returns, undoing it): the
+// throttle above and the heatmap's chunks each redrew the whole compare view at every worker
+// message and every frame. A dispatch in go-app's Next mode runs the function alone.
+func quietly(ctx app.Context, fn func(app.Context)) {
+	ctx.Dispatcher().Dispatch(app.Dispatch{Mode: app.Next, Source: ctx.Src(), Function: fn})
+}
+
+// quietlyAfter is quietly after d (ctx.After without the redraw).
+func quietlyAfter(ctx app.Context, d time.Duration, fn func(app.Context)) {
+	ctx.Async(func() {
+		time.Sleep(d)
+		quietly(ctx, fn)
 	})
 }
 
@@ -111,25 +126,42 @@ type heatmapKey struct {
 }
 
 type heatmapEntry struct {
-	key  heatmapKey
-	html string
-	// shell is html with its cells taken out (its cells group empty), chunks the cells'
-	// markup, heatmapChunk cells each: what the page mounts and then adds frame by frame.
-	shell  string
-	chunks []string
+	key    heatmapKey
+	pieces heatPieces
+	// shell is the heatmap with its cells group empty: what the page mounts, then fills a
+	// chunk of heatmapChunk cells a frame (fillHeatmap), each chunk's markup written then.
+	shell string
+	html  string // the whole markup, once keptHeatmap asked for it
+}
+
+// chunks is how many chunks the heatmap's cells make.
+func (e heatmapEntry) chunks() int {
+	return (len(e.pieces.cells) + heatmapChunk - 1) / heatmapChunk
+}
+
+// chunk is the markup of chunk k's cells.
+func (e heatmapEntry) chunk(k int) string {
+	return e.pieces.cellsMarkup(k*heatmapChunk, min((k+1)*heatmapChunk, len(e.pieces.cells)))
 }
 
 // keptHeatmap is loraHeatmap(id, l, u), drawn again only when its key changes.
 func keptHeatmap(id string, l Lang, u core.LoRAUpdate) string {
-	return keptEntry(id, l, u).html
+	e := keptEntry(id, l, u)
+	if e.html == "" {
+		e.html = e.pieces.head + e.pieces.cellsMarkup(0, len(e.pieces.cells)) + e.pieces.tail
+		heatmaps.Store(id, e)
+	}
+	return e.html
 }
 
+// keptEntry is the kept entry for id and u in l, made now when there is none: its pieces, and
+// no cell's markup yet.
 func keptEntry(id string, l Lang, u core.LoRAUpdate) heatmapEntry {
 	if e, ok := heatmapNow(id, l, u); ok {
 		return e
 	}
-	e := heatmapEntry{key: keyOf(l, u), html: loraHeatmap(id, l, u)}
-	e.shell, e.chunks = heatmapShell(e.html)
+	e := heatmapEntry{key: keyOf(l, u), pieces: heatmapPieces(id, l, u)}
+	e.shell = e.pieces.head + e.pieces.tail
 	heatmaps.Store(id, e)
 	return e
 }
@@ -158,66 +190,18 @@ func heatmapNow(id string, l Lang, u core.LoRAUpdate) (e heatmapEntry, ok bool) 
 // hundred of style and layout in the next.
 const heatmapChunk = 256
 
-// heatmapShell splits a heatmap's markup into the markup with an empty cells group and the
-// cells' markup in chunks of heatmapChunk cells (a title is escaped, so it holds no "<rect").
-func heatmapShell(html string) (shell string, chunks []string) {
-	const open, cell = `<g class="cells">`, `<rect class="cell"`
-	i := strings.Index(html, open)
-	if i < 0 {
-		return html, nil
-	}
-	i += len(open)
-	j := i + strings.Index(html[i:], `</g>`)
-	cells := html[i:j]
-	var starts []int
-	for at := 0; ; {
-		k := strings.Index(cells[at:], cell)
-		if k < 0 {
-			break
-		}
-		starts = append(starts, at+k)
-		at += k + len(cell)
-	}
-	for n := 0; n < len(starts); n += heatmapChunk {
-		end := len(cells)
-		if n+heatmapChunk < len(starts) {
-			end = starts[n+heatmapChunk]
-		}
-		chunks = append(chunks, cells[starts[n]:end])
-	}
-	return html[:i] + html[j:], chunks
-}
-
-// heatmapLater is the heatmap the page shows for a LoRA panel, in three steps that each take a
-// task of their own: the redraw that brings a LoRA method's result (or the learner's pick of
-// another layer) shows the heatmap shown before (nothing the first time); the new markup is
-// drawn in the next task, and mounted without its cells by the redraw in the one after; then
-// fillHeatmap adds the cells, heatmapChunk a frame. Whole, the result's row and answers, the markup of four
-// thousand titled cells, their parsing and their layout made one or two tasks of 70 to 150 ms.
-// Off the browser (the unit tests' renders) it is drawn whole at once.
+// heatmapLater is the heatmap the page shows for a LoRA panel: its markup without its cells,
+// which fillHeatmap then adds, heatmapChunk a frame, each chunk's markup written in its own task.
+// Whole, the markup of four thousand titled cells, their parsing and their layout made one or two
+// tasks of 70 to 150 ms. The shell is a few lines, drawn in the redraw that shows the panel (a
+// new result, another layer, another language). Off the browser (the unit tests' renders) it is
+// drawn whole.
 func (c *Compare) heatmapLater(id string, l Lang, u core.LoRAUpdate) string {
 	if c.ctx == nil || !app.IsClient {
 		return keptHeatmap(id, l, u)
 	}
-	e, ok := heatmapNow(id, l, u)
-	if !ok {
-		if c.heatPending == nil {
-			c.heatPending = map[string]bool{}
-		}
-		if !c.heatPending[id] {
-			c.heatPending[id] = true
-			// After, not Defer: a timer is a new task of the browser's; the redraw it causes
-			// renders the panel again, which finds the markup kept.
-			c.ctx.After(time.Millisecond, func(ctx app.Context) {
-				ctx.PreventUpdate() // the markup in this task, its redraw in the next
-				keptEntry(id, l, u)
-				ctx.After(time.Millisecond, func(app.Context) { delete(c.heatPending, id) })
-			})
-		}
-	}
-	if e.shell != "" {
-		c.fillHeatmap(id)
-	}
+	e := keptEntry(id, l, u)
+	c.fillHeatmap(id)
 	return e.shell
 }
 
@@ -239,8 +223,7 @@ func (c *Compare) fillHeatmap(id string) {
 		if k > 0 {
 			wait = 16 * time.Millisecond
 		}
-		c.ctx.After(wait, func(ctx app.Context) {
-			ctx.PreventUpdate()
+		quietlyAfter(c.ctx, wait, func(ctx app.Context) {
 			el := app.Window().Get("document").Call("getElementById", id)
 			v, found := heatmaps.Load(id)
 			if !found || !el.Truthy() {
@@ -258,11 +241,11 @@ func (c *Compare) fillHeatmap(id string) {
 				k, mark = 0, c.heatSerial // a new element: fill it from its first cell
 				el.Set("pretuneFill", mark)
 			}
-			chunks := v.(heatmapEntry).chunks
-			if k < len(chunks) {
-				g.Call("insertAdjacentHTML", "beforeend", chunks[k])
+			e := v.(heatmapEntry)
+			if k < e.chunks() {
+				g.Call("insertAdjacentHTML", "beforeend", e.chunk(k))
 			}
-			if k+1 >= len(chunks) {
+			if k+1 >= e.chunks() {
 				delete(c.heatFilling, id)
 				return
 			}

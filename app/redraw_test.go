@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/maxence-charriere/go-app/v9/pkg/app"
 	"github.com/stretchr/testify/require"
 
 	"pretune/core/task"
@@ -88,4 +89,38 @@ func TestKeptHeatmap(t *testing.T) {
 	require.Equal(t, loraHeatmap("kept-map", ZH, v), keptHeatmap("kept-map", ZH, v), "another language")
 	v.Layer = 1
 	require.Equal(t, loraHeatmap("kept-map", ZH, v), keptHeatmap("kept-map", ZH, v), "another layer")
+}
+
+// throttleTest is a view that counts its drawings and redraws through a redrawThrottle.
+type throttleTest struct {
+	app.Compo
+	ctx    app.Context
+	redraw redrawThrottle
+	draws  int
+	got    int
+}
+
+func (v *throttleTest) OnMount(ctx app.Context) { v.ctx = ctx }
+func (v *throttleTest) Render() app.UI          { v.draws++; return app.P().Text(v.got) }
+
+// TestThrottleRedrawsOnce: ten worker messages, each in a frame of its own, are each handled
+// but redraw the view once at once and once when redrawEvery is up, not ten times (go-app
+// redraws a component after every dispatched function, even one that called PreventUpdate,
+// which is how this throttle once tried to skip its redraws).
+func TestThrottleRedrawsOnce(t *testing.T) {
+	v := &throttleTest{}
+	d := app.NewClientTester(v)
+	defer d.Close()
+	d.Consume()
+	n, began := v.draws, time.Now()
+	for range 10 {
+		v.redraw.dispatch(v.ctx, func() { v.got++ })
+		d.ConsumeNext()
+	}
+	d.Consume()
+	require.Equal(t, 10, v.got, "every message handled")
+	// (The tester waits out each pending redraw's timer in ConsumeNext: time passes.)
+	most := 1 + int(time.Since(began)/redrawEvery)
+	require.LessOrEqual(t, v.draws-n, most, "one redraw at once, then one each redrawEvery at most")
+	require.Contains(t, app.HTMLString(v), ">10<", "the last redraw shows them all")
 }
