@@ -145,17 +145,7 @@ func shardedMsPerStep(t *testing.T, ctx context.Context, preset string, workers 
 	code, err := runspec.Encode(runspec.Spec{Corpus: ref, Config: cfg, Device: runspec.DeviceCPU})
 	require.NoError(t, err)
 	msgs := startInWorker(t, ctx, code, workers, 3*time.Minute)
-	var first, last *shardMessage
-	for i := range msgs {
-		m := &msgs[i]
-		if m.Kind != "progress" || m.Event.Step == 0 {
-			continue
-		}
-		if first == nil && m.At-msgs[0].At >= shardedWarmup {
-			first = m
-		}
-		last = m
-	}
+	first, last := progressAfter(msgs, shardedWarmup)
 	require.NotNil(t, first, "%s on %d workers: no progress after the warm-up", preset, workers)
 	require.Greater(t, last.Event.Step, first.Event.Step, "%s on %d workers: one progress report after the warm-up", preset, workers)
 	res := resultOf(t, msgs)

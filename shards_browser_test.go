@@ -135,26 +135,16 @@ func TestBrowserShardsBench(t *testing.T) {
 	url := serveApp(t)
 	ctx := newBrowser(t, 10*time.Minute)
 	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(url+"/web/pretune.css")))
-	// Long enough for 15 s or more of steps after the helpers have loaded at today's speed
-	// (the SIMD matmul brought a step to about 70 ms).
-	steps := 300
+	// Long enough for several seconds of steps after the helpers have loaded at today's speed
+	// (with the SIMD kernels a step takes about 31 ms on one worker, 16 on two).
+	steps := 600
 	rate := func(name string, shards, workers int) (float64, string) {
 		spec := shardedPreset(t, "en-small", steps, shards)
 		spec.Config.Dropout = 0 // the preset's own step
 		code, err := runspec.Encode(spec)
 		require.NoError(t, err)
 		msgs := startInWorker(t, ctx, code, workers, 5*time.Minute)
-		var first, last *shardMessage
-		for i := range msgs {
-			m := &msgs[i]
-			if m.Kind != "progress" || m.Event.Step == 0 {
-				continue
-			}
-			if first == nil && m.At-msgs[0].At >= 4000 {
-				first = m
-			}
-			last = m
-		}
+		first, last := progressAfter(msgs, 4000)
 		require.NotNil(t, first, "no progress after 4 s")
 		require.Greater(t, last.Event.Step, first.Event.Step)
 		res := resultOf(t, msgs)
@@ -196,4 +186,20 @@ func TestBrowserShardsBench(t *testing.T) {
 	t.Logf("best of two: 1 shard 1 worker %.0f, 4 shards 1 worker %.0f, 4 shards 2 workers %.0f tokens/s", one, s1, s2)
 	t.Logf("2 workers / 1 worker (4 shards): %.2fx; 2 workers (4 shards) / unsharded 1 worker: %.2fx; 4 shards on one worker: %.2fx the unsharded speed",
 		s2/s1, s2/one, s1/one)
+}
+
+// progressAfter returns the first progress report at least warmupMs after a run's first message
+// (helper workers have loaded by then) and the last one, or nil: what a speed is measured over.
+func progressAfter(msgs []shardMessage, warmupMs float64) (first, last *shardMessage) {
+	for i := range msgs {
+		m := &msgs[i]
+		if m.Kind != "progress" || m.Event.Step == 0 {
+			continue
+		}
+		if first == nil && m.At-msgs[0].At >= warmupMs {
+			first = m
+		}
+		last = m
+	}
+	return first, last
 }
