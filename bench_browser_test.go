@@ -165,7 +165,7 @@ func workerBench(t *testing.T, ctx context.Context, dev string) map[string]float
 	for _, m := range msgs {
 		require.NotEqual(t, "error", m.Kind, m.Error)
 		if m.Kind == "device" && dev == "cpu" {
-			// The figures are the SIMD kernels' (core/ops/matmul_simd_js.go), not a silent
+			// The figures are the SIMD kernels' (core/ops/simd_js.go), not a silent
 			// fallback to the Go kernel.
 			require.NotNil(t, m.Device)
 			require.Equal(t, "wasm-simd128", m.Device.Kernel, "the CPU device's kernel in the browser's worker")

@@ -25,8 +25,8 @@ self.onmessage = (e) => {
 const go = new Go();
 WebAssembly.instantiateStreaming(fetch('trainer.wasm'), go.importObject)
   .then((result) => {
-    // Go's memory, for the CPU device's WebAssembly SIMD matmul (core/ops/matmul_simd_js.go),
-    // which reads and writes Go's float slices in place.
+    // Go's memory, for the CPU device's WebAssembly SIMD kernels (core/ops/simd_js.go),
+    // which read and write Go's float slices in place.
     self.pretuneGoMemory = result.instance.exports.mem;
     go.run(result.instance); // runs main until it waits; pretuneRequest is set by then
     for (const data of pending.splice(0)) deliver(data);

@@ -7,7 +7,7 @@ const geluK = 0.7978845608028654
 // GELU writes out = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) over n elements.
 func (d *CPU) GELU(out, x Buf, n int) {
 	o, xv := f32(out)[:n], f32(x)[:n]
-	// Under wasm a SIMD kernel may take a prefix with the same operations (matmul_simd_js.go).
+	// Under wasm a SIMD kernel may take a prefix with the same operations (simd_js.go).
 	done := geluSIMD(o, xv)
 	for i, v := range xv[done:] {
 		t := Tanh32(geluArg(v))

@@ -47,7 +47,7 @@ func MatMulRef(c, a, b []float32, p MatMulArgs) {
 }
 
 // MatMul computes C (+)= op(A)·op(B) with the tiled, multi-threaded kernel (matmul_tiled.go), or
-// under wasm with the WebAssembly SIMD kernel where the engine has one (matmul_simd_js.go): both
+// under wasm with the WebAssembly SIMD kernel where the engine has one (simd_js.go): both
 // bit-identical to MatMulRef. Buffers too small for the shape are a programming error and panic
 // with the shapes named.
 func (d *CPU) MatMul(c, a, b Buf, p MatMulArgs) {

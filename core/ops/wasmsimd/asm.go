@@ -1,11 +1,11 @@
-// Package wasmsimd writes the one WebAssembly module the CPU device uses for its matmul when it
-// runs as wasm in a browser or Node: a kernel in WebAssembly's 128-bit SIMD, which Go's wasm
-// port cannot emit (it compiles to scalar code only). The module is built here, byte by byte,
-// from the instructions below, so the project ships no binary and needs no assembler; the worker
-// compiles it at start-up against Go's own memory (see core/ops/matmul_simd_js.go).
+// Package wasmsimd writes the one WebAssembly module the CPU device uses for its matmul and GELU
+// when it runs as wasm in a browser or Node: kernels in WebAssembly's 128-bit SIMD, which Go's
+// wasm port cannot emit (it compiles to scalar code only). The module is built here, byte by
+// byte, from the instructions below, so the project ships no binary and needs no assembler; the
+// device compiles it at first use against Go's own memory (see core/ops/simd_js.go).
 //
-// This file is the assembler: just the encodings the kernel uses (WebAssembly core spec §5,
-// SIMD proposal's opcodes, now in the standard).
+// This file is the assembler: just the encodings the kernels use (WebAssembly core spec §5,
+// the SIMD proposal's opcodes, now in the standard).
 package wasmsimd
 
 // code is a function body being written: plain bytes with helpers that append one instruction.

@@ -6,7 +6,7 @@ package ops
 // (matmul_tiled.go), which Go compiles to the machine's scalar float instructions.
 func CPUKernel() string { return "go" }
 
-// matMulSIMD is the WebAssembly SIMD kernel, which exists only under wasm (matmul_simd_js.go).
+// matMulSIMD is the WebAssembly SIMD kernel, which exists only under wasm (simd_js.go).
 func matMulSIMD(c, a, b []float32, p MatMulArgs) bool { return false }
 
 // geluSIMD and geluBackwardSIMD are the SIMD GELU, which exists only under wasm: nothing done.

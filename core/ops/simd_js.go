@@ -14,7 +14,7 @@ import (
 
 // GoMemoryGlobal is the global through which the JavaScript that starts Go's wasm hands the CPU
 // device Go's own memory (the instance's exports.mem): web/worker.js sets it for the trainer, and
-// wasm/node_exec.js for the tests under Node. Without it the device uses the Go kernel.
+// wasm/node_memory.js for the tests under Node. Without it the device uses the Go kernel.
 const GoMemoryGlobal = "pretuneGoMemory"
 
 // simdMinWork is the multiply-adds below which a product stays in Go: a call through syscall/js
