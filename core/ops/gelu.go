@@ -1,8 +1,11 @@
 package ops
 
-// geluK is √(2/π), the constant of GELU's tanh approximation (GPT-2's, and PyTorch's
-// approximate="tanh").
-const geluK = 0.7978845608028654
+// geluK is √(2/π) and geluC the cubic's weight, the constants of GELU's tanh approximation
+// (GPT-2's, and PyTorch's approximate="tanh").
+const (
+	geluK = 0.7978845608028654
+	geluC = 0.044715
+)
 
 // GELU writes out = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) over n elements.
 func (d *CPU) GELU(out, x Buf, n int) {
@@ -19,7 +22,7 @@ func (d *CPU) GELU(out, x Buf, n int) {
 // compiler fuses them into an FMA.
 func geluArg(x float32) float32 {
 	x3 := float32(float32(x*x) * x)
-	return float32(geluK * (x + float32(0.044715*x3)))
+	return float32(geluK * (x + float32(geluC*x3)))
 }
 
 // GELUBackward adds gelu'(x)·dout into dx, where with u = √(2/π)(x + 0.044715x³), t = tanh u:
@@ -33,7 +36,7 @@ func (d *CPU) GELUBackward(dx, x, dout Buf, n int) {
 		v := xv[i]
 		t := Tanh32(geluArg(v))
 		sech2 := 1 - float32(t*t)
-		du := float32(geluK * (1 + float32(3*0.044715*float32(v*v))))
+		du := float32(geluK * (1 + float32(3*geluC*float32(v*v))))
 		local := float32(0.5*(1+t)) + float32(float32(float32(0.5*v)*sech2)*du)
 		dxv[i] += float32(local * dov[i])
 	}

@@ -48,7 +48,12 @@ func startSIMD() {
 		simd.why = "Go's memory was not handed to the device (" + GoMemoryGlobal + ")"
 		return
 	}
-	mod := wasmsimd.Module()
+	mod := wasmsimd.Module(wasmsimd.Constants{
+		GELUK: geluK, GELUC: geluC, GELUC3: 3 * geluC,
+		Ln2Hi: ln2Hi, Ln2Lo: ln2Lo, InvLn2: invLn2,
+		ExpTaylor: expTaylor[:], Expm1Taylor: expm1Taylor[:],
+		TanhSeriesBelow: tanhSeriesBelow, TanhOneAbove: tanhOneAbove,
+	})
 	bytes := js.Global().Get("Uint8Array").New(len(mod))
 	js.CopyBytesToJS(bytes, mod)
 	if !wa.Call("validate", bytes).Bool() {

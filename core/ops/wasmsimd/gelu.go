@@ -13,32 +13,29 @@ const (
 )
 
 // Module returns the CPU device's WebAssembly module: it imports a memory as env.mem (Go's own)
-// and exports the matmul kernel (matMulFunction) and GELU forward and backward (geluFunction).
-func Module() []byte {
-	return module(matMulFunction(), &geluFunction(false).function, &geluFunction(true).function)
+// and exports the matmul kernel (matMulFunction) and GELU forward and backward (geluFunction),
+// the latter with the numbers nums gives.
+func Module(nums Constants) []byte {
+	return module(matMulFunction(), &geluFunction(nums, false).function, &geluFunction(nums, true).function)
 }
 
-// The constants of core/ops's GELU (gelu.go) and of its exp and tanh (fmath.go), which these
-// kernels must reproduce bit for bit: the values are those expressions rounded as Go rounds
-// them there (TestGELUSIMDMatchesGo in core/ops compares every kernel against the Go code).
-const (
-	geluK   = 0.7978845608028654 // √(2/π)
-	geluC   = 0.044715
-	ln2Hi   = 6.93147180369123816490e-01
-	ln2Lo   = 1.90821492927058770002e-10
-	invLn2  = 1.44269504088896338700e+00
-	expBias = 1023
-)
+// Constants are the numbers of core/ops's GELU, exp and tanh (gelu.go, fmath.go), which the GELU
+// kernels must reproduce bit for bit: core/ops passes its own, so each is written once.
+type Constants struct {
+	// GELUK, GELUC and GELUC3 are √(2/π), 0.044715 and 3·0.044715 as float32, as gelu.go's
+	// float32 arithmetic rounds its constants.
+	GELUK, GELUC, GELUC3 float32
+	// Ln2Hi + Ln2Lo = ln 2 and InvLn2 = 1/ln 2: exp64's argument reduction.
+	Ln2Hi, Ln2Lo, InvLn2 float64
+	// ExpTaylor and Expm1Taylor are exp64's and expm1Small's Horner coefficients, highest
+	// degree first.
+	ExpTaylor, Expm1Taylor []float64
+	// TanhSeriesBelow and TanhOneAbove are Tanh32's branch points.
+	TanhSeriesBelow, TanhOneAbove float64
+}
 
-// expTaylor are exp64's Horner coefficients after the first, 1/11! down to 1 and 1 again
-// (the series of e^r, degree 12, starting from 1/12!).
-var expTaylor = []float64{1.0 / 39916800, 1.0 / 3628800, 1.0 / 362880, 1.0 / 40320, 1.0 / 5040,
-	1.0 / 720, 1.0 / 120, 1.0 / 24, 1.0 / 6, 0.5, 1, 1}
-
-// expm1Taylor are expm1Small's, 1/16! down to 1 (degree 17, starting from 1/17!).
-var expm1Taylor = []float64{1.0 / 20922789888000, 1.0 / 1307674368000, 1.0 / 87178291200,
-	1.0 / 6227020800, 1.0 / 479001600, 1.0 / 39916800, 1.0 / 3628800, 1.0 / 362880, 1.0 / 40320,
-	1.0 / 5040, 1.0 / 720, 1.0 / 120, 1.0 / 24, 1.0 / 6, 0.5, 1}
+// expBias is a float64's exponent bias: 2^k has the bits (k + expBias) << 52.
+const expBias = 1023
 
 func f64x2(v float64) (b [16]byte) {
 	binary.LittleEndian.PutUint64(b[:], math.Float64bits(v))
@@ -105,29 +102,29 @@ func (f *vecFunc) sel(x, y, mask int) int {
 
 // horner is p = c[0]; p = c[i] + y*p for the rest, in float64 lanes, each product rounded
 // before its sum as fmath.go writes float64(r*p).
-func (f *vecFunc) horner(first float64, rest []float64, y int) int {
-	p := f.konst(f64x2(first))
-	for _, c := range rest {
-		p = f.simd2(simdF64x2Add, f.konst(f64x2(c)), f.simd2(simdF64x2Mul, y, p))
+func (f *vecFunc) horner(c []float64, y int) int {
+	p := f.konst(f64x2(c[0]))
+	for _, coef := range c[1:] {
+		p = f.simd2(simdF64x2Add, f.konst(f64x2(coef)), f.simd2(simdF64x2Mul, y, p))
 	}
 	return p
 }
 
 // exp64 is fmath.go's exp64 on both float64 lanes of x.
-func (f *vecFunc) exp64(x int) int {
-	t := f.simd2(simdF64x2Mul, x, f.konst(f64x2(invLn2)))
+func (f *vecFunc) exp64(nums Constants, x int) int {
+	t := f.simd2(simdF64x2Mul, x, f.konst(f64x2(nums.InvLn2)))
 	half := f.konst(f64x2(0.5))
 	// k = int(t ± 0.5), truncated toward zero: as a float, the truncation of the sum.
 	up := f.simd2(simdF64x2Add, t, half)
 	down := f.simd2(simdF64x2Sub, t, half)
 	fk := f.simd1(simdF64x2Trunc, f.sel(up, down, f.simd2(simdF64x2Ge, t, f.konst(f64x2(0)))))
 	r := f.simd2(simdF64x2Sub,
-		f.simd2(simdF64x2Sub, x, f.simd2(simdF64x2Mul, fk, f.konst(f64x2(ln2Hi)))),
-		f.simd2(simdF64x2Mul, fk, f.konst(f64x2(ln2Lo))))
-	p := f.horner(1.0/479001600, expTaylor, r)
+		f.simd2(simdF64x2Sub, x, f.simd2(simdF64x2Mul, fk, f.konst(f64x2(nums.Ln2Hi)))),
+		f.simd2(simdF64x2Mul, fk, f.konst(f64x2(nums.Ln2Lo))))
+	p := f.horner(nums.ExpTaylor, r)
 	// 2^k from its bits: (k + 1023) << 52.
-	k := f.simd1(simdExtendLowS, f.simd1(simdTruncSatZ, fk))
-	bits := f.simd2(simdI64x2Add, k, f.konst(i64x2(expBias)))
+	ki := f.simd1(simdExtendLowS, f.simd1(simdTruncSatZ, fk))
+	bits := f.simd2(simdI64x2Add, ki, f.konst(i64x2(expBias)))
 	scale := f.v()
 	f.code.get(bits)
 	f.code.i32(52)
@@ -139,7 +136,7 @@ func (f *vecFunc) exp64(x int) int {
 // tanh32 is fmath.go's Tanh32 on lanes 0 and 1 of the f32x4 local u; the result is an f32x4
 // whose lanes 0 and 1 are the two tanh values. Both of Tanh32's branches are computed and one
 // kept per lane; a NaN comes back as itself.
-func (f *vecFunc) tanh32(u int) int {
+func (f *vecFunc) tanh32(nums Constants, u int) int {
 	a := f.simd1(simdPromote, u)
 	zero := f.konst(f64x2(0))
 	neg := f.simd2(simdF64x2Lt, a, zero) // not for -0, which Tanh32 keeps as -0
@@ -148,12 +145,12 @@ func (f *vecFunc) tanh32(u int) int {
 	one := f.konst(f64x2(1))
 	two := f.konst(f64x2(2))
 	// a < 0.5: em1 / (em1 + 2) with em1 = expm1Small(2a) = 2a·p.
-	em1 := f.simd2(simdF64x2Mul, a2, f.horner(1.0/355687428096000, expm1Taylor, a2))
+	em1 := f.simd2(simdF64x2Mul, a2, f.horner(nums.Expm1Taylor, a2))
 	small := f.simd2(simdF64x2Div, em1, f.simd2(simdF64x2Add, em1, two))
 	// otherwise 1 - 2/(e^2a + 1).
-	big := f.simd2(simdF64x2Sub, one, f.simd2(simdF64x2Div, two, f.simd2(simdF64x2Add, f.exp64(a2), one)))
-	t := f.sel(small, big, f.simd2(simdF64x2Lt, a, f.konst(f64x2(0.5))))
-	t = f.sel(one, t, f.simd2(simdF64x2Gt, a, f.konst(f64x2(10))))
+	big := f.simd2(simdF64x2Sub, one, f.simd2(simdF64x2Div, two, f.simd2(simdF64x2Add, f.exp64(nums, a2), one)))
+	t := f.sel(small, big, f.simd2(simdF64x2Lt, a, f.konst(f64x2(nums.TanhSeriesBelow))))
+	t = f.sel(one, t, f.simd2(simdF64x2Gt, a, f.konst(f64x2(nums.TanhOneAbove))))
 	t = f.sel(f.simd1(simdF64x2Neg, t), t, neg)
 	t32 := f.simd1(simdDemote, t)
 	return f.sel(u, t32, f.simd2(simdF32x4Ne, u, u))
@@ -166,7 +163,7 @@ func (f *vecFunc) tanh32(u int) int {
 //
 // for i < n (even), two elements a pass (Tanh32 works in float64: two lanes), with exactly
 // core/ops's float32 and float64 operations in its order for each element.
-func geluFunction(backward bool) *vecFunc {
+func geluFunction(nums Constants, backward bool) *vecFunc {
 	params := 3
 	export := ExportGELU
 	if backward {
@@ -204,12 +201,12 @@ func geluFunction(backward bool) *vecFunc {
 	}
 	one32 := f.konst(f32x4(1))
 	half32 := f.konst(f32x4(0.5))
-	k32 := f.konst(f32x4(geluK))
+	k32 := f.konst(f32x4(nums.GELUK))
 	v := load(pX)
 	// geluArg: √(2/π)·(x + 0.044715·x³), float32.
 	x3 := f.simd2(simdF32x4Mul, f.simd2(simdF32x4Mul, v, v), v)
-	u := f.simd2(simdF32x4Mul, k32, f.simd2(simdF32x4Add, v, f.simd2(simdF32x4Mul, f.konst(f32x4(geluC)), x3)))
-	t := f.tanh32(u)
+	u := f.simd2(simdF32x4Mul, k32, f.simd2(simdF32x4Add, v, f.simd2(simdF32x4Mul, f.konst(f32x4(nums.GELUC)), x3)))
+	t := f.tanh32(nums, u)
 	halfX := f.simd2(simdF32x4Mul, half32, v)
 	var result int
 	if !backward {
@@ -218,7 +215,7 @@ func geluFunction(backward bool) *vecFunc {
 	} else {
 		sech2 := f.simd2(simdF32x4Sub, one32, f.simd2(simdF32x4Mul, t, t))
 		du := f.simd2(simdF32x4Mul, k32, f.simd2(simdF32x4Add, one32,
-			f.simd2(simdF32x4Mul, f.konst(f32x4(3*geluC)), f.simd2(simdF32x4Mul, v, v))))
+			f.simd2(simdF32x4Mul, f.konst(f32x4(nums.GELUC3)), f.simd2(simdF32x4Mul, v, v))))
 		local := f.simd2(simdF32x4Add,
 			f.simd2(simdF32x4Mul, half32, f.simd2(simdF32x4Add, one32, t)),
 			f.simd2(simdF32x4Mul, f.simd2(simdF32x4Mul, halfX, sech2), du))
