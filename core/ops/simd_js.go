@@ -142,16 +142,17 @@ func matMulSIMD(c, a, b []float32, p MatMulArgs) bool {
 		az, bz, cz := a[z*p.StrideA:], b[z*p.StrideB:], c[z*p.StrideC:]
 		rows := bz
 		if p.TransB {
-			// op(B)(k,j) = bz[j*K+k]: lay it out as rows (k,·) for the kernel. A copy,
-			// no arithmetic.
+			// op(B)(k,j) = bz[j*K+k]: the kernel reads B by rows (k,·), so lay them out, a copy
+			// without arithmetic; once for a B that every batch shares (stride 0).
 			if cap(simd.packed) < K*N {
 				simd.packed = make([]float32, K*N)
 			}
 			rows = simd.packed[:K*N]
-			for j := range N {
-				col := bz[j*K : j*K+K]
-				for k, v := range col {
-					rows[k*N+j] = v
+			if z == 0 || p.StrideB != 0 {
+				for j := range N {
+					for k, v := range bz[j*K : j*K+K] {
+						rows[k*N+j] = v
+					}
 				}
 			}
 		}
