@@ -97,6 +97,32 @@ func TestMatMulSIMDSpecialValues(t *testing.T) {
 	}
 }
 
+// TestMatMulSIMDZeroSums: sums of signed zeros only. The definition starts each sum at +0, so
+// -0 products sum to +0 (and C + +0 keeps C's -0); a kernel starting from -0 would give -0 where
+// random values never show it.
+func TestMatMulSIMDZeroSums(t *testing.T) {
+	requireSIMD(t)
+	negZero := float32(math.Copysign(0, -1))
+	for _, acc := range []bool{false, true} {
+		p := MatMulArgs{M: 8, N: 16, K: 5, Accumulate: acc}
+		a, b, c := make([]float32, p.M*p.K), make([]float32, p.K*p.N), make([]float32, p.M*p.N)
+		for i := range a {
+			a[i] = negZero
+		}
+		for i := range b {
+			b[i] = 1
+		}
+		for i := range c {
+			c[i] = negZero
+		}
+		want := append([]float32(nil), c...)
+		MatMulRef(want, a, b, p)
+		got := append([]float32(nil), c...)
+		(&CPU{}).MatMul(&cpuBuf{f: got}, &cpuBuf{f: a}, &cpuBuf{f: b}, p)
+		requireBitsEqual(t, want, got, fmt.Sprintf("accumulate=%v", acc))
+	}
+}
+
 // TestMatMulSIMDOff: with the kernel switched off the Go kernel answers the same bits, and the
 // kernel reports itself; the device names the kernel in use.
 func TestMatMulSIMDOff(t *testing.T) {
