@@ -48,9 +48,10 @@ func runWorkers(spec runspec.Spec, device string, workers int) int {
 // shardEfficiency is the share of a perfect speed-up that workers are assumed to give when a
 // sharded run's speed on several workers was never measured here, only on one. The browser
 // bench (TestBrowserShardsBench) measured 1.72x for 2 workers on a quiet 2-core machine with
-// the SIMD kernels, 0.86 of perfect (1.89x, 0.95, with the Go kernels' longer steps); a class's laptop runs other tabs, four workers share memory bandwidth, and the
-// helpers take seconds to load, so 0.7 errs on the long side: the estimate a learner is asked
-// about should not promise more than the run gives.
+// the SIMD kernels, 0.86 of perfect (1.89x, 0.95, with the Go kernels' longer steps); a class's
+// laptop runs other tabs, four workers share memory bandwidth, and the helpers take seconds to
+// load, so 0.7 errs on the long side: the estimate a learner is asked about should not promise
+// more than the run gives.
 const shardEfficiency = 0.7
 
 // scaledSpeed is the milliseconds per step a sharded pretraining on workers workers is
